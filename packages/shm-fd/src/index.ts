@@ -1,0 +1,22 @@
+export { SharedFd, validateSharedFd, type SealName, type FromEnvOptions, type CreateOptions, type OpenOptions } from './shared-fd';
+export {
+  listenFds,
+  parseListenFds,
+  listenEnv,
+  unsetListenEnv,
+  LISTEN_FDS_START,
+  SHM_SHARED_FD,
+  type ListenFd,
+  type ListenFdsState,
+  type ListenFdsOptions,
+} from './listen-fds';
+export { sdNotify, notifyFdStore, notifyReady } from './sd-notify';
+export { Mapping, map, type MapOptions } from './sys/memory';
+export {
+  ShmkitError,
+  SystemError,
+  ShmArgumentError,
+  ShmClosedError,
+  ListenFdsError,
+  errnoName,
+} from './errors';

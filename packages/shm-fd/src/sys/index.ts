@@ -1,0 +1,43 @@
+// The libc layer: thin, Node-shaped wrappers over the system calls every
+// shmkit package needs. Errors are SystemError { code, errno, syscall }.
+export * as constants from './constants';
+export { libc, setLibc, ffiLibc, type Libc, type Ret } from './libc';
+export {
+  check,
+  pageSize,
+  memfdCreate,
+  fcntl,
+  getSeals,
+  addSeals,
+  setCloexec,
+  isCloexec,
+  ftruncate,
+  fallocate,
+  fstat,
+  shmOpen,
+  shmUnlink,
+  validateShmName,
+  open,
+  close,
+  dup,
+  dup2,
+  eventfd,
+  schedYield,
+  getpid,
+  processAlive,
+} from './calls';
+export { Mapping, map, mapAnonymous, adoptMapping, type MapOptions } from './memory';
+export { futexWait, futexWake, addressOf, type FutexWaitResult } from './futex';
+export {
+  unixSocket,
+  socketPair,
+  bindUnix,
+  connectUnix,
+  sendWithFds,
+  recvWithFds,
+  poll,
+  type SendOptions,
+  type Received,
+} from './socket';
+export { sendfile, splice, pipe } from './io';
+export { getScratch } from './scratch';
