@@ -1,0 +1,1 @@
+export { RmmapError } from './errors';
