@@ -30,6 +30,14 @@ const dirs = testDirs();
 for (const { dir } of dirs) fs.rmSync(path.join(dir, '.jest-results.json'), { force: true });
 
 const extra = process.argv.slice(2);
+// Build everything first: integration tests run the built bins of packages
+// they do not import.
+const build = spawnSync('npx', ['--no-install', 'turbo', 'run', 'build', '--output-logs=errors-only'], { cwd: root, stdio: 'inherit' });
+if (build.status !== 0) {
+  console.log('build failed');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 const turbo = spawnSync(
   'npx',
   ['--no-install', 'turbo', 'run', 'test', '--concurrency=1', '--continue', '--output-logs=full', ...extra],

@@ -41,3 +41,4 @@ export {
 } from './socket';
 export { sendfile, splice, pipe } from './io';
 export { getScratch } from './scratch';
+export { shmget, shmdt, sysvStat, sysvAttach, sysvRemove, sysvMaxSize, validateSysvKey, type SysvStat } from './sysv';
