@@ -135,7 +135,7 @@ describe('SharedFd', () => {
 
   it('opens POSIX shared memory 0600 and unlinks it', () => {
     const name = `/shmkit-test-${process.pid}`;
-    using s = SharedFd.openShm(name, { create: true, exclusive: true, size: 4096 });
+    using _s = SharedFd.openShm(name, { create: true, exclusive: true, size: 4096 });
     expect(fs.statSync(`/dev/shm${name}`).mode & 0o777).toBe(0o600);
     expect(() => SharedFd.openShm(name, { create: true, exclusive: true })).toThrow(expect.objectContaining({ code: 'EEXIST', syscall: 'shm_open' }));
     sys.shmUnlink(name);

@@ -41,4 +41,5 @@ export {
 } from './socket';
 export { sendfile, splice, pipe } from './io';
 export { getScratch } from './scratch';
+export { lseek, dataExtents, SEEK_SET, SEEK_DATA, SEEK_HOLE, type Extent } from './seek';
 export { shmget, shmdt, sysvStat, sysvAttach, sysvRemove, sysvMaxSize, validateSysvKey, type SysvStat } from './sysv';

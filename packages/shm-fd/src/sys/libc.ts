@@ -39,6 +39,7 @@ export interface Libc {
   sendfile(outFd: number, inFd: number, offsetPtr: number, count: number): Ret;
   splice(inFd: number, inOff: number, outFd: number, outOff: number, len: number, flags: number): Ret;
   pipe2(fds: number, flags: number): Ret;
+  lseek(fd: number, offset: number, whence: number): Ret;
   shmget(key: number, size: number, flags: number): Ret;
   shmat(id: number, addr: number, flags: number): Ret;
   shmdt(addr: number): Ret;
@@ -117,6 +118,7 @@ export const ffiLibc: Libc = {
   sendfile: caller('sendfile', I64, [I32, I32, I64, I64]),
   splice: caller('splice', I64, [I32, I64, I32, I64, I64, I32]),
   pipe2: caller('pipe2', I32, [I64, I32]),
+  lseek: caller('lseek', I64, [I32, I64, I32]),
   shmget: caller('shmget', I32, [I32, I64, I32]),
   shmat: caller('shmat', I64, [I32, I64, I32]),
   shmdt: caller('shmdt', I32, [I64]),

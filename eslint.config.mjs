@@ -1,0 +1,23 @@
+// Lint rules from STYLE §8: type-aware switch exhaustiveness, type-only
+// imports, node: protocol, no process.exit outside bin/.
+import n from 'eslint-plugin-n';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/.turbo/**', '**/*.js', '**/*.cjs', '**/*.mjs'] },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    plugins: { n },
+    rules: {
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-require-imports': 'off',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'n/prefer-node-protocol': 'error',
+      'n/no-process-exit': 'error',
+    },
+  },
+  { files: ['**/bin/**/*.ts', '**/bench/**/*.ts', '**/test/**/*.ts', '**/examples/**'], rules: { 'n/no-process-exit': 'off' } },
+);
