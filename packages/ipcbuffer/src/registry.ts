@@ -1,0 +1,102 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { debuglog } from 'node:util';
+
+const debug = debuglog('ipcbuffer');
+
+/**
+ * A small per-user record of the named objects shmkit created, so `ipcbuffer
+ * ls` can list them with their creator pid. One 0600 JSON file per object in
+ * a 0700 directory: $SHMKIT_IPCBUFFER_REGISTRY, else $XDG_RUNTIME_DIR/shmkit-ipcbuffer,
+ * else /dev/shm/shmkit-ipcbuffer-<uid>.
+ *
+ * Best effort: failing to record never fails the buffer itself (it is logged
+ * under NODE_DEBUG=ipcbuffer). The objects are the truth; `ls` drops records
+ * whose object is gone.
+ */
+export type RegisteredKind = 'posix' | 'sysv' | 'file';
+
+export interface Entry {
+  kind: RegisteredKind;
+  /** "/name", the decimal key, or the absolute path. */
+  id: string;
+  size: number;
+  pid: number;
+  created: number;
+}
+
+export function registryDir(): string {
+  const env = process.env['SHMKIT_IPCBUFFER_REGISTRY'];
+  if (env !== undefined && env !== '') return env;
+  const xdg = process.env['XDG_RUNTIME_DIR'];
+  if (xdg !== undefined && xdg !== '' && path.isAbsolute(xdg)) return path.join(xdg, 'shmkit-ipcbuffer');
+  return path.join('/dev/shm', `shmkit-ipcbuffer-${os.userInfo().uid}`);
+}
+
+/** Creates the directory 0700 and refuses one that is a symlink or someone else's. */
+function ensureDir(): string {
+  const dir = registryDir();
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  const st = fs.lstatSync(dir);
+  if (!st.isDirectory() || st.uid !== process.getuid?.()) {
+    throw new Error(`registry ${dir} is not a directory owned by uid ${process.getuid?.()}; remove it or set SHMKIT_IPCBUFFER_REGISTRY`);
+  }
+  return dir;
+}
+
+function fileName(kind: RegisteredKind, id: string): string {
+  // Names may hold any byte but "/", paths any; hash them to a fixed, safe file name.
+  return `${kind}-${crypto.createHash('sha256').update(id).digest('hex').slice(0, 32)}.json`;
+}
+
+export function record(kind: RegisteredKind, id: string, size: number): void {
+  try {
+    const dir = ensureDir();
+    const entry: Entry = { kind, id, size, pid: process.pid, created: Date.now() };
+    const file = path.join(dir, fileName(kind, id));
+    const tmp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600, flag: 'wx' });
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    debug('could not record %s %s: %s', kind, id, (err as Error).message);
+  }
+}
+
+export function forget(kind: RegisteredKind, id: string): void {
+  try {
+    fs.unlinkSync(path.join(registryDir(), fileName(kind, id)));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') debug('could not forget %s %s: %s', kind, id, (err as Error).message);
+  }
+}
+
+/** Every record, skipping files that are not well-formed records. */
+export function entries(): Entry[] {
+  const dir = registryDir();
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: Entry[] = [];
+  for (const n of names) {
+    if (!n.endsWith('.json')) continue;
+    try {
+      const e = JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')) as Partial<Entry>;
+      if ((e.kind === 'posix' || e.kind === 'sysv' || e.kind === 'file') && typeof e.id === 'string' && typeof e.size === 'number' && typeof e.pid === 'number') {
+        out.push({ kind: e.kind, id: e.id, size: e.size, pid: e.pid, created: typeof e.created === 'number' ? e.created : 0 });
+      }
+    } catch (err) {
+      debug('skipping registry file %s: %s', n, (err as Error).message);
+    }
+  }
+  return out.sort((a, b) => a.created - b.created);
+}

@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import { constants as bufferConstants } from 'node:buffer';
+
+import { argType, badValue, outOfRange } from './errors';
+
+/** The largest Buffer this Node can make (4 GiB on Node 20). */
+export const MAX_LENGTH = bufferConstants.MAX_LENGTH;
+
+/** A shared buffer's length: a positive safe integer no larger than a Buffer can be. */
+export function checkLength(length: unknown, what = 'length'): number {
+  if (typeof length !== 'number') throw argType(what, 'a number', length);
+  if (!Number.isInteger(length) || length <= 0) {
+    throw outOfRange(`${what} must be a positive integer number of bytes, got ${length}${length === 0 ? ' (a shared buffer cannot be empty)' : ''}`);
+  }
+  if (length > MAX_LENGTH) throw outOfRange(`${what} ${length} is larger than the largest Buffer Node can make (${MAX_LENGTH} bytes); map the object in pieces`);
+  return length;
+}
+
+/** An in-process buffer's length: like Buffer.alloc, 0 is allowed. */
+export function checkMemoryLength(length: unknown): number {
+  if (typeof length !== 'number') throw argType('length', 'a number', length);
+  if (!Number.isInteger(length) || length < 0) throw outOfRange(`length must be a non-negative integer, got ${length}`);
+  if (length > MAX_LENGTH) throw outOfRange(`length ${length} is larger than the largest Buffer Node can make (${MAX_LENGTH} bytes)`);
+  return length;
+}
+
+export function checkEncoding(encoding: string): BufferEncoding {
+  if (!Buffer.isEncoding(encoding)) throw badValue(`unknown encoding ${JSON.stringify(encoding)}; use one of utf8, ascii, latin1, binary, base64, base64url, hex, ucs2, utf16le`);
+  return encoding;
+}
+
+/**
+ * A POSIX shm name: "/name" or "name" (the slash is added), one path
+ * component, at most NAME_MAX (255) bytes with the slash.
+ */
+export function posixName(name: unknown): string {
+  if (typeof name !== 'string') throw argType('POSIX shared memory name', 'a string', name);
+  const full = name.startsWith('/') ? name : `/${name}`;
+  const bare = full.slice(1);
+  if (bare.length === 0 || bare.includes('/') || bare.includes('\0') || bare === '.' || bare === '..' || Buffer.byteLength(full) > 255) {
+    throw badValue(`invalid POSIX shared memory name ${JSON.stringify(name)}: use "/name" or "name" with no other "/", no NUL, at most 254 bytes`);
+  }
+  return full;
+}
+
+export function checkPath(path: unknown): string {
+  if (typeof path !== 'string') throw argType('file path', 'a string', path);
+  if (path.length === 0 || path.includes('\0')) throw badValue(`invalid file path ${JSON.stringify(path)}: it must be non-empty and contain no NUL`);
+  return path;
+}
+
+export function checkMode(mode: unknown): number {
+  if (mode === undefined) return 0o600;
+  if (typeof mode !== 'number') throw argType('mode', 'a number such as 0o600', mode);
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw outOfRange(`mode must be permission bits in [0, 0o777], got 0o${mode.toString(8)}`);
+  return mode;
+}
+
+/** Total size of the tmpfs behind POSIX shm, or Infinity when it cannot be read. */
+export function posixShmCapacity(): number {
+  try {
+    const s = fs.statfsSync('/dev/shm');
+    return s.bsize * s.blocks;
+  } catch {
+    return Infinity;
+  }
+}
