@@ -37,3 +37,21 @@ describe('one memfd mapped by several processes', () => {
     expect((await p.exited).status).toBe(0);
   });
 });
+
+describe('spawnWithSharedFd', () => {
+  it('passes a SharedFd to a child exactly as shm-fd does', async () => {
+    const { spawnWithSharedFd } = await import('@shmkit/shm-fd');
+    using shared = SharedFd.create({ size: 4096 });
+    using m = shared.map();
+    m.buffer.write('from the parent');
+    const child = spawnWithSharedFd(shared, '/usr/bin/python3', ['-c', `import os; print(os.environ["LISTEN_PID"] == str(os.getpid()), os.environ["LISTEN_FDNAMES"], os.pread(3, 15, 0).decode()); os.pwrite(3, b"from the child", 100)`], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const code = await new Promise((r) => child.once('close', r));
+    expect(code).toBe(0);
+    expect(out.trim()).toBe('True SHM_SHARED_FD from the parent');
+    expect(m.buffer.toString('utf8', 100, 114)).toBe('from the child');
+  });
+});

@@ -11,6 +11,7 @@ export {
   type ListenFdsOptions,
 } from './listen-fds';
 export { sdNotify, notifyFdStore, notifyReady } from './sd-notify';
+export { spawnWithSharedFd, type SpawnSharedOptions } from './spawn';
 export { Mapping, map, type MapOptions } from './sys/memory';
 export {
   ShmkitError,

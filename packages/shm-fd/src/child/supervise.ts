@@ -13,7 +13,13 @@ export interface ChildSpec {
   names: readonly string[];
   /** Extra environment (merged over process.env). */
   env?: Record<string, string | undefined>;
+  /** stdin, stdout, stderr of the child; default all inherited. */
+  stdio?: [StdioNull | StdioPipe, StdioNull | StdioPipe, StdioNull | StdioPipe];
+  cwd?: string;
 }
+
+type StdioNull = 'inherit' | 'ignore' | number;
+type StdioPipe = 'pipe';
 
 export interface ChildExit {
   /** Shell-style status: the exit code, or 128 + signal number. */
@@ -45,8 +51,9 @@ export function spawnWithFds(spec: ChildSpec): ChildProcess {
   const sh = ['/bin/sh', '-c', TRAMPOLINE, 'shm-fd', spec.command, ...spec.args];
   const argv = SETPRIV === undefined ? sh : [SETPRIV, '--pdeathsig', 'SIGTERM', '--', ...sh];
   return spawn(argv[0] as string, argv.slice(1), {
-    stdio: ['inherit', 'inherit', 'inherit', ...spec.fds],
+    stdio: [...(spec.stdio ?? ['inherit', 'inherit', 'inherit']), ...spec.fds],
     env,
+    cwd: spec.cwd,
   });
 }
 
