@@ -1,0 +1,146 @@
+import fs from 'node:fs';
+
+import { parseSize, UsageError } from '@shmkit/shm-fd/unstable-child-process';
+
+import { RmmapServer } from '../server/server';
+
+export const USAGE = `usage: rmmapd --root DIR [--host 127.0.0.1] [--port 7878] [--token-file F] [--read-only] [--max-frame SIZE]
+
+Serves sections of the files under DIR to rmmap clients over TCP.
+  --root DIR         directory served; paths outside it (.., absolute, symlink escapes) are refused
+  --host HOST        address to listen on (default 127.0.0.1)
+  --port PORT        TCP port, 0 = any free port (default 7878)
+  --token-file F     clients must present the contents of F (trailing newline ignored)
+  --read-only        refuse writable mappings; files are opened read-only
+  --max-frame SIZE   largest frame accepted (default 16M; e.g. 1M, 64M)
+`;
+
+export interface RmmapdArgs {
+  root: string;
+  host: string;
+  port: number;
+  tokenFile?: string;
+  readOnly: boolean;
+  maxFrame?: number;
+}
+
+export function parseArgs(argv: string[]): RmmapdArgs | 'help' {
+  let root: string | undefined;
+  let host = '127.0.0.1';
+  let port = 7878;
+  let tokenFile: string | undefined;
+  let readOnly = false;
+  let maxFrame: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const eq = arg.indexOf('=');
+    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
+    const value = (): string => {
+      if (eq > 0 && arg.startsWith('--')) return arg.slice(eq + 1);
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`option ${flag} needs a value`);
+      return v;
+    };
+    switch (flag) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--root':
+        root = value();
+        break;
+      case '--host':
+        host = value();
+        break;
+      case '--port': {
+        const v = value();
+        const n = Number(v);
+        if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`--port: ${JSON.stringify(v)} is not a port number (0-65535)`);
+        port = n;
+        break;
+      }
+      case '--token-file':
+        tokenFile = value();
+        break;
+      case '--read-only':
+        readOnly = true;
+        break;
+      case '--max-frame': {
+        const v = value();
+        const n = parseSize(v);
+        if (n === null || n < 1024 || n > 256 * 1024 * 1024) throw new UsageError(`--max-frame: ${JSON.stringify(v)} is not a size between 1k and 256M`);
+        maxFrame = n;
+        break;
+      }
+      default:
+        throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
+    }
+  }
+  if (root === undefined) throw new UsageError('--root DIR is required');
+  const args: RmmapdArgs = { root, host, port, readOnly };
+  if (tokenFile !== undefined) args.tokenFile = tokenFile;
+  if (maxFrame !== undefined) args.maxFrame = maxFrame;
+  return args;
+}
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} rmmapd: ${line}\n`);
+}
+
+/** Runs the daemon until SIGINT/SIGTERM; resolves with the exit status. */
+export async function main(argv: string[]): Promise<number> {
+  let args: RmmapdArgs | 'help';
+  try {
+    args = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`rmmapd: ${e.message}\n${USAGE}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (args === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let token: Buffer | undefined;
+  if (args.tokenFile !== undefined) {
+    try {
+      token = Buffer.from(fs.readFileSync(args.tokenFile, 'utf8').replace(/\r?\n$/, ''), 'utf8');
+    } catch (e) {
+      process.stderr.write(`rmmapd: cannot read --token-file ${args.tokenFile}: ${(e as Error).message}\n`);
+      return 2;
+    }
+    if (token.length === 0 || token.length > 1024) {
+      process.stderr.write(`rmmapd: --token-file ${args.tokenFile} must hold 1 to 1024 bytes\n`);
+      return 2;
+    }
+  }
+  let server: RmmapServer;
+  try {
+    server = new RmmapServer({ root: args.root, token, readOnly: args.readOnly, maxFrame: args.maxFrame, log });
+  } catch (e) {
+    process.stderr.write(`rmmapd: ${(e as Error).message}\n`);
+    return 2;
+  }
+  let addr;
+  try {
+    addr = await server.listen(args.port, args.host);
+  } catch (e) {
+    process.stderr.write(`rmmapd: cannot listen on ${args.host}:${args.port}: ${(e as Error).message}\n`);
+    await server.close();
+    return 1;
+  }
+  process.stdout.write(
+    `rmmapd: listening on ${addr.address}:${addr.port} root=${server.options.root}${args.readOnly ? ' read-only' : ''}${token ? ' token' : ''}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log(`${sig}: closing`);
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await server.close();
+  return 0;
+}

@@ -1,0 +1,389 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+
+import { DEFAULT_MAX_FRAME, FrameType, MAX_FRAME_LIMIT, MAX_HELLO_FRAME, PROTOCOL_VERSION, type WireErrorName, WireError } from '../constants';
+import { channels } from '../diagnostics';
+import { RmmapArgumentError, RmmapError } from '../errors';
+import * as msg from '../messages';
+import { FrameParser, type RawFrame } from '../parser';
+import { FileTable, type Section } from './files';
+import { tokenMatches } from './token';
+
+export interface ServerOptions {
+  /** Directory served; nothing outside it is ever opened. */
+  root: string;
+  /** Shared secret clients must present in HELLO (compared in constant time). */
+  token?: Buffer;
+  readOnly?: boolean;
+  /** Largest frame accepted and advertised (§2). */
+  maxFrame?: number;
+  /** Mappings one connection may hold at once. */
+  maxMappingsPerConnection?: number;
+  /** How long a disconnected client's write-dedupe table is kept for its return (ms). */
+  sessionTtlMs?: number;
+  /** One line per connection and error; default: none. */
+  log?: (line: string) => void;
+}
+
+type ResolvedServerOptions = Required<Omit<ServerOptions, 'token' | 'log'>> & Pick<ServerOptions, 'token' | 'log'>;
+
+/** Per-client state that outlives one TCP connection: which writes were applied (§6). */
+interface Session {
+  id: string;
+  /** request id → version the write produced, for writes the client may retry. */
+  applied: Map<number, number>;
+  conn: ServerConnection | undefined;
+  expiry: NodeJS.Timeout | undefined;
+}
+
+const MAX_APPLIED = 1 << 20;
+/** Stop reading from a client whose replies pile up unread. */
+const HIGH_WATER = 64 * 1024 * 1024;
+
+/**
+ * The rmmapd server: serves sections of files under `root` to rmmap clients.
+ * Writes are applied to a shared mmap of the real file, one at a time in
+ * arrival order, so each write is atomic with respect to every reader.
+ */
+export class RmmapServer {
+  readonly epoch = randomBytes(16);
+  readonly files: FileTable;
+  readonly #server: net.Server;
+  readonly #conns = new Set<ServerConnection>();
+  readonly #sessions = new Map<string, Session>();
+  readonly #opts: ResolvedServerOptions;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: ServerOptions) {
+    let rootReal: string;
+    try {
+      rootReal = fs.realpathSync(options.root);
+    } catch (e) {
+      throw new RmmapArgumentError('ERR_RMMAP_ROOT', `cannot serve ${options.root}: ${(e as Error).message}`, { cause: e });
+    }
+    if (!fs.statSync(rootReal).isDirectory()) throw new RmmapArgumentError('ERR_RMMAP_ROOT', `cannot serve ${options.root}: not a directory`);
+    const maxFrame = options.maxFrame ?? DEFAULT_MAX_FRAME;
+    if (!Number.isInteger(maxFrame) || maxFrame < 1024 || maxFrame > MAX_FRAME_LIMIT) {
+      throw new RmmapArgumentError('ERR_OUT_OF_RANGE', `maxFrame must be an integer in [1024, ${MAX_FRAME_LIMIT}], got ${maxFrame}`);
+    }
+    this.#opts = {
+      root: rootReal,
+      readOnly: options.readOnly ?? false,
+      maxFrame,
+      maxMappingsPerConnection: options.maxMappingsPerConnection ?? 4096,
+      sessionTtlMs: options.sessionTtlMs ?? 120_000,
+      token: options.token,
+      log: options.log,
+    };
+    this.files = new FileTable(rootReal, this.#opts.readOnly);
+    this.#server = net.createServer((socket) => this.#accept(socket));
+  }
+
+  get options(): Readonly<ResolvedServerOptions> {
+    return this.#opts;
+  }
+
+  get connections(): number {
+    return this.#conns.size;
+  }
+
+  /** Starts listening; resolves with the bound address. */
+  listen(port = 7878, host = '127.0.0.1'): Promise<net.AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve(this.#server.address() as net.AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting, drops every connection, persists and closes every file. Idempotent. */
+  close(): Promise<void> {
+    return (this.#closing ??= this.#close());
+  }
+
+  async #close(): Promise<void> {
+    const closed = new Promise<void>((r) => this.#server.close(() => r()));
+    for (const c of [...this.#conns]) c.destroy();
+    for (const s of this.#sessions.values()) clearTimeout(s.expiry);
+    this.#sessions.clear();
+    this.files.closeAll();
+    await closed;
+  }
+
+  log(line: string): void {
+    this.#opts.log?.(line);
+  }
+
+  #accept(socket: net.Socket): void {
+    if (this.#closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    const conn = new ServerConnection(this, socket);
+    this.#conns.add(conn);
+    channels.serverConnection.publish({ remote: conn.remote });
+    this.log(`connection from ${conn.remote}`);
+  }
+
+  /** @internal */
+  connectionClosed(conn: ServerConnection): void {
+    this.#conns.delete(conn);
+    const s = conn.session;
+    if (s !== undefined && s.conn === conn) {
+      s.conn = undefined;
+      s.expiry = setTimeout(() => this.#sessions.delete(s.id), this.#opts.sessionTtlMs);
+      s.expiry.unref();
+    }
+  }
+
+  /** @internal Binds `conn` to its session, taking it over from a stale connection. */
+  attachSession(conn: ServerConnection, id: string): { session: Session; resumed: boolean } {
+    let s = this.#sessions.get(id);
+    const resumed = s !== undefined;
+    if (s === undefined) {
+      s = { id, applied: new Map(), conn: undefined, expiry: undefined };
+      this.#sessions.set(id, s);
+    }
+    clearTimeout(s.expiry);
+    s.expiry = undefined;
+    // The client reconnected while we still hold its old connection (a cut we
+    // have not noticed). Drop the old one first: none of its frames may be
+    // applied after the new connection's.
+    if (s.conn !== undefined && s.conn !== conn) {
+      this.log(`${s.conn.remote}: replaced by a reconnect from ${conn.remote}`);
+      s.conn.destroy();
+    }
+    s.conn = conn;
+    return { session: s, resumed };
+  }
+
+  /** @internal NOTIFY every other section overlapping the file bytes a write changed. */
+  notifyOverlapping(writer: Section, fileStart: number, fileEnd: number): void {
+    for (const s of this.files.overlapping(writer.file, fileStart, fileEnd)) {
+      if (s === writer) continue;
+      const start = Math.max(fileStart, s.offset) - s.offset;
+      const end = Math.min(fileEnd, s.end) - s.offset;
+      (s.owner as ServerConnection).send(msg.encodeNotify({ mapId: s.id, start, end, version: writer.file.version }));
+    }
+  }
+
+  static readonly MAX_APPLIED = MAX_APPLIED;
+}
+
+/** One client connection; owns its sections (unmapped when it closes). */
+export class ServerConnection {
+  readonly remote: string;
+  session: Session | undefined;
+  readonly #server: RmmapServer;
+  readonly #socket: net.Socket;
+  readonly #parser: FrameParser;
+  readonly #sections = new Map<number, Section>();
+  #closed = false;
+
+  constructor(server: RmmapServer, socket: net.Socket) {
+    this.#server = server;
+    this.#socket = socket;
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    socket.setNoDelay(true);
+    this.#parser = new FrameParser({
+      maxFrame: MAX_HELLO_FRAME,
+      onFrame: (f) => this.#onFrame(f),
+      onError: (err) => this.#fatal(0, err.code as WireErrorName, err.message),
+    });
+    socket.on('data', (chunk: Buffer) => this.#parser.push(chunk));
+    socket.on('drain', () => socket.resume());
+    socket.on('error', (err) => this.#server.log(`${this.remote}: socket error: ${err.message}`));
+    socket.on('close', () => this.#cleanup());
+  }
+
+  send(frame: Buffer): void {
+    if (this.#closed) return;
+    this.#socket.write(frame);
+    if (this.#socket.writableLength > HIGH_WATER) this.#socket.pause();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+    this.#cleanup();
+  }
+
+  #cleanup(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#parser.stop();
+    for (const s of this.#sections.values()) this.#unmap(s);
+    this.#sections.clear();
+    this.#server.connectionClosed(this);
+    this.#server.log(`${this.remote}: closed`);
+  }
+
+  #unmap(s: Section): void {
+    try {
+      this.#server.files.unmapSection(s);
+    } catch (e) {
+      this.#server.log(`${this.remote}: persisting ${s.file.realPath} failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** A framing error: report it, then close (the stream cannot be resynchronised). */
+  #fatal(requestId: number, code: WireErrorName, message: string): void {
+    if (this.#closed) return;
+    this.#server.log(`${this.remote}: ${code}: ${message}; closing`);
+    channels.serverError.publish({ remote: this.remote, code, message });
+    this.#parser.stop();
+    this.#socket.end(msg.encodeError(requestId, code in WireError ? code : 'ERR_RMMAP_BAD_FRAME', message));
+    // A peer that never closes its side must not hold the fd forever.
+    setTimeout(() => this.#socket.destroy(), 1000).unref();
+  }
+
+  #error(requestId: number, code: WireErrorName, message: string): void {
+    this.send(msg.encodeError(requestId, code, message));
+  }
+
+  #onFrame(f: RawFrame): void {
+    if (this.#closed) return;
+    if (this.session === undefined) {
+      this.#handshake(f);
+      return;
+    }
+    try {
+      this.#dispatch(f);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      const name: WireErrorName = typeof code === 'string' && code in WireError ? (code as WireErrorName) : 'ERR_RMMAP_IO';
+      if (name === 'ERR_RMMAP_IO') this.#server.log(`${this.remote}: request ${f.requestId} failed: ${(e as Error).message}`);
+      this.#error(f.requestId, name, (e as Error).message);
+    }
+  }
+
+  #handshake(f: RawFrame): void {
+    // §3: "The first frame on a connection MUST be HELLO."
+    if (f.type !== FrameType.HELLO) {
+      this.#fatal(f.requestId, 'ERR_RMMAP_HANDSHAKE', `expected HELLO as the first frame, got type 0x${f.type.toString(16)} (PROTOCOL.md §3)`);
+      return;
+    }
+    let hello: msg.Hello;
+    try {
+      hello = msg.decodeHello(f.payload);
+    } catch (e) {
+      this.#fatal(f.requestId, 'ERR_RMMAP_HANDSHAKE', (e as Error).message);
+      return;
+    }
+    if (hello.version !== PROTOCOL_VERSION) {
+      this.#fatal(f.requestId, 'ERR_RMMAP_VERSION', `protocol version ${hello.version} is not supported; this server speaks ${PROTOCOL_VERSION}`);
+      return;
+    }
+    if (!tokenMatches(this.#server.options.token, hello.token)) {
+      this.#fatal(f.requestId, 'ERR_RMMAP_AUTH', 'wrong or missing token; pass the token from the server\'s --token-file');
+      return;
+    }
+    const { session, resumed } = this.#server.attachSession(this, hello.session.toString('hex'));
+    this.session = session;
+    this.#parser.maxFrame = this.#server.options.maxFrame;
+    this.send(
+      msg.encodeHelloOk(f.requestId, {
+        version: PROTOCOL_VERSION,
+        maxFrame: this.#server.options.maxFrame,
+        epoch: this.#server.epoch,
+        resumed,
+        readOnly: this.#server.options.readOnly,
+      }),
+    );
+  }
+
+  #section(id: number): Section {
+    const s = this.#sections.get(id);
+    if (s === undefined) throw new RmmapError('ERR_RMMAP_UNKNOWN_MAPPING', `mapping id ${id} is not mapped on this connection`);
+    return s;
+  }
+
+  #dispatch(f: RawFrame): void {
+    const id = f.requestId;
+    switch (f.type) {
+      case FrameType.MAP: {
+        const m = msg.decodeMap(f.payload);
+        if (this.#sections.size >= this.#server.options.maxMappingsPerConnection) {
+          throw new RmmapError('ERR_RMMAP_TOO_MANY_MAPPINGS', `this connection already holds ${this.#sections.size} mappings; unmap some first`);
+        }
+        const s = this.#server.files.mapSection(this, m.path, m.offset, m.length, m.writable);
+        this.#sections.set(s.id, s);
+        this.send(
+          msg.encodeMapped(id, { mapId: s.id, offset: s.offset, length: s.length, fileSize: s.file.size, version: s.file.version, writable: s.writable }),
+        );
+        return;
+      }
+      case FrameType.READ: {
+        const r = msg.decodeRead(f.payload);
+        const s = this.#section(r.mapId);
+        if (r.end > s.length) throw new RmmapError('ERR_RMMAP_RANGE', `READ [${r.start}, ${r.end}) exceeds mapping ${s.id} of ${s.length} bytes`);
+        if (r.end - r.start > this.#server.options.maxFrame) {
+          throw new RmmapError('ERR_RMMAP_RANGE', `READ of ${r.end - r.start} bytes exceeds the max frame size ${this.#server.options.maxFrame}; split it`);
+        }
+        this.send(msg.encodeData(id, s.file.version, s.mapping.buffer.subarray(r.start, r.end)));
+        return;
+      }
+      case FrameType.WRITE: {
+        const w = msg.decodeWrite(f.payload);
+        const session = this.session as Session;
+        pruneApplied(session.applied, w.lowWater);
+        const done = session.applied.get(id);
+        if (done !== undefined) {
+          // §6: a retried write that was already applied is acknowledged, not applied again.
+          this.send(msg.encodeVersion(FrameType.WROTE, id, done));
+          return;
+        }
+        const s = this.#section(w.mapId);
+        if (!s.writable) throw new RmmapError('ERR_RMMAP_READ_ONLY', `mapping ${s.id} was mapped read-only`);
+        if (w.start + w.data.length > s.length) {
+          throw new RmmapError('ERR_RMMAP_RANGE', `WRITE [${w.start}, ${w.start + w.data.length}) exceeds mapping ${s.id} of ${s.length} bytes`);
+        }
+        // One copy on the single server thread: no reader sees half of it.
+        s.mapping.buffer.set(w.data, w.start);
+        const version = ++s.file.version;
+        session.applied.set(id, version);
+        if (session.applied.size > RmmapServer.MAX_APPLIED) {
+          const oldest = session.applied.keys().next();
+          if (oldest.done !== true) session.applied.delete(oldest.value);
+        }
+        this.send(msg.encodeVersion(FrameType.WROTE, id, version));
+        if (w.data.length > 0) this.#server.notifyOverlapping(s, s.offset + w.start, s.offset + w.start + w.data.length);
+        return;
+      }
+      case FrameType.UNMAP: {
+        const s = this.#section(msg.decodeMapIdBody(f.payload, 'UNMAP', false));
+        this.#sections.delete(s.id);
+        this.#server.files.unmapSection(s);
+        this.send(msg.encodeEmpty(FrameType.OK, id));
+        return;
+      }
+      case FrameType.SYNC: {
+        const which = msg.decodeMapIdBody(f.payload, 'SYNC', true);
+        const sections = which === 0 ? [...this.#sections.values()] : [this.#section(which)];
+        const files = new Set(sections.map((s) => s.file));
+        for (const s of sections) if (s.writable) s.mapping.sync();
+        for (const file of files) if (file.writable) file.fsync();
+        this.send(msg.encodeEmpty(FrameType.OK, id));
+        return;
+      }
+      case FrameType.PING:
+        this.send(msg.encodeBytes(FrameType.PONG, id, f.payload));
+        return;
+      case FrameType.HELLO:
+        throw new RmmapError('ERR_RMMAP_HANDSHAKE', 'HELLO was already received on this connection (PROTOCOL.md §3)');
+      default:
+        // §4: "A receiver answers an unknown type with ERR_RMMAP_UNKNOWN_TYPE and keeps the connection."
+        throw new RmmapError('ERR_RMMAP_UNKNOWN_TYPE', `unknown request type 0x${f.type.toString(16)} (PROTOCOL.md §4)`);
+    }
+  }
+}
+
+function pruneApplied(applied: Map<number, number>, lowWater: number): void {
+  // Entries are inserted in increasing request-id order, so the oldest come first.
+  for (const key of applied.keys()) {
+    if (key >= lowWater) return;
+    applied.delete(key);
+  }
+}

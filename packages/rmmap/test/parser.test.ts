@@ -1,0 +1,131 @@
+import fc from 'fast-check';
+
+import { FrameType, HEADER_BYTES, ParserState } from '../src/constants';
+import * as msg from '../src/messages';
+import { FrameParser, type RawFrame } from '../src/parser';
+
+function collect(maxFrame = 1 << 20) {
+  const frames: RawFrame[] = [];
+  const errors: { code: string; message: string }[] = [];
+  const parser = new FrameParser({
+    maxFrame,
+    onFrame: (f) => frames.push({ ...f, payload: Buffer.from(f.payload) }),
+    onError: (e) => errors.push({ code: e.code, message: e.message }),
+  });
+  return { parser, frames, errors };
+}
+
+function rawFrame(type: number, id: number, payload: Buffer): Buffer {
+  const b = Buffer.alloc(9 + payload.length);
+  b.writeUInt32BE(5 + payload.length, 0);
+  b.writeUInt8(type, 4);
+  b.writeUInt32BE(id, 5);
+  payload.copy(b, 9);
+  return b;
+}
+
+describe('FrameParser', () => {
+  test('decodes a hand-built PING frame', () => {
+    const { parser, frames, errors } = collect();
+    parser.push(Buffer.from([0, 0, 0, 8, 0x07, 0, 0, 0, 42, 0xaa, 0xbb, 0xcc]));
+    expect(errors).toEqual([]);
+    expect(frames).toEqual([{ type: FrameType.PING, requestId: 42, payload: Buffer.from([0xaa, 0xbb, 0xcc]) }]);
+    expect(parser.state).toBe(ParserState.LENGTH);
+    expect(parser.buffered).toBe(0);
+  });
+
+  test('waits for the rest of a frame delivered one byte at a time', () => {
+    const { parser, frames } = collect();
+    const bytes = rawFrame(0x03, 7, Buffer.from('0123456789'));
+    for (let i = 0; i < bytes.length - 1; i++) {
+      parser.push(bytes.subarray(i, i + 1));
+      expect(frames).toHaveLength(0);
+    }
+    parser.push(bytes.subarray(bytes.length - 1));
+    expect(frames).toHaveLength(1);
+    expect(frames[0]?.payload.toString()).toBe('0123456789');
+  });
+
+  test('payload inside one chunk is a view, not a copy', () => {
+    const seen: Buffer[] = [];
+    const parser = new FrameParser({ maxFrame: 1024, onFrame: (f) => seen.push(f.payload), onError: () => {} });
+    const chunk = rawFrame(0x07, 1, Buffer.from('abcd'));
+    parser.push(chunk);
+    expect(seen[0]?.buffer).toBe(chunk.buffer);
+  });
+
+  test('a 4 GB length field is refused before any allocation', () => {
+    const { parser, frames, errors } = collect(1 << 20);
+    parser.push(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x04, 0, 0, 0, 1]));
+    expect(frames).toEqual([]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.code).toBe('ERR_RMMAP_FRAME_TOO_LARGE');
+    expect(errors[0]?.message).toContain('4294967295');
+    expect(parser.state).toBe(ParserState.FAILED);
+    expect(parser.buffered).toBe(0);
+    // Everything after a fatal error is ignored.
+    parser.push(rawFrame(0x07, 2, Buffer.alloc(0)));
+    expect(frames).toEqual([]);
+    expect(errors).toHaveLength(1);
+  });
+
+  test('a length shorter than the header is a bad frame', () => {
+    const { parser, errors } = collect();
+    parser.push(Buffer.from([0, 0, 0, 4, 1, 2, 3, 4]));
+    expect(errors[0]?.code).toBe('ERR_RMMAP_BAD_FRAME');
+  });
+
+  test('the limit can be raised after the handshake', () => {
+    const { parser, frames, errors } = collect(16);
+    parser.maxFrame = 4096;
+    parser.push(rawFrame(0x07, 1, Buffer.alloc(1000)));
+    expect(errors).toEqual([]);
+    expect(frames).toHaveLength(1);
+  });
+
+  test('any split of a frame sequence yields the same frames (fast-check)', () => {
+    const frameArb = fc.record({
+      type: fc.integer({ min: 0, max: 255 }),
+      id: fc.integer({ min: 0, max: 0xffffffff }),
+      payload: fc.uint8Array({ maxLength: 300 }),
+    });
+    fc.assert(
+      fc.property(fc.array(frameArb, { maxLength: 8 }), fc.array(fc.integer({ min: 0, max: 4000 }), { maxLength: 12 }), (list, cuts) => {
+        const bytes = Buffer.concat(list.map((f) => rawFrame(f.type, f.id, Buffer.from(f.payload))));
+        const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+        const { parser, frames, errors } = collect();
+        let at = 0;
+        for (const p of [...points, bytes.length]) {
+          parser.push(bytes.subarray(at, p));
+          at = p;
+        }
+        expect(errors).toEqual([]);
+        expect(frames.map((f) => [f.type, f.requestId, Buffer.from(f.payload).toString('hex')])).toEqual(
+          list.map((f) => [f.type, f.id, Buffer.from(f.payload).toString('hex')]),
+        );
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  test('random bytes never throw out of push, and errors carry a code', () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 10 }), (chunks) => {
+        const { parser, errors } = collect(256);
+        for (const c of chunks) parser.push(Buffer.from(c));
+        for (const e of errors) expect(['ERR_RMMAP_BAD_FRAME', 'ERR_RMMAP_FRAME_TOO_LARGE']).toContain(e.code);
+        expect(errors.length).toBeLessThanOrEqual(1);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('encoders produce frames the parser reads back', () => {
+    const { parser, frames } = collect();
+    const w = msg.encodeWrite(9, 3, 1, 100, Buffer.from('xyz'));
+    parser.push(w);
+    expect(frames[0]?.type).toBe(FrameType.WRITE);
+    expect(msg.decodeWrite(frames[0]?.payload as Buffer)).toEqual({ mapId: 3, lowWater: 1, start: 100, data: Buffer.from('xyz') });
+    expect(w.length).toBe(HEADER_BYTES + 16 + 3);
+  });
+});
