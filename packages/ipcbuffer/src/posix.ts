@@ -95,7 +95,7 @@ export function unlinkPosix(nameIn: unknown): void {
   try {
     sys.shmUnlink(name);
   } catch (err) {
-    withHint(err, openHints(name));
+    withHint(err, { ...openHints(name), ENOENT: `POSIX shared memory ${name} does not exist, so there is nothing to remove; list objects with \`ipcbuffer ls\`` });
   }
   forget('posix', name);
 }

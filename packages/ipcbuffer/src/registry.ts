@@ -24,6 +24,8 @@ export interface Entry {
   id: string;
   size: number;
   pid: number;
+  /** The creator's start time in clock ticks since boot (/proc/PID/stat field 22), so a reused pid is not mistaken for it. */
+  start: number;
   created: number;
 }
 
@@ -58,7 +60,7 @@ function fileName(kind: RegisteredKind, id: string): string {
 export function record(kind: RegisteredKind, id: string, size: number): void {
   try {
     const dir = ensureDir();
-    const entry: Entry = { kind, id, size, pid: process.pid, created: Date.now() };
+    const entry: Entry = { kind, id, size, pid: process.pid, start: processStart(process.pid), created: Date.now() };
     const file = path.join(dir, fileName(kind, id));
     const tmp = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600, flag: 'wx' });
@@ -92,11 +94,29 @@ export function entries(): Entry[] {
     try {
       const e = JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')) as Partial<Entry>;
       if ((e.kind === 'posix' || e.kind === 'sysv' || e.kind === 'file') && typeof e.id === 'string' && typeof e.size === 'number' && typeof e.pid === 'number') {
-        out.push({ kind: e.kind, id: e.id, size: e.size, pid: e.pid, created: typeof e.created === 'number' ? e.created : 0 });
+        out.push({ kind: e.kind, id: e.id, size: e.size, pid: e.pid, start: typeof e.start === 'number' ? e.start : -1, created: typeof e.created === 'number' ? e.created : 0 });
       }
     } catch (err) {
       debug('skipping registry file %s: %s', n, (err as Error).message);
     }
   }
   return out.sort((a, b) => a.created - b.created);
+}
+
+/** Start time of `pid` in clock ticks since boot, or -1 when it is not running. */
+export function processStart(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    // comm (field 2) may contain spaces and parentheses; fields after the last ")" are fixed.
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[19]);
+  } catch {
+    return -1;
+  }
+}
+
+/** True while the process that wrote `e` is still running (and is not a newer process with a reused pid). */
+export function creatorAlive(e: Entry): boolean {
+  const start = processStart(e.pid);
+  return start >= 0 && (e.start < 0 || start === e.start);
 }

@@ -103,7 +103,7 @@ export function removeSysv(keyIn: unknown): void {
   try {
     sys.sysvRemove(sys.shmget(key, 0, 0));
   } catch (err) {
-    withHint(err, hints(key));
+    withHint(err, { ...hints(key), ENOENT: `no System V segment has key ${hexKey(key)}, so there is nothing to remove; list segments with \`ipcs -m\` or \`ipcbuffer ls\`` });
   }
   forget('sysv', String(key));
 }

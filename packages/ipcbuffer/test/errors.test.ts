@@ -147,8 +147,8 @@ describe('system errors keep errno, code and syscall, and say what to do', () =>
       [() => IPCBuffer.file(uniquePath()), 'open', /pass a length to create it/],
       [() => IPCBuffer.file(`${tmp}/no/such/dir/f`, 10), 'open', /or its directory does not/],
       [() => IPCBuffer.sysv(uniqueKey()), 'shmget', /no System V segment has key 0x[0-9a-f]{8}; pass a length/],
-      [() => IPCBuffer.unlink(uniqueName()), 'shm_unlink', /does not exist/],
-      [() => IPCBuffer.removeSysv(uniqueKey()), 'shmget', /no System V segment/],
+      [() => IPCBuffer.unlink(uniqueName()), 'shm_unlink', /does not exist, so there is nothing to remove/],
+      [() => IPCBuffer.removeSysv(uniqueKey()), 'shmget', /nothing to remove/],
     ];
     for (const [fn, syscall, message] of cases) {
       const e = caught(fn);

@@ -1,0 +1,120 @@
+import { ShmkitError } from '@shmkit/shm-fd';
+import { formatSize, UsageError } from '@shmkit/shm-fd/unstable-child-process';
+
+import { listObjects, parseTarget, removeObject, type ObjectInfo } from '../objects';
+import { entries, registryDir } from '../registry';
+import { hexKey } from '../sysv';
+
+export const USAGE = `Usage: ipcbuffer <command> [options]
+
+Lists and removes the shared-memory objects created through @shmkit/ipcbuffer
+(POSIX shm names, System V segments, files). They outlive their creator until
+removed; this is how you find and remove the ones nobody uses any more.
+
+Commands:
+  ls [--json]        list objects: kind, name/key/path, size, creator pid, alive or dead
+  rm <object>...     remove objects: "/name" or "*name" (POSIX shm), a key such as
+                     1234 or 0x4d2 (System V), or the path of a file ipcbuffer created
+  rm --dead          remove every listed object whose creator process has exited
+  help               show this text
+
+Registry: ${'$'}SHMKIT_IPCBUFFER_REGISTRY, else ${'$'}XDG_RUNTIME_DIR/shmkit-ipcbuffer,
+else /dev/shm/shmkit-ipcbuffer-<uid> (0700, one 0600 record per object).
+
+Exit status: 0 success, 1 an object could not be removed, 2 usage error.
+`;
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
+
+function describe(o: ObjectInfo): string {
+  return o.kind === 'sysv' ? `${o.id} (${hexKey(Number(o.id))})` : o.id;
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
+}
+
+function ls(args: string[], io: Io): number {
+  const json = args.includes('--json');
+  const unknown = args.filter((a) => a !== '--json');
+  if (unknown.length > 0) throw new UsageError(`ls takes no argument ${JSON.stringify(unknown[0])}; try: ipcbuffer ls [--json]`);
+  const objects = listObjects();
+  if (json) {
+    io.out(`${JSON.stringify(objects.map((o) => ({ kind: o.kind, id: o.id, size: o.currentSize, pid: o.pid, alive: o.alive, created: new Date(o.created).toISOString(), ...(o.attached === undefined ? {} : { attached: o.attached }) })), null, 2)}\n`);
+    return 0;
+  }
+  if (objects.length === 0) {
+    io.out(`no objects (registry ${registryDir()})\n`);
+    return 0;
+  }
+  const rows = [['KIND', 'SIZE', 'PID', 'CREATOR', 'ATTACHED', 'OBJECT']];
+  for (const o of objects) {
+    rows.push([o.kind, formatSize(o.currentSize), String(o.pid), o.alive ? 'alive' : 'dead', o.attached === undefined ? '-' : String(o.attached), describe(o)]);
+  }
+  io.out(table(rows));
+  return 0;
+}
+
+function rm(args: string[], io: Io): number {
+  if (args.length === 0) throw new UsageError('rm needs the objects to remove, e.g. ipcbuffer rm /name 0x4d2, or --dead');
+  const registered = entries();
+  let targets: string[];
+  if (args.includes('--dead')) {
+    if (args.length > 1) throw new UsageError('rm --dead takes no other argument');
+    targets = listObjects().filter((o) => !o.alive).map((o) => (o.kind === 'posix' ? `*${o.id}` : o.id));
+    if (targets.length === 0) io.out('no objects of dead creators\n');
+  } else {
+    const flag = args.find((a) => a.startsWith('--'));
+    if (flag !== undefined) throw new UsageError(`unknown option ${flag}; rm takes objects or --dead`);
+    targets = args;
+  }
+  let status = 0;
+  for (const arg of targets) {
+    try {
+      io.out(`removed ${removeObject(parseTarget(arg, registered), registered)}\n`);
+    } catch (err) {
+      if (!(err instanceof ShmkitError) && (err as NodeJS.ErrnoException).code === undefined) throw err;
+      io.err(`ipcbuffer: cannot remove ${arg}: ${(err as Error).message}\n`);
+      status = 1;
+    }
+  }
+  return status;
+}
+
+/** Runs the CLI; returns the exit status. User errors are printed without stack traces. */
+export function main(argv: string[], io: Io = stdio): number {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'ls':
+        return ls(rest, io);
+      case 'rm':
+        return rm(rest, io);
+      case 'help':
+      case '--help':
+      case '-h':
+        io.out(USAGE);
+        return 0;
+      case undefined:
+        throw new UsageError('a command is required');
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`ipcbuffer: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof ShmkitError || (err as NodeJS.ErrnoException).code !== undefined) {
+      io.err(`ipcbuffer: ${(err as Error).message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
