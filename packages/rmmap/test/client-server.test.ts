@@ -202,7 +202,7 @@ describe('rmmap client and server in one process', () => {
       const m = await rmmap({ host: '127.0.0.1', port: pport, path: 'data.bin' }, 0, 65536, { backoffMinMs: 5 } as object);
       const reconnects: unknown[] = [];
       m.on('reconnect', (e) => reconnects.push(e));
-      const writes: Promise<void>[] = [];
+      const writes: Promise<number>[] = [];
       for (let i = 0; i < 200; i++) {
         writes.push(m.write(i * 8, Buffer.from(`w${String(i).padStart(6, '0')}`)));
         if (i % 50 === 25) proxy.cutAll();

@@ -168,17 +168,18 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
   }
 
   /**
-   * Writes `data` at `offset`; resolves when the server applied it. Each
+   * Writes `data` at `offset`; resolves with the file version the write
+   * produced (its place in the server's applied order) once applied. Each
    * frame (up to the server's max frame size) is applied atomically; larger
    * writes are split. Writes past the end of the file are refused: rmmap
    * does not grow files.
    */
-  async write(offset: number, data: Uint8Array): Promise<void> {
+  async write(offset: number, data: Uint8Array): Promise<number> {
     this.#check();
     if (!(data instanceof Uint8Array)) throw new RmmapArgumentError('ERR_INVALID_ARG_TYPE', 'write data must be a Buffer or Uint8Array');
     checkRange(offset, data.length, 'write');
     if (!this.writable) throw new RmmapError('ERR_RMMAP_READ_ONLY', `${this.path} was mapped read-only; map it with { writable: true }`);
-    if (data.length === 0) return;
+    if (data.length === 0) return this.#version;
     if (offset + data.length > this.#length) await this.#ensureLength(offset + data.length);
     if (offset + data.length > this.#length) {
       throw new RmmapError(
@@ -187,12 +188,12 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
       );
     }
     const chunk = this.#maxChunk();
-    const parts: Promise<void>[] = [];
+    const parts: Promise<number>[] = [];
     for (let at = 0; at < data.length; at += chunk) {
       const piece = Buffer.from(data.subarray(at, Math.min(data.length, at + chunk)));
       parts.push(this.#writeFrame(offset + at, piece));
     }
-    await Promise.all(parts);
+    return Math.max(...(await Promise.all(parts)));
   }
 
   /** Persists the mapping on the server (msync + fsync); resolves when done. */
@@ -243,9 +244,9 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
     }
   }
 
-  readonly #pendingWritePromises = new Set<Promise<void>>();
+  readonly #pendingWritePromises = new Set<Promise<number>>();
 
-  #writeFrame(at: number, piece: Buffer): Promise<void> {
+  #writeFrame(at: number, piece: Buffer): Promise<number> {
     const w: PendingWrite = { at, data: piece };
     this.#pendingWrites.add(w);
     // Write-through: cached pages show our own write at once (read-your-writes).
@@ -254,7 +255,9 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
       .request((id) => msg.encodeWrite(id, this.#wireId, this.#conn.lowWater, at, piece), { isWrite: true })
       .then(
         (f) => {
-          this.#seeVersion(msg.decodeVersion(expect(f, FrameType.WROTE, 'WRITE'), 'WROTE'));
+          const version = msg.decodeVersion(expect(f, FrameType.WROTE, 'WRITE'), 'WROTE');
+          this.#seeVersion(version);
+          return version;
         },
         (e: unknown) => {
           // The server did not apply it: cached pages must not keep our bytes.

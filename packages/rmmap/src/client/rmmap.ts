@@ -82,7 +82,7 @@ export function mread(mapping: RemoteMapping, offset: number, count: number): Pr
 }
 
 /** Writes `data` at `offset` of the mapping (the seed's mwrite). */
-export function mwrite(mapping: RemoteMapping, offset: number, data: Uint8Array): Promise<void> {
+export function mwrite(mapping: RemoteMapping, offset: number, data: Uint8Array): Promise<number> {
   return mapping.write(offset, data);
 }
 

@@ -1,0 +1,48 @@
+// Shared pieces of the rmmap integration tests: starting rmmapd and client
+// processes (the built bins and package), and a seeded PRNG.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { bin, start, type Proc } from './helpers/proc';
+
+export const clientFixture = path.join(__dirname, 'fixtures', 'rmmap-client.js');
+
+export function tempRoot(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'rmmap-it-'));
+}
+
+export async function startServer(args: string[], cmdPrefix: string[] = []): Promise<{ proc: Proc; port: number; host: string }> {
+  const argv = [bin('rmmap', 'rmmapd'), ...args];
+  const proc = cmdPrefix.length > 0 ? start([...cmdPrefix.slice(1), process.execPath, ...argv], { cmd: cmdPrefix[0] as string }) : start(argv);
+  const line = await proc.waitFor(/listening on (\S+):(\d+)/);
+  const m = /listening on (\S+):(\d+)/.exec(line) as RegExpExecArray;
+  return { proc, host: m[1] as string, port: Number(m[2]) };
+}
+
+export function startClient(config: Record<string, unknown>, cmdPrefix: string[] = []): Proc {
+  const argv = [clientFixture, JSON.stringify(config)];
+  const opts = { stdio: ['pipe', 'pipe', 'pipe'] as ('pipe' | 'ignore')[] };
+  return cmdPrefix.length > 0
+    ? start([...cmdPrefix.slice(1), process.execPath, ...argv], { ...opts, cmd: cmdPrefix[0] as string })
+    : start(argv, opts);
+}
+
+/** The JSON after `prefix ` in a process's stdout (waits for the line). */
+export async function jsonLine<T>(p: Proc, prefix: string, timeoutMs = 60000): Promise<T> {
+  // Up to the newline: a long line may arrive in several chunks.
+  const hit = await p.waitFor(new RegExp(`^${prefix} (.*)\n`, 'm'), timeoutMs);
+  return JSON.parse(hit.slice(prefix.length + 1).trimEnd()) as T;
+}
+
+/** mulberry32: reproducible randomness; the seed is printed on failure. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
