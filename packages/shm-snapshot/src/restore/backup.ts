@@ -1,0 +1,161 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+import * as sys from '@shmkit/shm-fd/sys';
+
+/**
+ * Files beside BACKUP. A replacement is written as
+ * `.NAME.shm-restore-PID-RANDOM.tmp` in the same directory (so rename() is
+ * atomic), synced, renamed over BACKUP, and the directory synced: BACKUP is
+ * at every instant either the old or the new complete file.
+ */
+export class BackupPath {
+  readonly file: string;
+  readonly dir: string;
+  readonly base: string;
+
+  constructor(file: string) {
+    this.file = path.resolve(file);
+    this.dir = path.dirname(this.file);
+    this.base = path.basename(this.file);
+  }
+
+  #tempPattern(): RegExp {
+    const esc = this.base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return new RegExp(`^\\.${esc}\\.shm-restore-(\\d+)-[0-9a-f]+\\.tmp$`);
+  }
+
+  tempName(): string {
+    const rand = Math.floor(Math.random() * 2 ** 32).toString(16);
+    return path.join(this.dir, `.${this.base}.shm-restore-${process.pid}-${rand}.tmp`);
+  }
+
+  /**
+   * Removes temp files left by runs that were killed: those whose pid is
+   * gone or no longer a shm-restore. Returns the names removed.
+   */
+  removeStaleTemps(): string[] {
+    const pattern = this.#tempPattern();
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = fs.readdirSync(this.dir);
+    } catch {
+      return removed;
+    }
+    for (const name of names) {
+      const m = pattern.exec(name);
+      if (m === null) continue;
+      const pid = Number(m[1]);
+      if (pid !== process.pid && isShmRestore(pid)) continue;
+      try {
+        fs.unlinkSync(path.join(this.dir, name));
+        removed.push(name);
+      } catch {
+        // raced with another cleaner
+      }
+    }
+    return removed;
+  }
+
+  /** The size of BACKUP, or null when it does not exist. */
+  size(): number | null {
+    try {
+      const st = fs.statSync(this.file);
+      if (!st.isFile()) throw Object.assign(new Error(`${this.file} is not a regular file`), { code: 'EISDIR' });
+      return st.size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** Creates an empty BACKUP (0600) if none exists, durably. */
+  createEmpty(): void {
+    const fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.syncDir();
+  }
+
+  /** Moves BACKUP aside to `BACKUP.REASON-TIMESTAMP` (same directory); returns the new path. */
+  keepAside(reason: string): string {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const target = `${this.file}.${reason}-${stamp}`;
+    fs.renameSync(this.file, target);
+    this.syncDir();
+    return target;
+  }
+
+  /** Hard-links BACKUP to `BACKUP.REASON-TIMESTAMP`, keeping the current version when it is about to be replaced. */
+  keepCopy(reason: string): string | null {
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    const target = `${this.file}.${reason}-${stamp}`;
+    try {
+      fs.linkSync(this.file, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    return target;
+  }
+
+  /**
+   * Writes a new BACKUP: `fill(fd)` writes the temp file, which is then
+   * synced and renamed over BACKUP. When `fill` returns false, or on any
+   * error, the temp file is removed and BACKUP is untouched.
+   */
+  replace(fill: (fd: number) => boolean): boolean {
+    const temp = this.tempName();
+    const fd = fs.openSync(temp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    let renamed = false;
+    try {
+      if (!fill(fd)) {
+        fs.closeSync(fd);
+        fs.unlinkSync(temp);
+        return false;
+      }
+      fs.fsyncSync(fd);
+      fs.closeSync(fd);
+      fs.renameSync(temp, this.file);
+      renamed = true;
+      this.syncDir();
+      return true;
+    } catch (err) {
+      if (!renamed) {
+        try {
+          fs.closeSync(fd);
+        } catch {
+          // already closed
+        }
+        try {
+          fs.unlinkSync(temp);
+        } catch {
+          // never created
+        }
+      }
+      throw err;
+    }
+  }
+
+  syncDir(): void {
+    const fd = fs.openSync(this.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+}
+
+function isShmRestore(pid: number): boolean {
+  if (!sys.processAlive(pid)) return false;
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('shm-restore');
+  } catch {
+    return false;
+  }
+}

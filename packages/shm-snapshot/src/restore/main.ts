@@ -1,0 +1,219 @@
+import { ShmkitError } from '@shmkit/shm-fd';
+import { acquireSharedFile, resolveCommand, spawnWithFds, supervise, UsageError, type ChildExit } from '@shmkit/shm-fd/unstable-child-process';
+
+import { parseArgs, USAGE, type RunOptions } from './args';
+import { BackupPath } from './backup';
+import { formatReport, inspect } from './inspect';
+import { examineBackup, fillFromBackup, snapshotCycle, writeBack, type SnapshotState } from './snapshotter';
+import { version } from './version';
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const stdio: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+};
+
+/** Runs the shm-restore CLI; resolves to the process exit status. */
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  let o;
+  try {
+    o = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`shm-restore: ${err.message}\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  switch (o.mode) {
+    case 'help':
+      io.out(USAGE);
+      return 0;
+    case 'version':
+      io.out(`shm-restore ${version()}\n`);
+      return 0;
+    case 'inspect':
+      try {
+        const report = inspect(o.backup, o.maxBytes);
+        io.out(o.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+        return 0;
+      } catch (err) {
+        if (err instanceof ShmkitError || isFsError(err)) {
+          io.err(`shm-restore: ${o.backup}: ${(err as Error).message}\n`);
+          return 1;
+        }
+        throw err;
+      }
+    case 'run':
+      return run(o, io);
+  }
+}
+
+function isFsError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function run(o: RunOptions, io: Io): Promise<number> {
+  const log = (msg: string) => {
+    if (!o.quiet) io.err(`shm-restore: ${msg}\n`);
+  };
+  const fail = (msg: string) => {
+    io.err(`shm-restore: ${msg}\n`);
+    return 1;
+  };
+  const [cmd, ...args] = o.command as [string, ...string[]];
+  const resolved = resolveCommand(cmd);
+  if (!resolved.ok) {
+    io.err(`shm-restore: ${resolved.reason}\n`);
+    return resolved.status;
+  }
+  const backup = new BackupPath(o.backup);
+  const state: SnapshotState = { baselineEnd: 0, configuration: null, lastWriteOffset: 0, resetPending: false };
+
+  // 1. BACKUP: clean up after killed runs, then decide what to restore.
+  let restoreFrom = false;
+  try {
+    for (const name of backup.removeStaleTemps()) log(`removed ${name}, left by a run that was killed`);
+    let found;
+    try {
+      found = examineBackup(backup);
+    } catch (err) {
+      if (!(err instanceof ShmkitError) || o.reset) throw err;
+      return fail(
+        `${backup.file} is corrupt: ${err.message} (${err.code}).\n` +
+          `  It was left untouched. Repair or move it, or run with --reset to keep it aside and start empty.`,
+      );
+    }
+    if (o.snapshot !== null && found.kind === 'opaque' && !o.reset) {
+      return fail(
+        `${backup.file} has ${found.size} bytes but no shm-snapshot head, so --snapshot restore-v1 cannot have written it (ERR_SNAPSHOT_BAD_MAGIC).\n` +
+          `  It was left untouched. Move it, or run with --reset to keep it aside and start empty.`,
+      );
+    }
+    if (o.reset) {
+      if (found.kind !== 'absent' && found.kind !== 'empty') log(`--reset: moved the previous BACKUP aside to ${backup.keepAside('reset')}`);
+      found = { kind: 'absent' as const };
+    }
+    if (found.kind === 'absent' && backup.size() === null) {
+      backup.createEmpty();
+      log(`created an empty ${backup.file}`);
+    }
+    if (found.kind === 'snapshot') {
+      state.baselineEnd = found.newestEnd;
+      state.configuration = { entries: found.configuration.entries, dataBytes: found.configuration.dataBytes };
+      state.lastWriteOffset = found.configuration.writeOffset;
+    }
+    restoreFrom = found.kind === 'snapshot' || found.kind === 'opaque';
+  } catch (err) {
+    if (err instanceof ShmkitError || isFsError(err)) return fail(`cannot use ${backup.file}: ${describe(err)}`);
+    throw err;
+  }
+
+  // 2. The shared file: reused when passed in (it is newer than BACKUP), else created and filled.
+  let acquired;
+  try {
+    acquired = acquireSharedFile({ fdName: o.fdName, name: 'persistent', size: 0, log });
+  } catch (err) {
+    if (err instanceof ShmkitError) return fail(err.message);
+    throw err;
+  }
+  const memfd = acquired.fds[acquired.index] as number;
+  try {
+    if (acquired.owned === null) {
+      log('the shared file was passed in; not restoring BACKUP over it');
+    } else if (restoreFrom) {
+      try {
+        const bytes = fillFromBackup(backup.file, memfd);
+        log(`restored ${bytes} bytes from ${backup.file}`);
+      } catch (err) {
+        if (isFsError(err) || err instanceof ShmkitError) return fail(`cannot restore from ${backup.file}: ${describe(err)}`);
+        throw err;
+      }
+    }
+
+    // 3. The child, and snapshots while it runs.
+    const child = spawnWithFds({ command: cmd, args, fds: acquired.fds, names: acquired.names });
+    const exited = supervise(child);
+    let done = false;
+    const pacer = new Pacer();
+    exited.then(
+      () => ((done = true), pacer.wake()),
+      () => ((done = true), pacer.wake()),
+    );
+    if (o.snapshot === 'restore-v1') {
+      let lastReason = '';
+      for (;;) {
+        // Paced, not polled: sleep an interval or until the child exits.
+        await pacer.sleep(o.intervalMs);
+        if (done) break;
+        try {
+          const r = snapshotCycle(memfd, backup, state, log);
+          if (!r.written && r.reason !== lastReason && !r.reason.startsWith('no commit')) log(`no snapshot: ${r.reason}`);
+          lastReason = r.written ? '' : r.reason;
+        } catch (err) {
+          if (!(err instanceof ShmkitError) && !isFsError(err)) throw err;
+          log(`snapshot failed, BACKUP unchanged: ${describe(err)}`);
+        }
+      }
+    }
+    let result: ChildExit;
+    try {
+      result = await exited;
+    } catch (err) {
+      return fail(`cannot run ${cmd}: ${describe(err)}`);
+    }
+
+    // 4. Final write-back: the file is at rest now.
+    try {
+      if (o.snapshot === 'restore-v1') {
+        const r = snapshotCycle(memfd, backup, state, log);
+        log(r.written ? `wrote the final state to ${backup.file} (${r.kept} entries)` : `BACKUP kept as it was: ${r.reason}`);
+      } else if (writeBack(memfd, backup)) {
+        log(`wrote the final state to ${backup.file}`);
+      } else {
+        log('the shared file is empty; BACKUP kept as it was');
+      }
+    } catch (err) {
+      if (!(err instanceof ShmkitError) && !isFsError(err)) throw err;
+      io.err(`shm-restore: could not write ${backup.file}; it still holds the previous version: ${describe(err)}\n`);
+      return result.status !== 0 ? result.status : 1;
+    }
+    return result.status;
+  } finally {
+    acquired.owned?.close();
+  }
+}
+
+/** Sleeps that end early when woken, holding one timer at a time. */
+class Pacer {
+  #wake: (() => void) | null = null;
+  #woken = false;
+
+  sleep(ms: number): Promise<void> {
+    if (this.#woken) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = null;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(timer);
+        this.#wake = null;
+        resolve();
+      };
+    });
+  }
+
+  wake(): void {
+    this.#woken = true;
+    this.#wake?.();
+  }
+}
