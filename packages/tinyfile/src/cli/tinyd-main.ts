@@ -1,0 +1,91 @@
+import { parseArgs } from 'node:util';
+
+import { ShmkitError } from '@shmkit/shm-fd';
+import { UsageError } from '@shmkit/shm-fd/unstable-child-process';
+
+import { Tinyd } from '../daemon/tinyd';
+import { defaultSocketPath } from '../protocol/socket-path';
+
+export const TINYD_USAGE = `Usage: tinyd [--socket PATH] [--n-sms N] [--sms-size KB] [--workers N] [--qos] [--codec snappyjs|native]
+
+Runs the tinyfile compression daemon in the foreground (a service manager daemonizes it).
+  --socket PATH    Unix socket to listen on (mode 0600); default ${defaultSocketPath()}
+  --n-sms N        shared segments in total: memory is bounded by N × sms-size (default 32)
+  --sms-size KB    size of one segment in KB, a multiple of 4, at least 128 (default 1024)
+  --workers N      compression worker threads (default: number of cores; 0 = main thread only)
+  --segments N     segments given to a client that does not ask for a number (default 4)
+  --qos            serve higher-priority clients first (TinyFile.connect({ priority }))
+  --codec NAME     snappyjs (default) or native (the optional "snappy" package)
+SIGTERM / SIGINT: finish in-flight requests, remove the socket, exit 0.`;
+
+function int(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v)) throw new UsageError(`--${name} expects a non-negative integer, got "${v}"`);
+  return Number(v);
+}
+
+export async function tinydMain(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        socket: { type: 'string' },
+        'n-sms': { type: 'string' },
+        'sms-size': { type: 'string' },
+        workers: { type: 'string' },
+        segments: { type: 'string' },
+        qos: { type: 'boolean' },
+        codec: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    process.stderr.write(`tinyd: ${(err as Error).message}\n${TINYD_USAGE}\n`);
+    return 2;
+  }
+  if (values.help === true) {
+    process.stdout.write(`${TINYD_USAGE}\n`);
+    return 0;
+  }
+  let daemon: Tinyd;
+  try {
+    const smsKb = int('sms-size', values['sms-size']);
+    const opts = {
+      socketPath: values.socket ?? defaultSocketPath(),
+      qos: values.qos === true,
+      ...(int('n-sms', values['n-sms']) !== undefined ? { nSms: int('n-sms', values['n-sms'])! } : {}),
+      ...(smsKb !== undefined ? { smsSize: smsKb * 1024 } : {}),
+      ...(int('workers', values.workers) !== undefined ? { workers: int('workers', values.workers)! } : {}),
+      ...(int('segments', values.segments) !== undefined ? { slotsPerClient: int('segments', values.segments)! } : {}),
+      ...(values.codec !== undefined ? { codec: values.codec } : {}),
+    };
+    daemon = await Tinyd.start(opts);
+  } catch (err) {
+    if (err instanceof UsageError || (err instanceof ShmkitError && err.code === 'ERR_INVALID_ARG_VALUE')) {
+      process.stderr.write(`tinyd: ${(err as Error).message}\n${TINYD_USAGE}\n`);
+      return 2;
+    }
+    if (err instanceof ShmkitError || (err as NodeJS.ErrnoException).code !== undefined) {
+      process.stderr.write(`tinyd: ${(err as Error).message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  return new Promise<number>((resolve) => {
+    const stop = (sig: string) => {
+      process.stderr.write(`tinyd: ${sig} received\n`);
+      daemon.close().then(
+        () => resolve(0),
+        (err: unknown) => {
+          process.stderr.write(`tinyd: shutdown failed: ${(err as Error).message}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

@@ -1,0 +1,54 @@
+import type net from 'node:net';
+
+import * as sys from '@shmkit/shm-fd/sys';
+
+/** tinyd's record of one registered client. It owns the channel memfd and the daemon's mapping of it. */
+export class ClientConn {
+  readonly id: number;
+  readonly pid: number;
+  readonly priority: number;
+  readonly socket: net.Socket;
+  /** The channel memfd; closed in release(). */
+  readonly fd: number;
+  readonly mapping: sys.Mapping;
+  readonly words: Int32Array;
+  readonly slots: number;
+  readonly connectedAt = Date.now();
+  /** Slots handed to an executor and not finished; the daemon's own view, whatever the client writes. */
+  readonly inFlight: boolean[];
+  /** Slots seen in REQUEST and waiting for an executor, oldest first. */
+  readonly ready: number[] = [];
+  readonly queued: boolean[];
+  readonly seenAt: number[];
+  /** Input bytes of the chunk a worker is serving, per slot, for the byte counters. */
+  readonly pendingIn: number[] = [];
+  inFlightCount = 0;
+  dead = false;
+  released = false;
+  bytesIn = 0;
+  bytesOut = 0;
+  chunks = 0;
+  failures = 0;
+
+  constructor(init: { id: number; pid: number; priority: number; socket: net.Socket; fd: number; mapping: sys.Mapping; slots: number }) {
+    this.id = init.id;
+    this.pid = init.pid;
+    this.priority = init.priority;
+    this.socket = init.socket;
+    this.fd = init.fd;
+    this.mapping = init.mapping;
+    this.slots = init.slots;
+    this.words = init.mapping.int32(0, init.mapping.length >>> 2);
+    this.inFlight = new Array<boolean>(init.slots).fill(false);
+    this.queued = new Array<boolean>(init.slots).fill(false);
+    this.seenAt = new Array<number>(init.slots).fill(0);
+  }
+
+  /** Unmaps and closes the channel. The client's own mapping keeps the memory alive until it exits. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.mapping.close();
+    sys.close(this.fd);
+  }
+}

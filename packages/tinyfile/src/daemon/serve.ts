@@ -1,0 +1,141 @@
+// Serves one request slot: reads the request header once, checks every field
+// against the slot's bounds (the client may be hostile, and may keep writing
+// while we work), runs the codec, writes the output and the result words.
+// The state word itself is left to the scheduler, which owns transitions.
+import { maxCompressedLength, type Codec } from '../codec/codec';
+import { decodeFrames, encodeFrames } from '../codec/framing';
+import { decodeRawStep, HISTORY, type RawDecodeState } from '../codec/raw-decoder';
+import { varintLength } from '../codec/varint';
+import { CorruptInputError } from '../errors';
+import {
+  OP,
+  S_CONSUMED,
+  S_COPY_LEFT,
+  S_COPY_OFFSET,
+  S_ERR_OFFSET,
+  S_HIST_LEN,
+  S_IN_LEN,
+  S_LITERAL,
+  S_OP,
+  S_OUT_LEN,
+  S_OUT_LIMIT,
+  S_PRODUCED_HI,
+  S_PRODUCED_LO,
+  S_STATUS,
+  SLOT_WORDS,
+  SLOTS_AT,
+  slotDataAt,
+  STATUS,
+  type StatusName,
+} from '../protocol/layout';
+
+/** Per-executor scratch memory, sized once for the daemon's slot size. */
+export function scratchFor(slotSize: number): { work: Buffer; chunk: Buffer } {
+  return { work: Buffer.allocUnsafe(slotSize + HISTORY + 64), chunk: Buffer.allocUnsafe(maxCompressedLength(65536)) };
+}
+
+class BadRequest extends Error {}
+
+export interface ServeResult {
+  ok: boolean;
+  status: StatusName;
+}
+
+/**
+ * `channel` is the whole mapped channel; `words` an Int32Array over it.
+ * Returns whether the request succeeded; on failure the slot data holds the message.
+ */
+export function serveSlot(
+  channel: Buffer,
+  words: Int32Array,
+  slot: number,
+  slotSize: number,
+  codec: Codec,
+  scratch: { work: Buffer; chunk: Buffer },
+): ServeResult {
+  const h = SLOTS_AT / 4 + slot * SLOT_WORDS;
+  const data = channel.subarray(slotDataAt(slot, slotSize), slotDataAt(slot, slotSize) + slotSize);
+  // Read each field exactly once: the client can change them at any time.
+  const op = Atomics.load(words, h + S_OP);
+  const inLen = Atomics.load(words, h + S_IN_LEN);
+  let status: StatusName = 'OK';
+  let message = '';
+  let errOffset = -1;
+  try {
+    if (inLen < 0 || inLen > slotSize) throw new BadRequest(`input length ${inLen} is outside [0, ${slotSize}]`);
+    switch (op) {
+      case OP.COMPRESS_RAW: {
+        if (inLen > Math.floor(((slotSize - 32) * 6) / 7)) throw new BadRequest(`compress input of ${inLen} bytes cannot fit the ${slotSize}-byte slot`);
+        // Raw compression of a block is the concatenation of independent
+        // 64 KiB fragments, so a chunk's body is valid in the middle of a
+        // block; the client writes the length preamble once.
+        const n = codec.compress(data.subarray(0, inLen), scratch.work);
+        const skip = varintLength(inLen);
+        scratch.work.copy(data, 0, skip, n);
+        Atomics.store(words, h + S_OUT_LEN, n - skip);
+        break;
+      }
+      case OP.COMPRESS_FRAMED: {
+        const pieces = Math.ceil(inLen / 65536);
+        if (inLen + 8 * pieces > slotSize) throw new BadRequest(`framed input of ${inLen} bytes cannot fit the ${slotSize}-byte slot`);
+        const end = encodeFrames(codec, data, 0, inLen, scratch.work, 0, scratch.chunk);
+        scratch.work.copy(data, 0, 0, end);
+        Atomics.store(words, h + S_OUT_LEN, end);
+        break;
+      }
+      case OP.DECOMPRESS_RAW: {
+        const hist = Atomics.load(words, h + S_HIST_LEN);
+        const outLimit = Atomics.load(words, h + S_OUT_LIMIT);
+        const state: RawDecodeState = {
+          literal: Atomics.load(words, h + S_LITERAL),
+          copyLeft: Atomics.load(words, h + S_COPY_LEFT),
+          copyOffset: Atomics.load(words, h + S_COPY_OFFSET),
+          produced: (Atomics.load(words, h + S_PRODUCED_HI) >>> 0) * 2 ** 32 + (Atomics.load(words, h + S_PRODUCED_LO) >>> 0),
+        };
+        if (hist < 0 || hist > HISTORY || hist + inLen > slotSize) throw new BadRequest(`history ${hist} + input ${inLen} do not fit the slot`);
+        if (outLimit < 0 || outLimit > slotSize) throw new BadRequest(`output limit ${outLimit} is outside [0, ${slotSize}]`);
+        if (state.literal < 0 || state.copyLeft < 0 || state.copyLeft > 64) throw new BadRequest('decoder state is out of range');
+        if (state.copyLeft > 0 && (state.copyOffset <= 0 || state.copyOffset > hist)) throw new BadRequest('pending copy reaches outside the history');
+        if (hist > state.produced) throw new BadRequest(`history of ${hist} bytes exceeds the ${state.produced} bytes produced`);
+        data.copy(scratch.work, 0, 0, hist);
+        const r = decodeRawStep(data, hist, hist + inLen, scratch.work, hist, hist + outLimit, state, -hist);
+        scratch.work.copy(data, 0, hist, r.outPos);
+        Atomics.store(words, h + S_OUT_LEN, r.outPos - hist);
+        Atomics.store(words, h + S_CONSUMED, r.inPos - hist);
+        Atomics.store(words, h + S_LITERAL, state.literal);
+        Atomics.store(words, h + S_COPY_LEFT, state.copyLeft);
+        Atomics.store(words, h + S_COPY_OFFSET, state.copyOffset);
+        Atomics.store(words, h + S_PRODUCED_LO, state.produced % 2 ** 32 | 0);
+        Atomics.store(words, h + S_PRODUCED_HI, Math.floor(state.produced / 2 ** 32));
+        break;
+      }
+      case OP.DECOMPRESS_FRAMED: {
+        const n = decodeFrames(data, inLen, scratch.work.subarray(0, slotSize));
+        scratch.work.copy(data, 0, 0, n);
+        Atomics.store(words, h + S_OUT_LEN, n);
+        break;
+      }
+      default:
+        throw new BadRequest(`unknown operation ${op}`);
+    }
+  } catch (err) {
+    if (err instanceof BadRequest) {
+      status = 'ERR_TINYFILE_BAD_REQUEST';
+      message = `bad request: ${err.message}`;
+    } else if (err instanceof CorruptInputError) {
+      status = err.code in STATUS ? (err.code as StatusName) : 'ERR_TINYFILE_CORRUPT_INPUT';
+      message = err.message.replace(/ \(at input byte -?\d+\)$/, '');
+      errOffset = err.offset ?? -1;
+    } else {
+      status = 'ERR_TINYFILE_INTERNAL';
+      message = `tinyd failed: ${(err as Error).message}`;
+    }
+  }
+  if (status !== 'OK') {
+    const n = data.write(message.slice(0, 2000), 0, 'utf8');
+    Atomics.store(words, h + S_OUT_LEN, n);
+  }
+  Atomics.store(words, h + S_ERR_OFFSET, errOffset);
+  Atomics.store(words, h + S_STATUS, STATUS[status]);
+  return { ok: status === 'OK', status };
+}

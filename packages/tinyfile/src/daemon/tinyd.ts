@@ -1,0 +1,534 @@
+// tinyd: accepts registrations on a Unix socket, gives each client a private
+// channel (a memfd with request slots and doorbell words), and serves the
+// slots of all clients round-robin on W worker threads (small chunks inline).
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+
+import * as sys from '@shmkit/shm-fd/sys';
+
+import { codecByName, type Codec } from '../codec/codec';
+import { TinyFileError } from '../errors';
+import { decodeHello, encodeRefusal, encodeWelcome, HELLO_BYTES, KIND_STATUS, REFUSED_BUSY, REFUSED_PROTOCOL } from '../protocol/handshake';
+import {
+  channelLength,
+  H_CLIENT_BELL,
+  H_COMPLETIONS,
+  H_DAEMON_BELL,
+  H_MAGIC,
+  H_SLOT_SIZE,
+  H_SLOTS,
+  H_SYNC_WAITERS,
+  H_VERSION,
+  MAGIC,
+  MAX_SLOT_SIZE,
+  MAX_SLOTS,
+  MIN_SLOT_SIZE,
+  OP,
+  S_DISPATCHED_AT,
+  S_IN_LEN,
+  S_OP,
+  S_OUT_LEN,
+  S_OUT_LIMIT,
+  S_SEEN_AT,
+  S_STATE,
+  S_STATUS,
+  SLOT_WORDS,
+  SLOTS_AT,
+  STATE_BUSY,
+  STATE_DONE,
+  STATE_FAILED,
+  STATE_REQUEST,
+  STATUS,
+  VERSION,
+} from '../protocol/layout';
+import { prepareSocketDir } from '../protocol/socket-path';
+import { ClientConn } from './client-conn';
+import { scratchFor, serveSlot } from './serve';
+import { WorkerPool } from './worker-pool';
+import type { WorkerDone } from './worker-messages';
+
+export interface TinydOptions {
+  socketPath: string;
+  /** Number of shared segments: the memory bound is nSms × smsSize whatever clients send. */
+  nSms?: number;
+  /** Bytes per segment (a request slot). */
+  smsSize?: number;
+  /** Compression worker threads; 0 serves everything on the main thread. */
+  workers?: number;
+  /** Serve higher-priority clients first (round-robin within a priority). */
+  qos?: boolean;
+  codec?: string;
+  /** Segments a client gets when it does not ask for a number. */
+  slotsPerClient?: number;
+  /** Chunks whose work is at most this many bytes run inline on the main thread. */
+  inlineMax?: number;
+  log?: (line: string) => void;
+}
+
+export interface ClientStatus {
+  id: number;
+  pid: number;
+  priority: number;
+  segments: number;
+  inFlight: number;
+  queued: number;
+  chunks: number;
+  failures: number;
+  bytesIn: number;
+  bytesOut: number;
+  connectedMs: number;
+}
+
+export interface DaemonStatus {
+  pid: number;
+  socket: string;
+  codec: string;
+  workers: number;
+  qos: boolean;
+  uptimeMs: number;
+  segments: { total: number; used: number; size: number; waitingClients: number };
+  clients: ClientStatus[];
+  totals: { clients: number; chunks: number; failures: number; bytesIn: number; bytesOut: number };
+  /** Input bytes per second over the last few seconds. */
+  throughput: number;
+}
+
+const WAKE = Buffer.from([1]);
+
+export class Tinyd {
+  readonly socketPath: string;
+  readonly nSms: number;
+  readonly smsSize: number;
+  readonly qos: boolean;
+  readonly codec: Codec;
+  readonly #slotsPerClient: number;
+  readonly #inlineMax: number;
+  readonly #log: (line: string) => void;
+  readonly #server: net.Server;
+  readonly #pool: WorkerPool | undefined;
+  readonly #scratch: { work: Buffer; chunk: Buffer };
+  readonly #clients = new Map<number, ClientConn>();
+  /** Registrations waiting for a free segment. */
+  readonly #waiting: Array<{ socket: net.Socket; slots: number; pid: number; priority: number }> = [];
+  readonly #startedAt = Date.now();
+  readonly #samples: Array<[number, number]> = [];
+  readonly #sampler: NodeJS.Timeout;
+  #nextId = 1;
+  #usedSegments = 0;
+  #dispatchSeq = 0;
+  #cursor = 0;
+  #passQueued = false;
+  #closing: Promise<void> | undefined;
+  #totals = { clients: 0, chunks: 0, failures: 0, bytesIn: 0, bytesOut: 0 };
+
+  private constructor(opts: Required<Omit<TinydOptions, 'log'>> & { log: (line: string) => void }, server: net.Server) {
+    this.socketPath = opts.socketPath;
+    this.nSms = opts.nSms;
+    this.smsSize = opts.smsSize;
+    this.qos = opts.qos;
+    this.codec = codecByName(opts.codec);
+    this.#slotsPerClient = opts.slotsPerClient;
+    this.#inlineMax = opts.inlineMax;
+    this.#log = opts.log;
+    this.#server = server;
+    this.#scratch = scratchFor(this.smsSize);
+    this.#pool =
+      opts.workers > 0
+        ? new WorkerPool(opts.workers, this.codec.name, this.smsSize, (d) => this.#onWorkerDone(d), (err) => this.#log(`worker failed: ${err.message}`))
+        : undefined;
+    this.#sampler = setInterval(() => {
+      this.#samples.push([Date.now(), this.#totals.bytesIn]);
+      if (this.#samples.length > 6) this.#samples.shift();
+    }, 1000).unref();
+    server.on('connection', (s) => this.#onConnection(s));
+  }
+
+  /** Validates options, binds the socket (0600) and starts serving. */
+  static async start(options: TinydOptions): Promise<Tinyd> {
+    const opts = {
+      socketPath: options.socketPath,
+      nSms: options.nSms ?? 32,
+      smsSize: options.smsSize ?? 1024 * 1024,
+      workers: options.workers ?? os.availableParallelism(),
+      qos: options.qos ?? false,
+      codec: options.codec ?? 'snappyjs',
+      slotsPerClient: options.slotsPerClient ?? 4,
+      inlineMax: options.inlineMax ?? 64 * 1024,
+      log: options.log ?? ((line: string) => process.stderr.write(`tinyd: ${line}\n`)),
+    };
+    if (!Number.isInteger(opts.nSms) || opts.nSms < 1 || opts.nSms > 65535) throw new TinyFileError('ERR_INVALID_ARG_VALUE', `--n-sms must be an integer in [1, 65535], got ${opts.nSms}`);
+    if (!Number.isInteger(opts.smsSize) || opts.smsSize < MIN_SLOT_SIZE || opts.smsSize > MAX_SLOT_SIZE || opts.smsSize % 4096 !== 0) {
+      throw new TinyFileError('ERR_INVALID_ARG_VALUE', `--sms-size must be a multiple of 4 KB in [${MIN_SLOT_SIZE / 1024}, ${MAX_SLOT_SIZE / 1024}] KB, got ${opts.smsSize / 1024} KB`);
+    }
+    if (!Number.isInteger(opts.workers) || opts.workers < 0 || opts.workers > 256) throw new TinyFileError('ERR_INVALID_ARG_VALUE', `--workers must be an integer in [0, 256], got ${opts.workers}`);
+    if (!Number.isInteger(opts.slotsPerClient) || opts.slotsPerClient < 1 || opts.slotsPerClient > MAX_SLOTS) {
+      throw new TinyFileError('ERR_INVALID_ARG_VALUE', `segments per client must be in [1, ${MAX_SLOTS}]`);
+    }
+    codecByName(opts.codec);
+    prepareSocketDir(opts.socketPath);
+    await removeStaleSocket(opts.socketPath);
+    const server = net.createServer({ allowHalfOpen: false });
+    // The socket file is created by bind(2) with the umask applied: make it 0600 from the start.
+    const old = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(opts.socketPath, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } finally {
+      process.umask(old);
+    }
+    const d = new Tinyd(opts, server);
+    opts.log(
+      `listening on ${opts.socketPath} (pid ${process.pid}, ${opts.nSms} segments × ${opts.smsSize / 1024} KB, ${opts.workers} workers, codec ${d.codec.name}${opts.qos ? ', qos' : ''})`,
+    );
+    return d;
+  }
+
+  get workers(): number {
+    return this.#pool?.size ?? 0;
+  }
+
+  status(): DaemonStatus {
+    const now = Date.now();
+    const first = this.#samples[0];
+    const throughput = first === undefined || now - first[0] < 200 ? 0 : ((this.#totals.bytesIn - first[1]) * 1000) / (now - first[0]);
+    return {
+      pid: process.pid,
+      socket: this.socketPath,
+      codec: this.codec.name,
+      workers: this.workers,
+      qos: this.qos,
+      uptimeMs: now - this.#startedAt,
+      segments: { total: this.nSms, used: this.#usedSegments, size: this.smsSize, waitingClients: this.#waiting.length },
+      clients: [...this.#clients.values()].map((c) => ({
+        id: c.id,
+        pid: c.pid,
+        priority: c.priority,
+        segments: c.slots,
+        inFlight: c.inFlightCount,
+        queued: c.ready.length,
+        chunks: c.chunks,
+        failures: c.failures,
+        bytesIn: c.bytesIn,
+        bytesOut: c.bytesOut,
+        connectedMs: now - c.connectedAt,
+      })),
+      totals: { ...this.#totals },
+      throughput,
+    };
+  }
+
+  // ---- registration -------------------------------------------------------
+
+  #onConnection(socket: net.Socket): void {
+    let hello = Buffer.alloc(0);
+    let client: ClientConn | undefined;
+    socket.on('error', () => {
+      // 'close' follows; a client vanishing is routine.
+    });
+    socket.on('data', (d: Buffer) => {
+      if (client !== undefined) {
+        // A wake-up byte. Clear the bell before scanning, so a request
+        // published after the scan rings again (see layout.ts).
+        Atomics.store(client.words, H_DAEMON_BELL, 0);
+        this.#schedulePass();
+        return;
+      }
+      hello = Buffer.concat([hello, d]);
+      if (hello.length < HELLO_BYTES) return;
+      let h;
+      try {
+        h = decodeHello(hello);
+      } catch (err) {
+        this.#log(`refused a connection: ${(err as Error).message}`);
+        socket.end(encodeRefusal(REFUSED_PROTOCOL, (err as Error).message));
+        return;
+      }
+      if (h.kind === KIND_STATUS) {
+        socket.end(JSON.stringify(this.status()));
+        return;
+      }
+      if (this.#closing !== undefined) {
+        socket.end(encodeRefusal(REFUSED_BUSY, 'tinyd is shutting down'));
+        return;
+      }
+      const slots = Math.min(h.slots === 0 ? this.#slotsPerClient : h.slots, MAX_SLOTS, this.nSms);
+      this.#waiting.push({ socket, slots, pid: h.pid, priority: Math.min(h.priority, 7) });
+      socket.pause();
+      this.#admit((c) => {
+        if (c.socket === socket) client = c;
+      });
+    });
+    socket.on('close', () => {
+      const w = this.#waiting.findIndex((x) => x.socket === socket);
+      if (w >= 0) this.#waiting.splice(w, 1);
+      if (client !== undefined) this.#onClientGone(client);
+    });
+  }
+
+  /** Admits waiting registrations while segments are free. */
+  #admit(onAdmitted?: (c: ClientConn) => void): void {
+    while (this.#waiting.length > 0 && this.#usedSegments < this.nSms) {
+      const w = this.#waiting.shift()!;
+      if (w.socket.destroyed) continue;
+      const slots = Math.min(w.slots, this.nSms - this.#usedSegments);
+      let c: ClientConn;
+      try {
+        c = this.#register(w.socket, slots, w.pid, w.priority);
+      } catch (err) {
+        this.#log(`registration of pid ${w.pid} failed: ${(err as Error).message}`);
+        w.socket.destroy();
+        continue;
+      }
+      onAdmitted?.(c);
+      w.socket.resume();
+    }
+    if (this.#waiting.length > 0) this.#log(`${this.#waiting.length} client(s) waiting for a free segment`);
+  }
+
+  #register(socket: net.Socket, slots: number, pid: number, priority: number): ClientConn {
+    const id = this.#nextId++;
+    const fd = sys.memfdCreate(`tinyfile-client-${id}`);
+    let mapping: sys.Mapping;
+    try {
+      sys.ftruncate(fd, channelLength(slots, this.smsSize));
+      mapping = sys.map(fd);
+    } catch (err) {
+      sys.close(fd);
+      throw err;
+    }
+    const c = new ClientConn({ id, pid, priority, socket, fd, mapping, slots });
+    const w = c.words;
+    Atomics.store(w, H_VERSION, VERSION);
+    Atomics.store(w, H_SLOTS, slots);
+    Atomics.store(w, H_SLOT_SIZE, this.smsSize);
+    // The magic goes last: a half-initialised header never looks valid.
+    Atomics.store(w, H_MAGIC, MAGIC);
+    const welcome = encodeWelcome({ clientId: id, slots, slotSize: this.smsSize, daemonPid: process.pid, codec: this.codec.name });
+    const sockFd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    try {
+      if (sockFd === undefined || sockFd < 0) throw new TinyFileError('ERR_TINYFILE_INTERNAL', 'the accepted socket has no fd');
+      sys.sendWithFds(sockFd, welcome, [fd], { nonblocking: true });
+    } catch (err) {
+      c.release();
+      throw err;
+    }
+    this.#usedSegments += slots;
+    this.#clients.set(id, c);
+    this.#totals.clients++;
+    this.#log(`client ${id} registered (pid ${pid}, ${slots} segments, priority ${priority})`);
+    return c;
+  }
+
+  #onClientGone(c: ClientConn): void {
+    if (c.dead) return;
+    c.dead = true;
+    c.ready.length = 0;
+    this.#log(`client ${c.id} disconnected (pid ${c.pid}${c.inFlightCount > 0 ? `, ${c.inFlightCount} chunks still running` : ''})`);
+    this.#maybeRelease(c);
+  }
+
+  /** A dead client's channel is released once no executor still writes into it. */
+  #maybeRelease(c: ClientConn): void {
+    if (!c.dead || c.inFlightCount > 0 || c.released) return;
+    this.#pool?.broadcast({ type: 'release', clientId: c.id });
+    c.release();
+    this.#clients.delete(c.id);
+    this.#usedSegments -= c.slots;
+    this.#admit();
+    this.#closeCheck?.();
+  }
+
+  // ---- scheduling ---------------------------------------------------------
+
+  #schedulePass(): void {
+    if (this.#passQueued) return;
+    this.#passQueued = true;
+    queueMicrotask(() => {
+      this.#passQueued = false;
+      this.#pass();
+    });
+  }
+
+  /** Scans every channel for new requests, then hands them out one chunk per client per round. */
+  #pass(): void {
+    const clients = [...this.#clients.values()].filter((c) => !c.dead);
+    for (const c of clients) {
+      for (let s = 0; s < c.slots; s++) {
+        if (c.inFlight[s] || c.queued[s]) continue;
+        // The client publishes a request by storing STATE_REQUEST last.
+        if (Atomics.load(c.words, SLOTS_AT / 4 + s * SLOT_WORDS + S_STATE) === STATE_REQUEST) {
+          c.queued[s] = true;
+          c.seenAt[s] = this.#dispatchSeq;
+          c.ready.push(s);
+        }
+      }
+    }
+    if (clients.length === 0) return;
+    for (let progressed = true; progressed; ) {
+      progressed = false;
+      const order = this.#order(clients);
+      for (const c of order) {
+        const slot = c.ready[0];
+        if (slot === undefined || c.dead) continue;
+        if (this.#dispatch(c, slot)) {
+          c.ready.shift();
+          progressed = true;
+        } else if (this.qos) {
+          break; // strict priority: lower priorities wait for a worker too
+        }
+      }
+      this.#cursor++;
+    }
+  }
+
+  /** Round-robin order starting at a rotating cursor; with --qos, by priority first. */
+  #order(clients: ClientConn[]): ClientConn[] {
+    const n = clients.length;
+    const start = this.#cursor % n;
+    const rotated = clients.slice(start).concat(clients.slice(0, start));
+    if (this.qos) rotated.sort((a, b) => b.priority - a.priority);
+    return rotated;
+  }
+
+  #dispatch(c: ClientConn, slot: number): boolean {
+    const h = SLOTS_AT / 4 + slot * SLOT_WORDS;
+    const op = Atomics.load(c.words, h + S_OP);
+    const inLen = Atomics.load(c.words, h + S_IN_LEN);
+    const work = op === OP.DECOMPRESS_RAW ? Atomics.load(c.words, h + S_OUT_LIMIT) : op === OP.DECOMPRESS_FRAMED ? 4 * inLen : inLen;
+    const inline = this.#pool === undefined || work <= this.#inlineMax;
+    if (!inline && this.#pool!.idle === 0) return false;
+    Atomics.store(c.words, h + S_SEEN_AT, c.seenAt[slot]!);
+    Atomics.store(c.words, h + S_DISPATCHED_AT, this.#dispatchSeq++);
+    Atomics.store(c.words, h + S_STATE, STATE_BUSY);
+    c.queued[slot] = false;
+    c.inFlight[slot] = true;
+    c.inFlightCount++;
+    const inBytes = Math.max(0, inLen);
+    if (inline) {
+      const r = serveSlot(c.mapping.buffer, c.words, slot, this.smsSize, this.codec, this.#scratch);
+      this.#finish(c, slot, r.ok, inBytes);
+    } else {
+      this.#pool!.run({ type: 'task', clientId: c.id, fd: c.fd, length: c.mapping.length, slot });
+      c.pendingIn[slot] = inBytes;
+    }
+    return true;
+  }
+
+  #onWorkerDone(d: WorkerDone): void {
+    const c = this.#clients.get(d.clientId);
+    if (c !== undefined) {
+      if (d.error !== undefined) this.#log(`client ${c.id}: a worker could not serve slot ${d.slot}: ${d.error}`);
+      this.#finish(c, d.slot, d.ok && d.error === undefined, c.pendingIn[d.slot] ?? 0);
+    }
+    this.#schedulePass();
+  }
+
+  #finish(c: ClientConn, slot: number, ok: boolean, inBytes: number): void {
+    c.inFlight[slot] = false;
+    c.inFlightCount--;
+    if (c.dead) {
+      this.#maybeRelease(c);
+      return;
+    }
+    const h = SLOTS_AT / 4 + slot * SLOT_WORDS;
+    const outLen = Atomics.load(c.words, h + S_OUT_LEN);
+    if (ok) {
+      c.bytesIn += inBytes;
+      c.bytesOut += Math.max(0, outLen);
+      this.#totals.bytesIn += inBytes;
+      this.#totals.bytesOut += Math.max(0, outLen);
+    } else {
+      if (Atomics.load(c.words, h + S_STATUS) === STATUS.OK) Atomics.store(c.words, h + S_STATUS, STATUS.ERR_TINYFILE_INTERNAL);
+      c.failures++;
+      this.#totals.failures++;
+    }
+    c.chunks++;
+    this.#totals.chunks++;
+    // Publish: result words first (already stored), then the state, then wake.
+    Atomics.store(c.words, h + S_STATE, ok ? STATE_DONE : STATE_FAILED);
+    Atomics.add(c.words, H_COMPLETIONS, 1);
+    if (Atomics.load(c.words, H_SYNC_WAITERS) > 0) sys.futexWake(c.words, H_COMPLETIONS);
+    // The client clears its bell before scanning, so either it sees DONE or we see the bell.
+    if (Atomics.compareExchange(c.words, H_CLIENT_BELL, 1, 0) === 1 && !c.socket.destroyed) c.socket.write(WAKE);
+  }
+
+  // ---- shutdown -----------------------------------------------------------
+
+  #closeCheck: (() => void) | undefined;
+
+  /**
+   * Graceful stop: refuse new clients, let requests already submitted finish
+   * (at most `drainMs`), disconnect everyone, remove the socket.
+   */
+  close(drainMs = 10_000): Promise<void> {
+    return (this.#closing ??= this.#close(drainMs));
+  }
+
+  async #close(drainMs: number): Promise<void> {
+    this.#log('shutting down: finishing in-flight requests');
+    const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const w of this.#waiting.splice(0)) w.socket.destroy();
+    const idle = () => [...this.#clients.values()].every((c) => c.inFlightCount === 0 && c.ready.length === 0 && !this.#hasRequests(c));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, drainMs);
+      const check = () => {
+        this.#pass();
+        if (idle()) {
+          clearTimeout(timer);
+          clearInterval(poll);
+          resolve();
+        }
+      };
+      const poll = setInterval(check, 20);
+      this.#closeCheck = check;
+      check();
+    });
+    this.#closeCheck = undefined;
+    for (const c of [...this.#clients.values()]) {
+      c.socket.destroy();
+      this.#onClientGone(c);
+    }
+    await this.#pool?.close();
+    clearInterval(this.#sampler);
+    this.#server.close();
+    await serverClosed;
+    fs.rmSync(this.socketPath, { force: true });
+    this.#log('stopped');
+  }
+
+  #hasRequests(c: ClientConn): boolean {
+    if (c.dead) return false;
+    for (let s = 0; s < c.slots; s++) {
+      const st = Atomics.load(c.words, SLOTS_AT / 4 + s * SLOT_WORDS + S_STATE);
+      if (st === STATE_REQUEST || st === STATE_BUSY) return true;
+    }
+    return false;
+  }
+}
+
+/** Removes a socket file left by a dead daemon; refuses if a live one answers. */
+async function removeStaleSocket(socketPath: string): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(socketPath);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new TinyFileError('EEXIST', `${socketPath} exists and is not a socket; remove it or choose another --socket`);
+  const live = await new Promise<boolean>((resolve) => {
+    const s = net.connect(socketPath);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+  if (live) throw new TinyFileError('ERR_TINYFILE_RUNNING', `another tinyd is already listening on ${socketPath}`);
+  fs.rmSync(socketPath, { force: true });
+}

@@ -1,0 +1,195 @@
+// The daemon and the async client in one process (workers: 0, so no
+// threads). Blocking calls, worker threads and crashes need separate
+// processes: tests-integration/test/tinyfile-*.test.ts.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Readable, Writable } from 'node:stream';
+
+import { compressBlock, compressFramed, decompressFramed } from '../src/codec';
+import { TinyFile, Tinyd, queryStatus } from '../src';
+import { kUnsafeSubmit, OP, S_IN_LEN, S_HIST_LEN, S_OUT_LIMIT, type UnsafeRequest } from '../src/protocol';
+
+let dir: string;
+let daemon: Tinyd;
+let socket: string;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyfile-unit-'));
+  socket = path.join(dir, 'tinyd.sock');
+  daemon = await Tinyd.start({ socketPath: socket, workers: 0, smsSize: 128 * 1024, nSms: 12, slotsPerClient: 3, log: (l) => logs.push(l) });
+});
+afterAll(async () => {
+  await daemon.close(1000);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function text(n: number): Buffer {
+  let s = '';
+  for (let i = 0; s.length < n; i++) s += `line ${i % 977} of the tinyfile unit test ${(i * 31) % 101}\n`;
+  return Buffer.from(s.slice(0, n));
+}
+
+describe('tinyd + TinyFile (async, one process)', () => {
+  let tf: TinyFile;
+  beforeEach(async () => {
+    tf = await TinyFile.connect({ socket });
+  });
+  afterEach(async () => {
+    await tf.close();
+  });
+
+  it('creates its socket 0600', () => {
+    expect(fs.statSync(socket).mode & 0o777).toBe(0o600);
+  });
+
+  it.each([
+    ['empty', Buffer.alloc(0)],
+    ['1 byte', Buffer.from([42])],
+    ['text spanning many segments', text(700_000)],
+    ['random', randomBytes(300_000)],
+  ])('round-trips %s, byte-identical to in-process snappy', async (_n, input) => {
+    const block = await tf.compress(input);
+    expect(block.equals(compressBlock(input))).toBe(true);
+    expect((await tf.decompress(block)).equals(input)).toBe(true);
+  });
+
+  it('pipelines concurrent calls from one client', async () => {
+    const inputs = Array.from({ length: 10 }, (_, i) => text(20_000 + i * 30_000));
+    const blocks = await Promise.all(inputs.map((b) => tf.compress(b)));
+    const back = await Promise.all(blocks.map((b) => tf.decompress(b)));
+    back.forEach((b, i) => expect(b.equals(inputs[i]!)).toBe(true));
+  });
+
+  it('fails only the corrupt request, with the input offset', async () => {
+    const block = compressBlock(text(200_000));
+    const bad = Buffer.from(block);
+    bad.fill(0xff, 20_000, 20_010);
+    const err = (await tf.decompress(bad).catch((e: unknown) => e)) as { code: string; offset: number };
+    expect(err.code).toMatch(/^ERR_TINYFILE_(CORRUPT_INPUT|WINDOW)$/);
+    expect(err.offset).toBeGreaterThanOrEqual(19_900);
+    expect(err.offset).toBeLessThanOrEqual(20_020);
+    await expect(tf.decompress(Buffer.from([5, 0x10]))).rejects.toMatchObject({ code: 'ERR_TINYFILE_CORRUPT_INPUT' });
+    expect((await tf.decompress(block)).equals(text(200_000))).toBe(true);
+  });
+
+  it('refuses a declared length above maxOutputLength without asking the daemon', async () => {
+    const small = await TinyFile.connect({ socket, maxOutputLength: 1000 });
+    try {
+      await expect(small.decompress(compressBlock(text(5000)))).rejects.toMatchObject({ code: 'ERR_TINYFILE_TOO_LARGE' });
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('survives hostile request headers: each fails alone with ERR_TINYFILE_BAD_REQUEST', async () => {
+    const hostile: UnsafeRequest[] = [
+      { op: 99, words: { [S_IN_LEN]: 10 } },
+      { op: OP.COMPRESS_RAW, words: { [S_IN_LEN]: -5 } },
+      { op: OP.COMPRESS_RAW, words: { [S_IN_LEN]: 0x7fffffff } },
+      { op: OP.DECOMPRESS_RAW, words: { [S_IN_LEN]: 10, [S_HIST_LEN]: 1 << 20, [S_OUT_LIMIT]: 10 } },
+      { op: OP.DECOMPRESS_RAW, words: { [S_IN_LEN]: 10, [S_HIST_LEN]: 0, [S_OUT_LIMIT]: -1 } },
+    ];
+    for (const req of hostile) {
+      const r = await tf[kUnsafeSubmit](req);
+      expect(r).toMatchObject({ failed: true, status: 'ERR_TINYFILE_BAD_REQUEST' });
+    }
+    const garbage = await tf[kUnsafeSubmit]({ op: OP.DECOMPRESS_FRAMED, words: { [S_IN_LEN]: 64 }, data: randomBytes(64) });
+    expect(garbage.failed).toBe(true);
+    expect((await tf.decompress(await tf.compress(text(1000)))).equals(text(1000))).toBe(true);
+  });
+
+  it('compresses and decompresses files in the framing format, with progress', async () => {
+    const src = path.join(dir, 'in.txt');
+    const input = Buffer.concat([text(400_000), randomBytes(100_000)]);
+    fs.writeFileSync(src, input);
+    const progress: number[] = [];
+    const r = await tf.compressFile(src, `${src}.sz`, { onProgress: (d) => progress.push(d) });
+    expect(r.bytesIn).toBe(input.length);
+    expect(fs.statSync(`${src}.sz`).size).toBe(r.bytesOut);
+    expect(fs.statSync(`${src}.sz`).mode & 0o777).toBe(0o600);
+    expect(progress.at(-1)).toBe(input.length);
+    const framed = fs.readFileSync(`${src}.sz`);
+    expect(framed.equals(compressFramed(input))).toBe(true);
+    await tf.decompressFile(`${src}.sz`, path.join(dir, 'out.txt'));
+    expect(fs.readFileSync(path.join(dir, 'out.txt')).equals(input)).toBe(true);
+  });
+
+  it('leaves no output behind when a file does not decode', async () => {
+    const src = path.join(dir, 'bad.sz');
+    const framed = compressFramed(text(300_000));
+    framed[framed.length - 100]! ^= 0x55;
+    fs.writeFileSync(src, framed);
+    const before = fs.readdirSync(dir).length;
+    await expect(tf.decompressFile(src, path.join(dir, 'bad.out'))).rejects.toMatchObject({
+      code: expect.stringMatching(/^ERR_TINYFILE_(BAD_CHECKSUM|CORRUPT_INPUT)$/),
+    });
+    expect(fs.readdirSync(dir).length).toBe(before);
+    fs.writeFileSync(src, 'definitely not snappy');
+    await expect(tf.decompressFile(src, path.join(dir, 'bad.out'))).rejects.toThrow(/stream identifier/);
+  });
+
+  it('streams through Transform streams', async () => {
+    const input = text(600_000);
+    const parts: Buffer[] = [];
+    const sink = new Writable({ write: (c: Buffer, _e, cb) => (parts.push(c), cb()) });
+    const pieces = Array.from({ length: 60 }, (_, i) => input.subarray(i * 10_000, (i + 1) * 10_000));
+    await pipeline(Readable.from(pieces), tf.createCompressStream(), sink);
+    const framed = Buffer.concat(parts);
+    expect(decompressFramed(framed).equals(input)).toBe(true);
+    const out: Buffer[] = [];
+    await pipeline(
+      Readable.from([framed.subarray(0, 7), framed.subarray(7, 70_001), framed.subarray(70_001)]),
+      tf.createDecompressStream(),
+      new Writable({ write: (c: Buffer, _e, cb) => (out.push(c), cb()) }),
+    );
+    expect(Buffer.concat(out).equals(input)).toBe(true);
+  });
+
+  it('reports clients and bytes in status', async () => {
+    await tf.compress(text(50_000));
+    const s = await queryStatus(socket);
+    expect(s.clients.length).toBeGreaterThanOrEqual(1);
+    expect(s.totals.bytesIn).toBeGreaterThan(0);
+    expect(s.segments.used).toBeGreaterThanOrEqual(3);
+  });
+
+  it('throws ERR_TINYFILE_CLOSED after close()', async () => {
+    await tf.close();
+    await expect(tf.compress(Buffer.from('x'))).rejects.toMatchObject({ code: 'ERR_TINYFILE_CLOSED' });
+  });
+});
+
+describe('connection errors', () => {
+  it('names the socket when no daemon listens', async () => {
+    await expect(TinyFile.connect({ socket: path.join(dir, 'nobody.sock') })).rejects.toMatchObject({
+      code: 'ERR_TINYFILE_NOT_RUNNING',
+      message: expect.stringContaining('nobody.sock'),
+    });
+  });
+
+  it('queues a registration until a segment frees, and times out with ERR_TINYFILE_BUSY', async () => {
+    const hogs = await Promise.all([0, 1, 2, 3].map(() => TinyFile.connect({ socket, segments: 3 })));
+    try {
+      await expect(TinyFile.connect({ socket, connectTimeout: 300 })).rejects.toMatchObject({ code: 'ERR_TINYFILE_BUSY' });
+      const waiting = TinyFile.connect({ socket, connectTimeout: 5000 });
+      await hogs[0]!.close();
+      const late = await waiting;
+      expect((await late.decompress(await late.compress(text(100)))).equals(text(100))).toBe(true);
+      await late.close();
+    } finally {
+      await Promise.all(hogs.map((h) => h.close()));
+    }
+  });
+
+  it('refuses to start a second daemon on a live socket', async () => {
+    await expect(Tinyd.start({ socketPath: socket, workers: 0, log: () => undefined })).rejects.toMatchObject({ code: 'ERR_TINYFILE_RUNNING' });
+  });
+
+  it('rejects bad daemon options with ERR_INVALID_ARG_VALUE', async () => {
+    await expect(Tinyd.start({ socketPath: path.join(dir, 'x.sock'), smsSize: 1000, log: () => undefined })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+  });
+});
