@@ -114,22 +114,24 @@ function close(this: IPCBuffer): void {
   }
 }
 
-// One set of functions shared by every instance; per-instance data lives in the state.
-const shared: PropertyDescriptorMap = {
+// One set of functions shared by every instance, defined in one fixed order
+// on every IPCBuffer whatever its kind: all IPCBuffers then share one hidden
+// class, so Buffer.prototype methods see at most two receiver shapes (plain
+// Buffer and IPCBuffer) and their inline caches stay fast.
+const descriptors: PropertyDescriptorMap = {
+  [kState]: { value: undefined, writable: true },
   kind: { get(this: IPCBuffer) { return stateOf(this).kind; } },
+  name: { get(this: IPCBuffer) { return stateOf(this).name; } },
+  path: { get(this: IPCBuffer) { return stateOf(this).path; } },
+  key: { get(this: IPCBuffer) { return stateOf(this).key; } },
+  id: { get(this: IPCBuffer) { return stateOf(this).id; } },
+  fd: { get(this: IPCBuffer) { const s = stateOf(this); return s.kind === 'anonymous' ? (s.root ?? s).fd : undefined; } },
   created: { get(this: IPCBuffer) { return stateOf(this).created; } },
   encoding: { get(this: IPCBuffer) { return stateOf(this).encoding; } },
   closed: { get(this: IPCBuffer) { return isClosed(stateOf(this)); } },
   sync: { value: sync, writable: true, configurable: true },
   close: { value: close, writable: true, configurable: true },
   [Symbol.dispose]: { value: close, writable: true, configurable: true },
-};
-const optional: PropertyDescriptorMap = {
-  name: { get(this: IPCBuffer) { return stateOf(this).name; } },
-  path: { get(this: IPCBuffer) { return stateOf(this).path; } },
-  key: { get(this: IPCBuffer) { return stateOf(this).key; } },
-  id: { get(this: IPCBuffer) { return stateOf(this).id; } },
-  fd: { get(this: IPCBuffer) { return (stateOf(this).root ?? stateOf(this)).fd; } },
 };
 
 /**
@@ -138,11 +140,9 @@ const optional: PropertyDescriptorMap = {
  * Buffer methods, JSON, inspection and deep equality see a plain Buffer.
  */
 export function decorate(buf: Buffer, state: State): IPCBuffer {
-  Object.defineProperty(buf, kState, { value: state });
-  Object.defineProperties(buf, shared);
-  for (const k of ['name', 'path', 'key', 'id', 'fd'] as const) {
-    if (state[k] !== undefined) Object.defineProperty(buf, k, optional[k] as PropertyDescriptor);
-  }
+  Object.defineProperties(buf, descriptors);
+  // Set once, right after creation; the property is non-enumerable and only this module knows the symbol.
+  (buf as unknown as { [kState]: State })[kState] = state;
   return buf as IPCBuffer;
 }
 
@@ -227,8 +227,5 @@ export function alias(parent: Buffer, offset: number, length: number, encoding: 
     root,
   };
   for (const k of ['name', 'path', 'key', 'id'] as const) if (p[k] !== undefined) (state as unknown as Record<string, unknown>)[k] = p[k];
-  if (p.fd >= 0 || root.fd >= 0) state.fd = -1;
-  const out = decorate(buf, state);
-  if (root.fd >= 0) Object.defineProperty(out, 'fd', optional['fd'] as PropertyDescriptor);
-  return out;
+  return decorate(buf, state);
 }

@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { IPCBuffer } from '../src';
+
+export interface Row {
+  scenario: string;
+  ours: string;
+  baseline: string;
+  /** ours / baseline throughput: > 1 means IPCBuffer is faster. */
+  ratio: number;
+}
+
+/**
+ * Median timings (ms) of `ours` and `base`, run alternately so both see the
+ * same machine load (2 cores shared with other work).
+ */
+export function compare(ours: () => void, base: () => void, runs = 9): { ours: number; base: number } {
+  ours();
+  base();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    for (const [fn, into] of i % 2 === 0 ? ([[ours, a], [base, b]] as const) : ([[base, b], [ours, a]] as const)) {
+      const s = process.hrtime.bigint();
+      fn();
+      into.push(Number(process.hrtime.bigint() - s) / 1e6);
+    }
+  }
+  const median = (t: number[]) => t.sort((x, y) => x - y)[Math.floor(t.length / 2)] as number;
+  return { ours: median(a), base: median(b) };
+}
+
+/**
+ * A fresh copy of a function per subject: each gets its own inline caches,
+ * so the plain Buffer and the IPCBuffer are each measured monomorphic.
+ */
+let freshCount = 0;
+export function fresh<T extends (...args: never[]) => unknown>(fn: T): T {
+  // The unique comment defeats V8's compilation cache, which would otherwise
+  // hand every copy the same feedback.
+  return new Function(`/* copy ${++freshCount} */ return (${fn.toString()})`)() as T;
+}
+
+export interface Subject {
+  label: string;
+  make: (n: number) => IPCBuffer;
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ipcbuffer-bench-'));
+process.env['SHMKIT_IPCBUFFER_REGISTRY'] ??= path.join(tmp, 'registry');
+let seq = 0;
+const undo: (() => void)[] = [];
+
+export const subjects: Subject[] = [
+  { label: 'posix', make: (n) => {
+    const name = `/ipcbuffer-bench-${process.pid}-${++seq}`;
+    const b = IPCBuffer.posix(name, n);
+    undo.push(() => { b.close(); IPCBuffer.unlink(name); });
+    return b;
+  } },
+  { label: 'sysv', make: (n) => {
+    const key = 0x4d000000 + ((process.pid & 0xffff) << 8) + (++seq & 0xff);
+    const b = IPCBuffer.sysv(key, n);
+    undo.push(() => { b.close(); IPCBuffer.removeSysv(key); });
+    return b;
+  } },
+  { label: 'anonymous', make: (n) => {
+    const b = IPCBuffer.anonymous(n);
+    undo.push(() => b.close());
+    return b;
+  } },
+  { label: 'file', make: (n) => {
+    const p = path.join(tmp, `bench-${++seq}.bin`);
+    const b = IPCBuffer.file(p, n);
+    undo.push(() => { b.close(); fs.rmSync(p); });
+    return b;
+  } },
+];
+
+export function cleanup(): void {
+  while (undo.length > 0) undo.pop()?.();
+}
+
+export function scratchDir(): string {
+  return tmp;
+}
+
+export function removeScratch(): void {
+  cleanup();
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+export function rate(bytes: number, ms: number): string {
+  const perS = (bytes / ms) * 1000;
+  return perS >= 1e9 ? `${(perS / 1e9).toFixed(2)} GB/s` : `${(perS / 1e6).toFixed(0)} MB/s`;
+}
+
+export function opsRate(ops: number, ms: number): string {
+  return `${((ops / ms) * 1000 / 1e6).toFixed(0)} M ops/s`;
+}
+
+export function environment(): string {
+  let cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  try {
+    cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpu;
+  } catch {
+    // keep os.cpus()
+  }
+  return `Node ${process.version}, ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}`;
+}
+
+export function printTable(title: string, rows: Row[]): void {
+  const header = ['scenario', 'IPCBuffer', 'alternative', 'ratio'];
+  const body = rows.map((r) => [r.scenario, r.ours, r.baseline, `${r.ratio.toFixed(2)}×`]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
+  console.log(`\n### ${title}\n\n${environment()}\n`);
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const b of body) console.log(line(b));
+}
