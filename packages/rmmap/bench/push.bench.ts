@@ -1,0 +1,157 @@
+// Push 256 MiB to 1 and 3 receivers: rmmap's sendfile push against Node's
+// createReadStream().pipe(socket), same file, same machine, same run.
+// Receivers run in their own processes, so process.cpuUsage() here is the
+// sender alone. Knobs: PUSH_BENCH_MB (256), PUSH_BENCH_RUNS (3),
+// PUSH_BENCH_DIR (a tmpfs dir, default /dev/shm: the disk is not measured).
+//   tsx bench/push.bench.ts            (build first: it runs dist/, like users)
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const pkgDir = path.resolve(__dirname, '..');
+const distPush = path.join(pkgDir, 'dist', 'src', 'push', 'index.js');
+const rmmapBin = path.join(pkgDir, 'dist', 'bin', 'rmmap.js');
+
+interface Sample {
+  /** Mean over receivers of size / (connect → verdict). */
+  mbps: number;
+  /** Sender process CPU, user + system, all threads. */
+  cpuMs: number;
+  wallMs: number;
+}
+
+async function main(): Promise<void> {
+  const role = process.argv[2];
+  if (role === '--stream-receiver') return streamReceiver(process.argv[3] ?? os.tmpdir());
+  if (!fs.existsSync(distPush)) throw new Error(`${distPush} is missing: build first (pnpm --filter @shmkit/rmmap build)`);
+  const { pushFile } = require(distPush) as typeof import('../src/push');
+  const mb = Number(process.env['PUSH_BENCH_MB'] ?? 256);
+  const runs = Number(process.env['PUSH_BENCH_RUNS'] ?? 3);
+  const base = fs.mkdtempSync(path.join(process.env['PUSH_BENCH_DIR'] ?? (fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()), 'rmmap-push-bench-'));
+  const children: ChildProcess[] = [];
+  try {
+    const file = path.join(base, 'payload.bin');
+    writeRandom(file, mb * 1024 * 1024);
+    const size = fs.statSync(file).size;
+    const rows: string[] = [];
+    for (const n of [1, 3]) {
+      const ours = await Promise.all(Array.from({ length: n }, (_, i) => startReceiver(children, [rmmapBin, 'receive', '--port', '0', '--dir', mkdir(base, `ours-${n}-${i}`), '--overwrite', '--quiet'])));
+      const theirs = await Promise.all(Array.from({ length: n }, (_, i) => startReceiver(children, [__filename, '--stream-receiver', mkdir(base, `stream-${n}-${i}`)], true)));
+      const a: Sample[] = [];
+      const b: Sample[] = [];
+      // Interleaved so that drift (other load on the machine) hits both alike.
+      for (let r = 0; r < runs; r++) {
+        a.push(await measure(size, async () => {
+          const res = await pushFile(file, ours);
+          if (!res.ok) throw new Error(`push failed: ${JSON.stringify(res.receivers)}`);
+          return res.receivers.map((x) => x.ms);
+        }));
+        b.push(await measure(size, () => Promise.all(theirs.map((d) => streamSend(file, d)))));
+      }
+      const sa = median(a);
+      const sb = median(b);
+      rows.push(
+        `| ${n} | ${sa.mbps.toFixed(0)} | ${sb.mbps.toFixed(0)} | **${(sa.mbps / sb.mbps).toFixed(2)}×** | ${sa.cpuMs.toFixed(0)} | ${sb.cpuMs.toFixed(0)} | **${(sb.cpuMs / sa.cpuMs).toFixed(2)}×** |`,
+      );
+    }
+    const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
+    process.stdout.write(
+      [
+        `push of ${mb} MiB, median of ${runs} runs — Node ${process.version}, ${cpu} (${os.cpus().length} cores), receivers writing to ${path.dirname(base)}`,
+        '',
+        '| receivers | sendfile push MB/s per receiver | stream pipe MB/s per receiver | throughput ratio | sendfile sender CPU ms | stream sender CPU ms | sender CPU saved (stream ÷ sendfile) |',
+        '|---:|---:|---:|---:|---:|---:|---:|',
+        ...rows,
+        '',
+        'sendfile push = rmmap pushFile (header, READY, sendfile from one worker thread, sha256 trailer, verified reply).',
+        'stream pipe = fs.createReadStream(file).pipe(socket) per receiver; the receiver pipes into fs.createWriteStream and acks.',
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    for (const c of children) c.kill('SIGKILL');
+    fs.rmSync(base, { recursive: true, force: true });
+  }
+}
+
+function mkdir(base: string, name: string): string {
+  const d = path.join(base, name);
+  fs.mkdirSync(d);
+  return d;
+}
+
+function writeRandom(file: string, bytes: number): void {
+  const fd = fs.openSync(file, 'w', 0o600);
+  const chunk = crypto.randomBytes(8 * 1024 * 1024);
+  for (let at = 0; at < bytes; at += chunk.length) fs.writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - at));
+  fs.closeSync(fd);
+}
+
+/** Spawns a receiver process and resolves with its HOST:PORT from the readiness line. */
+function startReceiver(children: ChildProcess[], args: string[], viaTsx = false): Promise<string> {
+  const argv = viaTsx ? ['--import', 'tsx', ...args] : args;
+  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      const m = /(\d+\.\d+\.\d+\.\d+:\d+)/.exec(out);
+      if (m?.[1] !== undefined) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`receiver exited (${code}) before listening: ${out}`)));
+  });
+}
+
+async function measure(size: number, op: () => Promise<number[]>): Promise<Sample> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const perReceiverMs = await op();
+  const wallMs = performance.now() - t0;
+  const c = process.cpuUsage(c0);
+  const mean = perReceiverMs.reduce((s, ms) => s + size / 1e6 / (ms / 1000), 0) / perReceiverMs.length;
+  return { mbps: mean, cpuMs: (c.user + c.system) / 1000, wallMs };
+}
+
+function median(xs: Sample[]): Sample {
+  const sorted = [...xs].sort((p, q) => p.wallMs - q.wallMs);
+  return sorted[Math.floor(sorted.length / 2)] as Sample;
+}
+
+/** The baseline a user would write: pipe the file into the socket, wait for the receiver's ack. */
+function streamSend(file: string, dest: string): Promise<number> {
+  const [host, port] = dest.split(':') as [string, string];
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port: Number(port) }, () => fs.createReadStream(file).pipe(socket));
+    socket.once('data', () => {
+      socket.destroy();
+      resolve(performance.now() - t0);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Baseline receiver: socket.pipe(createWriteStream), one byte of ack when the file is written. */
+function streamReceiver(dir: string): void {
+  let n = 0;
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    const out = fs.createWriteStream(path.join(dir, `file-${n++}`), { mode: 0o600 });
+    socket.pipe(out);
+    out.once('finish', () => socket.end('K'));
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const a = server.address() as net.AddressInfo;
+    process.stdout.write(`listening on ${a.address}:${a.port}\n`);
+  });
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -1,0 +1,227 @@
+// The `rmmap` command: `rmmap send` and `rmmap receive`.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+import { ShmkitError } from '@shmkit/shm-fd';
+import { formatSize, parseSize, UsageError } from '@shmkit/shm-fd/unstable-child-process';
+
+import { parseDestination } from './destination';
+import { nameProblem } from './names';
+import { PushReceiver } from './receiver';
+import { pushFile, type ReceiverProgress } from './send';
+
+export const USAGE = `Usage:
+  rmmap send [--name NAME] [--checksum sha256|crc32] [--quiet] FILE HOST:PORT [HOST:PORT...]
+      Push FILE to every receiver at once (sendfile, one read of the file).
+      Exit 0 when every receiver verified and stored it, 1 when any failed
+      (each failure is named), 2 for usage errors.
+  rmmap receive --port PORT --dir DIR [--host 127.0.0.1] [--overwrite] [--fsync]
+                [--max-size SIZE] [--once] [--quiet]
+      Accept pushes and store them in DIR (files 0600, never outside DIR,
+      renamed into place only after the checksum matched). --port 0 picks a
+      free port. --once exits after one transfer (status 0 stored, 1 failed).
+  rmmap --help | --version
+`;
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+}
+
+const stdio: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+};
+
+/** Runs the CLI; resolves to the exit status. */
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  try {
+    const [command, ...rest] = argv;
+    if (command === '--help' || command === '-h' || command === 'help') {
+      io.out(USAGE);
+      return 0;
+    }
+    if (command === '--version' || command === '-V') {
+      io.out(`rmmap ${version()}\n`);
+      return 0;
+    }
+    if (command === 'send') return await send(rest, io);
+    if (command === 'receive') return await receive(rest, io);
+    throw new UsageError(command === undefined ? 'missing command (send or receive)' : `unknown command ${JSON.stringify(command)} (expected send or receive)`);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`rmmap: ${err.message}\n${USAGE}`);
+      return 2;
+    }
+    if (err instanceof ShmkitError || isErrno(err)) {
+      io.err(`rmmap: ${(err as Error).message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function options(args: string[], spec: NonNullable<ParseArgsConfig['options']>): { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] } {
+  try {
+    return parseArgs({ args, options: spec, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0] ?? 'bad arguments');
+  }
+}
+
+async function send(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = options(args, {
+    name: { type: 'string' },
+    checksum: { type: 'string' },
+    quiet: { type: 'boolean', short: 'q' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values['help'] === true) {
+    io.out(USAGE);
+    return 0;
+  }
+  const [file, ...dests] = positionals;
+  if (file === undefined) throw new UsageError('send: missing FILE');
+  if (dests.length === 0) throw new UsageError('send: missing HOST:PORT (at least one receiver)');
+  const parsed = dests.map((d) => {
+    try {
+      return parseDestination(d);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+  });
+  const name = values['name'];
+  if (typeof name === 'string') {
+    const problem = nameProblem(name);
+    if (problem !== null) throw new UsageError(`send: cannot push under the name ${JSON.stringify(name)}: ${problem}`);
+  }
+  const sum = values['checksum'];
+  if (sum !== undefined && sum !== 'sha256' && sum !== 'crc32') throw new UsageError(`send: --checksum must be sha256 or crc32, got ${JSON.stringify(sum)}`);
+  const quiet = values['quiet'] === true;
+  const t0 = performance.now();
+  const result = await pushFile(file, parsed, {
+    ...(typeof name === 'string' ? { name } : {}),
+    ...(sum === undefined ? {} : { checksum: sum }),
+    progressIntervalMs: 1000,
+    onProgress: quiet ? undefined : (ps) => io.err(progressLine(ps, performance.now() - t0)),
+  });
+  for (const r of result.receivers) {
+    if (r.ok) {
+      const rate = result.size / 1e6 / Math.max(r.ms / 1000, 1e-6);
+      io.out(`stored ${result.name} (${formatSize(result.size)}, ${result.digest}) on ${r.destination} in ${(r.ms / 1000).toFixed(2)} s (${rate.toFixed(0)} MB/s)\n`);
+    } else {
+      io.err(`rmmap: FAILED ${r.destination}: ${r.code ?? 'EIO'}: ${r.message ?? ''}\n`);
+    }
+  }
+  const failed = result.receivers.filter((r) => !r.ok);
+  if (failed.length > 0) {
+    io.err(`rmmap: ${failed.length} of ${result.receivers.length} receivers failed: ${failed.map((r) => r.destination).join(', ')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+function progressLine(ps: readonly ReceiverProgress[], ms: number): string {
+  const parts = ps.map((p) => {
+    const pct = p.size === 0 ? 100 : Math.floor((p.sent / p.size) * 100);
+    return `${p.destination} ${p.phase} ${pct}% (${(p.sent / 1e6 / Math.max(ms / 1000, 1e-3)).toFixed(0)} MB/s)`;
+  });
+  return `rmmap: ${parts.join(' | ')}\n`;
+}
+
+async function receive(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = options(args, {
+    port: { type: 'string', short: 'p' },
+    dir: { type: 'string', short: 'd' },
+    host: { type: 'string' },
+    overwrite: { type: 'boolean' },
+    fsync: { type: 'boolean' },
+    'max-size': { type: 'string' },
+    once: { type: 'boolean' },
+    quiet: { type: 'boolean', short: 'q' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (values['help'] === true) {
+    io.out(USAGE);
+    return 0;
+  }
+  if (positionals.length > 0) throw new UsageError(`receive: unexpected argument ${JSON.stringify(positionals[0])}`);
+  const portText = values['port'];
+  if (typeof portText !== 'string') throw new UsageError('receive: --port is required');
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port > 65535) throw new UsageError(`receive: --port must be 0..65535, got ${JSON.stringify(portText)}`);
+  const dir = values['dir'];
+  if (typeof dir !== 'string' || dir === '') throw new UsageError('receive: --dir is required');
+  let maxSize: number | undefined;
+  const maxText = values['max-size'];
+  if (typeof maxText === 'string') {
+    const n = parseSize(maxText);
+    if (n === null) throw new UsageError(`receive: --max-size must be a size like 512M or 4G, got ${JSON.stringify(maxText)}`);
+    maxSize = n;
+  }
+  const quiet = values['quiet'] === true;
+  const once = values['once'] === true;
+  const log = (s: string) => {
+    if (!quiet) io.err(`rmmap: ${s}\n`);
+  };
+  const receiver = await PushReceiver.listen({
+    dir,
+    port,
+    host: typeof values['host'] === 'string' ? values['host'] : '127.0.0.1',
+    overwrite: values['overwrite'] === true,
+    fsync: values['fsync'] === true,
+    ...(maxSize === undefined ? {} : { maxSize }),
+  });
+  const { host, port: bound } = receiver.address;
+  io.out(`listening on ${host}:${bound}, storing into ${path.resolve(receiver.dir)}\n`);
+  let status = 0;
+  return await new Promise<number>((resolve) => {
+    const stop = (code: number) => {
+      clearInterval(ticker);
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
+      void receiver.close().then(() => resolve(code));
+    };
+    const onSignal = () => stop(status);
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
+    const ticker = setInterval(() => {
+      for (const t of receiver.transfers()) {
+        if (t.size !== undefined && t.size > 0) log(`${t.name ?? '?'} from ${t.remote}: ${Math.floor((t.received / t.size) * 100)}%`);
+      }
+    }, 1000);
+    ticker.unref();
+    receiver.on('header', (t: { name: string; size: number; remote: string }) => log(`receiving ${t.name} (${formatSize(t.size)}) from ${t.remote}`));
+    receiver.on('stored', (e: { name: string; size: number; digest: string; remote: string; ms: number }) => {
+      io.out(`stored ${e.name} (${formatSize(e.size)}, ${e.digest}) from ${e.remote} in ${(e.ms / 1000).toFixed(2)} s\n`);
+      if (once) stop(0);
+    });
+    receiver.on('failed', (e: { name?: string; code: string; message: string; remote: string }) => {
+      io.err(`rmmap: FAILED ${e.name ?? '(no name yet)'} from ${e.remote}: ${e.code}: ${e.message}\n`);
+      status = 1;
+      if (once) stop(1);
+    });
+    receiver.on('error', (err: Error) => {
+      io.err(`rmmap: ${err.message}\n`);
+      stop(1);
+    });
+  });
+}
+
+/** Node's own system errors (duck-typed: they may come from another realm). */
+function isErrno(err: unknown): boolean {
+  const e = err as Partial<NodeJS.ErrnoException> | null;
+  return typeof e === 'object' && e !== null && typeof e.code === 'string' && typeof e.syscall === 'string';
+}
+
+/** The package version, read from package.json next to dist/ or src/. */
+function version(): string {
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, rel), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === '@shmkit/rmmap' && pkg.version !== undefined) return pkg.version;
+    } catch {
+      // try the next layout
+    }
+  }
+  return 'unknown';
+}

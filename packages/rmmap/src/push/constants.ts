@@ -1,0 +1,51 @@
+// Wire constants of the push protocol; docs/PUSH.md is the spec.
+
+/** "RMPS": opens every push, so a receiver rejects strangers at byte 4. */
+export const HEADER_MAGIC = 0x524d5053;
+/** "RMPE": opens the trailer after the data. */
+export const TRAILER_MAGIC = 0x524d5045;
+/** "RMPR": opens every receiver reply. */
+export const REPLY_MAGIC = 0x524d5052;
+
+export const PROTOCOL_VERSION = 1;
+
+/** magic u32, version u16, checksum u8, name length u8, size u64. */
+export const HEADER_FIXED_LEN = 16;
+/** One path component on Linux (NAME_MAX). */
+export const MAX_NAME_LEN = 255;
+/** magic u32, status u8, reserved u8, message length u16. */
+export const REPLY_FIXED_LEN = 8;
+export const MAX_REPLY_MESSAGE_LEN = 1024;
+
+/**
+ * Checksum algorithms by wire id. sha256 (~1.3 GB/s here with SHA-NI) is the
+ * default; crc32 (zlib, several GB/s) catches transmission and disk errors
+ * but not deliberate tampering.
+ */
+export const CHECKSUMS = {
+  1: { name: 'sha256', digestLen: 32 },
+  2: { name: 'crc32', digestLen: 4 },
+} as const;
+export type ChecksumId = keyof typeof CHECKSUMS;
+export type ChecksumName = (typeof CHECKSUMS)[ChecksumId]['name'];
+export const DEFAULT_CHECKSUM: ChecksumId = 1;
+
+export function checksumId(name: string): ChecksumId | undefined {
+  for (const [id, c] of Object.entries(CHECKSUMS)) if (c.name === name) return Number(id) as ChecksumId;
+  return undefined;
+}
+
+/** magic u32, then the digest. */
+export function trailerLen(checksum: ChecksumId): number {
+  return 4 + CHECKSUMS[checksum].digestLen;
+}
+
+/** Sizes travel as u64 but must stay exact in a JS number. */
+export const MAX_SIZE = Number.MAX_SAFE_INTEGER;
+
+/** Temp files are `.rmmap-push-<pid>-<hex>.part`; the pid lets a restart clean up after a crash. */
+export const TEMP_PREFIX = '.rmmap-push-';
+export const TEMP_SUFFIX = '.part';
+
+/** States of the reply parser (STYLE §5). */
+export const ReplyState = { FIXED: 0, MESSAGE: 1 } as const;

@@ -1,0 +1,80 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import zlib from 'node:zlib';
+
+import { CHECKSUMS, type ChecksumId } from './constants';
+
+/** Small enough to stay in L2 between pread and hashing (8 MiB reads were 40% slower). */
+const CHUNK = 256 * 1024;
+
+export interface Checksum {
+  update(b: Uint8Array): void;
+  digest(): Buffer;
+}
+
+// zlib.crc32 exists since Node 20.15 / 22.2; @types/node 20.11 does not know it.
+const crc32 = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+
+export function checksumAvailable(id: ChecksumId): boolean {
+  return CHECKSUMS[id].name !== 'crc32' || crc32 !== undefined;
+}
+
+export function createChecksum(id: ChecksumId): Checksum {
+  const name = CHECKSUMS[id].name;
+  if (name === 'crc32') {
+    const fn = crc32;
+    if (fn === undefined) throw new Error('crc32 needs Node 20.15 or later (zlib.crc32)');
+    let value = 0;
+    return {
+      update: (b) => {
+        value = fn(b, value);
+      },
+      digest: () => {
+        const out = Buffer.alloc(4);
+        out.writeUInt32BE(value >>> 0);
+        return out;
+      },
+    };
+  }
+  return crypto.createHash(name);
+}
+
+/**
+ * Hashes an open file front to back in steps, so a receiver can hash what
+ * has landed while it waits for more. pread rather than mmap: a file
+ * truncated underneath us must surface as an error, not as SIGBUS.
+ */
+export class FileHasher {
+  readonly #fd: number;
+  readonly #sum: Checksum;
+  readonly #buf = Buffer.allocUnsafe(CHUNK);
+  /** Bytes [0, hashed) are in the checksum. */
+  hashed = 0;
+
+  constructor(fd: number, id: ChecksumId) {
+    this.#fd = fd;
+    this.#sum = createChecksum(id);
+  }
+
+  /** Hashes up to `limit` more bytes, not past `end`. False when the file ended early. */
+  advance(end: number, limit = Number.MAX_SAFE_INTEGER): boolean {
+    const stop = Math.min(end, this.hashed + limit);
+    while (this.hashed < stop) {
+      const n = fs.readSync(this.#fd, this.#buf, 0, Math.min(CHUNK, stop - this.hashed), this.hashed);
+      if (n === 0) return false;
+      this.#sum.update(n === CHUNK ? this.#buf : this.#buf.subarray(0, n));
+      this.hashed += n;
+    }
+    return true;
+  }
+
+  digest(): Buffer {
+    return this.#sum.digest();
+  }
+}
+
+/** The checksum of the first `size` bytes of an open file; null when it is shorter. */
+export function hashFd(fd: number, size: number, id: ChecksumId): Buffer | null {
+  const h = new FileHasher(fd, id);
+  return h.advance(size) ? h.digest() : null;
+}

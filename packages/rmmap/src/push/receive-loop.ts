@@ -1,0 +1,223 @@
+// The receiving half of a push, run in a worker thread that owns a dup of the
+// accepted socket. Data moves socket → pipe → file with splice(2), so it never
+// enters user space; the checksum is computed from the file afterwards.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { debuglog } from 'node:util';
+import { parentPort } from 'node:worker_threads';
+
+import * as sys from '@shmkit/shm-fd/sys';
+
+import { CHECKSUMS, HEADER_FIXED_LEN, TEMP_PREFIX, TEMP_SUFFIX, trailerLen } from './constants';
+import { PushStatus, PushStatusName, type PushStatusCode } from './codes';
+import { FdEof, FdTimeout, readExact, waitFd, writeAll } from './fdio';
+import { checksumAvailable, FileHasher } from './hash';
+import { nameProblem } from './names';
+import { decodeHeaderFixed, decodeName, decodeTrailer, encodeReply } from './wire';
+
+const C = sys.constants;
+const debug = debuglog('rmmap-push');
+const F_SETPIPE_SZ = 1031;
+const TMPFS_MAGIC = 0x01021994;
+const PIPE_SIZE = 1024 * 1024;
+/** Hashing between splices is bounded so the socket buffer never waits long. */
+const HASH_STEP = 1024 * 1024;
+
+export interface ReceiveJob {
+  op: 'receive';
+  /** A dup of the accepted socket; this worker closes it. */
+  fd: number;
+  dir: string;
+  overwrite: boolean;
+  fsync: boolean;
+  maxSize: number;
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
+  /** BigInt64Array over it: [bytes received, total size]. */
+  progress: SharedArrayBuffer;
+}
+
+/** worker → main */
+export type ReceiveEvent =
+  | { type: 'header'; name: string; size: number }
+  | { type: 'stored'; name: string; size: number; digest: string; path: string }
+  | { type: 'failed'; code: string; message: string; name?: string };
+
+/** A reason to refuse the push, sent back to the sender as a reply. */
+class Refusal extends Error {
+  constructor(
+    readonly status: PushStatusCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function runReceiver(job: ReceiveJob): void {
+  const port = parentPort;
+  if (port === null) throw new Error('runReceiver must run in a worker thread');
+  const progress = new BigInt64Array(job.progress);
+  let name: string | undefined;
+  let tempPath: string | undefined;
+  let fileFd = -1;
+  let verdict: ReceiveEvent | undefined;
+  try {
+    const deadline = Date.now() + job.headerTimeoutMs;
+    const fixed = decodeHeaderFixed(readExact(job.fd, HEADER_FIXED_LEN, deadline), job.maxSize);
+    if (!fixed.ok) throw new Refusal(fixed.status, fixed.message);
+    if (!checksumAvailable(fixed.checksum)) {
+      throw new Refusal(PushStatus.BAD_HEADER, `this receiver cannot compute ${CHECKSUMS[fixed.checksum].name} (Node ${process.version}); push with --checksum sha256`);
+    }
+    const decoded = decodeName(readExact(job.fd, fixed.nameLen, deadline));
+    if (decoded === null) throw new Refusal(PushStatus.BAD_NAME, 'the file name is not valid UTF-8');
+    const problem = nameProblem(decoded);
+    if (problem !== null) throw new Refusal(PushStatus.BAD_NAME, `refusing file name ${JSON.stringify(decoded)}: ${problem}`);
+    name = decoded;
+    const size = fixed.size;
+    Atomics.store(progress, 1, BigInt(size));
+    port.postMessage({ type: 'header', name, size } satisfies ReceiveEvent);
+
+    const finalPath = path.join(job.dir, name);
+    if (!job.overwrite && exists(finalPath)) {
+      throw new Refusal(PushStatus.EXISTS, `${name} already exists in the receive directory (start the receiver with --overwrite to replace files)`);
+    }
+    const st = fs.statfsSync(job.dir);
+    if (st.bavail * st.bsize < size) {
+      throw new Refusal(PushStatus.NO_SPACE, `the file is ${size} bytes but the receive directory has only ${st.bavail * st.bsize} bytes free`);
+    }
+    tempPath = path.join(job.dir, `${TEMP_PREFIX}${process.pid}-${crypto.randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+    const c = fs.constants;
+    fileFd = fs.openSync(tempPath, c.O_RDWR | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, 0o600);
+    fs.fchmodSync(fileFd, 0o600); // the umask can only narrow it, but be explicit
+    // Reserving blocks up front turns a full disk into an early, clean
+    // refusal. Not on tmpfs: there it means zero-filling every page first
+    // (224 ms for 256 MiB here), and statfs above already checked the room.
+    if (size > 0 && st.type !== TMPFS_MAGIC) sys.fallocate(fileFd, 0, size);
+
+    writeAll(job.fd, encodeReply(PushStatus.READY, ''), Date.now() + job.idleTimeoutMs);
+    const hasher = new FileHasher(fileFd, fixed.checksum);
+    const t0 = performance.now();
+    receiveData(job, fileFd, size, progress, hasher);
+    const t1 = performance.now();
+    const trailer = decodeTrailer(readExact(job.fd, trailerLen(fixed.checksum), Date.now() + job.idleTimeoutMs), fixed.checksum);
+    if (trailer === null) throw new Refusal(PushStatus.BAD_HEADER, 'the trailer after the data is malformed (bad magic)');
+    const hashedEarly = hasher.hashed;
+    if (!hasher.advance(size)) throw new Refusal(PushStatus.IO_ERROR, 'the temp file shrank while being verified');
+    const digest = hasher.digest();
+    debug('receive: %d bytes in %d ms (%d hashed meanwhile), rest hashed in %d ms', size, Math.round(t1 - t0), hashedEarly, Math.round(performance.now() - t1));
+    if (job.fsync) fs.fdatasyncSync(fileFd);
+    if (digest.length !== trailer.length || !crypto.timingSafeEqual(digest, trailer)) {
+      throw new Refusal(
+        PushStatus.CHECKSUM_MISMATCH,
+        `${CHECKSUMS[fixed.checksum].name} of the received data is ${digest.toString('hex')} but the sender announced ${trailer.toString('hex')}; the data was corrupted in transit`,
+      );
+    }
+    publish(tempPath, finalPath, job);
+    tempPath = undefined;
+    const hex = `${CHECKSUMS[fixed.checksum].name}:${digest.toString('hex')}`;
+    writeAll(job.fd, encodeReply(PushStatus.STORED, `${name} ${size} ${hex}`), Date.now() + job.idleTimeoutMs);
+    verdict = { type: 'stored', name, size, digest: hex, path: finalPath };
+  } catch (err) {
+    const { status, message } = toRefusal(err);
+    try {
+      writeAll(job.fd, encodeReply(status, message), Date.now() + 1000);
+    } catch {
+      // the sender is gone; the local report below is all that is left
+    }
+    verdict = { type: 'failed', code: `ERR_RMMAP_PUSH_${PushStatusName[status] ?? 'IO_ERROR'}`, message };
+    if (name !== undefined) verdict.name = name;
+  } finally {
+    if (fileFd >= 0) fs.closeSync(fileFd);
+    if (tempPath !== undefined) fs.rmSync(tempPath, { force: true });
+    sys.close(job.fd);
+    // Reported only now, so whoever hears it sees the directory already clean.
+    if (verdict !== undefined) port.postMessage(verdict);
+  }
+}
+
+/** Moves exactly `size` bytes from the socket into the file. */
+function receiveData(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, hasher: FileHasher): void {
+  if (size === 0) return;
+  const [pr, pw] = sys.pipe(false);
+  try {
+    let pipeSize = 64 * 1024;
+    try {
+      pipeSize = sys.fcntl(pw, F_SETPIPE_SZ, PIPE_SIZE);
+    } catch {
+      // above /proc/sys/fs/pipe-max-size for this user: keep the default
+    }
+    let offset = 0;
+    let deadline = Date.now() + job.idleTimeoutMs;
+    while (offset < size) {
+      // Non-blocking on both sides: the pipe is empty here, the socket may be.
+      const n = sys.splice(job.fd, -1, pw, -1, Math.min(pipeSize, size - offset), C.SPLICE_F_MOVE | C.SPLICE_F_NONBLOCK);
+      if (n === null) {
+        // The network is behind: hash what has landed instead of idling.
+        if (hasher.hashed < offset) hasher.advance(offset, HASH_STEP);
+        else waitFd(job.fd, C.POLLIN, deadline);
+        continue;
+      }
+      if (n === 0) throw new FdEof(`the sender closed the connection after ${offset} of ${size} bytes`);
+      let left = n;
+      while (left > 0) {
+        // Blocking pipe → file: the bytes are already in the pipe.
+        const m = sys.splice(pr, -1, fileFd, offset, left, C.SPLICE_F_MOVE) ?? 0;
+        offset += m;
+        left -= m;
+      }
+      deadline = Date.now() + job.idleTimeoutMs;
+      // Read by the main thread for progress lines.
+      Atomics.store(progress, 0, BigInt(offset));
+    }
+  } finally {
+    sys.close(pr);
+    sys.close(pw);
+  }
+}
+
+/** Puts the verified temp file under its final name; without --overwrite, never replaces. */
+function publish(tempPath: string, finalPath: string, job: ReceiveJob): void {
+  if (job.overwrite) {
+    fs.renameSync(tempPath, finalPath);
+  } else {
+    try {
+      // link(2) fails with EEXIST atomically, unlike a check followed by rename.
+      fs.linkSync(tempPath, finalPath);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new Refusal(PushStatus.EXISTS, `${path.basename(finalPath)} appeared in the receive directory during the transfer; not replacing it`);
+      }
+      throw err;
+    }
+    fs.unlinkSync(tempPath);
+  }
+  if (job.fsync) {
+    const d = fs.openSync(job.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      fs.fsyncSync(d);
+    } finally {
+      fs.closeSync(d);
+    }
+  }
+}
+
+function exists(p: string): boolean {
+  try {
+    fs.lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function toRefusal(err: unknown): { status: PushStatusCode; message: string } {
+  if (err instanceof Refusal) return { status: err.status, message: err.message };
+  if (err instanceof FdEof) return { status: PushStatus.TRUNCATED, message: err.message };
+  if (err instanceof FdTimeout) return { status: PushStatus.TIMEOUT, message: 'the sender sent nothing for too long' };
+  const code = (err as { code?: string }).code;
+  const text = err instanceof Error ? err.message : String(err);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return { status: PushStatus.NO_SPACE, message: `the receive directory is full: ${text}` };
+  if (code === 'ECONNRESET' || code === 'EPIPE') return { status: PushStatus.TRUNCATED, message: `the sender's connection broke (${code})` };
+  return { status: PushStatus.IO_ERROR, message: `receiving failed: ${text}` };
+}

@@ -1,0 +1,230 @@
+// The receiving service: accepts pushes on a TCP port and stores each file
+// in one directory. Each connection is handled by a worker thread that owns
+// a dup of the socket (receive-loop.ts); this thread only accepts and reports.
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Worker } from 'node:worker_threads';
+
+import * as sys from '@shmkit/shm-fd/sys';
+
+import { PushStatus } from './codes';
+import { MAX_SIZE, TEMP_PREFIX, TEMP_SUFFIX } from './constants';
+import { PushError } from './errors';
+import type { ReceiveEvent, ReceiveJob } from './receive-loop';
+import { startWorker } from './start-worker';
+import { encodeReply } from './wire';
+
+export interface ReceiverOptions {
+  /** Files land directly in this directory, nowhere else. */
+  dir: string;
+  host?: string;
+  /** 0 picks a free port; see `address` after listen(). */
+  port?: number;
+  /** Replace existing files (atomically, by rename). Default: refuse with EXISTS. */
+  overwrite?: boolean;
+  /** fdatasync the file and fsync the directory before acknowledging. */
+  fsync?: boolean;
+  maxSize?: number;
+  headerTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  /** Further connections are refused with BUSY. */
+  maxConcurrent?: number;
+}
+
+export interface Transfer {
+  id: number;
+  remote: string;
+  name?: string;
+  size?: number;
+  received: number;
+}
+
+export interface StoredEvent extends Transfer {
+  name: string;
+  size: number;
+  digest: string;
+  path: string;
+  ms: number;
+}
+
+export interface FailedEvent extends Transfer {
+  code: string;
+  message: string;
+}
+
+/**
+ * Events: 'transfer' (Transfer, a connection arrived), 'header' (Transfer with
+ * name and size), 'stored' (StoredEvent), 'failed' (FailedEvent).
+ */
+export class PushReceiver extends EventEmitter {
+  readonly dir: string;
+  readonly #options: ReceiverOptions;
+  readonly #server: net.Server;
+  readonly #active = new Map<number, { transfer: Transfer; worker: Worker; socket: net.Socket; progress: BigInt64Array; done: Promise<void> }>();
+  readonly #sockets = new Set<net.Socket>();
+  #nextId = 1;
+  #closing: Promise<void> | undefined;
+  /** Started ahead of the next connection, so a sender is not kept waiting for a thread. */
+  #spare: Worker | undefined;
+
+  private constructor(dir: string, options: ReceiverOptions) {
+    super();
+    this.dir = dir;
+    this.#options = options;
+    this.#server = net.createServer({ pauseOnConnect: true }, (socket) => this.#accept(socket));
+  }
+
+  /** Validates the directory, removes partial files left by dead receivers, and listens. */
+  static async listen(options: ReceiverOptions): Promise<PushReceiver> {
+    let dir: string;
+    try {
+      dir = fs.realpathSync(options.dir);
+    } catch (err) {
+      throw new PushError((err as { code?: string }).code ?? 'ENOENT', `the receive directory ${options.dir} does not exist; create it first`, { cause: err });
+    }
+    if (!fs.statSync(dir).isDirectory()) throw new PushError('ENOTDIR', `${options.dir} is not a directory`);
+    fs.accessSync(dir, fs.constants.W_OK);
+    removeStaleParts(dir);
+    const r = new PushReceiver(dir, options);
+    await new Promise<void>((resolve, reject) => {
+      r.#server.once('error', reject);
+      r.#server.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 }, () => {
+        r.#server.off('error', reject);
+        resolve();
+      });
+    });
+    r.#server.on('error', (err) => r.emit('error', err));
+    r.#spare = r.#newSpare();
+    return r;
+  }
+
+  get address(): { host: string; port: number } {
+    const a = this.#server.address() as net.AddressInfo;
+    return { host: a.address, port: a.port };
+  }
+
+  /** Transfers in progress, with bytes received so far. */
+  transfers(): Transfer[] {
+    return [...this.#active.values()].map((a) => ({ ...a.transfer, received: Number(Atomics.load(a.progress, 0)) }));
+  }
+
+  #newSpare(): Worker {
+    const w = startWorker();
+    // An idle spare must not keep the process alive on its own.
+    w.unref();
+    w.on('error', (err) => this.emit('error', err));
+    return w;
+  }
+
+  #accept(socket: net.Socket): void {
+    const id = this.#nextId++;
+    const transfer: Transfer = { id, remote: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, received: 0 };
+    socket.on('error', () => undefined); // reported through the worker's verdict
+    this.#sockets.add(socket);
+    socket.once('close', () => this.#sockets.delete(socket));
+    if (this.#closing !== undefined || this.#active.size >= (this.#options.maxConcurrent ?? 16)) {
+      socket.end(encodeReply(PushStatus.BUSY, 'the receiver is busy or shutting down; retry later'));
+      linger(socket);
+      return;
+    }
+    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) {
+      socket.destroy();
+      return;
+    }
+    this.emit('transfer', { ...transfer });
+    const progressBuf = new SharedArrayBuffer(16);
+    const progress = new BigInt64Array(progressBuf);
+    const t0 = performance.now();
+    const worker = this.#spare ?? this.#newSpare();
+    worker.ref();
+    worker.removeAllListeners('error');
+    this.#spare = this.#newSpare();
+    worker.postMessage({
+      op: 'receive',
+      fd: sys.dup(fd),
+      dir: this.dir,
+      overwrite: this.#options.overwrite ?? false,
+      fsync: this.#options.fsync ?? false,
+      maxSize: this.#options.maxSize ?? MAX_SIZE,
+      headerTimeoutMs: this.#options.headerTimeoutMs ?? 10_000,
+      idleTimeoutMs: this.#options.idleTimeoutMs ?? 30_000,
+      progress: progressBuf,
+    } satisfies ReceiveJob);
+    let verdict = false;
+    worker.on('message', (e: ReceiveEvent) => {
+      if (e.type === 'header') {
+        transfer.name = e.name;
+        transfer.size = e.size;
+        this.emit('header', { ...transfer });
+      } else if (e.type === 'stored') {
+        verdict = true;
+        this.emit('stored', { ...transfer, name: e.name, size: e.size, received: e.size, digest: e.digest, path: e.path, ms: performance.now() - t0 } satisfies StoredEvent);
+      } else {
+        verdict = true;
+        this.emit('failed', { ...transfer, received: Number(Atomics.load(progress, 0)), code: e.code, message: e.message } satisfies FailedEvent);
+      }
+    });
+    const done = new Promise<void>((resolve) => {
+      worker.once('error', (err) => {
+        if (!verdict) this.emit('failed', { ...transfer, code: 'ERR_RMMAP_PUSH_INTERNAL', message: `the receive worker crashed: ${err.message}` });
+        verdict = true;
+      });
+      worker.once('exit', () => {
+        this.#active.delete(id);
+        // The worker wrote its reply on its own dup. Drain whatever the sender
+        // still sends so closing does not reset the connection under the reply.
+        socket.end();
+        linger(socket);
+        resolve();
+      });
+    });
+    this.#active.set(id, { transfer, worker, socket, progress, done });
+  }
+
+  /** Stops accepting; waits up to graceMs for running transfers, then cuts them. Idempotent. */
+  close(graceMs = 5000): Promise<void> {
+    return (this.#closing ??= this.#close(graceMs));
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    const spare = this.#spare;
+    this.#spare = undefined;
+    await spare?.terminate();
+    const all = Promise.all([...this.#active.values()].map((a) => a.done));
+    const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs).unref());
+    if ((await Promise.race([all, timer])) === 'late') {
+      // A worker blocked in poll(2) notices terminate() within a second.
+      await Promise.all([...this.#active.values()].map((a) => a.worker.terminate()));
+    }
+    for (const s of this.#sockets) s.destroy();
+    await closed;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Reads and drops whatever the sender still sends, so that closing does not
+ * reset the connection under our last reply; gives up after 2 s.
+ */
+function linger(socket: net.Socket): void {
+  socket.resume();
+  setTimeout(() => socket.destroy(), 2000).unref();
+}
+
+/** Partial files are named with the receiver's pid; those of dead receivers are garbage. */
+function removeStaleParts(dir: string): void {
+  const re = new RegExp(`^${TEMP_PREFIX.replace(/[.]/g, '\\.')}(\\d+)-[0-9a-f]+${TEMP_SUFFIX.replace(/[.]/g, '\\.')}$`);
+  for (const entry of fs.readdirSync(dir)) {
+    const m = re.exec(entry);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && !sys.processAlive(pid)) fs.rmSync(path.join(dir, entry), { force: true });
+  }
+}

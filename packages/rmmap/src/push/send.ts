@@ -1,0 +1,237 @@
+// Pushing one file to many receivers (the P2PKP idea, docs/PUSH.md): the file
+// is opened once, its checksum computed once, and one worker thread moves the
+// bytes to every socket with sendfile(2).
+import fs from 'node:fs';
+import path from 'node:path';
+import { debuglog } from 'node:util';
+import type { Worker } from 'node:worker_threads';
+
+import * as sys from '@shmkit/shm-fd/sys';
+
+import { PushStatus, errorCodeOf } from './codes';
+import { ReceiverConnection, type ConnEvent } from './connection';
+import { checksumId, CHECKSUMS, DEFAULT_CHECKSUM, type ChecksumName } from './constants';
+import { parseDestination, type Destination } from './destination';
+import { PushError } from './errors';
+import { checksumAvailable } from './hash';
+import { nameProblem } from './names';
+import type { SendCommand, SendEvent } from './sendfile-loop';
+import { startWorker } from './start-worker';
+import { encodeHeader, encodeTrailer } from './wire';
+
+const debug = debuglog('rmmap-push');
+
+export interface PushOptions {
+  /** Name stored at the receivers; defaults to the file's base name. */
+  name?: string;
+  /** 'sha256' (default) or 'crc32' (faster; no protection against tampering). */
+  checksum?: ChecksumName;
+  connectTimeoutMs?: number;
+  /** A receiver that takes no data for this long fails (others go on). */
+  idleTimeoutMs?: number;
+  /** How long to wait for a receiver's verdict after the data. */
+  replyTimeoutMs?: number;
+  /** Largest byte count per sendfile call. */
+  chunk?: number;
+  /** Called every `progressIntervalMs` and once at the end. */
+  onProgress?: (receivers: readonly ReceiverProgress[]) => void;
+  progressIntervalMs?: number;
+  signal?: AbortSignal;
+}
+
+export type ReceiverPhase = 'connecting' | 'sending' | 'verifying' | 'stored' | 'failed';
+
+export interface ReceiverProgress {
+  destination: string;
+  phase: ReceiverPhase;
+  sent: number;
+  size: number;
+}
+
+export interface ReceiverResult {
+  destination: string;
+  ok: boolean;
+  /** Bytes handed to the receiver's socket. */
+  sent: number;
+  /** From connect to the receiver's verdict. */
+  ms: number;
+  /** Set when ok is false: an ERR_RMMAP_PUSH_* code or an errno name. */
+  code?: string;
+  message?: string;
+}
+
+export interface PushResult {
+  name: string;
+  size: number;
+  /** "sha256:<hex>" */
+  digest: string;
+  ok: boolean;
+  receivers: ReceiverResult[];
+}
+
+/**
+ * Pushes `file` to every destination ("HOST:PORT" or parsed). Resolves with
+ * one result per receiver, in order; a dead or refusing receiver does not
+ * stop the others. Rejects only for problems on this side (no such file, a
+ * malformed destination, a name no receiver could store).
+ */
+export async function pushFile(file: string, destinations: ReadonlyArray<string | Destination>, options: PushOptions = {}): Promise<PushResult> {
+  const dests = destinations.map((d) => (typeof d === 'string' ? parseDestination(d) : d));
+  if (dests.length === 0) throw new PushError('ERR_RMMAP_PUSH_BAD_DESTINATION', 'no destination given: pass at least one HOST:PORT');
+  const name = options.name ?? path.basename(file);
+  const problem = nameProblem(name);
+  if (problem !== null) throw new PushError('ERR_RMMAP_PUSH_BAD_NAME', `cannot push under the name ${JSON.stringify(name)}: ${problem}; pass another name`);
+
+  const checksum = options.checksum === undefined ? DEFAULT_CHECKSUM : checksumId(options.checksum);
+  if (checksum === undefined || !checksumAvailable(checksum)) {
+    throw new PushError('ERR_RMMAP_PUSH_BAD_CHECKSUM', `checksum ${JSON.stringify(options.checksum)} is not available; use sha256 or crc32 (Node 20.15+)`);
+  }
+
+  // libuv opens with O_CLOEXEC, so no child inherits the file.
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY);
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? 'EIO';
+    throw new PushError(code, `cannot open ${file} for pushing: ${(err as Error).message}`, { cause: err });
+  }
+  const workers: Worker[] = [];
+  const conns: ReceiverConnection[] = [];
+  let ticker: NodeJS.Timeout | undefined;
+  let closeSender: (() => Promise<void>) | undefined;
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new PushError('ERR_RMMAP_PUSH_NOT_A_FILE', `${file} is not a regular file; only regular files can be pushed`);
+    const size = st.size;
+
+    const hasher = startWorker({ op: 'hash', fd, size, checksum });
+    workers.push(hasher);
+    const digest = new Promise<Buffer | null>((resolve, reject) => {
+      hasher.once('message', (m: { digest: string | null }) => resolve(m.digest === null ? null : Buffer.from(m.digest, 'hex')));
+      hasher.once('error', reject);
+    });
+    digest.catch(() => undefined); // observed below, per receiver
+
+    const progressBuf = new SharedArrayBuffer(8 * dests.length);
+    const progress = new BigInt64Array(progressBuf);
+    const sender = startWorker({ op: 'send', fileFd: fd, size, progress: progressBuf, chunk: options.chunk ?? 16 * 1024 * 1024, idleTimeoutMs: options.idleTimeoutMs ?? 30_000 });
+    workers.push(sender);
+    const slotWaiters = new Map<number, (e: SendEvent) => void>();
+    sender.on('message', (e: SendEvent) => slotWaiters.get(e.slot)?.(e));
+    closeSender = () =>
+      new Promise<void>((resolve) => {
+        if (senderCrash !== undefined) return resolve();
+        slotWaiters.set(-1, () => resolve());
+        sender.once('error', () => resolve());
+        sender.postMessage({ type: 'close' } satisfies SendCommand);
+      });
+    let senderCrash: Error | undefined;
+    sender.on('error', (err) => {
+      senderCrash = err;
+      for (const [slot, w] of slotWaiters) w({ type: 'failed', slot, code: 'ERR_RMMAP_PUSH_INTERNAL', message: `the sendfile worker failed: ${err.message}` });
+    });
+
+    const phases: ReceiverPhase[] = dests.map(() => 'connecting');
+    const snapshot = (): ReceiverProgress[] =>
+      // Written by the worker with Atomics.store; a lone counter, read for display only.
+      dests.map((d, i) => ({ destination: d.label, phase: phases[i] ?? 'failed', sent: Number(Atomics.load(progress, i)), size }));
+    if (options.onProgress !== undefined) {
+      const report = options.onProgress;
+      ticker = setInterval(() => report(snapshot()), options.progressIntervalMs ?? 250);
+    }
+
+    const one = async (i: number, d: Destination): Promise<ReceiverResult> => {
+      const t0 = performance.now();
+      const fail = (code: string, message: string): ReceiverResult => {
+        phases[i] = 'failed';
+        return { destination: d.label, ok: false, sent: Number(Atomics.load(progress, i)), ms: performance.now() - t0, code, message };
+      };
+      const failWith = (e: ConnEvent): ReceiverResult => {
+        if (e.kind === 'error') {
+          const code = (e.error as { code?: string }).code ?? 'EIO';
+          return fail(code, e.error instanceof PushError ? e.error.message : `${d.label}: ${e.error.message}`);
+        }
+        return fail(errorCodeOf(e.reply.status), `${d.label} refused: ${e.reply.message}`);
+      };
+      let conn: ReceiverConnection;
+      try {
+        conn = await ReceiverConnection.connect(d.host, d.port, d.label, options.connectTimeoutMs ?? 10_000);
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? 'EIO';
+        return fail(code, err instanceof PushError ? err.message : `cannot connect to ${d.label}: ${(err as Error).message}`);
+      }
+      conns.push(conn);
+      try {
+        const replyTimeout = options.replyTimeoutMs ?? 120_000;
+        await conn.write(encodeHeader({ name, size, checksum }));
+        const ready = await conn.next(replyTimeout, 'accept the header');
+        if (ready.kind !== 'reply' || ready.reply.status !== PushStatus.READY) return failWith(ready);
+
+        debug('%s: ready after %d ms', d.label, Math.round(performance.now() - t0));
+        phases[i] = 'sending';
+        const sent = new Promise<SendEvent>((resolve) => slotWaiters.set(i, resolve));
+        if (senderCrash !== undefined) return fail('ERR_RMMAP_PUSH_INTERNAL', `the sendfile worker failed: ${senderCrash.message}`);
+        // The worker gets its own dup: Node may close the socket's fd (peer
+        // died) while the worker still uses the number, and a reused number
+        // would send file bytes to an unrelated fd.
+        sender.postMessage({ type: 'add', slot: i, fd: sys.dup(conn.fd()) } satisfies SendCommand);
+        const pending = conn.next();
+        const first = await Promise.race([sent, pending]);
+        slotWaiters.delete(i);
+        if ('slot' in first) {
+          if (first.type === 'failed') return fail(first.code, `${d.label}: ${first.message}`);
+        } else {
+          sender.postMessage({ type: 'abort', slot: i } satisfies SendCommand);
+          return failWith(first);
+        }
+
+        debug('%s: data sent after %d ms', d.label, Math.round(performance.now() - t0));
+        phases[i] = 'verifying';
+        const sum = await digest;
+        debug('%s: digest ready after %d ms', d.label, Math.round(performance.now() - t0));
+        if (sum === null) return fail('ERR_RMMAP_PUSH_FILE_CHANGED', `${file} changed size while it was being pushed`);
+        await conn.write(encodeTrailer(sum));
+        const verdict = await Promise.race([pending, timeout(replyTimeout, `${d.label} gave no verdict within ${replyTimeout} ms after the data`)]);
+        if (verdict.kind !== 'reply' || verdict.reply.status !== PushStatus.STORED) return failWith(verdict);
+        debug('%s: stored after %d ms', d.label, Math.round(performance.now() - t0));
+        phases[i] = 'stored';
+        return { destination: d.label, ok: true, sent: size, ms: performance.now() - t0 };
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? 'EIO';
+        return fail(code, `${d.label}: ${(err as Error).message}`);
+      } finally {
+        conn.close();
+      }
+    };
+
+    const onAbort = () => {
+      for (const c of conns) c.close();
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const receivers = await Promise.all(dests.map((d, i) => one(i, d)));
+    options.signal?.removeEventListener('abort', onAbort);
+    const sum = await digest.catch(() => null);
+    options.onProgress?.(snapshot());
+    return {
+      name,
+      size,
+      digest: sum === null ? '' : `${CHECKSUMS[checksum].name}:${sum.toString('hex')}`,
+      ok: receivers.every((r) => r.ok),
+      receivers,
+    };
+  } finally {
+    if (ticker !== undefined) clearInterval(ticker);
+    for (const c of conns) c.close();
+    // Slot dups still held by the sender (aborted receivers) are closed by
+    // the worker itself before it is terminated.
+    await closeSender?.();
+    await Promise.all(workers.map((w) => w.terminate()));
+    fs.closeSync(fd);
+  }
+}
+
+function timeout(ms: number, message: string): Promise<ConnEvent> {
+  return new Promise((resolve) => {
+    setTimeout(() => resolve({ kind: 'error', error: new PushError('ERR_RMMAP_PUSH_TIMEOUT', message) }), ms).unref();
+  });
+}

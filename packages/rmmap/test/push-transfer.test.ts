@@ -1,0 +1,227 @@
+// Push end to end inside one process: real TCP sockets, real worker threads,
+// real files. (Separate processes and kill -9 are in tests-integration.)
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+import { PushReceiver, pushFile, PushStatus, type FailedEvent } from '../src/push';
+import { encodeHeader, encodeReply, encodeTrailer, ReplyParser, type Reply } from '../src/push/wire';
+
+let base: string;
+const receivers: PushReceiver[] = [];
+
+beforeEach(() => {
+  base = fs.mkdtempSync(path.join(os.tmpdir(), 'rmmap-push-test-'));
+});
+afterEach(async () => {
+  await Promise.all(receivers.splice(0).map((r) => r.close(1000)));
+  fs.rmSync(base, { recursive: true, force: true });
+});
+
+function dir(name: string): string {
+  const d = path.join(base, name);
+  fs.mkdirSync(d);
+  return d;
+}
+
+async function receiver(name: string, options: { overwrite?: boolean; maxSize?: number } = {}): Promise<PushReceiver> {
+  const r = await PushReceiver.listen({ dir: dir(name), ...options });
+  receivers.push(r);
+  return r;
+}
+
+function source(bytes: number, name = 'payload.bin'): { file: string; sha: string } {
+  const file = path.join(base, name);
+  const data = crypto.randomBytes(bytes);
+  fs.writeFileSync(file, data);
+  return { file, sha: crypto.createHash('sha256').update(data).digest('hex') };
+}
+
+const dest = (r: PushReceiver) => `127.0.0.1:${r.address.port}`;
+const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+const nextFailure = (r: PushReceiver) => new Promise<FailedEvent>((resolve) => r.once('failed', resolve));
+
+/** A hand-driven sender speaking the wire format, for hostile and broken peers. */
+async function rawSender(r: PushReceiver): Promise<{ socket: net.Socket; reply: () => Promise<Reply> }> {
+  const socket = net.connect({ host: '127.0.0.1', port: r.address.port });
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const parser = new ReplyParser();
+  const replies: Reply[] = [];
+  const waiters: ((r: Reply) => void)[] = [];
+  socket.on('data', (chunk: Buffer) => {
+    for (const rep of parser.push(chunk)) {
+      const w = waiters.shift();
+      if (w) w(rep);
+      else replies.push(rep);
+    }
+  });
+  socket.on('error', () => undefined);
+  const reply = () => {
+    const q = replies.shift();
+    return q ? Promise.resolve(q) : new Promise<Reply>((resolve) => waiters.push(resolve));
+  };
+  return { socket, reply };
+}
+
+describe('pushFile → PushReceiver', () => {
+  it('stores identical bytes at every receiver, 0600, with no partial files left', async () => {
+    const rs = await Promise.all([receiver('a'), receiver('b')]);
+    const src = source(3 * 1024 * 1024 + 17);
+    const seen: number[] = [];
+    const result = await pushFile(src.file, rs.map(dest), { onProgress: (ps) => seen.push(...ps.map((p) => p.sent)), progressIntervalMs: 5 });
+    expect(result.ok).toBe(true);
+    expect(result.digest).toBe(`sha256:${src.sha}`);
+    expect(result.receivers.map((x) => x.ok)).toEqual([true, true]);
+    for (const r of rs) {
+      const stored = path.join(r.dir, 'payload.bin');
+      expect(sha(stored)).toBe(src.sha);
+      expect(fs.statSync(stored).mode & 0o777).toBe(0o600);
+      expect(fs.readdirSync(r.dir)).toEqual(['payload.bin']);
+    }
+    expect(Math.max(...seen)).toBe(3 * 1024 * 1024 + 17);
+  });
+
+  it('pushes empty files and honours --name and crc32', async () => {
+    const r = await receiver('a');
+    const empty = source(0, 'empty');
+    expect((await pushFile(empty.file, [dest(r)])).ok).toBe(true);
+    expect(fs.statSync(path.join(r.dir, 'empty')).size).toBe(0);
+    const src = source(100_000);
+    const res = await pushFile(src.file, [dest(r)], { name: 'renamed.bin', checksum: 'crc32' });
+    expect(res.ok).toBe(true);
+    expect(res.digest).toMatch(/^crc32:[0-9a-f]{8}$/);
+    expect(sha(path.join(r.dir, 'renamed.bin'))).toBe(src.sha);
+  });
+
+  it('reports a dead destination by name and still delivers to the others', async () => {
+    const r = await receiver('a');
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const deadPort = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const src = source(1024 * 1024);
+    const res = await pushFile(src.file, [dest(r), `127.0.0.1:${deadPort}`]);
+    expect(res.ok).toBe(false);
+    expect(res.receivers[0]).toMatchObject({ ok: true });
+    expect(res.receivers[1]).toMatchObject({ ok: false, destination: `127.0.0.1:${deadPort}`, code: 'ECONNREFUSED' });
+    expect(sha(path.join(r.dir, 'payload.bin'))).toBe(src.sha);
+  });
+
+  it('refuses to replace an existing file unless the receiver allows --overwrite', async () => {
+    const keep = await receiver('keep');
+    const replace = await receiver('replace', { overwrite: true });
+    fs.writeFileSync(path.join(keep.dir, 'payload.bin'), 'old');
+    fs.writeFileSync(path.join(replace.dir, 'payload.bin'), 'old');
+    const src = source(200_000);
+    const res = await pushFile(src.file, [dest(keep), dest(replace)]);
+    expect(res.receivers[0]).toMatchObject({ ok: false, code: 'ERR_RMMAP_PUSH_EXISTS', message: expect.stringContaining('--overwrite') });
+    expect(res.receivers[1]).toMatchObject({ ok: true });
+    expect(fs.readFileSync(path.join(keep.dir, 'payload.bin'), 'utf8')).toBe('old');
+    expect(sha(path.join(replace.dir, 'payload.bin'))).toBe(src.sha);
+  });
+
+  it('enforces the receiver size limit before any data moves', async () => {
+    const r = await receiver('a', { maxSize: 1000 });
+    const res = await pushFile(source(1001).file, [dest(r)]);
+    expect(res.receivers[0]).toMatchObject({ ok: false, code: 'ERR_RMMAP_PUSH_TOO_LARGE', sent: 0 });
+    expect(fs.readdirSync(r.dir)).toEqual([]);
+  });
+
+  it('rejects local problems before connecting', async () => {
+    await expect(pushFile(path.join(base, 'missing'), ['127.0.0.1:9'])).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(pushFile(base, ['127.0.0.1:9'])).rejects.toMatchObject({ code: 'ERR_RMMAP_PUSH_NOT_A_FILE' });
+    await expect(pushFile(source(1).file, ['127.0.0.1:9'], { name: '../up' })).rejects.toMatchObject({ code: 'ERR_RMMAP_PUSH_BAD_NAME' });
+    await expect(pushFile(source(1).file, ['nohost'])).rejects.toMatchObject({ code: 'ERR_RMMAP_PUSH_BAD_DESTINATION' });
+    await expect(pushFile(source(1).file, [])).rejects.toMatchObject({ code: 'ERR_RMMAP_PUSH_BAD_DESTINATION' });
+  });
+});
+
+describe('PushReceiver against hostile or broken senders', () => {
+  it.each(['../escape', '/etc/passwd', '..', 'a/b', '.rmmap-push-1-00.part'])('refuses the name %j and writes nothing', async (name) => {
+    const parent = base;
+    const r = await receiver('in');
+    const failed = nextFailure(r);
+    const { socket, reply } = await rawSender(r);
+    socket.write(encodeHeader({ name, size: 4, checksum: 1 }));
+    expect(await reply()).toMatchObject({ status: PushStatus.BAD_NAME });
+    expect(await failed).toMatchObject({ code: 'ERR_RMMAP_PUSH_BAD_NAME' });
+    socket.destroy();
+    expect(fs.readdirSync(r.dir)).toEqual([]);
+    expect(fs.readdirSync(parent).sort()).toEqual(['in']);
+  });
+
+  it('refuses a wrong checksum: no file under the final name, no partial file', async () => {
+    const r = await receiver('in');
+    const failed = nextFailure(r);
+    const { socket, reply } = await rawSender(r);
+    const data = crypto.randomBytes(300_000);
+    socket.write(encodeHeader({ name: 'x.bin', size: data.length, checksum: 1 }));
+    expect(await reply()).toMatchObject({ status: PushStatus.READY });
+    socket.write(data);
+    socket.write(encodeTrailer(crypto.createHash('sha256').update('something else').digest()));
+    expect(await reply()).toMatchObject({ status: PushStatus.CHECKSUM_MISMATCH, message: expect.stringContaining('corrupted') });
+    expect(await failed).toMatchObject({ code: 'ERR_RMMAP_PUSH_CHECKSUM_MISMATCH', name: 'x.bin' });
+    socket.destroy();
+    expect(fs.readdirSync(r.dir)).toEqual([]);
+  });
+
+  it('cleans up when the sender vanishes mid-data, and keeps serving', async () => {
+    const r = await receiver('in');
+    const failed = nextFailure(r);
+    const { socket, reply } = await rawSender(r);
+    socket.write(encodeHeader({ name: 'cut.bin', size: 5_000_000, checksum: 1 }));
+    expect(await reply()).toMatchObject({ status: PushStatus.READY });
+    socket.end(crypto.randomBytes(1_000_000));
+    expect(await failed).toMatchObject({ code: 'ERR_RMMAP_PUSH_TRUNCATED', message: expect.stringContaining('of 5000000 bytes') });
+    expect(fs.readdirSync(r.dir)).toEqual([]);
+    const src = source(10_000);
+    expect((await pushFile(src.file, [dest(r)])).ok).toBe(true);
+  });
+
+  it('refuses strangers and future versions with a reply', async () => {
+    const r = await receiver('in');
+    const a = await rawSender(r);
+    a.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+    expect(await a.reply()).toMatchObject({ status: PushStatus.BAD_HEADER });
+    a.socket.destroy();
+    const b = await rawSender(r);
+    const h = encodeHeader({ name: 'v.bin', size: 1, checksum: 1 });
+    h.writeUInt16BE(9, 4);
+    b.socket.write(h);
+    expect(await b.reply()).toMatchObject({ status: PushStatus.UNSUPPORTED_VERSION, message: expect.stringContaining('version 9') });
+    b.socket.destroy();
+  });
+
+  it('says BUSY beyond maxConcurrent', async () => {
+    const d = dir('busy');
+    const r = await PushReceiver.listen({ dir: d, maxConcurrent: 1, headerTimeoutMs: 5000 });
+    receivers.push(r);
+    const first = await rawSender(r); // holds the only slot: no header yet
+    const second = await rawSender(r);
+    expect(await second.reply()).toMatchObject({ status: PushStatus.BUSY });
+    first.socket.destroy();
+    second.socket.destroy();
+  });
+
+  it('removes partial files left by a dead receiver when it starts', async () => {
+    const d = dir('stale');
+    // pid_max is at most 2^22 on Linux, so this pid can never be alive.
+    const deadPid = 4194305;
+    fs.writeFileSync(path.join(d, `.rmmap-push-${deadPid}-abcd.part`), 'partial');
+    fs.writeFileSync(path.join(d, `.rmmap-push-${process.pid}-abcd.part`), 'ours: alive');
+    fs.writeFileSync(path.join(d, 'unrelated'), 'keep');
+    const r = await PushReceiver.listen({ dir: d });
+    receivers.push(r);
+    expect(fs.readdirSync(d).sort()).toEqual([`.rmmap-push-${process.pid}-abcd.part`, 'unrelated']);
+  });
+
+  it('fails to start on a missing directory with a clear message', async () => {
+    await expect(PushReceiver.listen({ dir: path.join(base, 'nope') })).rejects.toMatchObject({ code: 'ENOENT', message: expect.stringContaining('create it first') });
+  });
+});
+
+test('encodeReply is what the receiver sends (sanity for the raw sender above)', () => {
+  expect(new ReplyParser().push(encodeReply(PushStatus.READY, ''))).toEqual([{ status: 0, message: '' }]);
+});
