@@ -154,7 +154,9 @@ export class BackupPath {
 function isShmRestore(pid: number): boolean {
   if (!sys.processAlive(pid)) return false;
   try {
-    return fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes('shm-restore');
+    // An argument naming the bin itself, not merely a path containing the word.
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+    return args.some((a) => /(^|\/)shm-restore(\.js)?$/.test(a));
   } catch {
     return false;
   }

@@ -82,13 +82,10 @@ async function run(o: RunOptions, io: Io): Promise<number> {
   let restoreFrom = false;
   try {
     for (const name of backup.removeStaleTemps()) log(`removed ${name}, left by a run that was killed`);
-    let found;
-    try {
-      found = examineBackup(backup);
-    } catch (err) {
-      if (!(err instanceof ShmkitError) || o.reset) throw err;
+    let found = examineBackup(backup);
+    if (found.kind === 'corrupt' && !o.reset) {
       return fail(
-        `${backup.file} is corrupt: ${err.message} (${err.code}).\n` +
+        `${backup.file} is corrupt: ${found.error.message} (${found.error.code}).\n` +
           `  It was left untouched. Repair or move it, or run with --reset to keep it aside and start empty.`,
       );
     }

@@ -1,8 +1,10 @@
 import fs from 'node:fs';
+import os from 'node:os';
 
 import { SharedFd } from '@shmkit/shm-fd';
 
-import { HEAD_ENTRY_MASK, HEAD_PAGE_MASK, HEAD_VERSION, HEAD_WRITE_OFFSET, MAGIC, entryLengthWord, entryOffsetWord } from '../layout';
+import { ShmSnapshotError } from '../errors';
+import { HEAD_ENTRY_MASK, HEAD_PAGE_MASK, HEAD_VERSION, HEAD_WRITE_OFFSET, MAGIC, MAGIC_OTHER_ENDIAN, entryLengthWord, entryOffsetWord } from '../layout';
 import { snapshotKey, type Configuration, type Snapshot } from '../snapshot';
 import { SnapshotFile } from '../snapshot-file';
 import { Words } from '../words';
@@ -143,11 +145,13 @@ export function fillFromBackup(backupFile: string, memfd: number): number {
 export type BackupState =
   | { kind: 'absent' | 'empty' }
   | { kind: 'opaque'; size: number }
+  | { kind: 'corrupt'; size: number; error: ShmSnapshotError }
   | { kind: 'snapshot'; size: number; configuration: Configuration & { writeOffset: number }; valid: Snapshot[]; newestEnd: number };
 
 /**
- * Reads BACKUP without changing it. Throws SnapshotCorruptError when it
- * carries a shm-snapshot head that does not hold together.
+ * Reads BACKUP without changing it. A file that does not start with the
+ * shm-snapshot magic (in either byte order) is opaque data, as a child that
+ * does not use the journal leaves it; one that does must hold together.
  */
 export function examineBackup(backup: BackupPath): BackupState {
   const size = backup.size();
@@ -155,12 +159,20 @@ export function examineBackup(backup: BackupPath): BackupState {
   if (size === 0) return { kind: 'empty' };
   const shared = SharedFd.openFile(backup.file, { readOnly: true });
   try {
+    const first = Buffer.alloc(8);
+    if (size < 8 || fs.readSync(shared.fd, first, 0, 8, 0) < 8) return { kind: 'opaque', size };
+    const word = first.readBigUInt64LE(0);
+    const magic = os.endianness() === 'LE' ? MAGIC : MAGIC_OTHER_ENDIAN;
+    if (word !== magic && word !== (magic === MAGIC ? MAGIC_OTHER_ENDIAN : MAGIC)) return { kind: 'opaque', size };
     const file = SnapshotFile.map(shared, { writable: false });
     try {
       const r = file.recover();
       if (r === null) return { kind: 'opaque', size };
       const valid = r.valid();
       return { kind: 'snapshot', size, configuration: r.configuration, valid, newestEnd: newestEnd(valid) };
+    } catch (err) {
+      if (err instanceof ShmSnapshotError) return { kind: 'corrupt', size, error: err };
+      throw err;
     } finally {
       file.close();
     }
