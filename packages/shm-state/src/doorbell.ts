@@ -1,0 +1,141 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import { debuglog } from 'node:util';
+
+import * as sys from '@shmkit/shm-fd/sys';
+
+const debug = debuglog('shm-state');
+
+/**
+ * The process's doorbell: a pipe whose read end the event loop watches.
+ *
+ * Another process rings it by opening `/proc/<pid>/fd/<fd>` for writing
+ * (which reopens the same pipe) and writing one byte. Async waiters
+ * (`await q.pop()`) sleep on it without blocking the event loop and without
+ * parking a libuv threadpool thread. The address a waker needs — pid, fd and
+ * the pipe's inode — is published in shared memory by `Notifier`; the inode
+ * is checked after opening so a recycled pid or fd number is never written to.
+ *
+ * One doorbell per JavaScript realm (each worker thread has its own). It is
+ * never closed: it lives as long as the realm and keeps the loop alive only
+ * while someone waits on it.
+ */
+export class Doorbell {
+  readonly pid: number;
+  readonly fd: number;
+  readonly ino: number;
+  readonly #writeFd: number;
+  readonly #socket: net.Socket;
+  readonly #services = new Set<() => void>();
+
+  private constructor() {
+    const [r, w] = sys.pipe(true);
+    this.pid = process.pid;
+    this.fd = r;
+    this.#writeFd = w;
+    this.ino = fs.fstatSync(r).ino;
+    this.#socket = new net.Socket({ fd: r, readable: true, writable: false });
+    this.#socket.on('data', () => this.#ringing());
+    this.#socket.on('error', (err) => debug('doorbell read failed: %s', err.message));
+    this.#socket.unref();
+  }
+
+  static #shared: Doorbell | undefined;
+
+  /** This realm's doorbell, created on first use. */
+  static shared(): Doorbell {
+    return (Doorbell.#shared ??= new Doorbell());
+  }
+
+  /** Runs `service` every time the doorbell rings, until removed. */
+  add(service: () => void): void {
+    if (this.#services.size === 0) this.#socket.ref();
+    this.#services.add(service);
+  }
+
+  delete(service: () => void): void {
+    if (this.#services.delete(service) && this.#services.size === 0) this.#socket.unref();
+  }
+
+  /** Rings this doorbell from this process (no /proc round trip). */
+  ringSelf(): void {
+    writeByte(this.#writeFd);
+  }
+
+  #ringing(): void {
+    // Everyone re-checks: one pipe serves every Notifier of this realm, and a
+    // spurious re-check is cheap (a few shared-memory loads).
+    for (const s of [...this.#services]) s();
+  }
+}
+
+const ONE = Buffer.from([1]);
+
+/** false when the pipe is full: a wakeup is pending anyway. */
+function writeByte(fd: number): boolean {
+  try {
+    fs.writeSync(fd, ONE);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EAGAIN') return true;
+    throw err;
+  }
+}
+
+export type RingResult = 'rung' | 'gone' | 'denied';
+
+// Write ends of other processes' doorbells, keyed by their published address.
+// A cached fd keeps the old pipe alive, so if that process died the write
+// fails with EPIPE instead of reaching whoever reuses its pid.
+const writers = new Map<string, number>();
+const MAX_WRITERS = 256;
+let warnedDenied = false;
+
+/** Rings the doorbell published as (pid, fd, ino). */
+export function ring(pid: number, fd: number, ino: number): RingResult {
+  const own = Doorbell.shared();
+  if (pid === own.pid && fd === own.fd && ino === own.ino) {
+    own.ringSelf();
+    return 'rung';
+  }
+  const key = `${pid}:${fd}:${ino}`;
+  let w = writers.get(key);
+  if (w === undefined) {
+    try {
+      w = fs.openSync(`/proc/${pid}/fd/${fd}`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') {
+        if (!warnedDenied) {
+          warnedDenied = true;
+          process.emitWarning(
+            `cannot ring the shm-state doorbell of pid ${pid} (${code}): async waiters there will not wake; run cooperating processes as the same user`,
+            { code: 'SHMKIT_DOORBELL' },
+          );
+        }
+        return 'denied';
+      }
+      return 'gone';
+    }
+    if (fs.fstatSync(w).ino !== ino) {
+      fs.closeSync(w);
+      return 'gone';
+    }
+    if (writers.size >= MAX_WRITERS) {
+      const [oldKey, oldFd] = writers.entries().next().value as [string, number];
+      writers.delete(oldKey);
+      fs.closeSync(oldFd);
+    }
+    writers.set(key, w);
+  }
+  try {
+    writeByte(w);
+    return 'rung';
+  } catch {
+    // EPIPE: the reader is gone (Node ignores SIGPIPE).
+    writers.delete(key);
+    fs.closeSync(w);
+    return 'gone';
+  }
+}

@@ -1,0 +1,215 @@
+import { ShmClosedError } from '@shmkit/shm-fd';
+import * as sys from '@shmkit/shm-fd/sys';
+
+import { ShmStateCorruptError, ShmStateError } from './errors';
+import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
+import { checkRegion, fourcc, int32At, type Memory } from './words';
+
+const MAGIC = fourcc('MUTX');
+const VERSION = 1;
+const W_MAGIC = 0;
+const W_VERSION = 1;
+/** 0 when free, else the pid of the holder: the lock word records its owner atomically. */
+const W_OWNER = 2;
+/** 1 after a takeover from a dead holder until someone calls markConsistent(). */
+const W_INCONSISTENT = 3;
+const W_RECOVERIES = 4;
+const NOTIFIER = 64;
+const BYTES = NOTIFIER + Notifier.byteLength; // 320
+
+/** How often a waiter checks whether the holder is still alive. */
+const LIVENESS_MS = 20;
+
+/** What a successful lock returns; release it with `unlock()` or `Symbol.dispose`. */
+export interface LockGuard extends Disposable {
+  /**
+   * True when the previous holder died while holding the lock (like
+   * EOWNERDEAD): the data it protects may be half-updated. Repair it, then
+   * call `markConsistent()`; otherwise the next holder is told too.
+   */
+  readonly ownerDead: boolean;
+  markConsistent(): void;
+  unlock(): void;
+}
+
+/**
+ * A mutual-exclusion lock in shared memory (320 bytes at any 8-aligned offset
+ * of any shared Buffer), for processes and threads.
+ *
+ * The lock word holds the holder's pid, written by the same
+ * compare-and-swap that takes the lock, so a holder killed at any point
+ * leaves its pid behind. A waiter that finds the holder's pid dead takes the
+ * lock over and is told `ownerDead`. Waiters check liveness every 20 ms;
+ * a recycled pid delays recovery until that process exits.
+ *
+ * The owner is a process: two threads or async tasks of one process still
+ * exclude each other, but a worker thread that dies without unlocking is only
+ * recovered when its whole process exits.
+ */
+export class Mutex {
+  static readonly byteLength = BYTES;
+  #h: Int32Array | undefined;
+  readonly #notifier: Notifier;
+  readonly #pid = process.pid;
+
+  private constructor(memory: Memory, offset: number) {
+    this.#h = int32At(memory, offset, 64, 'Mutex');
+    this.#notifier = new Notifier(memory, offset + NOTIFIER);
+  }
+
+  /** Initialises an unlocked mutex at `offset`, discarding whatever was there. */
+  static create(memory: Memory, options: { offset?: number } = {}): Mutex {
+    const offset = options.offset ?? 0;
+    checkRegion(memory, offset, BYTES, 8, 'Mutex');
+    const h = int32At(memory, offset, 64, 'Mutex');
+    Atomics.store(h, W_MAGIC, 0);
+    for (let i = 1; i < h.length; i++) Atomics.store(h, i, 0);
+    Atomics.store(h, W_VERSION, VERSION);
+    Notifier.init(memory, offset + NOTIFIER);
+    Atomics.store(h, W_MAGIC, MAGIC);
+    return new Mutex(memory, offset);
+  }
+
+  static open(memory: Memory, options: { offset?: number } = {}): Mutex {
+    const offset = options.offset ?? 0;
+    checkRegion(memory, offset, BYTES, 8, 'Mutex');
+    const h = int32At(memory, offset, 64, 'Mutex');
+    const where = `Mutex at offset ${offset}`;
+    if (Atomics.load(h, W_MAGIC) !== MAGIC) throw new ShmStateCorruptError(where, 'no mutex header (bad magic)');
+    const version = Atomics.load(h, W_VERSION);
+    if (version !== VERSION) throw new ShmStateCorruptError(where, `unsupported layout version ${version} (this library reads ${VERSION})`);
+    const owner = Atomics.load(h, W_OWNER);
+    if (owner < 0) throw new ShmStateCorruptError(where, `impossible owner pid ${owner}`);
+    return new Mutex(memory, offset);
+  }
+
+  /** Opens the mutex at `offset`, creating it when that memory holds none (all zeros). */
+  static openOrCreate(memory: Memory, options: { offset?: number } = {}): Mutex {
+    const offset = options.offset ?? 0;
+    checkRegion(memory, offset, BYTES, 8, 'Mutex');
+    const h = int32At(memory, offset, 64, 'Mutex');
+    if (Atomics.load(h, W_MAGIC) === 0 && Atomics.load(h, W_VERSION) === 0) {
+      // Two creators racing: the first to move the version 0 → VERSION initialises.
+      if (Atomics.compareExchange(h, W_VERSION, 0, VERSION) === 0) {
+        Atomics.store(h, W_OWNER, 0);
+        Atomics.store(h, W_INCONSISTENT, 0);
+        Notifier.init(memory, offset + NOTIFIER);
+        Atomics.store(h, W_MAGIC, MAGIC);
+      } else {
+        const end = performance.now() + 1000;
+        while (Atomics.load(h, W_MAGIC) !== MAGIC && performance.now() < end) sys.schedYield();
+      }
+    }
+    return Mutex.open(memory, options);
+  }
+
+  /** pid of the holder, or 0. */
+  get holder(): number {
+    return Atomics.load(this.#header(), W_OWNER);
+  }
+
+  /** Times a dead holder's lock was taken over. */
+  get recoveries(): number {
+    return Atomics.load(this.#header(), W_RECOVERIES);
+  }
+
+  /** Takes the lock if free (or held by a dead process); null otherwise. */
+  tryLock(): LockGuard | null {
+    return this.#acquire(true) ?? null;
+  }
+
+  /** Blocks the thread until locked; null on timeout. */
+  lockSync(options: SyncWaitOptions = {}): LockGuard | null {
+    const fast = this.#acquire(false);
+    if (fast !== undefined) return fast;
+    let lastCheck = performance.now();
+    return (
+      this.#notifier.waitSync(() => {
+        const now = performance.now();
+        const checkOwner = now - lastCheck >= LIVENESS_MS;
+        if (checkOwner) lastCheck = now;
+        return this.#acquire(checkOwner);
+      }, { ...options, pollMs: LIVENESS_MS }) ?? null
+    );
+  }
+
+  /** Resolves once locked, or with null on timeout; never blocks the event loop. */
+  async lock(options: WaitOptions = {}): Promise<LockGuard | null> {
+    let polls = 0;
+    const guard = await this.#notifier.wait(() => this.#acquire(polls++ > 0), { ...options, pollMs: LIVENESS_MS });
+    return guard ?? null;
+  }
+
+  /** Runs `fn` under the lock (blocking), unlocking afterwards even if it throws. */
+  withLockSync<T>(fn: (guard: LockGuard) => T, options: SyncWaitOptions = {}): T {
+    const g = this.lockSync(options);
+    if (g === null) throw new ShmStateError('ETIMEDOUT', `could not take the mutex within ${options.timeoutMs} ms (held by pid ${this.holder})`);
+    try {
+      return fn(g);
+    } finally {
+      g.unlock();
+    }
+  }
+
+  /** Runs `fn` under the lock (async), unlocking afterwards even if it throws. */
+  async withLock<T>(fn: (guard: LockGuard) => T | Promise<T>, options: WaitOptions = {}): Promise<T> {
+    const g = await this.lock(options);
+    if (g === null) throw new ShmStateError('ETIMEDOUT', `could not take the mutex within ${options.timeoutMs} ms (held by pid ${this.holder})`);
+    try {
+      return await fn(g);
+    } finally {
+      g.unlock();
+    }
+  }
+
+  /** Detaches this handle; pending async locks reject with ERR_SHM_CLOSED. */
+  close(): void {
+    if (this.#h === undefined) return;
+    this.#h = undefined;
+    this.#notifier.cancelAll(new ShmClosedError('the Mutex'));
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #header(): Int32Array {
+    if (this.#h === undefined) throw new ShmClosedError('the Mutex');
+    return this.#h;
+  }
+
+  #acquire(checkOwner: boolean): LockGuard | undefined {
+    const h = this.#header();
+    const owner = Atomics.compareExchange(h, W_OWNER, 0, this.#pid);
+    if (owner === 0) return this.#guard(h, Atomics.load(h, W_INCONSISTENT) === 1);
+    if (checkOwner && owner !== this.#pid && !sys.processAlive(owner)) {
+      if (Atomics.compareExchange(h, W_OWNER, owner, this.#pid) === owner) {
+        Atomics.store(h, W_INCONSISTENT, 1);
+        Atomics.add(h, W_RECOVERIES, 1);
+        return this.#guard(h, true);
+      }
+    }
+    return undefined;
+  }
+
+  #guard(h: Int32Array, ownerDead: boolean): LockGuard {
+    let held = true;
+    const unlock = () => {
+      if (!held) return;
+      held = false;
+      if (Atomics.compareExchange(h, W_OWNER, this.#pid, 0) !== this.#pid) {
+        throw new ShmStateError('ERR_SHM_STATE_NOT_OWNER', `the mutex is held by pid ${Atomics.load(h, W_OWNER)}, not by this process; it was taken over`);
+      }
+      this.#notifier.notify();
+    };
+    return {
+      ownerDead,
+      markConsistent: () => {
+        if (!held) throw new ShmStateError('ERR_SHM_STATE_NOT_OWNER', 'markConsistent() needs the lock held');
+        Atomics.store(h, W_INCONSISTENT, 0);
+      },
+      unlock,
+      [Symbol.dispose]: unlock,
+    };
+  }
+}

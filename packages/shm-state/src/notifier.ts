@@ -1,0 +1,297 @@
+import * as sys from '@shmkit/shm-fd/sys';
+
+import { Doorbell, ring } from './doorbell';
+import { AbortError } from './errors';
+import { futexWord, type FutexWord } from './futex-word';
+import { int32At, type Memory } from './words';
+
+// Layout of a Notifier block (int32 words). Word 0 is the futex word of
+// blocking waiters; async waiters each hold a doorbell slot.
+const SEQ = 0;
+const FUTEX_SLEEPERS = 1;
+const ARMED = 2;
+const SLOT0 = 4;
+const SLOT_WORDS = 4;
+const NSLOTS = 15;
+// Slot words.
+const ASLEEP = 0;
+const PID = 1;
+const FD = 2;
+const INO = 3;
+
+const BYTES = (SLOT0 + NSLOTS * SLOT_WORDS) * 4;
+
+export interface WaitOptions {
+  /** Give up after this many milliseconds; the wait then yields `undefined`. Default: forever. */
+  timeoutMs?: number;
+  /** Abort the wait; it rejects with an AbortError (code `ABORT_ERR`). */
+  signal?: AbortSignal;
+}
+
+export interface SyncWaitOptions {
+  /** Give up after this many milliseconds. Default: forever. */
+  timeoutMs?: number;
+  /** Condition checks before sleeping in the kernel (busy-waiting). Default 200. */
+  spin?: number;
+}
+
+interface InternalSyncOptions extends SyncWaitOptions {
+  /** Longest single sleep, so `check` can notice things nobody signals (a dead owner). */
+  pollMs?: number;
+}
+
+interface Waiter {
+  /** Re-checks the condition; true once settled. */
+  run(): boolean;
+  cancel(err: Error): void;
+}
+
+const DEFAULT_SPIN = 200;
+/**
+ * Every wait re-checks at least this often even without a wakeup: a waker
+ * SIGKILLed between publishing and waking must not leave a sleeper asleep
+ * forever.
+ */
+const BACKSTOP_MS = 500;
+
+/**
+ * A wait/notify point in shared memory (256 bytes), usable by blocking and by
+ * async waiters in any number of processes.
+ *
+ * Protocol (all words through Atomics, which are sequentially consistent):
+ * a sleeper announces itself (futex-sleeper count, or its doorbell slot's
+ * `asleep` flag), then re-checks its condition, then sleeps. A waker first
+ * publishes its change, then reads the announcements. Whichever order the two
+ * interleave in, either the sleeper's re-check sees the change or the waker
+ * sees the sleeper — so no wakeup is lost, and a waker makes a system call
+ * only when someone actually sleeps.
+ *
+ * Blocking waiters sleep on word 0 with futex(2). Async waiters claim one of
+ * 15 slots and publish their realm's Doorbell there; a waker that clears a
+ * slot's `asleep` flag writes one byte to that doorbell. When all slots are
+ * taken, async waiters fall back to polling every 2 ms.
+ */
+export class Notifier {
+  static readonly byteLength = BYTES;
+
+  readonly #h: Int32Array;
+  readonly #futex: FutexWord;
+  readonly #waiters = new Set<Waiter>();
+  #slot = -1;
+  #poll: NodeJS.Timeout | undefined;
+  readonly #service = () => this.#serviceAll();
+
+  /** Views the block at `offset`; does not initialise it. */
+  constructor(memory: Memory, offset: number) {
+    this.#h = int32At(memory, offset, BYTES, 'Notifier');
+    this.#futex = futexWord(this.#h, SEQ);
+  }
+
+  /** Zeroes a block at `offset` (no waiters, no slots). */
+  static init(memory: Memory, offset: number): void {
+    const h = int32At(memory, offset, BYTES, 'Notifier');
+    for (let i = 0; i < h.length; i++) Atomics.store(h, i, 0);
+  }
+
+  /** Waiters currently announced (blocking + armed async), for diagnostics. */
+  get sleepers(): number {
+    return Atomics.load(this.#h, FUTEX_SLEEPERS) + Atomics.load(this.#h, ARMED);
+  }
+
+  /**
+   * Wakes every sleeper. Costs two shared loads when nobody sleeps; call it
+   * after publishing the change the sleepers wait for.
+   */
+  notify(): void {
+    const h = this.#h;
+    if (Atomics.load(h, FUTEX_SLEEPERS) !== 0) {
+      Atomics.add(h, SEQ, 1);
+      this.#futex.wake(0x7fffffff);
+    }
+    if (Atomics.load(h, ARMED) !== 0) this.#ringArmed();
+  }
+
+  #ringArmed(): void {
+    const h = this.#h;
+    for (let i = 0; i < NSLOTS; i++) {
+      const s = SLOT0 + i * SLOT_WORDS;
+      // Winning the 1→0 exchange makes us the one waker of this sleep.
+      if (Atomics.load(h, s + ASLEEP) !== 1 || Atomics.compareExchange(h, s + ASLEEP, 1, 0) !== 1) continue;
+      Atomics.sub(h, ARMED, 1);
+      const pid = Atomics.load(h, s + PID);
+      if (pid === 0) continue;
+      const r = ring(pid, Atomics.load(h, s + FD), Atomics.load(h, s + INO));
+      // A slot left by a dead process is freed; a live one that cannot be
+      // reached keeps it (the warning in ring() says why).
+      if (r === 'gone' && !sys.processAlive(pid)) Atomics.compareExchange(h, s + PID, pid, 0);
+    }
+  }
+
+  /**
+   * Blocks the thread until `check()` returns something other than
+   * `undefined`, or the timeout passes (then returns `undefined`).
+   * Spins first, then sleeps with futex(2).
+   */
+  waitSync<T>(check: () => T | undefined, options: InternalSyncOptions = {}): T | undefined {
+    const spin = options.spin ?? DEFAULT_SPIN;
+    for (let i = 0; i < spin; i++) {
+      const v = check();
+      if (v !== undefined) return v;
+    }
+    const timeout = options.timeoutMs ?? Infinity;
+    const deadline = performance.now() + timeout;
+    const poll = options.pollMs ?? BACKSTOP_MS;
+    const h = this.#h;
+    for (;;) {
+      const seq = Atomics.load(h, SEQ);
+      Atomics.add(h, FUTEX_SLEEPERS, 1);
+      let v: T | undefined;
+      try {
+        v = check();
+        if (v !== undefined) return v;
+        const left = deadline - performance.now();
+        if (left <= 0) return undefined;
+        this.#futex.wait(seq, Math.min(left, poll));
+      } finally {
+        Atomics.sub(h, FUTEX_SLEEPERS, 1);
+      }
+      v = check();
+      if (v !== undefined) return v;
+      if (performance.now() >= deadline) return undefined;
+    }
+  }
+
+  /**
+   * Resolves with the first value of `check()` other than `undefined`, or with
+   * `undefined` when the timeout passes. Never blocks the event loop.
+   * `pollMs` re-runs `check` periodically even without a wakeup.
+   */
+  wait<T>(check: () => T | undefined, options: WaitOptions & { pollMs?: number } = {}): Promise<T | undefined> {
+    const first = check();
+    if (first !== undefined) return Promise.resolve(first);
+    const { signal, timeoutMs, pollMs = BACKSTOP_MS } = options;
+    if (signal?.aborted === true) return Promise.reject(new AbortError('the wait', signal.reason));
+    return new Promise<T | undefined>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let poller: NodeJS.Timeout | undefined;
+      const finish = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        if (poller !== undefined) clearInterval(poller);
+        signal?.removeEventListener('abort', onAbort);
+        this.#waiters.delete(waiter);
+        if (this.#waiters.size === 0) this.#idle();
+      };
+      const onAbort = () => {
+        finish();
+        reject(new AbortError('the wait', signal?.reason));
+      };
+      const waiter: Waiter = {
+        run: () => {
+          let v: T | undefined;
+          try {
+            v = check();
+          } catch (err) {
+            finish();
+            reject(err);
+            return true;
+          }
+          if (v === undefined) return false;
+          finish();
+          resolve(v);
+          return true;
+        },
+        cancel: (err) => {
+          finish();
+          reject(err);
+        },
+      };
+      if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
+        timer = setTimeout(() => {
+          if (waiter.run()) return;
+          finish();
+          resolve(undefined);
+        }, Math.max(0, timeoutMs));
+      }
+      if (Number.isFinite(pollMs)) poller = setInterval(() => waiter.run(), pollMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.add(waiter);
+      this.#activate();
+      // Announced (armed) before this re-check: see the protocol above.
+      waiter.run();
+    });
+  }
+
+  /** Rejects every pending async wait of this handle (used by close()). */
+  cancelAll(err: Error): void {
+    for (const w of [...this.#waiters]) w.cancel(err);
+  }
+
+  #activate(): void {
+    if (this.#slot < 0 && this.#poll === undefined) {
+      const bell = Doorbell.shared();
+      this.#slot = this.#claim(bell);
+      if (this.#slot >= 0) bell.add(this.#service);
+      else this.#poll = setInterval(this.#service, 2);
+    }
+    this.#arm();
+  }
+
+  #serviceAll(): void {
+    this.#arm();
+    for (const w of [...this.#waiters]) w.run();
+  }
+
+  #arm(): void {
+    if (this.#slot < 0) return;
+    const h = this.#h;
+    const s = SLOT0 + this.#slot * SLOT_WORDS;
+    // Only the slot's owner sets asleep to 1, and it counts itself in ARMED
+    // first, so wakers (who clear the flag, then decrement) never drive the
+    // count below the number of set flags.
+    if (Atomics.load(h, s + ASLEEP) === 0) {
+      Atomics.add(h, ARMED, 1);
+      Atomics.store(h, s + ASLEEP, 1);
+    }
+  }
+
+  #idle(): void {
+    if (this.#poll !== undefined) {
+      clearInterval(this.#poll);
+      this.#poll = undefined;
+    }
+    if (this.#slot < 0) return;
+    const h = this.#h;
+    const s = SLOT0 + this.#slot * SLOT_WORDS;
+    if (Atomics.compareExchange(h, s + ASLEEP, 1, 0) === 1) Atomics.sub(h, ARMED, 1);
+    Atomics.store(h, s + FD, 0);
+    Atomics.store(h, s + INO, 0);
+    Atomics.compareExchange(h, s + PID, process.pid, 0);
+    this.#slot = -1;
+    Doorbell.shared().delete(this.#service);
+  }
+
+  #claim(bell: Doorbell): number {
+    const h = this.#h;
+    const me = process.pid;
+    const take = (i: number): number => {
+      const s = SLOT0 + i * SLOT_WORDS;
+      // Address first; the slot is only rung once ASLEEP is set, after this.
+      Atomics.store(h, s + FD, bell.fd);
+      Atomics.store(h, s + INO, bell.ino);
+      return i;
+    };
+    for (let i = 0; i < NSLOTS; i++) {
+      if (Atomics.compareExchange(h, SLOT0 + i * SLOT_WORDS + PID, 0, me) === 0) return take(i);
+    }
+    // Full: take over slots whose owner died without releasing them.
+    for (let i = 0; i < NSLOTS; i++) {
+      const s = SLOT0 + i * SLOT_WORDS;
+      const pid = Atomics.load(h, s + PID);
+      if (pid === me || pid === 0 || sys.processAlive(pid)) continue;
+      if (Atomics.compareExchange(h, s + PID, pid, me) !== pid) continue;
+      if (Atomics.compareExchange(h, s + ASLEEP, 1, 0) === 1) Atomics.sub(h, ARMED, 1);
+      return take(i);
+    }
+    return -1;
+  }
+}

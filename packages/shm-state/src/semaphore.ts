@@ -1,0 +1,188 @@
+import { ShmClosedError } from '@shmkit/shm-fd';
+import * as sys from '@shmkit/shm-fd/sys';
+
+import { ShmStateCorruptError, ShmStateError } from './errors';
+import type { LockGuard } from './mutex';
+import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
+import { alignUp, checkRegion, fourcc, int32At, type Memory } from './words';
+
+const MAGIC = fourcc('SEMA');
+const VERSION = 1;
+const W_MAGIC = 0;
+const W_VERSION = 1;
+const W_PERMITS = 2;
+const W_INCONSISTENT = 3;
+const W_RECOVERIES = 4;
+const NOTIFIER = 64;
+const HOLDERS = NOTIFIER + Notifier.byteLength; // 320
+const MAX_PERMITS = 4096;
+const LIVENESS_MS = 20;
+
+/**
+ * A counting semaphore in shared memory whose permits are owned: each permit
+ * is a word that is 0 when free or the pid of its holder, taken by one
+ * compare-and-swap. So, like `Mutex`, a holder killed at any point leaves
+ * its pid on the permit, and a waiter that finds that pid dead takes the
+ * permit over with `ownerDead`.
+ *
+ * Size: 320 + 4 × permits bytes (see `byteLengthFor`). Acquiring scans the
+ * permits starting at a per-process index, so it costs O(permits) when
+ * nearly all are taken; keep permits small (≤ 4096).
+ *
+ * Permits are released by their holder (the guard); for signalling between
+ * processes use a queue or a `Notifier` instead.
+ */
+export class Semaphore {
+  readonly permits: number;
+  readonly byteLength: number;
+  #h: Int32Array | undefined;
+  readonly #holders: Int32Array;
+  readonly #notifier: Notifier;
+  readonly #pid = process.pid;
+
+  private constructor(memory: Memory, offset: number, permits: number) {
+    this.permits = permits;
+    this.byteLength = Semaphore.byteLengthFor(permits);
+    this.#h = int32At(memory, offset, 64, 'Semaphore');
+    this.#holders = int32At(memory, offset + HOLDERS, permits * 4, 'Semaphore');
+    this.#notifier = new Notifier(memory, offset + NOTIFIER);
+  }
+
+  static byteLengthFor(permits: number): number {
+    checkPermits(permits);
+    return alignUp(HOLDERS + permits * 4, 64);
+  }
+
+  static create(memory: Memory, options: { offset?: number; permits: number }): Semaphore {
+    const offset = options.offset ?? 0;
+    const { permits } = options;
+    checkPermits(permits);
+    checkRegion(memory, offset, HOLDERS + permits * 4, 8, 'Semaphore');
+    const h = int32At(memory, offset, 64, 'Semaphore');
+    Atomics.store(h, W_MAGIC, 0);
+    for (let i = 1; i < h.length; i++) Atomics.store(h, i, 0);
+    Atomics.store(h, W_VERSION, VERSION);
+    Atomics.store(h, W_PERMITS, permits);
+    Notifier.init(memory, offset + NOTIFIER);
+    const holders = int32At(memory, offset + HOLDERS, permits * 4, 'Semaphore');
+    for (let i = 0; i < permits; i++) Atomics.store(holders, i, 0);
+    Atomics.store(h, W_MAGIC, MAGIC);
+    return new Semaphore(memory, offset, permits);
+  }
+
+  static open(memory: Memory, options: { offset?: number } = {}): Semaphore {
+    const offset = options.offset ?? 0;
+    checkRegion(memory, offset, HOLDERS, 8, 'Semaphore');
+    const h = int32At(memory, offset, 64, 'Semaphore');
+    const where = `Semaphore at offset ${offset}`;
+    if (Atomics.load(h, W_MAGIC) !== MAGIC) throw new ShmStateCorruptError(where, 'no semaphore header (bad magic)');
+    const version = Atomics.load(h, W_VERSION);
+    if (version !== VERSION) throw new ShmStateCorruptError(where, `unsupported layout version ${version} (this library reads ${VERSION})`);
+    const permits = Atomics.load(h, W_PERMITS);
+    if (!Number.isInteger(permits) || permits < 1 || permits > MAX_PERMITS) throw new ShmStateCorruptError(where, `impossible permit count ${permits}`);
+    if (offset + HOLDERS + permits * 4 > memory.byteLength) throw new ShmStateCorruptError(where, `${permits} permits run past the end of the buffer`);
+    return new Semaphore(memory, offset, permits);
+  }
+
+  /** Free permits right now. */
+  get available(): number {
+    this.#header();
+    let n = 0;
+    for (let i = 0; i < this.permits; i++) if (Atomics.load(this.#holders, i) === 0) n++;
+    return n;
+  }
+
+  get recoveries(): number {
+    return Atomics.load(this.#header(), W_RECOVERIES);
+  }
+
+  tryAcquire(): LockGuard | null {
+    return this.#acquire(true) ?? null;
+  }
+
+  acquireSync(options: SyncWaitOptions = {}): LockGuard | null {
+    const fast = this.#acquire(false);
+    if (fast !== undefined) return fast;
+    let lastCheck = performance.now();
+    return (
+      this.#notifier.waitSync(() => {
+        const now = performance.now();
+        const checkOwner = now - lastCheck >= LIVENESS_MS;
+        if (checkOwner) lastCheck = now;
+        return this.#acquire(checkOwner);
+      }, { ...options, pollMs: LIVENESS_MS }) ?? null
+    );
+  }
+
+  async acquire(options: WaitOptions = {}): Promise<LockGuard | null> {
+    let polls = 0;
+    return (await this.#notifier.wait(() => this.#acquire(polls++ > 0), { ...options, pollMs: LIVENESS_MS })) ?? null;
+  }
+
+  close(): void {
+    if (this.#h === undefined) return;
+    this.#h = undefined;
+    this.#notifier.cancelAll(new ShmClosedError('the Semaphore'));
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #header(): Int32Array {
+    if (this.#h === undefined) throw new ShmClosedError('the Semaphore');
+    return this.#h;
+  }
+
+  #acquire(checkOwners: boolean): LockGuard | undefined {
+    const h = this.#header();
+    const holders = this.#holders;
+    const n = this.permits;
+    const start = this.#pid % n;
+    for (let k = 0; k < n; k++) {
+      const i = (start + k) % n;
+      if (Atomics.load(holders, i) === 0 && Atomics.compareExchange(holders, i, 0, this.#pid) === 0) {
+        return this.#guard(h, i, Atomics.load(h, W_INCONSISTENT) === 1);
+      }
+    }
+    if (!checkOwners) return undefined;
+    for (let i = 0; i < n; i++) {
+      const owner = Atomics.load(holders, i);
+      if (owner === 0 || owner === this.#pid || sys.processAlive(owner)) continue;
+      if (Atomics.compareExchange(holders, i, owner, this.#pid) === owner) {
+        Atomics.store(h, W_INCONSISTENT, 1);
+        Atomics.add(h, W_RECOVERIES, 1);
+        return this.#guard(h, i, true);
+      }
+    }
+    return undefined;
+  }
+
+  #guard(h: Int32Array, i: number, ownerDead: boolean): LockGuard {
+    let held = true;
+    const holders = this.#holders;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      if (Atomics.compareExchange(holders, i, this.#pid, 0) !== this.#pid) {
+        throw new ShmStateError('ERR_SHM_STATE_NOT_OWNER', `permit ${i} is held by pid ${Atomics.load(holders, i)}, not by this process; it was taken over`);
+      }
+      this.#notifier.notify();
+    };
+    return {
+      ownerDead,
+      markConsistent: () => {
+        if (!held) throw new ShmStateError('ERR_SHM_STATE_NOT_OWNER', 'markConsistent() needs the permit held');
+        Atomics.store(h, W_INCONSISTENT, 0);
+      },
+      unlock: release,
+      [Symbol.dispose]: release,
+    };
+  }
+}
+
+function checkPermits(permits: number): void {
+  if (!Number.isInteger(permits) || permits < 1 || permits > MAX_PERMITS) {
+    throw new ShmStateError('ERR_OUT_OF_RANGE', `Semaphore permits must be an integer between 1 and ${MAX_PERMITS}, got ${permits}`);
+  }
+}

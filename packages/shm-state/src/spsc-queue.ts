@@ -1,0 +1,280 @@
+import { ShmClosedError } from '@shmkit/shm-fd';
+
+import { ShmStateCorruptError, ShmStateError } from './errors';
+import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
+import { checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
+
+const MAGIC = fourcc('SPSQ');
+const VERSION = 1;
+// Header words (int32 index). Producer and consumer positions sit on their
+// own cache lines so the two sides do not invalidate each other's line.
+const W_MAGIC = 0;
+const W_VERSION = 1;
+const W_CAPACITY = 2;
+const W_TAIL = 16; // byte 64: next byte the producer writes (unmasked, wraps at 2^32)
+const W_HEAD = 32; // byte 128: next byte the consumer reads
+const NOT_EMPTY = 192;
+const NOT_FULL = NOT_EMPTY + Notifier.byteLength;
+const HEADER = NOT_FULL + Notifier.byteLength; // 704, a multiple of 64
+
+const MIN_CAPACITY = 64;
+const MAX_CAPACITY = 1 << 30;
+
+export interface SpscCreateOptions {
+  /** Byte offset of the queue in `memory` (multiple of 8; 64 recommended). Default 0. */
+  offset?: number;
+  /** Ring size in bytes, a power of two ≥ 64. Default: the largest that fits. */
+  capacity?: number;
+}
+
+export interface SpscOpenOptions {
+  offset?: number;
+}
+
+/**
+ * A single-producer single-consumer queue of variable-length byte messages
+ * in shared memory. Exactly one process (or thread) pushes and one pops at a
+ * time; who they are may change between runs.
+ *
+ * Layout: a 704-byte header (magic, version, capacity, tail, head, two
+ * Notifiers), then a ring of `capacity` bytes holding records
+ * `[u32 length][payload, padded to 4]`. A record may wrap around the end of
+ * the ring, so any message up to `capacity - 4` bytes fits.
+ *
+ * Invariants: `head ≤ tail ≤ head + capacity` (mod 2^32); bytes in
+ * [head, tail) are complete records. The producer writes a record, then
+ * publishes it by storing `tail`; the consumer copies it out, then releases
+ * it by storing `head`.
+ *
+ * After a SIGKILL: a producer killed inside push leaves `tail` unmoved, so the
+ * half-written record is invisible and simply overwritten by the next
+ * push; a consumer killed inside pop leaves `head` unmoved, so the message is
+ * delivered again to the next consumer (at-least-once). No repair is needed;
+ * `open()` validates the header and the positions.
+ */
+export class SpscQueue {
+  readonly capacity: number;
+  /** Largest message in bytes. */
+  readonly maxMessage: number;
+  /** Bytes this queue occupies in its memory (header + ring). */
+  readonly byteLength: number;
+  readonly #mask: number;
+  #h: Int32Array | undefined;
+  #words: Int32Array;
+  #data: Uint8Array;
+  readonly #notEmpty: Notifier;
+  readonly #notFull: Notifier;
+
+  private constructor(memory: Memory, offset: number, capacity: number) {
+    this.capacity = capacity;
+    this.maxMessage = capacity - 4;
+    this.byteLength = HEADER + capacity;
+    this.#mask = capacity - 1;
+    this.#h = int32At(memory, offset, HEADER, 'SpscQueue');
+    this.#data = memory.subarray(offset + HEADER, offset + HEADER + capacity);
+    this.#words = new Int32Array(this.#data.buffer, this.#data.byteOffset, capacity >>> 2);
+    this.#notEmpty = new Notifier(memory, offset + NOT_EMPTY);
+    this.#notFull = new Notifier(memory, offset + NOT_FULL);
+  }
+
+  /** Bytes needed for a queue whose ring holds `capacity` bytes. */
+  static byteLengthFor(capacity: number): number {
+    checkCapacity(capacity);
+    return HEADER + capacity;
+  }
+
+  /** Initialises an empty queue at `offset`, discarding whatever was there. */
+  static create(memory: Memory, options: SpscCreateOptions = {}): SpscQueue {
+    const offset = options.offset ?? 0;
+    checkRegion(memory, offset, HEADER + MIN_CAPACITY, 8, 'SpscQueue');
+    const capacity = options.capacity ?? largestPowerOfTwo(Math.min(MAX_CAPACITY, memory.byteLength - offset - HEADER));
+    checkCapacity(capacity);
+    checkRegion(memory, offset, HEADER + capacity, 8, 'SpscQueue');
+    const h = int32At(memory, offset, HEADER, 'SpscQueue');
+    // Magic last: a queue half-initialised by a killed creator never opens.
+    Atomics.store(h, W_MAGIC, 0);
+    for (let i = 1; i < h.length; i++) Atomics.store(h, i, 0);
+    Atomics.store(h, W_VERSION, VERSION);
+    Atomics.store(h, W_CAPACITY, capacity);
+    Notifier.init(memory, offset + NOT_EMPTY);
+    Notifier.init(memory, offset + NOT_FULL);
+    Atomics.store(h, W_MAGIC, MAGIC);
+    return new SpscQueue(memory, offset, capacity);
+  }
+
+  /** Attaches to a queue created earlier (by any process); validates its header. */
+  static open(memory: Memory, options: SpscOpenOptions = {}): SpscQueue {
+    const offset = options.offset ?? 0;
+    checkRegion(memory, offset, HEADER, 8, 'SpscQueue');
+    const h = int32At(memory, offset, HEADER, 'SpscQueue');
+    const where = `SpscQueue at offset ${offset}`;
+    if (Atomics.load(h, W_MAGIC) !== MAGIC) throw new ShmStateCorruptError(where, 'no queue header (bad magic)');
+    const version = Atomics.load(h, W_VERSION);
+    if (version !== VERSION) throw new ShmStateCorruptError(where, `unsupported layout version ${version} (this library reads ${VERSION})`);
+    const capacity = Atomics.load(h, W_CAPACITY);
+    if (!isPowerOfTwo(capacity) || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
+      throw new ShmStateCorruptError(where, `impossible capacity ${capacity}`);
+    }
+    if (offset + HEADER + capacity > memory.byteLength) {
+      throw new ShmStateCorruptError(where, `capacity ${capacity} runs past the end of the ${memory.byteLength}-byte buffer`);
+    }
+    const used = (Atomics.load(h, W_TAIL) - Atomics.load(h, W_HEAD)) >>> 0;
+    if (used > capacity || used % 4 !== 0) throw new ShmStateCorruptError(where, `head and tail are ${used} bytes apart in a ${capacity}-byte ring`);
+    return new SpscQueue(memory, offset, capacity);
+  }
+
+  /** Bytes of queued records (headers and padding included). */
+  get bytesUsed(): number {
+    const h = this.#header();
+    return (Atomics.load(h, W_TAIL) - Atomics.load(h, W_HEAD)) >>> 0;
+  }
+
+  get isEmpty(): boolean {
+    return this.bytesUsed === 0;
+  }
+
+  /** Appends a copy of `message`; false when the queue lacks room right now. */
+  tryPush(message: Uint8Array): boolean {
+    const h = this.#header();
+    const len = message.byteLength;
+    if (len > this.maxMessage) {
+      throw new ShmStateError('ERR_SHM_STATE_MESSAGE_TOO_LARGE', `a ${len}-byte message does not fit a queue whose largest message is ${this.maxMessage} bytes`);
+    }
+    const need = 4 + ((len + 3) & ~3);
+    // The producer owns tail; head only grows, so the room seen here can only increase.
+    const tail = Atomics.load(h, W_TAIL);
+    if (this.capacity - ((tail - Atomics.load(h, W_HEAD)) >>> 0) < need) return false;
+    const pos = tail & this.#mask;
+    Atomics.store(this.#words, pos >>> 2, len);
+    const start = (pos + 4) & this.#mask;
+    const first = this.capacity - start;
+    if (len <= first) {
+      this.#data.set(message, start);
+    } else {
+      this.#data.set(message.subarray(0, first), start);
+      this.#data.set(message.subarray(first), 0);
+    }
+    // Publish: everything written above happens-before a consumer's load of tail.
+    Atomics.store(h, W_TAIL, (tail + need) | 0);
+    this.#notEmpty.notify();
+    return true;
+  }
+
+  /** Removes the oldest message and returns a copy; null when empty. */
+  tryPop(): Buffer | null {
+    const h = this.#header();
+    const head = Atomics.load(h, W_HEAD);
+    const avail = (Atomics.load(h, W_TAIL) - head) >>> 0;
+    if (avail === 0) return null;
+    const len = this.#recordLength(head, avail);
+    const out = Buffer.allocUnsafe(len);
+    this.#copyOut(head, len, out);
+    Atomics.store(h, W_HEAD, (head + 4 + ((len + 3) & ~3)) | 0);
+    this.#notFull.notify();
+    return out;
+  }
+
+  /**
+   * Removes the oldest message into `target`; returns its length, or -1 when
+   * empty. A message longer than `target` stays queued and throws
+   * ERR_SHM_STATE_BUFFER_TOO_SMALL (see `peekLength()`).
+   */
+  tryPopInto(target: Uint8Array): number {
+    const h = this.#header();
+    const head = Atomics.load(h, W_HEAD);
+    const avail = (Atomics.load(h, W_TAIL) - head) >>> 0;
+    if (avail === 0) return -1;
+    const len = this.#recordLength(head, avail);
+    if (len > target.byteLength) {
+      throw new ShmStateError('ERR_SHM_STATE_BUFFER_TOO_SMALL', `the next message has ${len} bytes but the target holds only ${target.byteLength}`);
+    }
+    this.#copyOut(head, len, target);
+    Atomics.store(h, W_HEAD, (head + 4 + ((len + 3) & ~3)) | 0);
+    this.#notFull.notify();
+    return len;
+  }
+
+  /** Length of the oldest message, or -1 when empty. */
+  peekLength(): number {
+    const h = this.#header();
+    const head = Atomics.load(h, W_HEAD);
+    const avail = (Atomics.load(h, W_TAIL) - head) >>> 0;
+    return avail === 0 ? -1 : this.#recordLength(head, avail);
+  }
+
+  /** Blocks until pushed; false on timeout. */
+  pushSync(message: Uint8Array, options: SyncWaitOptions = {}): boolean {
+    if (this.tryPush(message)) return true;
+    return this.#notFull.waitSync(() => (this.tryPush(message) ? true : undefined), options) === true;
+  }
+
+  /** Blocks until a message arrives; null on timeout. */
+  popSync(options: SyncWaitOptions = {}): Buffer | null {
+    const first = this.tryPop();
+    if (first !== null) return first;
+    return this.#notEmpty.waitSync(() => this.tryPop() ?? undefined, options) ?? null;
+  }
+
+  /** Resolves true once pushed, false on timeout; never blocks the event loop. */
+  async push(message: Uint8Array, options: WaitOptions = {}): Promise<boolean> {
+    return (await this.#notFull.wait(() => (this.tryPush(message) ? true : undefined), options)) === true;
+  }
+
+  /** Resolves with the next message, or null on timeout; never blocks the event loop. */
+  async pop(options: WaitOptions = {}): Promise<Buffer | null> {
+    return (await this.#notEmpty.wait(() => this.tryPop() ?? undefined, options)) ?? null;
+  }
+
+  /**
+   * Detaches this handle: pending async waits reject with ERR_SHM_CLOSED and
+   * every method throws it. The queue in memory is untouched.
+   */
+  close(): void {
+    if (this.#h === undefined) return;
+    this.#h = undefined;
+    const err = new ShmClosedError('the SpscQueue');
+    this.#notEmpty.cancelAll(err);
+    this.#notFull.cancelAll(err);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #header(): Int32Array {
+    if (this.#h === undefined) throw new ShmClosedError('the SpscQueue');
+    return this.#h;
+  }
+
+  #recordLength(head: number, avail: number): number {
+    // Lengths come from shared memory: bound them before they size anything.
+    const len = Atomics.load(this.#words, (head & this.#mask) >>> 2);
+    if (len < 0 || len > this.maxMessage || 4 + ((len + 3) & ~3) > avail) {
+      throw new ShmStateCorruptError('SpscQueue', `record at position ${head >>> 0} claims ${len} bytes but only ${avail - 4} are queued`);
+    }
+    return len;
+  }
+
+  #copyOut(head: number, len: number, target: Uint8Array): void {
+    const start = (head + 4) & this.#mask;
+    const first = this.capacity - start;
+    const data = this.#data;
+    if (len <= first) {
+      target.set(data.subarray(start, start + len));
+    } else {
+      target.set(data.subarray(start, this.capacity));
+      target.set(data.subarray(0, len - first), first);
+    }
+  }
+}
+
+function checkCapacity(capacity: number): void {
+  if (!isPowerOfTwo(capacity) || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
+    throw new ShmStateError('ERR_OUT_OF_RANGE', `SpscQueue capacity must be a power of two between ${MIN_CAPACITY} and ${MAX_CAPACITY} bytes, got ${capacity}`);
+  }
+}
+
+function largestPowerOfTwo(n: number): number {
+  if (n < 1) return 0;
+  return 2 ** Math.floor(Math.log2(n));
+}

@@ -1,0 +1,165 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+import * as sys from '@shmkit/shm-fd/sys';
+
+import { ShmStateError, SpscQueue } from '../src';
+
+function mapped(bytes: number) {
+  const m = sys.mapAnonymous(bytes);
+  return m;
+}
+
+describe('SpscQueue', () => {
+  test('round-trips variable-length messages in order, including empty and wrapping ones', () => {
+    const m = mapped(SpscQueue.byteLengthFor(1024));
+    const q = SpscQueue.create(m.buffer, { capacity: 1024 });
+    const sent: Buffer[] = [];
+    const got: Buffer[] = [];
+    let seed = 1;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff);
+    for (let i = 0; i < 5000; i++) {
+      const msg = randomBytes(rnd() % 300);
+      while (!q.tryPush(msg)) got.push(q.tryPop()!);
+      sent.push(msg);
+      if (rnd() % 3 === 0) {
+        const p = q.tryPop();
+        if (p !== null) got.push(p);
+      }
+    }
+    for (let p = q.tryPop(); p !== null; p = q.tryPop()) got.push(p);
+    expect(got.length).toBe(sent.length);
+    const hash = (xs: Buffer[]) => createHash('sha256').update(Buffer.concat(xs.map((x) => Buffer.concat([Buffer.from(String(x.length)), x])))).digest('hex');
+    expect(hash(got)).toBe(hash(sent));
+    expect(q.isEmpty).toBe(true);
+    m.close();
+  });
+
+  test('largest message is capacity - 4 bytes; larger is a coded error', () => {
+    const m = mapped(SpscQueue.byteLengthFor(256));
+    const q = SpscQueue.create(m.buffer, { capacity: 256 });
+    expect(q.maxMessage).toBe(252);
+    expect(() => q.tryPush(Buffer.alloc(253))).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_MESSAGE_TOO_LARGE' }));
+    // Offset the ring so the big message wraps around the end.
+    expect(q.tryPush(Buffer.alloc(10, 1))).toBe(true);
+    expect(q.tryPop()).toEqual(Buffer.alloc(10, 1));
+    const big = randomBytes(252);
+    expect(q.tryPush(big)).toBe(true);
+    expect(q.tryPush(Buffer.alloc(0))).toBe(false);
+    expect(q.tryPop()).toEqual(big);
+    m.close();
+  });
+
+  test('tryPopInto copies into a caller buffer and refuses one that is too small', () => {
+    const m = mapped(SpscQueue.byteLengthFor(256));
+    const q = SpscQueue.create(m.buffer, { capacity: 256 });
+    q.tryPush(Buffer.from('hello world'));
+    expect(q.peekLength()).toBe(11);
+    expect(() => q.tryPopInto(Buffer.alloc(4))).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_BUFFER_TOO_SMALL' }));
+    const out = Buffer.alloc(32);
+    expect(q.tryPopInto(out)).toBe(11);
+    expect(out.subarray(0, 11).toString()).toBe('hello world');
+    expect(q.tryPopInto(out)).toBe(-1);
+    m.close();
+  });
+
+  test('lives at an offset inside a larger buffer and reopens with its contents', () => {
+    const m = mapped(8192);
+    const q = SpscQueue.create(m.buffer, { offset: 4096, capacity: 2048 });
+    q.tryPush(Buffer.from('persisted'));
+    const again = SpscQueue.open(m.buffer, { offset: 4096 });
+    expect(again.capacity).toBe(2048);
+    expect(again.tryPop()?.toString()).toBe('persisted');
+    expect(m.buffer.readUInt32LE(0)).toBe(0);
+    m.close();
+  });
+
+  test('open reports a missing or corrupted header instead of trusting it', () => {
+    const m = mapped(SpscQueue.byteLengthFor(256));
+    expect(() => SpscQueue.open(m.buffer)).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_BAD_HEADER' }));
+    SpscQueue.create(m.buffer, { capacity: 256 });
+    m.buffer.writeUInt32LE(12345, 8); // capacity
+    expect(() => SpscQueue.open(m.buffer)).toThrow(/impossible capacity 12345/);
+    const q = SpscQueue.create(m.buffer, { capacity: 256 });
+    q.tryPush(Buffer.from('abc'));
+    m.buffer.writeInt32LE(100000, 704); // the record's length word
+    const err = (() => {
+      try {
+        q.tryPop();
+      } catch (e) {
+        return e;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(ShmStateError);
+    expect(err).toMatchObject({ code: 'ERR_SHM_STATE_BAD_HEADER' });
+    m.close();
+  });
+
+  test('rejects bad geometry and misaligned offsets with codes', () => {
+    const m = mapped(4096);
+    expect(() => SpscQueue.create(m.buffer, { capacity: 100 })).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => SpscQueue.create(m.buffer, { offset: 3 })).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_ALIGNMENT' }));
+    expect(() => SpscQueue.create(m.buffer, { capacity: 4096 })).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_TOO_SMALL' }));
+    m.close();
+  });
+
+  test('popSync times out on an empty queue; pushSync times out on a full one', () => {
+    const m = mapped(SpscQueue.byteLengthFor(64));
+    const q = SpscQueue.create(m.buffer, { capacity: 64 });
+    const t0 = performance.now();
+    expect(q.popSync({ timeoutMs: 30 })).toBeNull();
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(25);
+    expect(q.tryPush(Buffer.alloc(60))).toBe(true);
+    expect(q.pushSync(Buffer.alloc(1), { timeoutMs: 10 })).toBe(false);
+    m.close();
+  });
+
+  test('async pop is woken by a push through the doorbell, without blocking the loop', async () => {
+    const m = mapped(SpscQueue.byteLengthFor(1024));
+    const q = SpscQueue.create(m.buffer, { capacity: 1024 });
+    const popped = q.pop();
+    let ticks = 0;
+    const iv = setInterval(() => ticks++, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    q.tryPush(Buffer.from('ding'));
+    expect((await popped)?.toString()).toBe('ding');
+    clearInterval(iv);
+    expect(ticks).toBeGreaterThan(0);
+    expect(await q.pop({ timeoutMs: 10 })).toBeNull();
+    m.close();
+  });
+
+  test('async push waits for room', async () => {
+    const m = mapped(SpscQueue.byteLengthFor(64));
+    const q = SpscQueue.create(m.buffer, { capacity: 64 });
+    q.tryPush(Buffer.alloc(60));
+    const pushed = q.push(Buffer.from('x'));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(q.tryPop()?.length).toBe(60);
+    expect(await pushed).toBe(true);
+    expect(q.tryPop()?.toString()).toBe('x');
+    m.close();
+  });
+
+  test('abort and close settle pending waits', async () => {
+    const m = mapped(SpscQueue.byteLengthFor(64));
+    const q = SpscQueue.create(m.buffer, { capacity: 64 });
+    const ac = new AbortController();
+    const p = q.pop({ signal: ac.signal });
+    ac.abort();
+    await expect(p).rejects.toMatchObject({ code: 'ABORT_ERR', name: 'AbortError' });
+    const p2 = q.pop();
+    q.close();
+    await expect(p2).rejects.toMatchObject({ code: 'ERR_SHM_CLOSED' });
+    expect(() => q.tryPop()).toThrow(expect.objectContaining({ code: 'ERR_SHM_CLOSED' }));
+    m.close();
+  });
+
+  test('try forms work on plain memory; blocking forms say why they cannot', () => {
+    const buf = Buffer.alloc(SpscQueue.byteLengthFor(64));
+    const q = SpscQueue.create(buf, { capacity: 64 });
+    expect(q.tryPush(Buffer.from('a'))).toBe(true);
+    expect(q.tryPop()?.toString()).toBe('a');
+    expect(() => q.popSync({ timeoutMs: 1, spin: 0 })).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_NO_FUTEX' }));
+  });
+});
