@@ -1,0 +1,231 @@
+// rmmap send / rmmap receive as real processes: a 256 MiB push to three
+// receivers, a receiver killed with SIGKILL mid-transfer, a corrupting peer,
+// hostile names and usage errors. Runs the built bin (dist/bin/rmmap.js).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+import { bin, killAll, run, start, until, type Proc } from './helpers/proc';
+
+const rmmap = bin('rmmap', 'rmmap');
+const MiB = 1024 * 1024;
+
+let base: string;
+afterEach(killAll);
+beforeEach(() => {
+  // tmpfs when there is one: the test is about the protocol, not the disk.
+  base = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'rmmap-push-it-'));
+});
+afterEach(() => fs.rmSync(base, { recursive: true, force: true }));
+
+function mkdir(name: string): string {
+  const d = path.join(base, name);
+  fs.mkdirSync(d);
+  return d;
+}
+
+/** A file of random bytes; returns its path and sha256. */
+function randomFile(name: string, bytes: number): { file: string; sha: string } {
+  const file = path.join(base, name);
+  const fd = fs.openSync(file, 'w', 0o600);
+  const h = crypto.createHash('sha256');
+  for (let at = 0; at < bytes; at += 8 * MiB) {
+    const chunk = crypto.randomBytes(Math.min(8 * MiB, bytes - at));
+    h.update(chunk);
+    fs.writeSync(fd, chunk);
+  }
+  fs.closeSync(fd);
+  return { file, sha: h.digest('hex') };
+}
+
+function sha256(file: string): string {
+  const h = crypto.createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(8 * MiB);
+  for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  fs.closeSync(fd);
+  return h.digest('hex');
+}
+
+async function receiver(dir: string, ...extra: string[]): Promise<{ proc: Proc; dest: string }> {
+  const proc = start([rmmap, 'receive', '--port', '0', '--dir', dir, ...extra]);
+  const line = await proc.waitFor(/listening on \d+\.\d+\.\d+\.\d+:\d+/);
+  return { proc, dest: line.slice('listening on '.length) };
+}
+
+describe('rmmap send → 3 × rmmap receive', () => {
+  it('delivers 256 MiB to three receivers with identical checksums', async () => {
+    const src = randomFile('payload.bin', 256 * MiB);
+    const rs = await Promise.all(['a', 'b', 'c'].map((n) => receiver(mkdir(n))));
+    const r = await run([rmmap, 'send', src.file, ...rs.map((x) => x.dest)], { timeoutMs: 100_000 });
+    expect(r.stderr).not.toContain('FAILED');
+    expect(r.status).toBe(0);
+    for (const { proc, dest } of rs) {
+      expect(r.stdout).toContain(`stored payload.bin (256 MiB, sha256:${src.sha}) on ${dest}`);
+      await proc.waitFor(`stored payload.bin (256 MiB, sha256:${src.sha})`);
+    }
+    for (const n of ['a', 'b', 'c']) {
+      const stored = path.join(base, n, 'payload.bin');
+      expect(sha256(stored)).toBe(src.sha);
+      expect(fs.statSync(stored).mode & 0o777).toBe(0o600);
+      expect(fs.readdirSync(path.join(base, n))).toEqual(['payload.bin']);
+    }
+  });
+});
+
+describe('faults', () => {
+  it('a receiver killed with SIGKILL mid-transfer fails alone, by name; the others verify', async () => {
+    const src = randomFile('payload.bin', 256 * MiB);
+    const dirs = ['a', 'victim', 'c'].map(mkdir);
+    const rs = await Promise.all(dirs.map((d) => receiver(d)));
+    const victim = rs[1]!;
+    const sender = start([rmmap, 'send', src.file, ...rs.map((x) => x.dest)]);
+    await victim.proc.waitFor('receiving payload.bin');
+    // Data has started landing in the victim's partial file.
+    const part = () => fs.readdirSync(dirs[1]!).find((f) => f.endsWith('.part'));
+    await until(() => {
+      const p = part();
+      return p !== undefined && fs.statSync(path.join(dirs[1]!, p)).size > 0;
+    }, 20_000, 'the victim to start writing');
+    victim.proc.child.kill('SIGKILL');
+    const done = await sender.exited;
+    expect(done.status).toBe(1);
+    expect(sender.stderr()).toContain(`FAILED ${victim.dest}`);
+    expect(sender.stderr()).toContain(`1 of 3 receivers failed: ${victim.dest}`);
+    expect(sender.stderr()).not.toMatch(/\n\s+at /);
+    for (const i of [0, 2]) {
+      expect(sender.stdout()).toContain(`on ${rs[i]!.dest}`);
+      expect(sha256(path.join(dirs[i]!, 'payload.bin'))).toBe(src.sha);
+    }
+    // Never a partial file under the final name.
+    expect(fs.readdirSync(dirs[1]!)).not.toContain('payload.bin');
+    // A new receiver on that directory removes what the dead one left.
+    const again = await receiver(dirs[1]!);
+    expect(fs.readdirSync(dirs[1]!)).toEqual([]);
+    const retry = await run([rmmap, 'send', '-q', src.file, again.dest], { timeoutMs: 60_000 });
+    expect(retry.status).toBe(0);
+    expect(sha256(path.join(dirs[1]!, 'payload.bin'))).toBe(src.sha);
+  });
+
+  it('a corrupting peer is caught by the checksum: no file, named failure, receiver stays up', async () => {
+    const src = randomFile('payload.bin', 16 * MiB);
+    const good = await receiver(mkdir('good'));
+    const behind = await receiver(mkdir('behind'));
+    // A TCP proxy that flips one bit of the data 5 MiB into the stream.
+    const [bhost, bport] = behind.dest.split(':') as [string, string];
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect({ host: bhost, port: Number(bport) });
+      let seen = 0;
+      client.on('data', (chunk: Buffer) => {
+        const at = 5 * MiB - seen;
+        if (at >= 0 && at < chunk.length) chunk[at] = (chunk[at] ?? 0) ^ 0x01;
+        seen += chunk.length;
+        upstream.write(chunk);
+      });
+      client.on('end', () => upstream.end());
+      upstream.pipe(client);
+      client.on('error', () => upstream.destroy());
+      upstream.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const proxyDest = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+      const r = await run([rmmap, 'send', src.file, good.dest, proxyDest], { timeoutMs: 60_000 });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain(`FAILED ${proxyDest}: ERR_RMMAP_PUSH_CHECKSUM_MISMATCH`);
+      expect(r.stderr).toContain(`1 of 2 receivers failed: ${proxyDest}`);
+      await behind.proc.waitFor('ERR_RMMAP_PUSH_CHECKSUM_MISMATCH');
+      expect(fs.readdirSync(path.join(base, 'behind'))).toEqual([]);
+      expect(sha256(path.join(base, 'good', 'payload.bin'))).toBe(src.sha);
+      // Still serving: a direct push now succeeds.
+      const direct = await run([rmmap, 'send', '-q', src.file, behind.dest], { timeoutMs: 60_000 });
+      expect(direct.status).toBe(0);
+      expect(sha256(path.join(base, 'behind', 'payload.bin'))).toBe(src.sha);
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
+  });
+});
+
+describe('hostile names', () => {
+  /** A push header by hand (docs/PUSH.md): RMPS, version 1, sha256, name length, size. */
+  function header(name: string, size: number): Buffer {
+    const n = Buffer.from(name);
+    const b = Buffer.alloc(16 + n.length);
+    b.write('RMPS', 0, 'latin1');
+    b.writeUInt16BE(1, 4);
+    b.writeUInt8(1, 6);
+    b.writeUInt8(n.length, 7);
+    b.writeBigUInt64BE(BigInt(size), 8);
+    n.copy(b, 16);
+    return b;
+  }
+
+  it.each(['../escaped', '/tmp/abs', '..', 'sub/dir'])('a raw sender naming %j is refused and nothing is written', async (name) => {
+    const inbox = mkdir('inbox');
+    const r = await receiver(inbox);
+    const [host, port] = r.dest.split(':') as [string, string];
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      const s = net.connect({ host, port: Number(port) }, () => s.write(header(name, 4)));
+      let got = Buffer.alloc(0);
+      s.on('data', (d: Buffer) => {
+        got = Buffer.concat([got, d]);
+        if (got.length >= 8 && got.length >= 8 + got.readUInt16BE(6)) {
+          s.destroy();
+          resolve(got);
+        }
+      });
+      s.on('error', reject);
+    });
+    expect(reply.toString('latin1', 0, 4)).toBe('RMPR');
+    expect(reply.readUInt8(4)).toBe(18); // BAD_NAME
+    expect(reply.toString('utf8', 8)).toContain('refusing file name');
+    await r.proc.waitFor('ERR_RMMAP_PUSH_BAD_NAME');
+    expect(fs.readdirSync(inbox)).toEqual([]);
+    expect(fs.readdirSync(base).sort()).toEqual(['inbox']);
+    expect(r.proc.child.exitCode).toBeNull();
+  });
+
+  it('rmmap send --name with a path is a usage error', async () => {
+    const src = randomFile('x', 10);
+    const r = await run([rmmap, 'send', '--name', '../x', src.file, '127.0.0.1:9']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('cannot push under the name "../x"');
+  });
+});
+
+describe('usage and user errors', () => {
+  it.each([
+    [[], 'missing command'],
+    [['send', 'only-a-file'], 'missing HOST:PORT'],
+    [['send', 'f', 'host-without-port'], 'invalid destination'],
+    [['receive', '--dir', '.'], '--port is required'],
+    [['receive', '--port', '1'], '--dir is required'],
+    [['receive', '--port', '1', '--dir', '.', '--bogus'], "Unknown option '--bogus'"],
+  ])('%j → exit 2 with the reason and usage', async (argv, message) => {
+    const r = await run([rmmap, ...argv]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).toContain('Usage:');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('--help and --version exit 0', async () => {
+    expect((await run([rmmap, '--help'])).stdout).toContain('rmmap send');
+    const v = await run([rmmap, '--version']);
+    expect(v.status).toBe(0);
+    expect(v.stdout).toMatch(/^rmmap \d+\.\d+\.\d+/);
+  });
+
+  it('a missing file or directory exits 1 with a message, not a stack', async () => {
+    const s = await run([rmmap, 'send', path.join(base, 'nope'), '127.0.0.1:9']);
+    expect(s.status).toBe(1);
+    expect(s.stderr).toContain('ENOENT');
+    expect(s.stderr).not.toMatch(/\n\s+at /);
+    const r = await run([rmmap, 'receive', '--port', '0', '--dir', path.join(base, 'nope')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('create it first');
+  });
+});
