@@ -6,3 +6,6 @@ export type { SysvOptions } from './sysv';
 export type { AnonymousOptions } from './anonymous';
 export { IPCBufferError, IPCBufferArgumentError, LockTimeoutError, LockStateError } from './errors';
 export { registryDir } from './registry';
+export { Mutex, MUTEX_BYTES, type OpenLockOptions } from './locks/mutex';
+export { Semaphore, SEMAPHORE_BYTES, type SemaphoreOptions } from './locks/semaphore';
+export type { AcquireOptions } from './locks/words';
