@@ -13,6 +13,8 @@ export class BackupPath {
   readonly file: string;
   readonly dir: string;
   readonly base: string;
+  /** A temp file holding a replaced BACKUP, recycled by the next replace(). */
+  #spare: string | null = null;
 
   constructor(file: string) {
     this.file = path.resolve(file);
@@ -104,25 +106,48 @@ export class BackupPath {
   }
 
   /**
-   * Writes a new BACKUP: `fill(fd)` writes the temp file, which is then
-   * synced and renamed over BACKUP. When `fill` returns false, or on any
-   * error, the temp file is removed and BACKUP is untouched.
+   * Writes a new BACKUP: `fill(fd, reused)` writes the temp file, which is
+   * then synced and renamed over BACKUP. When `fill` returns false, or on
+   * any error, BACKUP is untouched.
+   *
+   * The replaced BACKUP is not freed but kept (hard-linked) as the next
+   * temp file: overwriting allocated blocks in place and never freeing a
+   * large file makes a cycle about twice as fast on ext4. `reused` tells
+   * `fill` the file holds such older data. The spare is a pid-tagged temp
+   * file like any other: removed by dispose(), or by the next start.
    */
-  replace(fill: (fd: number) => boolean): boolean {
-    const temp = this.tempName();
-    const fd = fs.openSync(temp, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+  replace(fill: (fd: number, reused: boolean) => boolean): boolean {
+    const reused = this.#spare !== null;
+    const temp = this.#spare ?? this.tempName();
+    this.#spare = null;
+    const flags = reused ? fs.constants.O_RDWR : fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL;
+    let fd: number;
+    try {
+      fd = fs.openSync(temp, flags, 0o600);
+    } catch (err) {
+      if (!reused) throw err;
+      return this.replace(fill);
+    }
     let renamed = false;
     try {
-      if (!fill(fd)) {
+      if (!fill(fd, reused)) {
         fs.closeSync(fd);
-        fs.unlinkSync(temp);
+        this.#spare = temp;
         return false;
       }
       fs.fsyncSync(fd);
       fs.closeSync(fd);
+      const spare = this.tempName();
+      let kept = true;
+      try {
+        fs.linkSync(this.file, spare);
+      } catch {
+        kept = false;
+      }
       fs.renameSync(temp, this.file);
       renamed = true;
       this.syncDir();
+      if (kept) this.#spare = spare;
       return true;
     } catch (err) {
       if (!renamed) {
@@ -141,6 +166,18 @@ export class BackupPath {
     }
   }
 
+  /** Removes the spare temp file, if any. Idempotent. */
+  dispose(): void {
+    const spare = this.#spare;
+    this.#spare = null;
+    if (spare === null) return;
+    try {
+      fs.unlinkSync(spare);
+    } catch {
+      // already gone
+    }
+  }
+
   syncDir(): void {
     const fd = fs.openSync(this.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
@@ -154,8 +191,8 @@ export class BackupPath {
 function isShmRestore(pid: number): boolean {
   if (!sys.processAlive(pid)) return false;
   try {
-    // An argument naming the bin itself, not merely a path containing the word.
-    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+    // The program or the script node runs must be the bin itself.
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').slice(0, 2);
     return args.some((a) => /(^|\/)shm-restore(\.js)?$/.test(a));
   } catch {
     return false;

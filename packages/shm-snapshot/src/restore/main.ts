@@ -185,6 +185,7 @@ async function run(o: RunOptions, io: Io): Promise<number> {
     }
     return result.status;
   } finally {
+    backup.dispose();
     acquired.owned?.close();
   }
 }

@@ -56,14 +56,14 @@ export function snapshotCycle(memfd: number, backup: BackupPath, state: Snapshot
 
   const g = pre.layout.geometry;
   let result: CycleResult = { written: false, reason: 'no entry stayed valid during the copy' };
-  backup.replace((fd) => {
+  backup.replace((fd, reused) => {
     const fileBytes = fs.fstatSync(memfd).size;
     if (fileBytes < g.minFileBytes) {
       result = { written: false, reason: 'the shared file shrank below its layout' };
       return false;
     }
     fs.ftruncateSync(fd, fileBytes);
-    copyRange(memfd, fd, g.dataOffset, fileBytes);
+    copyRange(memfd, fd, g.dataOffset, fileBytes, reused);
     const post = readLive(memfd);
     if (post.status !== 'ok') {
       result = { written: false, reason: post.reason };
@@ -122,9 +122,9 @@ function headRegion(dataOffset: number, cfg: Configuration, kept: readonly Snaps
 export function writeBack(memfd: number, backup: BackupPath): boolean {
   const fileBytes = fs.fstatSync(memfd).size;
   if (fileBytes === 0 && (backup.size() ?? 0) > 0) return false;
-  return backup.replace((fd) => {
+  return backup.replace((fd, reused) => {
     fs.ftruncateSync(fd, fileBytes);
-    copyRange(memfd, fd, 0, fileBytes);
+    copyRange(memfd, fd, 0, fileBytes, reused);
     return true;
   });
 }

@@ -1,0 +1,62 @@
+import os from 'node:os';
+
+export interface Row {
+  scenario: string;
+  ours: string;
+  baseline: string;
+  /** ours / baseline for rates, baseline / ours for costs: > 1 means we are better. */
+  ratio: number;
+  note?: string;
+}
+
+/** Median of `runs` timings (ms) of fn, after one warm-up. */
+export function timeMs(fn: () => void, runs = 7): { median: number; min: number; max: number } {
+  fn();
+  const t: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const s = process.hrtime.bigint();
+    fn();
+    t.push(Number(process.hrtime.bigint() - s) / 1e6);
+  }
+  t.sort((a, b) => a - b);
+  return { median: t[Math.floor(t.length / 2)] as number, min: t[0] as number, max: t[t.length - 1] as number };
+}
+
+/** Operations per second of `op`, run in batches for about `ms` milliseconds (median of 5 slices). */
+export function rate(op: () => void, ms = 1000, batch = 10_000): number {
+  const slices: number[] = [];
+  for (let s = 0; s < 5; s++) {
+    let n = 0;
+    const start = process.hrtime.bigint();
+    const until = start + BigInt(Math.round((ms / 5) * 1e6));
+    let now = start;
+    while (now < until) {
+      for (let i = 0; i < batch; i++) op();
+      n += batch;
+      now = process.hrtime.bigint();
+    }
+    slices.push(n / (Number(now - start) / 1e9));
+  }
+  slices.sort((a, b) => a - b);
+  return slices[2] as number;
+}
+
+export function fmtRate(r: number): string {
+  return r >= 1e6 ? `${(r / 1e6).toFixed(2)} M/s` : r >= 1e3 ? `${(r / 1e3).toFixed(0)} k/s` : `${r.toFixed(0)}/s`;
+}
+
+export function environment(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  return `Node ${process.version}, ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}`;
+}
+
+export function printTable(title: string, rows: Row[]): void {
+  const header = ['scenario', 'shmkit', 'alternative', 'ratio'];
+  const body = rows.map((r) => [r.scenario, r.ours, r.baseline, `${r.ratio.toFixed(2)}×${r.note ? ` ${r.note}` : ''}`]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
+  console.log(`\n### ${title}\n\n${environment()}\n`);
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const b of body) console.log(line(b));
+}
