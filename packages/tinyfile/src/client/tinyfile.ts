@@ -75,6 +75,9 @@ interface Done {
   outLen: number;
 }
 
+/** Requests up to this size are answered fast enough to be worth a short spin (see Channel.spinFor). */
+const SPIN_MAX_BYTES = 16 * 1024;
+
 type Prepare = (data: Buffer, words: Int32Array, h: number) => void;
 
 function failure(ch: Channel, data: Buffer, words: Int32Array, h: number, base: number): TinyFileError {
@@ -223,7 +226,8 @@ export class TinyFile {
     const ch = await this.#ready();
     const slot = await ch.acquire();
     const { data, h } = this.#fill(ch, slot, op, prepare);
-    return new Promise<T>((resolve, reject) => {
+    const small = Atomics.load(ch.words, h + S_IN_LEN) <= SPIN_MAX_BYTES && op !== OP.DECOMPRESS_RAW;
+    const p = new Promise<T>((resolve, reject) => {
       ch.publish(slot, (_s, failed) => {
         if (failed) return reject(failure(ch, data, ch.words, h, base));
         this.#note(ch.words, h);
@@ -234,6 +238,8 @@ export class TinyFile {
         }
       });
     });
+    if (small) ch.spinFor(slot);
+    return p;
   }
 
   #chunkSync<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base = 0): T {

@@ -1,0 +1,33 @@
+// Should tinyd offer --codec native? The napi-rs `snappy` package against
+// snappyjs, in-process and through tinyd, on 1 MiB of text.
+import * as snappyjs from 'snappyjs';
+
+import { TinyFile } from '../src';
+import { mbps, quick, sampleText, startTinyd, timePer, type Row } from './harness';
+
+export async function run(): Promise<Row[]> {
+  let native: { compressSync(b: Buffer): Buffer; uncompressSync(b: Buffer): Buffer | string };
+  try {
+    native = require('snappy') as typeof native;
+  } catch {
+    return [{ scenario: 'codec', case: 'native snappy', tinyd: 'not installed', baseline: '-', ratio: 0, better: 'higher' }];
+  }
+  const rows: Row[] = [];
+  const input = sampleText(1 << 20);
+  const rounds = quick ? 10 : 60;
+  const js = await timePer(rounds, () => snappyjs.compress(input));
+  const nat = await timePer(rounds, () => native.compressSync(input));
+  rows.push({ scenario: 'codec', case: 'compress 1 MiB in-process: native', tinyd: mbps(input.length, nat), baseline: `${mbps(input.length, js)} snappyjs`, ratio: js / nat, better: 'higher' });
+  for (const codec of ['snappyjs', 'native']) {
+    const d = await startTinyd(['--workers', '2', '--codec', codec]);
+    try {
+      const tf = await TinyFile.connect({ socket: d.socket });
+      const t = await timePer(rounds, () => tf.compress(input));
+      rows.push({ scenario: 'codec', case: `compress 1 MiB via tinyd --codec ${codec}`, tinyd: mbps(input.length, t), baseline: `${mbps(input.length, js)} snappyjs in-process`, ratio: js / t, better: 'higher' });
+      await tf.close();
+    } finally {
+      await d.stop();
+    }
+  }
+  return rows;
+}

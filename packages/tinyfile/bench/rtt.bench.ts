@@ -1,0 +1,86 @@
+// Small-request round trip: compress of N bytes through tinyd against an echo
+// of N bytes over a Unix socket (the IPC a user would otherwise pick), p50 and p99.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+import { TinyFile } from '../src';
+import { quick, sampleText, startTinyd, type Row } from './harness';
+
+function quantiles(xs: number[]): { p50: number; p99: number } {
+  xs.sort((a, b) => a - b);
+  return { p50: xs[Math.floor(xs.length * 0.5)]!, p99: xs[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))]! };
+}
+
+async function echoServer(): Promise<{ path: string; close: () => Promise<void> }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tinyfile-echo-'));
+  const p = path.join(dir, 'echo.sock');
+  const server = net.createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => server.listen(p, r));
+  return {
+    path: p,
+    close: async () => {
+      await new Promise((r) => server.close(r));
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function echoRtt(sockPath: string, size: number, n: number): Promise<number[]> {
+  const s = net.connect(sockPath);
+  await new Promise((r) => s.once('connect', r));
+  const payload = Buffer.alloc(size, 7);
+  const out: number[] = [];
+  let got = 0;
+  let resolveOne: () => void = () => undefined;
+  s.on('data', (d: Buffer) => {
+    got += d.length;
+    if (got >= size) {
+      got -= size;
+      resolveOne();
+    }
+  });
+  for (let i = 0; i < n + 50; i++) {
+    const t0 = process.hrtime.bigint();
+    await new Promise<void>((r) => {
+      resolveOne = r;
+      s.write(payload);
+    });
+    if (i >= 50) out.push(Number(process.hrtime.bigint() - t0) / 1e3);
+  }
+  s.destroy();
+  return out;
+}
+
+export async function run(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const n = quick ? 300 : 3000;
+  const d = await startTinyd(['--workers', '2']);
+  const echo = await echoServer();
+  try {
+    const tf = await TinyFile.connect({ socket: d.socket });
+    for (const size of [64, 4096]) {
+      const input = sampleText(size);
+      const lat: number[] = [];
+      for (let i = 0; i < n + 50; i++) {
+        const t0 = process.hrtime.bigint();
+        await tf.compress(input);
+        if (i >= 50) lat.push(Number(process.hrtime.bigint() - t0) / 1e3);
+      }
+      const e = quantiles(await echoRtt(echo.path, size, n));
+      const t = quantiles(lat);
+      rows.push({ scenario: 'rtt', case: `${size} B request p50`, tinyd: `${t.p50.toFixed(0)} µs`, baseline: `${e.p50.toFixed(0)} µs Unix-socket echo`, ratio: t.p50 / e.p50, better: 'lower' });
+      rows.push({ scenario: 'rtt', case: `${size} B request p99`, tinyd: `${t.p99.toFixed(0)} µs`, baseline: `${e.p99.toFixed(0)} µs Unix-socket echo`, ratio: t.p99 / e.p99, better: 'lower' });
+      const s0 = process.hrtime.bigint();
+      for (let i = 0; i < n; i++) tf.compressSync(input);
+      const sync = Number(process.hrtime.bigint() - s0) / 1e3 / n;
+      rows.push({ scenario: 'rtt', case: `${size} B compressSync mean`, tinyd: `${sync.toFixed(0)} µs`, baseline: `${e.p50.toFixed(0)} µs Unix-socket echo p50`, ratio: sync / e.p50, better: 'lower' });
+    }
+    await tf.close();
+  } finally {
+    await echo.close();
+    await d.stop();
+  }
+  return rows;
+}
