@@ -129,6 +129,32 @@ describe('pushFile → PushReceiver', () => {
     expect(fs.readdirSync(r.dir)).toEqual([]);
   });
 
+  it('stops promptly when aborted mid-transfer and leaves nothing at the receiver', async () => {
+    const r = await receiver('a');
+    const failed = nextFailure(r);
+    const src = source(64 * 1024 * 1024);
+    const ac = new AbortController();
+    const res = pushFile(src.file, [dest(r)], {
+      signal: ac.signal,
+      progressIntervalMs: 1,
+      onProgress: (ps) => {
+        if ((ps[0]?.sent ?? 0) > 0) ac.abort();
+      },
+    });
+    const out = await res;
+    expect(out.receivers[0]).toMatchObject({ ok: false, code: 'ERR_RMMAP_PUSH_ABORTED' });
+    expect((await failed).code).toMatch(/TRUNCATED|TIMEOUT|IO_ERROR/);
+    expect(fs.readdirSync(r.dir)).toEqual([]);
+  });
+
+  it('splits receivers among several sendfile threads when asked', async () => {
+    const rs = await Promise.all([receiver('a'), receiver('b'), receiver('c')]);
+    const src = source(2 * 1024 * 1024);
+    const res = await pushFile(src.file, rs.map(dest), { senderThreads: 3 });
+    expect(res.ok).toBe(true);
+    for (const r of rs) expect(sha(path.join(r.dir, 'payload.bin'))).toBe(src.sha);
+  });
+
   it('rejects local problems before connecting', async () => {
     await expect(pushFile(path.join(base, 'missing'), ['127.0.0.1:9'])).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(pushFile(base, ['127.0.0.1:9'])).rejects.toMatchObject({ code: 'ERR_RMMAP_PUSH_NOT_A_FILE' });

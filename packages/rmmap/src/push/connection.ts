@@ -101,7 +101,9 @@ export class ReceiverConnection {
     return fd;
   }
 
-  close(): void {
+  /** Destroys the socket; a waiting next() gets ERR_RMMAP_PUSH_ABORTED when a reason is given. */
+  close(reason?: string): void {
+    if (reason !== undefined) this.#emit({ kind: 'error', error: new PushError('ERR_RMMAP_PUSH_ABORTED', `${this.label}: ${reason}`) });
     this.#ended = true;
     this.socket.destroy();
   }

@@ -72,9 +72,3 @@ export class FileHasher {
     return this.#sum.digest();
   }
 }
-
-/** The checksum of the first `size` bytes of an open file; null when it is shorter. */
-export function hashFd(fd: number, size: number, id: ChecksumId): Buffer | null {
-  const h = new FileHasher(fd, id);
-  return h.advance(size) ? h.digest() : null;
-}

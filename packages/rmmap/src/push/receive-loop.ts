@@ -100,11 +100,12 @@ export function runReceiver(job: ReceiveJob): void {
     const t0 = performance.now();
     receiveData(job, fileFd, size, progress, hasher);
     const t1 = performance.now();
-    const trailer = decodeTrailer(readExact(job.fd, trailerLen(fixed.checksum), Date.now() + job.idleTimeoutMs), fixed.checksum);
-    if (trailer === null) throw new Refusal(PushStatus.BAD_HEADER, 'the trailer after the data is malformed (bad magic)');
+    // Finish our checksum before waiting for the sender's: both sides hash at once.
     const hashedEarly = hasher.hashed;
     if (!hasher.advance(size)) throw new Refusal(PushStatus.IO_ERROR, 'the temp file shrank while being verified');
     const digest = hasher.digest();
+    const trailer = decodeTrailer(readExact(job.fd, trailerLen(fixed.checksum), Date.now() + job.idleTimeoutMs), fixed.checksum);
+    if (trailer === null) throw new Refusal(PushStatus.BAD_HEADER, 'the trailer after the data is malformed (bad magic)');
     debug('receive: %d bytes in %d ms (%d hashed meanwhile), rest hashed in %d ms', size, Math.round(t1 - t0), hashedEarly, Math.round(performance.now() - t1));
     if (job.fsync) fs.fdatasyncSync(fileFd);
     if (digest.length !== trailer.length || !crypto.timingSafeEqual(digest, trailer)) {

@@ -1,10 +1,9 @@
 // Pushing one file to many receivers (the P2PKP idea, docs/PUSH.md): the file
 // is opened once, its checksum computed once, and one worker thread moves the
-// bytes to every socket with sendfile(2).
+// bytes to every socket with sendfile(2), hashing while the sockets are full.
 import fs from 'node:fs';
 import path from 'node:path';
 import { debuglog } from 'node:util';
-import type { Worker } from 'node:worker_threads';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
@@ -15,8 +14,7 @@ import { parseDestination, type Destination } from './destination';
 import { PushError } from './errors';
 import { checksumAvailable } from './hash';
 import { nameProblem } from './names';
-import type { SendCommand, SendEvent } from './sendfile-loop';
-import { startWorker } from './start-worker';
+import { SendfilePool } from './sendfile-pool';
 import { encodeHeader, encodeTrailer } from './wire';
 
 const debug = debuglog('rmmap-push');
@@ -33,6 +31,11 @@ export interface PushOptions {
   replyTimeoutMs?: number;
   /** Largest byte count per sendfile call. */
   chunk?: number;
+  /**
+   * sendfile threads: 1 (default) drives every socket from one poll loop;
+   * more split the receivers among threads (see docs/PUSH.md for figures).
+   */
+  senderThreads?: number;
   /** Called every `progressIntervalMs` and once at the end. */
   onProgress?: (receivers: readonly ReceiverProgress[]) => void;
   progressIntervalMs?: number;
@@ -95,41 +98,20 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
     const code = (err as { code?: string }).code ?? 'EIO';
     throw new PushError(code, `cannot open ${file} for pushing: ${(err as Error).message}`, { cause: err });
   }
-  const workers: Worker[] = [];
   const conns: ReceiverConnection[] = [];
   let ticker: NodeJS.Timeout | undefined;
-  let closeSender: (() => Promise<void>) | undefined;
+  let pool: SendfilePool | undefined;
   try {
     const st = fs.fstatSync(fd);
     if (!st.isFile()) throw new PushError('ERR_RMMAP_PUSH_NOT_A_FILE', `${file} is not a regular file; only regular files can be pushed`);
     const size = st.size;
 
-    const hasher = startWorker({ op: 'hash', fd, size, checksum });
-    workers.push(hasher);
-    const digest = new Promise<Buffer | null>((resolve, reject) => {
-      hasher.once('message', (m: { digest: string | null }) => resolve(m.digest === null ? null : Buffer.from(m.digest, 'hex')));
-      hasher.once('error', reject);
-    });
-    digest.catch(() => undefined); // observed below, per receiver
-
     const progressBuf = new SharedArrayBuffer(8 * dests.length);
     const progress = new BigInt64Array(progressBuf);
-    const sender = startWorker({ op: 'send', fileFd: fd, size, progress: progressBuf, chunk: options.chunk ?? 16 * 1024 * 1024, idleTimeoutMs: options.idleTimeoutMs ?? 30_000 });
-    workers.push(sender);
-    const slotWaiters = new Map<number, (e: SendEvent) => void>();
-    sender.on('message', (e: SendEvent) => slotWaiters.get(e.slot)?.(e));
-    closeSender = () =>
-      new Promise<void>((resolve) => {
-        if (senderCrash !== undefined) return resolve();
-        slotWaiters.set(-1, () => resolve());
-        sender.once('error', () => resolve());
-        sender.postMessage({ type: 'close' } satisfies SendCommand);
-      });
-    let senderCrash: Error | undefined;
-    sender.on('error', (err) => {
-      senderCrash = err;
-      for (const [slot, w] of slotWaiters) w({ type: 'failed', slot, code: 'ERR_RMMAP_PUSH_INTERNAL', message: `the sendfile worker failed: ${err.message}` });
-    });
+    const threads = Math.max(1, Math.min(dests.length, options.senderThreads ?? 1));
+    pool = new SendfilePool({ fileFd: fd, size, progress: progressBuf, chunk: options.chunk ?? 16 * 1024 * 1024, idleTimeoutMs: options.idleTimeoutMs ?? 30_000, checksum }, threads);
+    const sender = pool;
+    const digest = pool.digest;
 
     const phases: ReceiverPhase[] = dests.map(() => 'connecting');
     const snapshot = (): ReceiverProgress[] =>
@@ -161,6 +143,7 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
         return fail(code, err instanceof PushError ? err.message : `cannot connect to ${d.label}: ${(err as Error).message}`);
       }
       conns.push(conn);
+      if (options.signal?.aborted === true) conn.close('the push was aborted');
       try {
         const replyTimeout = options.replyTimeoutMs ?? 120_000;
         await conn.write(encodeHeader({ name, size, checksum }));
@@ -169,19 +152,16 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
 
         debug('%s: ready after %d ms', d.label, Math.round(performance.now() - t0));
         phases[i] = 'sending';
-        const sent = new Promise<SendEvent>((resolve) => slotWaiters.set(i, resolve));
-        if (senderCrash !== undefined) return fail('ERR_RMMAP_PUSH_INTERNAL', `the sendfile worker failed: ${senderCrash.message}`);
-        // The worker gets its own dup: Node may close the socket's fd (peer
-        // died) while the worker still uses the number, and a reused number
+        // The thread gets its own dup: Node may close the socket's fd (peer
+        // died) while the thread still uses the number, and a reused number
         // would send file bytes to an unrelated fd.
-        sender.postMessage({ type: 'add', slot: i, fd: sys.dup(conn.fd()) } satisfies SendCommand);
+        const sent = sender.send(i, sys.dup(conn.fd()));
         const pending = conn.next();
         const first = await Promise.race([sent, pending]);
-        slotWaiters.delete(i);
         if ('slot' in first) {
           if (first.type === 'failed') return fail(first.code, `${d.label}: ${first.message}`);
         } else {
-          sender.postMessage({ type: 'abort', slot: i } satisfies SendCommand);
+          sender.abort(i);
           return failWith(first);
         }
 
@@ -205,7 +185,7 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
     };
 
     const onAbort = () => {
-      for (const c of conns) c.close();
+      for (const c of conns) c.close('the push was aborted');
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     const receivers = await Promise.all(dests.map((d, i) => one(i, d)));
@@ -224,8 +204,7 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
     for (const c of conns) c.close();
     // Slot dups still held by the sender (aborted receivers) are closed by
     // the worker itself before it is terminated.
-    await closeSender?.();
-    await Promise.all(workers.map((w) => w.terminate()));
+    await pool?.close();
     fs.closeSync(fd);
   }
 }

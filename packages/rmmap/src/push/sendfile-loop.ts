@@ -1,11 +1,21 @@
 // The sending half of a push, run in a worker thread: one poll(2) loop drives
 // non-blocking sendfile(2) from the file to every receiver's socket, so the
 // kernel copies page cache → socket and the main event loop stays free.
+// While every socket is full the loop hashes the file instead of sleeping,
+// so on a real network the checksum is ready about when the data is sent.
 import { parentPort } from 'node:worker_threads';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
+import type { ChecksumId } from './constants';
+import { FileHasher } from './hash';
+
 const C = sys.constants;
+/** Hashing between polls is bounded so a socket that drains waits little. */
+const HASH_STEP = 1024 * 1024;
+/** Slot numbers of events that belong to no receiver. */
+export const CLOSED_SLOT = -1;
+export const DIGEST_SLOT = -2;
 
 export interface SendJob {
   op: 'send';
@@ -17,6 +27,8 @@ export interface SendJob {
   chunk: number;
   /** A slot that accepts no byte for this long fails with ERR_RMMAP_PUSH_TIMEOUT. */
   idleTimeoutMs: number;
+  /** Set on exactly one sender thread: it computes the file's checksum. */
+  checksum?: ChecksumId;
 }
 
 /** main → worker */
@@ -25,8 +37,10 @@ export type SendCommand = { type: 'add'; slot: number; fd: number } | { type: 'a
 export type SendEvent =
   | { type: 'sent'; slot: number }
   | { type: 'failed'; slot: number; code: string; message: string }
-  /** Answer to 'close': every slot fd is closed; slot is -1. */
-  | { type: 'closed'; slot: number };
+  /** Answer to 'close': every slot fd is closed. slot is CLOSED_SLOT. */
+  | { type: 'closed'; slot: number }
+  /** The file's checksum (hex), null when the file ended early. slot is DIGEST_SLOT. */
+  | { type: 'digest'; slot: number; digest: string | null };
 
 interface Slot {
   /** A dup of the socket owned by this loop; closed when the slot ends. */
@@ -41,20 +55,35 @@ export function runSender(job: SendJob): void {
   const progress = new BigInt64Array(job.progress);
   const slots = new Map<number, Slot>();
   let running = false;
+  let hasher = job.checksum === undefined ? undefined : new FileHasher(job.fileFd, job.checksum);
+
+  const post = (e: SendEvent) => port.postMessage(e);
 
   const finish = (slot: number, event: SendEvent) => {
     const s = slots.get(slot);
     if (s === undefined) return;
     slots.delete(slot);
     sys.close(s.fd);
-    port.postMessage(event);
+    post(event);
   };
 
-  const round = () => {
+  /** One bounded step of hashing; false when there is nothing left to hash. */
+  const hashStep = (): boolean => {
+    if (hasher === undefined) return false;
+    const complete = hasher.advance(job.size, HASH_STEP);
+    if (!complete || hasher.hashed >= job.size) {
+      post({ type: 'digest', slot: DIGEST_SLOT, digest: complete ? hasher.digest().toString('hex') : null });
+      hasher = undefined;
+    }
+    return true;
+  };
+
+  /** Polls every slot once and feeds the writable ones; returns how many were ready. */
+  const round = (timeoutMs: number): number => {
     const entries = [...slots].map(([slot, s]) => ({ slot, s, fd: s.fd, events: C.POLLOUT }));
-    // Short timeout: messages (add/abort) are only delivered between rounds.
-    const revents = sys.poll(entries, 50);
+    const revents = sys.poll(entries, timeoutMs);
     const now = Date.now();
+    let ready = 0;
     entries.forEach((e, i) => {
       const { slot, s } = e;
       if ((revents[i] ?? 0) === 0) {
@@ -63,6 +92,7 @@ export function runSender(job: SendJob): void {
         }
         return;
       }
+      ready++;
       let n: number | null;
       try {
         n = sys.sendfile(s.fd, job.fileFd, s.offset, Math.min(job.chunk, job.size - s.offset));
@@ -78,38 +108,48 @@ export function runSender(job: SendJob): void {
       }
       s.offset += n;
       s.lastProgressAt = now;
-      // Read by the main thread for progress reports; a lone 64-bit word, no ordering needed beyond Atomics' own.
+      // Read by the main thread for progress reports: a lone counter, no
+      // ordering with other memory is needed.
       Atomics.store(progress, slot, BigInt(s.offset));
       if (s.offset === job.size) finish(slot, { type: 'sent', slot });
     });
+    return ready;
   };
 
   const loop = () => {
     if (slots.size === 0) {
-      running = false;
+      // No receiver ready yet (or all done): hash ahead, or stop until 'add'.
+      if (hashStep()) setImmediate(loop);
+      else running = false;
       return;
     }
-    round();
+    // While hashing remains, never sleep in poll: hash when nothing is writable.
+    const hashing = hasher !== undefined;
+    if (round(hashing ? 0 : 50) === 0 && hashing) hashStep();
     // Yield so 'add' and 'abort' messages get delivered, then continue.
     setImmediate(loop);
+  };
+
+  const kick = () => {
+    if (!running) {
+      running = true;
+      setImmediate(loop);
+    }
   };
 
   port.on('message', (cmd: SendCommand) => {
     if (cmd.type === 'add') {
       if (job.size === 0) {
         sys.close(cmd.fd);
-        port.postMessage({ type: 'sent', slot: cmd.slot } satisfies SendEvent);
+        post({ type: 'sent', slot: cmd.slot });
         return;
       }
       slots.set(cmd.slot, { fd: cmd.fd, offset: 0, lastProgressAt: Date.now() });
-      if (!running) {
-        running = true;
-        setImmediate(loop);
-      }
+      kick();
     } else if (cmd.type === 'close') {
       for (const s of slots.values()) sys.close(s.fd);
       slots.clear();
-      port.postMessage({ type: 'closed', slot: -1 } satisfies SendEvent);
+      post({ type: 'closed', slot: CLOSED_SLOT });
     } else {
       const s = slots.get(cmd.slot);
       if (s !== undefined) {
@@ -118,6 +158,7 @@ export function runSender(job: SendJob): void {
       }
     }
   });
+  kick();
 }
 
 function describeSendError(code: string, offset: number, size: number): string {

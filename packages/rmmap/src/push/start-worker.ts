@@ -11,7 +11,9 @@ import type { Job } from './worker';
  */
 export function startWorker(job?: Job): Worker {
   const js = path.join(__dirname, 'worker.js');
-  if (fs.existsSync(js)) return new Worker(js, { workerData: job });
+  // No inherited execArgv: a parent started with `--import tsx` would make
+  // every thread load the TypeScript loader too (~3× the start-up CPU).
+  if (fs.existsSync(js)) return new Worker(js, { workerData: job, execArgv: [] });
   const ts = path.join(__dirname, 'worker.ts');
   const tsx = require.resolve('tsx/cjs/api');
   const code = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(ts)});`;

@@ -1,19 +1,10 @@
 // Entry point of the push worker threads; workerData says which job to run.
 import { parentPort, workerData } from 'node:worker_threads';
 
-import type { ChecksumId } from './constants';
-import { hashFd } from './hash';
 import { runReceiver, type ReceiveJob } from './receive-loop';
 import { runSender, type SendJob } from './sendfile-loop';
 
-export interface HashJob {
-  op: 'hash';
-  fd: number;
-  size: number;
-  checksum: ChecksumId;
-}
-
-export type Job = SendJob | ReceiveJob | HashJob;
+export type Job = SendJob | ReceiveJob;
 
 function run(job: Job): void {
   switch (job.op) {
@@ -22,9 +13,6 @@ function run(job: Job): void {
       break;
     case 'receive':
       runReceiver(job);
-      break;
-    case 'hash':
-      parentPort?.postMessage({ digest: hashFd(job.fd, job.size, job.checksum)?.toString('hex') ?? null });
       break;
   }
 }

@@ -1,0 +1,93 @@
+import type { Worker } from 'node:worker_threads';
+
+import type { ChecksumId } from './constants';
+import { DIGEST_SLOT, type SendCommand, type SendEvent } from './sendfile-loop';
+import { startWorker } from './start-worker';
+
+/**
+ * The main thread's handle on the sendfile worker threads of one push.
+ * Slot i (receiver i) goes to thread i mod threads. Owns the threads; each
+ * slot's socket dup is owned by its thread from add() on.
+ */
+export class SendfilePool {
+  readonly #workers: Worker[] = [];
+  readonly #waiters = new Map<number, (e: SendEvent) => void>();
+  #crash: Error | undefined;
+  /** The file's checksum, computed by thread 0 between sends; null if the file ended early. */
+  readonly digest: Promise<Buffer | null>;
+
+  constructor(
+    job: { fileFd: number; size: number; progress: SharedArrayBuffer; chunk: number; idleTimeoutMs: number; checksum: ChecksumId },
+    threads: number,
+  ) {
+    let setDigest: (d: Buffer | null) => void = () => undefined;
+    let failDigest: (err: Error) => void = () => undefined;
+    this.digest = new Promise((resolve, reject) => {
+      setDigest = resolve;
+      failDigest = reject;
+    });
+    this.digest.catch(() => undefined); // observed by each receiver's task
+    for (let t = 0; t < threads; t++) {
+      const { checksum, ...rest } = job;
+      const w = startWorker({ op: 'send', ...rest, ...(t === 0 ? { checksum } : {}) });
+      w.on('message', (e: SendEvent) => {
+        if (e.type === 'digest') {
+          setDigest(e.digest === null ? null : Buffer.from(e.digest, 'hex'));
+          return;
+        }
+        const waiter = this.#waiters.get(e.slot);
+        this.#waiters.delete(e.slot);
+        waiter?.(e);
+      });
+      w.on('error', (err) => {
+        this.#crash ??= err;
+        if (t === 0) failDigest(err);
+        for (const [slot, waiter] of this.#waiters) {
+          if (slot % this.#workers.length === t) waiter({ type: 'failed', slot, code: 'ERR_RMMAP_PUSH_INTERNAL', message: `the sendfile thread failed: ${err.message}` });
+        }
+      });
+      this.#workers.push(w);
+    }
+  }
+
+  #worker(slot: number): Worker {
+    return this.#workers[slot % this.#workers.length] as Worker;
+  }
+
+  /** Hands `fd` (a dup the pool now owns) to a thread; resolves when all bytes are sent or the slot failed. */
+  send(slot: number, fd: number): Promise<SendEvent> {
+    if (this.#crash !== undefined) {
+      return Promise.resolve({ type: 'failed', slot, code: 'ERR_RMMAP_PUSH_INTERNAL', message: `the sendfile thread failed: ${this.#crash.message}` });
+    }
+    const done = new Promise<SendEvent>((resolve) => this.#waiters.set(slot, resolve));
+    this.#worker(slot).postMessage({ type: 'add', slot, fd } satisfies SendCommand);
+    return done;
+  }
+
+  /** Stops sending to a slot; its thread closes the fd. */
+  abort(slot: number): void {
+    this.#waiters.delete(slot);
+    this.#worker(slot).postMessage({ type: 'abort', slot } satisfies SendCommand);
+  }
+
+  /** Lets every thread close the fds it still holds, then ends the threads. */
+  async close(): Promise<void> {
+    await Promise.all(
+      this.#workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            if (this.#crash !== undefined) return resolve();
+            const onMessage = (e: SendEvent) => {
+              if (e.type !== 'closed') return;
+              w.off('message', onMessage);
+              resolve();
+            };
+            w.on('message', onMessage);
+            w.once('error', () => resolve());
+            w.postMessage({ type: 'close' } satisfies SendCommand);
+          }),
+      ),
+    );
+    await Promise.all(this.#workers.map((w) => w.terminate()));
+  }
+}
