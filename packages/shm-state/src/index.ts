@@ -1,7 +1,15 @@
+export { ShmState, type ShmStateOptions, type FromEnvOptions } from './shm-state';
+export { RegionDirectory, RegionKind, type RegionInfo, type RegionKindName, type DirectoryOptions } from './region-directory';
 export { SpscQueue, type SpscCreateOptions, type SpscOpenOptions } from './spsc-queue';
 export { MpmcQueue, type MpmcCreateOptions, type MpmcStats } from './mpmc-queue';
 export { Mutex, type LockGuard } from './mutex';
 export { Semaphore } from './semaphore';
 export { Notifier, type WaitOptions, type SyncWaitOptions } from './notifier';
 export { Doorbell } from './doorbell';
+export { Int32Cell, Int64Cell, Counter32, Counter64 } from './cells';
+export { HashMap, type HashMapOptions } from './hash-map';
+export { Ring, type Descriptor, type FrozenDescriptor } from './ring';
+export { Seq } from './seq';
+export { Struct, type StructOptions, type StructCreateOptions, type Migrate } from './struct';
+export { t, type FieldType, type ScalarType, type StructFields, type StructView, type Plain } from './struct-layout';
 export { ShmStateError, ShmStateCorruptError, AbortError } from './errors';

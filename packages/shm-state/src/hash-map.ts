@@ -1,0 +1,372 @@
+import { ShmClosedError } from '@shmkit/shm-fd';
+
+import { ShmStateCorruptError, ShmStateError } from './errors';
+import { Mutex } from './mutex';
+import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
+
+const MAGIC = fourcc('HMAP');
+const VERSION = 1;
+const W_MAGIC = 0;
+const W_VERSION = 1;
+const W_CAPACITY = 2;
+const W_KEY_SIZE = 3;
+const W_VALUE_SIZE = 4;
+const W_COUNT = 5;
+const W_USED = 6; // full + tombstone slots: probing ends at an empty slot, so keep one
+const W_REPAIRS = 7;
+const MUTEX_AT = 64;
+const SLOTS_AT = MUTEX_AT + Mutex.byteLength; // 384
+// Slot words.
+const S_VERSION = 0; // seqlock: odd while the writer changes the slot
+const S_STATE = 1;
+const S_HASH = 2;
+const S_KEY_LEN = 3;
+const S_VALUE_LEN = 4;
+const SLOT_HEADER = 24;
+const EMPTY = 0;
+const FULL = 1;
+const DELETED = 2;
+/** How long a reader waits on a slot being written before checking the writer is alive. */
+const STUCK_MS = 5;
+
+export interface HashMapOptions {
+  offset?: number;
+  /** Slots, a power of two; holds at most capacity - 1 entries. */
+  capacity: number;
+  /** Longest key in bytes. */
+  keySize: number;
+  /** Longest value in bytes. */
+  valueSize: number;
+}
+
+type Key = Uint8Array | string;
+
+/**
+ * A hash map with fixed-size keys and values (open addressing, linear
+ * probing) in shared memory: any number of processes read without locking,
+ * writers take the embedded Mutex.
+ *
+ * Readers use a per-slot seqlock: a writer makes the slot's version odd,
+ * changes it, and makes it even again; a reader copies a slot and retries if
+ * the version moved. Entries never move, so probe sequences seen by readers
+ * stay valid; deletions leave tombstones (reused by later inserts).
+ *
+ * After a SIGKILL of a writer mid-update: its slot stays odd. Readers or the
+ * next writer that find it so take the lock, get `ownerDead`, and turn every
+ * odd slot into a tombstone: the entry being written is lost (old value
+ * included), all others are intact. `stats().repairs` counts this.
+ */
+export class HashMap {
+  readonly capacity: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly byteLength: number;
+  #h: Int32Array | undefined;
+  readonly #slots: Int32Array;
+  readonly #bytes: Buffer;
+  readonly #strideWords: number;
+  readonly #mutex: Mutex;
+
+  private constructor(memory: Memory, offset: number, capacity: number, keySize: number, valueSize: number) {
+    this.capacity = capacity;
+    this.keySize = keySize;
+    this.valueSize = valueSize;
+    const stride = strideFor(keySize, valueSize);
+    this.#strideWords = stride / 4;
+    this.byteLength = SLOTS_AT + capacity * stride;
+    this.#h = int32At(memory, offset, 64, 'HashMap');
+    this.#slots = int32At(memory, offset + SLOTS_AT, capacity * stride, 'HashMap');
+    this.#bytes = Buffer.from(memory.buffer, memory.byteOffset + offset + SLOTS_AT, capacity * stride);
+    this.#mutex = Mutex.open(memory, { offset: offset + MUTEX_AT });
+  }
+
+  static byteLengthFor(options: Omit<HashMapOptions, 'offset'>): number {
+    checkGeometry(options.capacity, options.keySize, options.valueSize);
+    return SLOTS_AT + options.capacity * strideFor(options.keySize, options.valueSize);
+  }
+
+  static create(memory: Memory, options: HashMapOptions): HashMap {
+    const offset = options.offset ?? 0;
+    const bytes = HashMap.byteLengthFor(options);
+    checkRegion(memory, offset, bytes, 8, 'HashMap');
+    const all = int32At(memory, offset, bytes, 'HashMap');
+    Atomics.store(all, W_MAGIC, 0);
+    for (let i = 1; i < all.length; i++) Atomics.store(all, i, 0);
+    Atomics.store(all, W_VERSION, VERSION);
+    Atomics.store(all, W_CAPACITY, options.capacity);
+    Atomics.store(all, W_KEY_SIZE, options.keySize);
+    Atomics.store(all, W_VALUE_SIZE, options.valueSize);
+    Mutex.create(memory, { offset: offset + MUTEX_AT });
+    Atomics.store(all, W_MAGIC, MAGIC);
+    return new HashMap(memory, offset, options.capacity, options.keySize, options.valueSize);
+  }
+
+  static open(memory: Memory, options: { offset?: number } = {}): HashMap {
+    const offset = options.offset ?? 0;
+    checkRegion(memory, offset, SLOTS_AT, 8, 'HashMap');
+    const h = int32At(memory, offset, 64, 'HashMap');
+    const where = `HashMap at offset ${offset}`;
+    if (Atomics.load(h, W_MAGIC) !== MAGIC) throw new ShmStateCorruptError(where, 'no hash map header (bad magic)');
+    if (Atomics.load(h, W_VERSION) !== VERSION) throw new ShmStateCorruptError(where, `unsupported layout version ${Atomics.load(h, W_VERSION)}`);
+    const capacity = Atomics.load(h, W_CAPACITY);
+    const keySize = Atomics.load(h, W_KEY_SIZE);
+    const valueSize = Atomics.load(h, W_VALUE_SIZE);
+    try {
+      checkGeometry(capacity, keySize, valueSize);
+    } catch (err) {
+      throw new ShmStateCorruptError(where, (err as Error).message);
+    }
+    if (offset + SLOTS_AT + capacity * strideFor(keySize, valueSize) > memory.byteLength) throw new ShmStateCorruptError(where, 'slots run past the end of the buffer');
+    const count = Atomics.load(h, W_COUNT);
+    const used = Atomics.load(h, W_USED);
+    if (count < 0 || used < count || used >= capacity) throw new ShmStateCorruptError(where, `impossible counts (${count} entries, ${used} used slots of ${capacity})`);
+    return new HashMap(memory, offset, capacity, keySize, valueSize);
+  }
+
+  get size(): number {
+    return Atomics.load(this.#header(), W_COUNT);
+  }
+
+  stats(): { size: number; usedSlots: number; repairs: number } {
+    const h = this.#header();
+    return { size: Atomics.load(h, W_COUNT), usedSlots: Atomics.load(h, W_USED), repairs: Atomics.load(h, W_REPAIRS) };
+  }
+
+  /** A copy of the value under `key`, or undefined. Lock-free. */
+  get(key: Key): Buffer | undefined {
+    const k = this.#key(key);
+    const hash = fnv1a(k);
+    const s = this.#slots;
+    const mask = this.capacity - 1;
+    for (let n = 0, i = hash & mask; n < this.capacity; n++, i = (i + 1) & mask) {
+      const b = i * this.#strideWords;
+      for (let since = 0; ; ) {
+        const v1 = Atomics.load(s, b + S_VERSION);
+        if ((v1 & 1) === 1) {
+          since = this.#waitStable(since);
+          continue;
+        }
+        const state = Atomics.load(s, b + S_STATE);
+        let value: Buffer | undefined;
+        let match = false;
+        if (state === FULL && Atomics.load(s, b + S_HASH) === hash && Atomics.load(s, b + S_KEY_LEN) === k.length && this.#keyEquals(b, k)) {
+          match = true;
+          const vlen = Atomics.load(s, b + S_VALUE_LEN);
+          if (vlen < 0 || vlen > this.valueSize) throw new ShmStateCorruptError('HashMap', `slot ${i} claims a ${vlen}-byte value`);
+          const at = b * 4 + SLOT_HEADER + alignUp(this.keySize, 4);
+          value = Buffer.from(this.#bytes.subarray(at, at + vlen));
+        }
+        // The copy above is only valid if no writer touched the slot meanwhile.
+        if (Atomics.load(s, b + S_VERSION) !== v1) continue;
+        if (state === EMPTY) return undefined;
+        if (match) return value;
+        break;
+      }
+    }
+    return undefined;
+  }
+
+  has(key: Key): boolean {
+    return this.get(key) !== undefined;
+  }
+
+  /** Inserts or replaces (takes the writer lock, blocking). */
+  set(key: Key, value: Uint8Array | string): void {
+    const k = this.#key(key);
+    const v = typeof value === 'string' ? Buffer.from(value) : value;
+    if (v.byteLength > this.valueSize) throw new ShmStateError('ERR_SHM_STATE_MESSAGE_TOO_LARGE', `a ${v.byteLength}-byte value exceeds the map's ${this.valueSize}-byte values`);
+    this.#write((h) => {
+      const hash = fnv1a(k);
+      const found = this.#find(k, hash);
+      let b: number;
+      if (found.slot >= 0) {
+        b = found.slot * this.#strideWords;
+      } else {
+        const free = found.free;
+        if (free < 0 || (Atomics.load(this.#slots, free * this.#strideWords + S_STATE) === EMPTY && Atomics.load(h, W_USED) + 1 >= this.capacity)) {
+          throw new ShmStateError('ERR_SHM_STATE_FULL', `the hash map is full (${this.size} entries in ${this.capacity} slots); create a larger one`);
+        }
+        b = free * this.#strideWords;
+      }
+      const s = this.#slots;
+      const wasEmpty = Atomics.load(s, b + S_STATE) === EMPTY;
+      const isNew = found.slot < 0;
+      Atomics.add(s, b + S_VERSION, 1); // odd: readers retry
+      const at = b * 4 + SLOT_HEADER;
+      if (isNew) {
+        this.#bytes.fill(0, at, at + alignUp(this.keySize, 4));
+        this.#bytes.set(k, at);
+        Atomics.store(s, b + S_HASH, hash);
+        Atomics.store(s, b + S_KEY_LEN, k.length);
+      }
+      this.#bytes.set(v, at + alignUp(this.keySize, 4));
+      Atomics.store(s, b + S_VALUE_LEN, v.byteLength);
+      Atomics.store(s, b + S_STATE, FULL);
+      Atomics.add(s, b + S_VERSION, 1); // even again
+      if (isNew) {
+        Atomics.add(h, W_COUNT, 1);
+        if (wasEmpty) Atomics.add(h, W_USED, 1);
+      }
+    });
+  }
+
+  /** Removes `key`; true if it was there. */
+  delete(key: Key): boolean {
+    const k = this.#key(key);
+    return this.#write((h) => {
+      const found = this.#find(k, fnv1a(k));
+      if (found.slot < 0) return false;
+      const s = this.#slots;
+      const b = found.slot * this.#strideWords;
+      Atomics.add(s, b + S_VERSION, 1);
+      Atomics.store(s, b + S_STATE, DELETED);
+      Atomics.add(s, b + S_VERSION, 1);
+      Atomics.sub(h, W_COUNT, 1);
+      return true;
+    });
+  }
+
+  /** Every [key, value], copied. A consistent view of each entry, not of the whole map. */
+  *entries(): IterableIterator<[Buffer, Buffer]> {
+    const s = this.#slots;
+    for (let i = 0; i < this.capacity; i++) {
+      const b = i * this.#strideWords;
+      for (let since = 0; ; ) {
+        const v1 = Atomics.load(s, b + S_VERSION);
+        if ((v1 & 1) === 1) {
+          since = this.#waitStable(since);
+          continue;
+        }
+        if (Atomics.load(s, b + S_STATE) !== FULL) {
+          if (Atomics.load(s, b + S_VERSION) === v1) break;
+          continue;
+        }
+        const klen = Atomics.load(s, b + S_KEY_LEN);
+        const vlen = Atomics.load(s, b + S_VALUE_LEN);
+        if (klen < 0 || klen > this.keySize || vlen < 0 || vlen > this.valueSize) {
+          if (Atomics.load(s, b + S_VERSION) !== v1) continue;
+          throw new ShmStateCorruptError('HashMap', `slot ${i} claims a ${klen}-byte key and a ${vlen}-byte value`);
+        }
+        const at = b * 4 + SLOT_HEADER;
+        const key = Buffer.from(this.#bytes.subarray(at, at + klen));
+        const vat = at + alignUp(this.keySize, 4);
+        const value = Buffer.from(this.#bytes.subarray(vat, vat + vlen));
+        if (Atomics.load(s, b + S_VERSION) !== v1) continue;
+        yield [key, value];
+        break;
+      }
+    }
+  }
+
+  close(): void {
+    this.#h = undefined;
+    this.#mutex.close();
+  }
+
+  #header(): Int32Array {
+    if (this.#h === undefined) throw new ShmClosedError('the HashMap');
+    return this.#h;
+  }
+
+  #key(key: Key): Buffer {
+    this.#header();
+    const k = typeof key === 'string' ? Buffer.from(key) : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+    if (k.length > this.keySize) throw new ShmStateError('ERR_SHM_STATE_MESSAGE_TOO_LARGE', `a ${k.length}-byte key exceeds the map's ${this.keySize}-byte keys`);
+    return k;
+  }
+
+  #keyEquals(b: number, k: Buffer): boolean {
+    const at = b * 4 + SLOT_HEADER;
+    return this.#bytes.compare(k, 0, k.length, at, at + k.length) === 0;
+  }
+
+  /** Under the lock: the slot holding `k`, and the first reusable slot on its probe path. */
+  #find(k: Buffer, hash: number): { slot: number; free: number } {
+    const s = this.#slots;
+    const mask = this.capacity - 1;
+    let free = -1;
+    for (let n = 0, i = hash & mask; n < this.capacity; n++, i = (i + 1) & mask) {
+      const b = i * this.#strideWords;
+      const state = Atomics.load(s, b + S_STATE);
+      if (state === EMPTY) return { slot: -1, free: free < 0 ? i : free };
+      if (state === DELETED) {
+        if (free < 0) free = i;
+        continue;
+      }
+      if (Atomics.load(s, b + S_HASH) === hash && Atomics.load(s, b + S_KEY_LEN) === k.length && this.#keyEquals(b, k)) return { slot: i, free };
+    }
+    return { slot: -1, free };
+  }
+
+  #write<T>(fn: (h: Int32Array) => T): T {
+    const h = this.#header();
+    const g = this.#mutex.lockSync({ timeoutMs: 30_000 });
+    if (g === null) throw new ShmStateError('ETIMEDOUT', `the hash map's writer lock stayed held by pid ${this.#mutex.holder} for 30 s`);
+    try {
+      if (g.ownerDead) {
+        this.#repair(h);
+        g.markConsistent();
+      }
+      return fn(h);
+    } finally {
+      g.unlock();
+    }
+  }
+
+  /** A writer died mid-update: every odd slot becomes a tombstone. Runs under the lock. */
+  #repair(h: Int32Array): void {
+    const s = this.#slots;
+    let count = 0;
+    let used = 0;
+    for (let i = 0; i < this.capacity; i++) {
+      const b = i * this.#strideWords;
+      const v = Atomics.load(s, b + S_VERSION);
+      if ((v & 1) === 1) {
+        Atomics.store(s, b + S_STATE, DELETED);
+        Atomics.store(s, b + S_VERSION, (v + 1) | 0);
+        Atomics.add(h, W_REPAIRS, 1);
+      }
+      const st = Atomics.load(s, b + S_STATE);
+      if (st === FULL) count++;
+      if (st !== EMPTY) used++;
+    }
+    // The counters may have been mid-update too: recount.
+    Atomics.store(h, W_COUNT, count);
+    Atomics.store(h, W_USED, used);
+  }
+
+  /** A reader found a slot mid-write: spin a little, then make sure the writer is alive. */
+  #waitStable(since: number): number {
+    const now = performance.now();
+    if (since === 0) return now;
+    if (now - since >= STUCK_MS) {
+      const g = this.#mutex.tryLock();
+      if (g !== null) {
+        if (g.ownerDead) {
+          this.#repair(this.#header());
+          g.markConsistent();
+        }
+        g.unlock();
+      }
+      return now;
+    }
+    return since;
+  }
+}
+
+function strideFor(keySize: number, valueSize: number): number {
+  return alignUp(SLOT_HEADER + alignUp(keySize, 4) + alignUp(valueSize, 4), 8);
+}
+
+function checkGeometry(capacity: number, keySize: number, valueSize: number): void {
+  if (!isPowerOfTwo(capacity) || capacity < 2 || capacity > 1 << 24) throw new ShmStateError('ERR_OUT_OF_RANGE', `HashMap capacity must be a power of two between 2 and 2^24, got ${capacity}`);
+  if (!Number.isInteger(keySize) || keySize < 1 || keySize > 4096) throw new ShmStateError('ERR_OUT_OF_RANGE', `HashMap keySize must be between 1 and 4096 bytes, got ${keySize}`);
+  if (!Number.isInteger(valueSize) || valueSize < 0 || valueSize > 1 << 20) throw new ShmStateError('ERR_OUT_OF_RANGE', `HashMap valueSize must be between 0 and 2^20 bytes, got ${valueSize}`);
+}
+
+/** FNV-1a, 32-bit: small keys, no allocation. */
+function fnv1a(k: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ (k[i] as number), 0x01000193);
+  return h | 0;
+}
