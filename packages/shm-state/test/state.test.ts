@@ -46,7 +46,7 @@ describe('RegionDirectory and ShmState', () => {
       expect(() => ShmState.open(m.buffer)).toThrow(/unsupported directory version 99/);
       m.buffer.writeUInt32LE(1, 8);
       expect(ShmState.open(m.buffer).counter32('c').value).toBe(1);
-      m.buffer[512 + 64] ^= 0x20; // the first entry's name: checksum no longer matches
+      m.buffer[512 + 64] = (m.buffer[512 + 64] as number) ^ 0x20; // the first entry's name: checksum no longer matches
       expect(() => ShmState.open(m.buffer)).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_BAD_HEADER', message: expect.stringMatching(/entry 0: checksum mismatch/) }));
       m.buffer.fill(0xff, 0, 8);
       expect(() => ShmState.open(m.buffer)).toThrow(/does not start with the shm-state magic/);
