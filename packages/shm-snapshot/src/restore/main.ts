@@ -1,3 +1,5 @@
+import { debuglog } from 'node:util';
+
 import { ShmkitError } from '@shmkit/shm-fd';
 import { acquireSharedFile, resolveCommand, spawnWithFds, supervise, UsageError, type ChildExit } from '@shmkit/shm-fd/unstable-child-process';
 
@@ -11,6 +13,13 @@ export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
 }
+
+// Cycles that skip for these reasons are the normal course (before the child
+// configured the file, or while it is idle); the rest are worth a line.
+const BENIGN = /^(the shared file has \d+ bytes|the shared file carries no|no valid entry|no commit since)/;
+
+// NODE_DEBUG=shm-restore traces every snapshot cycle.
+const debug = debuglog('shm-restore');
 
 const stdio: Io = {
   out: (s) => process.stdout.write(s),
@@ -152,8 +161,11 @@ async function run(o: RunOptions, io: Io): Promise<number> {
         await pacer.sleep(o.intervalMs);
         if (done) break;
         try {
+          const started = process.hrtime.bigint();
           const r = snapshotCycle(memfd, backup, state, log);
-          if (!r.written && r.reason !== lastReason && !r.reason.startsWith('no commit')) log(`no snapshot: ${r.reason}`);
+          const ms = Number(process.hrtime.bigint() - started) / 1e6;
+          debug(r.written ? `snapshot written in ${ms.toFixed(1)} ms: ${r.kept} entries, stream end ${r.newestEnd}, ${r.fileBytes} bytes` : `no snapshot (${ms.toFixed(1)} ms): ${r.reason}`);
+          if (!r.written && r.reason !== lastReason && !BENIGN.test(r.reason)) log(`no snapshot: ${r.reason}`);
           lastReason = r.written ? '' : r.reason;
         } catch (err) {
           if (!(err instanceof ShmkitError) && !isFsError(err)) throw err;

@@ -10,7 +10,7 @@ import { SnapshotFile } from '../snapshot-file';
 import { Words } from '../words';
 import type { BackupPath } from './backup';
 import { copyRange } from './copy';
-import { readLive } from './live';
+import { parseRegion, preadFully, probeHead, readRegion } from './live';
 
 /** What the wrapper knows about BACKUP and the live file between cycles. */
 export interface SnapshotState {
@@ -27,6 +27,9 @@ export type CycleResult =
   | { written: true; kept: number; newestEnd: number; fileBytes: number }
   | { written: false; reason: string };
 
+/** restore-v1 holds the ring in memory for the guarded window. */
+const MAX_RING_COPY = 256 * 1024 * 1024;
+
 const end = (s: Snapshot) => s.offset + s.length;
 const newestEnd = (v: readonly Snapshot[]) => v.reduce((m, s) => Math.max(m, end(s)), 0);
 
@@ -38,11 +41,20 @@ const newestEnd = (v: readonly Snapshot[]) => v.reduce((m, s) => Math.max(m, end
  * verified values rather than copied, so a torn read of a shared word never
  * reaches the disk. BACKUP is replaced only if the copy holds a newer
  * commit than BACKUP does.
+ *
+ * Only the ring's bytes are guarded by entries (the writer invalidates an
+ * entry before overwriting them), so the second valid set is read right
+ * after the ring is copied, before the tail: the window in which a fast
+ * writer can overwrite what we copy is the ring copy, microseconds, not the
+ * whole file. The tail is the application's; what an entry vouches for
+ * there was written before the commit and, by the application's contract,
+ * is not changed afterwards, so copying it later is as good.
  */
 export function snapshotCycle(memfd: number, backup: BackupPath, state: SnapshotState, log: (m: string) => void): CycleResult {
-  const pre = readLive(memfd);
-  if (pre.status !== 'ok') return { written: false, reason: pre.reason };
-  const cfg = pre.layout.configuration;
+  const probe = probeHead(memfd);
+  if (probe.status !== 'ok') return { written: false, reason: probe.reason };
+  const g = probe.head.geometry;
+  const cfg = probe.head.configuration;
   const prev = state.configuration;
   if (prev !== null && (prev.entries !== cfg.entries || prev.dataBytes !== cfg.dataBytes || cfg.writeOffset < state.lastWriteOffset)) {
     log('the child re-initialised the shared file; the next backup starts its new journal (the current BACKUP is kept beside it)');
@@ -51,52 +63,45 @@ export function snapshotCycle(memfd: number, backup: BackupPath, state: Snapshot
   }
   state.configuration = { entries: cfg.entries, dataBytes: cfg.dataBytes };
   state.lastWriteOffset = cfg.writeOffset;
+  const ringBytes = g.tailOffset - g.dataOffset;
+  if (ringBytes > MAX_RING_COPY) return { written: false, reason: `the ${g.dataBytes}-byte ring is larger than restore-v1 copies (${MAX_RING_COPY} bytes)` };
+
+  // The guarded window: entries, ring bytes, entries again, back to back;
+  // parsing waits until it is over.
+  const preRegion = readRegion(memfd, g);
+  const ring = Buffer.allocUnsafe(ringBytes);
+  const ringRead = preRegion !== null && preadFully(memfd, ring, 0, ringBytes, g.dataOffset);
+  const postRegion = ringRead ? readRegion(memfd, g) : null;
+
+  const pre = parseRegion(preRegion, probe.fileBytes, g);
+  if (pre.status !== 'ok') return { written: false, reason: pre.reason };
   if (pre.layout.valid.length === 0) return { written: false, reason: 'no valid entry in the shared file' };
   if (newestEnd(pre.layout.valid) <= state.baselineEnd) return { written: false, reason: 'no commit since the last backup' };
+  const post = parseRegion(postRegion, probe.fileBytes, g);
+  if (post.status !== 'ok') return { written: false, reason: post.reason };
+  const after = new Set(post.layout.valid.map(snapshotKey));
+  const kept = pre.layout.valid.filter((s) => after.has(snapshotKey(s)));
+  if (kept.length === 0) return { written: false, reason: 'no entry stayed valid during the copy' };
+  const newest = newestEnd(kept);
+  if (newest <= state.baselineEnd) return { written: false, reason: 'the newer entries changed during the copy' };
 
-  const g = pre.layout.geometry;
-  let result: CycleResult = { written: false, reason: 'no entry stayed valid during the copy' };
-  backup.replace((fd, reused) => {
-    const fileBytes = fs.fstatSync(memfd).size;
-    if (fileBytes < g.minFileBytes) {
-      result = { written: false, reason: 'the shared file shrank below its layout' };
-      return false;
-    }
+  let fileBytes = 0;
+  const written = backup.replace((fd, reused) => {
+    fileBytes = Math.max(fs.fstatSync(memfd).size, g.minFileBytes);
     fs.ftruncateSync(fd, fileBytes);
-    copyRange(memfd, fd, g.dataOffset, fileBytes, reused);
-    const post = readLive(memfd);
-    if (post.status !== 'ok') {
-      result = { written: false, reason: post.reason };
-      return false;
-    }
-    const pc = post.layout.configuration;
-    if (pc.entries !== cfg.entries || pc.dataBytes !== cfg.dataBytes) {
-      result = { written: false, reason: 'the shared file was reconfigured during the copy' };
-      return false;
-    }
-    const after = new Set(post.layout.valid.map(snapshotKey));
-    const kept = pre.layout.valid.filter((s) => after.has(snapshotKey(s)));
-    const newest = newestEnd(kept);
-    if (kept.length === 0) return false;
-    if (newest <= state.baselineEnd) {
-      result = { written: false, reason: 'the newer entries changed during the copy' };
-      return false;
-    }
     fs.writeSync(fd, headRegion(g.dataOffset, cfg, kept, newest), 0, g.dataOffset, 0);
+    fs.writeSync(fd, ring, 0, ringBytes, g.dataOffset);
+    copyRange(memfd, fd, g.tailOffset, fileBytes, reused);
     if (state.resetPending) {
       const copy = backup.keepCopy('before-reset');
       if (copy !== null) log(`kept the previous BACKUP as ${copy}`);
     }
-    result = { written: true, kept: kept.length, newestEnd: newest, fileBytes };
     return true;
   });
-  // Assigned inside the callback, which TypeScript's narrowing cannot see.
-  const done = result as CycleResult;
-  if (done.written) {
-    state.baselineEnd = done.newestEnd;
-    state.resetPending = false;
-  }
-  return done;
+  if (!written) return { written: false, reason: 'BACKUP was not replaced' };
+  state.baselineEnd = newest;
+  state.resetPending = false;
+  return { written: true, kept: kept.length, newestEnd: newest, fileBytes };
 }
 
 /** Head and sequence pages holding exactly `kept`; writing resumes after the newest of them. */
