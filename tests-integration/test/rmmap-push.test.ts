@@ -150,16 +150,16 @@ describe('faults', () => {
 });
 
 describe('hostile names', () => {
-  /** A push header by hand (docs/PUSH.md): RMPS, version 1, sha256, name length, size. */
+  /** A push header by hand (docs/PUSH.md): RMPS, version 1, sha256, name length, size, no token, reserved. */
   function header(name: string, size: number): Buffer {
     const n = Buffer.from(name);
-    const b = Buffer.alloc(16 + n.length);
+    const b = Buffer.alloc(20 + n.length);
     b.write('RMPS', 0, 'latin1');
     b.writeUInt16BE(1, 4);
     b.writeUInt8(1, 6);
     b.writeUInt8(n.length, 7);
     b.writeBigUInt64BE(BigInt(size), 8);
-    n.copy(b, 16);
+    n.copy(b, 20);
     return b;
   }
 
@@ -193,6 +193,28 @@ describe('hostile names', () => {
     const r = await run([rmmap, 'send', '--name', '../x', src.file, '127.0.0.1:9']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('cannot push under the name "../x"');
+  });
+});
+
+describe('tokens', () => {
+  it('a receiver started with --token-file accepts only senders with the same token', async () => {
+    const src = randomFile('payload.bin', 1 * MiB);
+    const tokenFile = path.join(base, 'token');
+    fs.writeFileSync(tokenFile, 'correct horse battery staple\n', { mode: 0o600 });
+    const wrongFile = path.join(base, 'wrong');
+    fs.writeFileSync(wrongFile, 'correct horse battery stapler\n', { mode: 0o600 });
+    const inbox = mkdir('inbox');
+    const r = await receiver(inbox, '--token-file', tokenFile);
+    const none = await run([rmmap, 'send', src.file, r.dest]);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toContain('ERR_RMMAP_PUSH_UNAUTHORIZED');
+    const wrong = await run([rmmap, 'send', '--token-file', wrongFile, src.file, r.dest]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toContain('ERR_RMMAP_PUSH_UNAUTHORIZED');
+    expect(fs.readdirSync(inbox)).toEqual([]);
+    const right = await run([rmmap, 'send', '--token-file', tokenFile, src.file, r.dest]);
+    expect(right.status).toBe(0);
+    expect(sha256(path.join(inbox, 'payload.bin'))).toBe(src.sha);
   });
 });
 

@@ -46,6 +46,22 @@ describe('rmmap CLI usage', () => {
     expect(v.out).toMatch(/^rmmap \d+\.\d+\.\d+\n$/);
   });
 
+  it('reports an unreadable or empty --token-file as an error (status 1)', async () => {
+    const missing = path.join(os.tmpdir(), `rmmap-no-token-${process.pid}`);
+    const r = await cli('send', '--token-file', missing, __filename, '127.0.0.1:9');
+    expect(r.status).toBe(1);
+    expect(r.err).toContain(`cannot read --token-file ${missing}`);
+    const empty = path.join(os.tmpdir(), `rmmap-empty-token-${process.pid}`);
+    fs.writeFileSync(empty, '\n');
+    try {
+      const e = await cli('receive', '--port', '0', '--dir', os.tmpdir(), '--token-file', empty);
+      expect(e.status).toBe(1);
+      expect(e.err).toContain('is empty');
+    } finally {
+      fs.rmSync(empty);
+    }
+  });
+
   it('reports a missing file or directory as an error (status 1), not a usage error', async () => {
     const missing = path.join(os.tmpdir(), `rmmap-no-such-${process.pid}`);
     const send = await cli('send', missing, '127.0.0.1:9');

@@ -155,6 +155,21 @@ describe('pushFile → PushReceiver', () => {
     for (const r of rs) expect(sha(path.join(r.dir, 'payload.bin'))).toBe(src.sha);
   });
 
+  it('requires the token of a receiver started with one, compared in constant time', async () => {
+    const d = dir('locked');
+    const r = await PushReceiver.listen({ dir: d, token: 'open sesame' });
+    receivers.push(r);
+    const src = source(50_000);
+    const none = await pushFile(src.file, [dest(r)]);
+    expect(none.receivers[0]).toMatchObject({ ok: false, code: 'ERR_RMMAP_PUSH_UNAUTHORIZED' });
+    const wrong = await pushFile(src.file, [dest(r)], { token: 'open sesamE' });
+    expect(wrong.receivers[0]).toMatchObject({ ok: false, code: 'ERR_RMMAP_PUSH_UNAUTHORIZED' });
+    expect(fs.readdirSync(d)).toEqual([]);
+    expect((await pushFile(src.file, [dest(r)], { token: 'open sesame' })).ok).toBe(true);
+    expect(sha(path.join(d, 'payload.bin'))).toBe(src.sha);
+    await expect(pushFile(src.file, [dest(r)], { token: '' })).rejects.toMatchObject({ code: 'ERR_RMMAP_PUSH_BAD_TOKEN' });
+  });
+
   it('rejects local problems before connecting', async () => {
     await expect(pushFile(path.join(base, 'missing'), ['127.0.0.1:9'])).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(pushFile(base, ['127.0.0.1:9'])).rejects.toMatchObject({ code: 'ERR_RMMAP_PUSH_NOT_A_FILE' });

@@ -11,8 +11,15 @@ describe('push header', () => {
     const b = encodeHeader({ name: 'data.bin', size: 2 ** 40 + 7, checksum: 1 });
     expect(b.length).toBe(HEADER_FIXED_LEN + 8);
     const h = decodeHeaderFixed(b.subarray(0, HEADER_FIXED_LEN), Number.MAX_SAFE_INTEGER);
-    expect(h).toEqual({ ok: true, checksum: 1, nameLen: 8, size: 2 ** 40 + 7 });
+    expect(h).toEqual({ ok: true, checksum: 1, nameLen: 8, tokenLen: 0, size: 2 ** 40 + 7 });
     expect(decodeName(b.subarray(HEADER_FIXED_LEN))).toBe('data.bin');
+  });
+
+  it('carries a token after the name', () => {
+    const b = encodeHeader({ name: 'n', size: 0, checksum: 2, token: Buffer.from('s3cret') });
+    expect(decodeHeaderFixed(b, 10)).toEqual({ ok: true, checksum: 2, nameLen: 1, tokenLen: 6, size: 0 });
+    expect(b.subarray(HEADER_FIXED_LEN + 1).toString()).toBe('s3cret');
+    expect(() => encodeHeader({ name: 'n', size: 0, checksum: 1, token: Buffer.alloc(256) })).toThrow(RangeError);
   });
 
   it('refuses a stranger, a future version, an unknown checksum and an empty name', () => {
@@ -26,6 +33,8 @@ describe('push header', () => {
     expect(mutate(5, 2)).toMatchObject({ ok: false, status: PushStatus.UNSUPPORTED_VERSION });
     expect(mutate(6, 99)).toMatchObject({ ok: false, status: PushStatus.BAD_HEADER, message: expect.stringContaining('checksum') });
     expect(mutate(7, 0)).toMatchObject({ ok: false, status: PushStatus.BAD_NAME });
+    expect(mutate(17, 1)).toMatchObject({ ok: false, status: PushStatus.BAD_HEADER, message: expect.stringContaining('reserved') });
+    expect(mutate(19, 1)).toMatchObject({ ok: false, status: PushStatus.BAD_HEADER });
   });
 
   it('bounds the size before anything is allocated', () => {

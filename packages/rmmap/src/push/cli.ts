@@ -7,20 +7,24 @@ import { ShmkitError } from '@shmkit/shm-fd';
 import { formatSize, parseSize, UsageError } from '@shmkit/shm-fd/unstable-child-process';
 
 import { parseDestination } from './destination';
+import { PushError } from './errors';
 import { nameProblem } from './names';
 import { PushReceiver } from './receiver';
 import { pushFile, type ReceiverProgress } from './send';
 
 export const USAGE = `Usage:
-  rmmap send [--name NAME] [--checksum sha256|crc32] [--quiet] FILE HOST:PORT [HOST:PORT...]
+  rmmap send [--name NAME] [--checksum sha256|crc32] [--token-file F] [--quiet]
+             FILE HOST:PORT [HOST:PORT...]
       Push FILE to every receiver at once (sendfile, one read of the file).
       Exit 0 when every receiver verified and stored it, 1 when any failed
       (each failure is named), 2 for usage errors.
   rmmap receive --port PORT --dir DIR [--host 127.0.0.1] [--overwrite] [--fsync]
-                [--max-size SIZE] [--once] [--quiet]
+                [--max-size SIZE] [--token-file F] [--once] [--quiet]
       Accept pushes and store them in DIR (files 0600, never outside DIR,
       renamed into place only after the checksum matched). --port 0 picks a
       free port. --once exits after one transfer (status 0 stored, 1 failed).
+      --token-file: a shared secret (first line of F) every sender must give;
+      it travels in clear, so use it on trusted networks or through a tunnel.
   rmmap --help | --version
 `;
 
@@ -74,6 +78,7 @@ async function send(args: string[], io: Io): Promise<number> {
   const { values, positionals } = options(args, {
     name: { type: 'string' },
     checksum: { type: 'string' },
+    'token-file': { type: 'string' },
     quiet: { type: 'boolean', short: 'q' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -103,6 +108,7 @@ async function send(args: string[], io: Io): Promise<number> {
   const result = await pushFile(file, parsed, {
     ...(typeof name === 'string' ? { name } : {}),
     ...(sum === undefined ? {} : { checksum: sum }),
+    ...tokenOption(values['token-file']),
     progressIntervalMs: 1000,
     onProgress: quiet ? undefined : (ps) => io.err(progressLine(ps, performance.now() - t0)),
   });
@@ -138,6 +144,7 @@ async function receive(args: string[], io: Io): Promise<number> {
     overwrite: { type: 'boolean' },
     fsync: { type: 'boolean' },
     'max-size': { type: 'string' },
+    'token-file': { type: 'string' },
     once: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
     help: { type: 'boolean', short: 'h' },
@@ -172,6 +179,7 @@ async function receive(args: string[], io: Io): Promise<number> {
     overwrite: values['overwrite'] === true,
     fsync: values['fsync'] === true,
     ...(maxSize === undefined ? {} : { maxSize }),
+    ...tokenOption(values['token-file']),
   });
   const { host, port: bound } = receiver.address;
   io.out(`listening on ${host}:${bound}, storing into ${path.resolve(receiver.dir)}\n`);
@@ -205,6 +213,22 @@ async function receive(args: string[], io: Io): Promise<number> {
       stop(1);
     });
   });
+}
+
+/** Reads the token from the first line of a file (a trailing newline is not part of it). */
+function tokenOption(file: unknown): { token?: Buffer } {
+  if (typeof file !== 'string') return {};
+  let text: Buffer;
+  try {
+    text = fs.readFileSync(file);
+  } catch (err) {
+    throw new PushError((err as { code?: string }).code ?? 'EIO', `cannot read --token-file ${file}: ${(err as Error).message}`);
+  }
+  const end = text.indexOf(0x0a);
+  let token = end === -1 ? text : text.subarray(0, end);
+  if (token.at(-1) === 0x0d) token = token.subarray(0, -1);
+  if (token.length === 0) throw new PushError('ERR_RMMAP_PUSH_BAD_TOKEN', `--token-file ${file} is empty`);
+  return { token };
 }
 
 /** Node's own system errors (duck-typed: they may come from another realm). */

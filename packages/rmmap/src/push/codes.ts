@@ -16,6 +16,7 @@ export const PushStatus = {
   TIMEOUT: 24,
   IO_ERROR: 25,
   BUSY: 26,
+  UNAUTHORIZED: 27,
 } as const;
 
 export type PushStatusName = keyof typeof PushStatus;

@@ -9,10 +9,11 @@ export const REPLY_MAGIC = 0x524d5052;
 
 export const PROTOCOL_VERSION = 1;
 
-/** magic u32, version u16, checksum u8, name length u8, size u64. */
-export const HEADER_FIXED_LEN = 16;
+/** magic u32, version u16, checksum u8, name length u8, size u64, token length u8, reserved u8 ×3. */
+export const HEADER_FIXED_LEN = 20;
 /** One path component on Linux (NAME_MAX). */
 export const MAX_NAME_LEN = 255;
+export const MAX_TOKEN_LEN = 255;
 /** magic u32, status u8, reserved u8, message length u16. */
 export const REPLY_FIXED_LEN = 8;
 export const MAX_REPLY_MESSAGE_LEN = 1024;

@@ -32,6 +32,8 @@ export interface ReceiveJob {
   overwrite: boolean;
   fsync: boolean;
   maxSize: number;
+  /** sha256 (hex) of the token every push must carry; undefined: no token needed. */
+  tokenDigest?: string;
   headerTimeoutMs: number;
   idleTimeoutMs: number;
   /** BigInt64Array over it: [bytes received, total size]. */
@@ -69,7 +71,16 @@ export function runReceiver(job: ReceiveJob): void {
     if (!checksumAvailable(fixed.checksum)) {
       throw new Refusal(PushStatus.BAD_HEADER, `this receiver cannot compute ${CHECKSUMS[fixed.checksum].name} (Node ${process.version}); push with --checksum sha256`);
     }
-    const decoded = decodeName(readExact(job.fd, fixed.nameLen, deadline));
+    const rest = readExact(job.fd, fixed.nameLen + fixed.tokenLen, deadline);
+    // Authenticate before looking at anything else the peer sent.
+    if (job.tokenDigest !== undefined) {
+      const offered = crypto.createHash('sha256').update(rest.subarray(fixed.nameLen)).digest();
+      // Digests have equal length, so the comparison time says nothing about the token.
+      if (!crypto.timingSafeEqual(offered, Buffer.from(job.tokenDigest, 'hex'))) {
+        throw new Refusal(PushStatus.UNAUTHORIZED, 'this receiver requires a token and the one sent does not match (rmmap send --token-file)');
+      }
+    }
+    const decoded = decodeName(rest.subarray(0, fixed.nameLen));
     if (decoded === null) throw new Refusal(PushStatus.BAD_NAME, 'the file name is not valid UTF-8');
     const problem = nameProblem(decoded);
     if (problem !== null) throw new Refusal(PushStatus.BAD_NAME, `refusing file name ${JSON.stringify(decoded)}: ${problem}`);

@@ -1,6 +1,7 @@
 // The receiving service: accepts pushes on a TCP port and stores each file
 // in one directory. Each connection is handled by a worker thread that owns
 // a dup of the socket (receive-loop.ts); this thread only accepts and reports.
+import crypto from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -10,7 +11,7 @@ import type { Worker } from 'node:worker_threads';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { PushStatus } from './codes';
-import { MAX_SIZE, TEMP_PREFIX, TEMP_SUFFIX } from './constants';
+import { MAX_SIZE, MAX_TOKEN_LEN, TEMP_PREFIX, TEMP_SUFFIX } from './constants';
 import { PushError } from './errors';
 import type { ReceiveEvent, ReceiveJob } from './receive-loop';
 import { startWorker } from './start-worker';
@@ -31,6 +32,8 @@ export interface ReceiverOptions {
   idleTimeoutMs?: number;
   /** Further connections are refused with BUSY. */
   maxConcurrent?: number;
+  /** A shared secret every sender must present (sent in clear: use on trusted networks or a tunnel). */
+  token?: string | Buffer;
 }
 
 export interface Transfer {
@@ -85,6 +88,10 @@ export class PushReceiver extends EventEmitter {
       throw new PushError((err as { code?: string }).code ?? 'ENOENT', `the receive directory ${options.dir} does not exist; create it first`, { cause: err });
     }
     if (!fs.statSync(dir).isDirectory()) throw new PushError('ENOTDIR', `${options.dir} is not a directory`);
+    const token = options.token;
+    if (token !== undefined && (Buffer.byteLength(token) < 1 || Buffer.byteLength(token) > MAX_TOKEN_LEN)) {
+      throw new PushError('ERR_RMMAP_PUSH_BAD_TOKEN', `the token must be 1 to ${MAX_TOKEN_LEN} bytes`);
+    }
     fs.accessSync(dir, fs.constants.W_OK);
     removeStaleParts(dir);
     const r = new PushReceiver(dir, options);
@@ -138,6 +145,7 @@ export class PushReceiver extends EventEmitter {
     const progressBuf = new SharedArrayBuffer(16);
     const progress = new BigInt64Array(progressBuf);
     const t0 = performance.now();
+    const token = this.#options.token;
     const worker = this.#spare ?? this.#newSpare();
     worker.ref();
     worker.removeAllListeners('error');
@@ -149,6 +157,7 @@ export class PushReceiver extends EventEmitter {
       overwrite: this.#options.overwrite ?? false,
       fsync: this.#options.fsync ?? false,
       maxSize: this.#options.maxSize ?? MAX_SIZE,
+      ...(token === undefined ? {} : { tokenDigest: crypto.createHash('sha256').update(token).digest('hex') }),
       headerTimeoutMs: this.#options.headerTimeoutMs ?? 10_000,
       idleTimeoutMs: this.#options.idleTimeoutMs ?? 30_000,
       progress: progressBuf,

@@ -9,7 +9,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { PushStatus, errorCodeOf } from './codes';
 import { ReceiverConnection, type ConnEvent } from './connection';
-import { checksumId, CHECKSUMS, DEFAULT_CHECKSUM, type ChecksumName } from './constants';
+import { checksumId, CHECKSUMS, DEFAULT_CHECKSUM, MAX_TOKEN_LEN, type ChecksumName } from './constants';
 import { parseDestination, type Destination } from './destination';
 import { PushError } from './errors';
 import { checksumAvailable } from './hash';
@@ -24,6 +24,8 @@ export interface PushOptions {
   name?: string;
   /** 'sha256' (default) or 'crc32' (faster; no protection against tampering). */
   checksum?: ChecksumName;
+  /** The receivers' shared secret, if they were started with one. */
+  token?: string | Buffer;
   connectTimeoutMs?: number;
   /** A receiver that takes no data for this long fails (others go on). */
   idleTimeoutMs?: number;
@@ -85,6 +87,10 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
   const problem = nameProblem(name);
   if (problem !== null) throw new PushError('ERR_RMMAP_PUSH_BAD_NAME', `cannot push under the name ${JSON.stringify(name)}: ${problem}; pass another name`);
 
+  const token = options.token === undefined ? undefined : Buffer.from(options.token);
+  if (token !== undefined && (token.length < 1 || token.length > MAX_TOKEN_LEN)) {
+    throw new PushError('ERR_RMMAP_PUSH_BAD_TOKEN', `the token must be 1 to ${MAX_TOKEN_LEN} bytes`);
+  }
   const checksum = options.checksum === undefined ? DEFAULT_CHECKSUM : checksumId(options.checksum);
   if (checksum === undefined || !checksumAvailable(checksum)) {
     throw new PushError('ERR_RMMAP_PUSH_BAD_CHECKSUM', `checksum ${JSON.stringify(options.checksum)} is not available; use sha256 or crc32 (Node 20.15+)`);
@@ -146,7 +152,7 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
       if (options.signal?.aborted === true) conn.close('the push was aborted');
       try {
         const replyTimeout = options.replyTimeoutMs ?? 120_000;
-        await conn.write(encodeHeader({ name, size, checksum }));
+        await conn.write(encodeHeader({ name, size, checksum, ...(token === undefined ? {} : { token }) }));
         const ready = await conn.next(replyTimeout, 'accept the header');
         if (ready.kind !== 'reply' || ready.reply.status !== PushStatus.READY) return failWith(ready);
 

@@ -5,6 +5,7 @@ import {
   HEADER_FIXED_LEN,
   HEADER_MAGIC,
   MAX_NAME_LEN,
+  MAX_TOKEN_LEN,
   MAX_REPLY_MESSAGE_LEN,
   MAX_SIZE,
   PROTOCOL_VERSION,
@@ -22,23 +23,29 @@ export interface Header {
   name: string;
   size: number;
   checksum: ChecksumId;
+  /** Shared secret for receivers started with a token; empty for none. */
+  token?: Buffer;
 }
 
 export function encodeHeader(h: Header): Buffer {
   const name = Buffer.from(h.name, 'utf8');
+  const token = h.token ?? Buffer.alloc(0);
   if (name.length < 1 || name.length > MAX_NAME_LEN) throw new RangeError(`name must be 1..${MAX_NAME_LEN} bytes`);
-  const b = Buffer.alloc(HEADER_FIXED_LEN + name.length);
+  if (token.length > MAX_TOKEN_LEN) throw new RangeError(`token must be at most ${MAX_TOKEN_LEN} bytes`);
+  const b = Buffer.alloc(HEADER_FIXED_LEN + name.length + token.length);
   b.writeUInt32BE(HEADER_MAGIC, 0);
   b.writeUInt16BE(PROTOCOL_VERSION, 4);
   b.writeUInt8(h.checksum, 6);
   b.writeUInt8(name.length, 7);
   b.writeBigUInt64BE(BigInt(h.size), 8);
+  b.writeUInt8(token.length, 16);
   name.copy(b, HEADER_FIXED_LEN);
+  token.copy(b, HEADER_FIXED_LEN + name.length);
   return b;
 }
 
 export type FixedHeader =
-  | { ok: true; checksum: ChecksumId; nameLen: number; size: number }
+  | { ok: true; checksum: ChecksumId; nameLen: number; tokenLen: number; size: number }
   | { ok: false; status: PushStatusCode; message: string };
 
 /** Validates the fixed 16 bytes of a header before anything is allocated for the rest. */
@@ -62,7 +69,9 @@ export function decodeHeaderFixed(b: Buffer, maxSize: number): FixedHeader {
   if (size > BigInt(maxSize)) {
     return { ok: false, status: PushStatus.TOO_LARGE, message: `the file is ${size} bytes; this receiver accepts at most ${maxSize} (--max-size)` };
   }
-  return { ok: true, checksum: checksum as ChecksumId, nameLen, size: Number(size) };
+  // "Reserved bytes 17..19 are zero": room for flags in later versions.
+  if (b.readUInt8(17) !== 0 || b.readUInt16BE(18) !== 0) return { ok: false, status: PushStatus.BAD_HEADER, message: 'reserved header bytes are not zero' };
+  return { ok: true, checksum: checksum as ChecksumId, nameLen, tokenLen: b.readUInt8(16), size: Number(size) };
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
