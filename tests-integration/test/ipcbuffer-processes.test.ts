@@ -64,7 +64,7 @@ describe('two processes share one buffer', () => {
     // Handshake through shared words (Atomics, polled with a deadline): the child publishes
     // readiness, the parent writes a value after that, the child echoes it back.
     const child = `${prelude} const b = IPCBuffer.fromFd(3); const w = new Int32Array(b.buffer, b.byteOffset, 4);
-      console.log('ready ' + b.kind + ' ' + b.length); Atomics.store(w, 0, 1);
+      Atomics.store(w, 0, 1); console.log('ready ' + b.kind + ' ' + b.length);
       const end = Date.now() + 20000; while (Atomics.load(w, 1) === 0) { if (Date.now() > end) { console.error('no value'); process.exit(1); } }
       Atomics.store(w, 2, Atomics.load(w, 1) * 2); b.close();`;
     const p = start(['-e', child], { ...opts, stdio: ['ignore', 'pipe', 'pipe', b.fd as number] });

@@ -32,8 +32,10 @@ export interface IPCBufferExtras {
   /** True once close() was called on the owner of the memory. */
   readonly closed: boolean;
   /**
-   * Writes dirty pages back to the file (msync). Meaningful for 'file'; for
-   * shared memory it only orders nothing and returns. Throws ERR_SHM_CLOSED after close().
+   * msync(MS_SYNC) over this buffer's pages: for 'file', returns once the
+   * bytes are on disk. Shared memory (posix, sysv, anonymous) has no disk
+   * behind it, so it returns at once; 'memory' has nothing to flush. Other
+   * processes see writes immediately either way. Throws ERR_SHM_CLOSED after close().
    */
   sync(options?: SyncOptions): void;
   /**
@@ -70,7 +72,6 @@ export interface State {
   exitRef?: WeakRef<sys.Mapping>;
   /** The owner's state, for aliases. */
   root?: State;
-  /** Extra work on close (registry bookkeeping is not needed: objects outlive buffers). */
 }
 
 function stateOf(b: unknown): State {
