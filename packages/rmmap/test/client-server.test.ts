@@ -99,6 +99,16 @@ describe('rmmap client and server in one process', () => {
     expect(m.cachedBytes).toBe(65536);
   });
 
+  test('cache off: every read asks the server and sees the latest bytes', async () => {
+    const a = await open('data.bin', 0, 4096, {}, { cacheSize: 0 });
+    const b = await open('data.bin', 0, 4096);
+    expect((await a.read(0, 3)).toString()).toBe('...');
+    await b.write(0, Buffer.from('abc'));
+    expect((await a.read(0, 3)).toString()).toBe('abc');
+    expect(a.cachedBytes).toBe(0);
+    expect((await a.read(0, 3 * 1024 * 1024)).length).toBe(256 * 1024);
+  });
+
   test('a large write is split into frames and arrives whole', async () => {
     fs.writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(3 * 1024 * 1024));
     const small = new RmmapServer({ root, maxFrame: 64 * 1024 });

@@ -14,7 +14,7 @@ export interface MappingOptions {
   cacheSize?: number;
   /** Cache page size in bytes (default 64 KiB). */
   pageSize?: number;
-  /** Bytes fetched ahead of a sequential read (default 4 MiB; 0 disables). */
+  /** Bytes fetched ahead of a sequential read (default 4 MiB; 0 disables; needs cacheSize >= 2 × readahead). */
   readahead?: number;
 }
 
@@ -33,6 +33,8 @@ export interface ReconnectEvent {
   /** False when the cache had to be dropped (the file changed meanwhile or the server restarted). */
   cacheKept: boolean;
 }
+
+const PREFETCH_RUN = 1024 * 1024;
 
 interface Run {
   start: number;
@@ -142,9 +144,14 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
     if (offset >= end) return Buffer.alloc(0);
     const sequential = offset === this.#lastEnd;
     this.#lastEnd = end;
+    if (this.#cache.capacity < this.#cache.pageSize && end - offset <= this.#maxChunk() && this.#pendingWrites.size === 0) {
+      // Uncached small read: the reply payload is ours, hand it over as is.
+      return this.#readOnce(offset, end);
+    }
     const out = Buffer.allocUnsafe(end - offset);
-    await this.#fill(offset, end, out);
-    if (sequential && this.#readahead > 0 && end < this.#length) this.#prefetch(end, Math.min(this.#length, end + this.#readahead));
+    if (this.#cache.capacity < this.#cache.pageSize) await this.#fetchDirect(offset, end, out);
+    else await this.#fill(offset, end, out);
+    if (sequential && this.#readahead > 0 && this.#cache.capacity >= 2 * this.#readahead && end < this.#length) this.#prefetch(end, Math.min(this.#length, end + this.#readahead));
     return out;
   }
 
@@ -334,9 +341,39 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
     await Promise.all(waits);
   }
 
+  async #readOnce(start: number, stop: number): Promise<Buffer> {
+    const f = await this.#conn.request((id) => msg.encodeRead(id, this.#wireId, start, stop));
+    const { version, data } = msg.decodeData(expect(f, FrameType.DATA, 'READ'));
+    if (data.length !== stop - start) throw new RmmapProtocolError('ERR_RMMAP_BAD_FRAME', `DATA carried ${data.length} bytes for a READ of ${stop - start}`);
+    this.#seeVersion(version);
+    // A small view would pin a whole socket chunk; copy those.
+    return data.length * 2 < data.buffer.byteLength ? Buffer.from(data) : data;
+  }
+
+  /** Without a cache: READ exactly the bytes asked for (split at the frame limit). */
+  async #fetchDirect(offset: number, end: number, out: Buffer): Promise<void> {
+    const chunk = this.#maxChunk();
+    const parts: Promise<void>[] = [];
+    for (let at = offset; at < end; at += chunk) {
+      const stop = Math.min(end, at + chunk);
+      parts.push(
+        this.#conn.request((id) => msg.encodeRead(id, this.#wireId, at, stop)).then((f) => {
+          const { version, data } = msg.decodeData(expect(f, FrameType.DATA, 'READ'));
+          if (data.length !== stop - at) throw new RmmapProtocolError('ERR_RMMAP_BAD_FRAME', `DATA carried ${data.length} bytes for a READ of ${stop - at}`);
+          this.#seeVersion(version);
+          data.copy(out, at - offset);
+          for (const w of this.#pendingWrites) copyInto(out, offset, end, w.at, w.data);
+        }),
+      );
+    }
+    await Promise.all(parts);
+  }
+
   #prefetch(from: number, to: number): void {
     const P = this.#cache.pageSize;
-    const maxPages = Math.max(1, Math.floor(this.#maxChunk() / P));
+    // Several moderate READs rather than one huge one: the first bytes arrive
+    // sooner and the server's copy overlaps with our receiving.
+    const maxPages = Math.max(1, Math.floor(Math.min(this.#maxChunk(), PREFETCH_RUN) / P));
     const last = Math.floor((to - 1) / P);
     // Start at the page after the one holding `from` if that one is already being read.
     let i = Math.floor(from / P);
@@ -365,7 +402,9 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
           throw new RmmapProtocolError('ERR_RMMAP_BAD_FRAME', `DATA carried ${data.length} bytes for a READ of ${stop - start}`);
         }
         this.#seeVersion(version);
-        const copy = Buffer.from(data);
+        // The payload is ours: a socket chunk Node allocated for this read, or
+        // the parser's own buffer when the frame spanned chunks. No copy.
+        const copy = data;
         // Writes still unacknowledged were sent after this READ, so the server
         // applies them after it: lay them over the snapshot.
         for (const w of this.#pendingWrites) copyInto(copy, start, stop, w.at, w.data);
@@ -493,9 +532,10 @@ function checkRange(offset: number, count: number, what: string): void {
  * Copies the overlap of `src` (which holds bytes [srcStart, srcStart+len))
  * into `out` (which holds bytes [outStart, outEnd)).
  */
-function copyInto(out: Uint8Array, outStart: number, outEnd: number, srcStart: number, src: Uint8Array): void {
+function copyInto(out: Buffer, outStart: number, outEnd: number, srcStart: number, src: Buffer): void {
   const from = Math.max(outStart, srcStart);
   const to = Math.min(outEnd, srcStart + src.length);
   if (to <= from) return;
-  out.set(src.subarray(from - srcStart, to - srcStart), from - outStart);
+  // Buffer#copy takes offsets: no view objects on this per-page path.
+  src.copy(out, from - outStart, from - srcStart, to - srcStart);
 }

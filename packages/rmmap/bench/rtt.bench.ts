@@ -1,0 +1,92 @@
+// 64-byte READ and WRITE round trips through rmmapd (page cache off, so
+// every read crosses the network) vs a raw TCP 64-byte ping-pong against an
+// echo server in its own process. p50 / p99 in µs. Knob: RMMAP_BENCH_RTT_N (5000).
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+import { rmmap } from '../src/index';
+import { percentile, scratch, startRmmapd, startScript, table } from './util';
+
+const N = Number(process.env['RMMAP_BENCH_RTT_N'] ?? 5000);
+
+const echoServer = `
+const net = require('node:net');
+const srv = net.createServer((s) => { s.setNoDelay(true); s.on('data', (d) => s.write(d)); });
+srv.listen(0, '127.0.0.1', () => console.log(srv.address().port));
+`;
+
+async function rawPingPong(port: number): Promise<number[]> {
+  const s = net.connect(port, '127.0.0.1');
+  s.setNoDelay(true);
+  await new Promise((r) => s.once('connect', r));
+  const msg = Buffer.alloc(64, 1);
+  const times: number[] = [];
+  let got = 0;
+  let done: (() => void) | undefined;
+  s.on('data', (d: Buffer) => {
+    got += d.length;
+    if (got >= 64) {
+      got -= 64;
+      done?.();
+    }
+  });
+  for (let i = 0; i < N + 200; i++) {
+    const t0 = process.hrtime.bigint();
+    await new Promise<void>((r) => {
+      done = r;
+      s.write(msg);
+    });
+    if (i >= 200) times.push(Number(process.hrtime.bigint() - t0) / 1000);
+  }
+  s.destroy();
+  return times.sort((a, b) => a - b);
+}
+
+async function main(): Promise<void> {
+  const dir = scratch();
+  fs.writeFileSync(path.join(dir, 'small.bin'), Buffer.alloc(64 * 1024));
+  const daemon = await startRmmapd(dir);
+  const echo = await startScript(echoServer);
+  try {
+    const m = await rmmap({ host: '127.0.0.1', port: daemon.port, path: 'small.bin' }, 0, 64 * 1024, { cacheSize: 0, readahead: 0 });
+    const data = Buffer.alloc(64, 2);
+    const measure = async (op: (i: number) => Promise<unknown>): Promise<number[]> => {
+      const t: number[] = [];
+      for (let i = 0; i < N + 200; i++) {
+        const t0 = process.hrtime.bigint();
+        await op(i);
+        if (i >= 200) t.push(Number(process.hrtime.bigint() - t0) / 1000);
+      }
+      return t.sort((a, b) => a - b);
+    };
+    const raw = await rawPingPong(Number(echo.line));
+    const reads = await measure((i) => m.read((i * 64) % 65536, 64));
+    const writes = await measure((i) => m.write((i * 64) % 65536, data));
+    await m.unmap();
+    const rawP50 = percentile(raw, 50);
+    const rawP99 = percentile(raw, 99);
+    const row = (name: string, t: number[]) => [
+      name,
+      percentile(t, 50).toFixed(1),
+      percentile(t, 99).toFixed(1),
+      rawP50.toFixed(1),
+      rawP99.toFixed(1),
+      (percentile(t, 50) / rawP50).toFixed(2),
+      (percentile(t, 99) / rawP99).toFixed(2),
+    ];
+    table(
+      ['scenario', 'rmmap p50 µs', 'rmmap p99 µs', 'raw TCP p50 µs', 'raw TCP p99 µs', 'p50 ratio (rmmap / raw)', 'p99 ratio'],
+      [row(`64-byte read round trip (n=${N}, cache off)`, reads), row(`64-byte write round trip (n=${N})`, writes)],
+    );
+  } finally {
+    daemon.child.kill('SIGTERM');
+    echo.child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  process.exitCode = 1;
+});
