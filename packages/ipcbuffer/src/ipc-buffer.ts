@@ -64,7 +64,7 @@ function checkOffset(offset: unknown, parentLength: number): number {
   return offset;
 }
 
-function fromLength(length: number, b: unknown, c: unknown, extra: number): Shared {
+function fromLength(length: number, b: unknown, c: unknown, d: unknown, count: number): Shared {
   let encoding: BufferEncoding | undefined;
   let target: unknown = b;
   // An encoding name wins over a file of the same name; write "./hex" for the file.
@@ -74,7 +74,7 @@ function fromLength(length: number, b: unknown, c: unknown, extra: number): Shar
   } else if (c !== undefined) {
     throw argType('third argument', 'omitted when the second is not an encoding (forms: (length, encoding, target) or (length, target))', c);
   }
-  if (extra > 3) throw argType('fourth argument', 'omitted for a length-first form', undefined);
+  if (count > 3) throw argType('fourth argument', 'omitted in the length-first forms', d);
   const opts = encoding === undefined ? {} : { encoding };
   if (target === undefined) return fromMemory(Buffer.alloc(checkMemoryLength(length)), encoding);
   if (typeof target === 'number') return openSysv(target, length, opts);
@@ -104,7 +104,7 @@ function fromParent(parent: Uint8Array, b: unknown, c: unknown, d: unknown): Sha
 
 function construct(args: unknown[]): Shared {
   const [a, b, c, d] = args;
-  if (typeof a === 'number') return fromLength(a, b, c, args.length);
+  if (typeof a === 'number') return fromLength(a, b, c, d, args.length);
   if (a instanceof Uint8Array) return fromParent(a, b, c, d);
   if (typeof a === 'string') {
     const encoding = b === undefined ? 'utf8' : typeof b === 'string' ? checkEncoding(b) : (() => { throw argType('encoding', 'a string', b); })();

@@ -1,6 +1,7 @@
 // Buffer conformance, table-driven: the same assertions run on Buffer.alloc
 // (the first row proves the assertions) and on every IPCBuffer kind.
 import assert from 'node:assert';
+import { transcode } from 'node:buffer';
 import util from 'node:util';
 
 import { cleanup, kinds, removeTmp } from './kinds';
@@ -228,6 +229,36 @@ describe.each(kinds)('%s', (_label, make) => {
     expect(b.find((x) => x < 3)).toBe(2);
     b.copyWithin(0, 2);
     expect([...b]).toEqual([2, 1, 2, 1]);
+  });
+
+  test('the rest of the API: defaults, more widths, byteLength, transcode, structuredClone, TextDecoder', () => {
+    const b = make(32);
+    expect(b.write('abcdef', 2, 3, 'latin1')).toBe(3);
+    expect(b.toString().slice(0, 5)).toBe('\0\0abc');
+    expect(String(b.subarray(2, 5))).toBe('abc');
+    expect(Buffer.byteLength(b)).toBe(32);
+    expect(b.writeUIntBE(0x010203, 8, 3)).toBe(11);
+    expect(b.readUIntBE(8, 3)).toBe(0x010203);
+    expect(b.readUIntLE(8, 3)).toBe(0x030201);
+    expect(b.writeBigUInt64LE(2n ** 64n - 1n, 16)).toBe(24);
+    expect(b.readBigUInt64LE(16)).toBe(2n ** 64n - 1n);
+    expect(b.readBigInt64BE(16)).toBe(-1n);
+    expect(b.writeFloatBE(-0.5, 24)).toBe(28);
+    expect(b.readFloatBE(24)).toBe(-0.5);
+    expect(b.writeUInt16LE(0xffff, 28)).toBe(30);
+    expect(b.readInt16LE(28)).toBe(-1);
+    expect(b.lastIndexOf(0xff, 27)).toBe(23);
+    expect(b.includes(0x02)).toBe(true);
+    expect(b.toString('hex', 8, 11)).toBe('010203');
+    expect(transcode(b.subarray(2, 5), 'latin1', 'utf16le').toString('utf16le')).toBe('abc');
+    const cloned = structuredClone(b.subarray(2, 5));
+    expect(cloned).toBeInstanceOf(Uint8Array);
+    expect(Array.from(cloned)).toEqual([97, 98, 99]);
+    expect(new TextDecoder().decode(b.subarray(2, 5))).toBe('abc');
+    const same = Buffer.from(b.buffer, b.byteOffset, b.length);
+    same[0] = 0x7a;
+    expect(b[0]).toBe(0x7a);
+    expect(Buffer.from(b.buffer, b.byteOffset + 2, 3).toString()).toBe('abc');
   });
 
   test('Atomics and other views over the same memory', () => {

@@ -31,6 +31,7 @@ describe('ERR_INVALID_ARG_TYPE', () => {
     ['an object as target', () => call(10, {})],
     ['a boolean as target', () => call(10, true)],
     ['a third argument after a target', () => call(10, '*name', 'x')],
+    ['a fourth argument in a length-first form', () => call(10, 'utf8', '*name', 1)],
     ['a number as POSIX name', () => IPCBuffer.posix(5 as unknown as string, 10)],
     ['a string length', () => IPCBuffer.posix(uniqueName(), '10' as unknown as number)],
     ['a string key', () => IPCBuffer.sysv('0x10' as unknown as number, 10)],

@@ -2,6 +2,8 @@
 // waiting, recovery from a dead holder (simulated by writing a thread id
 // that does not exist into the lock words), and argument errors.
 // Multi-process behaviour is in tests-integration/test/ipcbuffer-locks.test.ts.
+import diagnostics from 'node:diagnostics_channel';
+
 import { IPCBuffer, Mutex, Semaphore, SEMAPHORE_BYTES } from '../src';
 
 import { removeTmp, uniqueName } from './kinds';
@@ -66,9 +68,14 @@ describe('Mutex', () => {
     const b = sharedBuffer();
     const m = Mutex.at(b);
     undo.push(() => m.close());
+    const events: unknown[] = [];
+    const onEvent = (e: unknown) => events.push(e);
+    diagnostics.subscribe('ipcbuffer:lock:recovered', onEvent);
+    undo.push(() => diagnostics.unsubscribe('ipcbuffer:lock:recovered', onEvent));
     b.writeInt32LE(DEAD, 4);
     m.lockSync(1000);
     expect([m.holder, m.recovered, m.recoveries]).toEqual([process.pid, true, 1]);
+    expect(events).toEqual([expect.objectContaining({ deadHolder: DEAD, by: process.pid })]);
     m.unlock();
     m.lockSync();
     expect(m.recovered).toBe(false);

@@ -1,3 +1,5 @@
+import diagnostics from 'node:diagnostics_channel';
+
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { type IPCBuffer } from '../buffer';
@@ -13,6 +15,9 @@ const STATE = 1;
 const RECOVERIES = 2;
 const WAITERS = 1 << 30;
 const TID_MASK = WAITERS - 1;
+
+/** Published when a lock is taken over from a dead holder: { what, deadHolder, by }. */
+export const recoveredChannel = diagnostics.channel('ipcbuffer:lock:recovered');
 
 /** Bytes a Mutex occupies inside a shared buffer (Mutex.at). */
 export const MUTEX_BYTES = 16;
@@ -116,6 +121,7 @@ export class Mutex implements Disposable {
         if (Atomics.compareExchange(w, STATE, c, me | (c & WAITERS) | extra) === c) {
           Atomics.add(w, RECOVERIES, 1);
           this.#recovered = true;
+          if (recoveredChannel.hasSubscribers) recoveredChannel.publish({ what: this.#what, deadHolder: holder, by: me });
           return true;
         }
         continue;

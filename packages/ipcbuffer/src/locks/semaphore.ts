@@ -4,7 +4,7 @@ import { type IPCBuffer } from '../buffer';
 import { LockStateError, LockTimeoutError, argType, outOfRange } from '../errors';
 import { openPosix, unlinkPosix } from '../posix';
 import { AsyncQueue } from './async-queue';
-import { type OpenLockOptions } from './mutex';
+import { recoveredChannel, type OpenLockOptions } from './mutex';
 import { currentTid, threadAlive } from './thread-id';
 import { checkTimeout, ensureInitialized, MAGIC_SEMAPHORE, SLICE_MS, wordsAt, type AcquireOptions } from './words';
 
@@ -140,6 +140,7 @@ export class Semaphore implements Disposable {
       const permits = Atomics.exchange(w, SLOT0 + 2 * i + 1, 0);
       Atomics.store(w, SLOT0 + 2 * i, 0);
       if (permits > 0) {
+        if (recoveredChannel.hasSubscribers) recoveredChannel.publish({ what: this.#what, deadHolder: t, by: currentTid(), permits });
         Atomics.add(w, COUNT, permits);
         sys.futexWake(w, COUNT, permits);
       }
