@@ -100,6 +100,36 @@ describe('Mutex across 4 processes', () => {
   });
 });
 
+describe('Mutex between threads of one process', () => {
+  it('ownership is per thread: a worker blocks in lockSync until the main thread unlocks', async () => {
+    const mname = name('mutex');
+    undo.push(() => Mutex.unlink(mname));
+    const code = `
+      const { Worker } = require('node:worker_threads');
+      const { Mutex } = require('@shmkit/ipcbuffer');
+      const m = Mutex.open(${JSON.stringify(mname)});
+      (async () => {
+        await m.lock();
+        const w = new Worker(\`
+          const { parentPort } = require('node:worker_threads');
+          const { Mutex } = require('@shmkit/ipcbuffer');
+          const m = Mutex.open(${JSON.stringify(mname)});
+          parentPort.postMessage('trying');
+          m.lockSync(10000);
+          parentPort.postMessage('worker holds it, holder is not the process: ' + (m.holder !== process.pid));
+          m.unlock(); m.close();\`, { eval: true });
+        w.on('message', (msg) => {
+          console.log(msg);
+          if (msg === 'trying') setTimeout(() => { console.log('main unlocks'); m.unlock(); }, 200);
+        });
+        w.on('exit', async () => { await m.lock({ timeoutMs: 1000 }); m.unlock(); m.close(); console.log('done'); });
+      })();`;
+    const p = start(['-e', code], opts);
+    expect((await p.exited).status).toBe(0);
+    expect(p.stdout()).toBe('trying\nmain unlocks\nworker holds it, holder is not the process: true\ndone\n');
+  });
+});
+
 describe('Semaphore across 4 processes', () => {
   it('never admits more than its permits', async () => {
     const d = data();
