@@ -8,7 +8,7 @@ import { int32At, type Memory } from './words';
 // Layout of a Notifier block (int32 words). Word 0 is the futex word of
 // blocking waiters; async waiters each hold a doorbell slot.
 const SEQ = 0;
-const FUTEX_SLEEPERS = 1;
+const NEED_WAKE = 1; // set by blocking sleepers; the first waker to clear it wakes them all
 const ARMED = 2;
 const SLOT0 = 4;
 const SLOT_WORDS = 4;
@@ -66,7 +66,9 @@ const BACKSTOP_MS = 500;
  * sees the sleeper — so no wakeup is lost, and a waker makes a system call
  * only when someone actually sleeps.
  *
- * Blocking waiters sleep on word 0 with futex(2). Async waiters claim one of
+ * Blocking waiters set a need-wake flag and sleep on word 0 with futex(2);
+ * the first waker to clear the flag bumps word 0 and wakes them all, so a
+ * burst of notifies costs one system call. Async waiters claim one of
  * 15 slots and publish their realm's Doorbell there; a waker that clears a
  * slot's `asleep` flag writes one byte to that doorbell. When all slots are
  * taken, async waiters fall back to polling every 2 ms.
@@ -95,7 +97,7 @@ export class Notifier {
 
   /** Waiters currently announced (blocking + armed async), for diagnostics. */
   get sleepers(): number {
-    return Atomics.load(this.#h, FUTEX_SLEEPERS) + Atomics.load(this.#h, ARMED);
+    return Atomics.load(this.#h, NEED_WAKE) + Atomics.load(this.#h, ARMED);
   }
 
   /**
@@ -104,7 +106,9 @@ export class Notifier {
    */
   notify(): void {
     const h = this.#h;
-    if (Atomics.load(h, FUTEX_SLEEPERS) !== 0) {
+    // One futex wake per sleep, not per notify: while a woken sleeper is
+    // still being scheduled, later notifies find the flag already cleared.
+    if (Atomics.load(h, NEED_WAKE) !== 0 && Atomics.exchange(h, NEED_WAKE, 0) !== 0) {
       Atomics.add(h, SEQ, 1);
       this.#futex.wake(0x7fffffff);
     }
@@ -143,18 +147,15 @@ export class Notifier {
     const poll = options.pollMs ?? BACKSTOP_MS;
     const h = this.#h;
     for (;;) {
+      // Snapshot, announce, re-check, sleep: a notify after the snapshot
+      // either is seen by the re-check or bumps SEQ so the wait returns.
       const seq = Atomics.load(h, SEQ);
-      Atomics.add(h, FUTEX_SLEEPERS, 1);
-      let v: T | undefined;
-      try {
-        v = check();
-        if (v !== undefined) return v;
-        const left = deadline - performance.now();
-        if (left <= 0) return undefined;
-        this.#futex.wait(seq, Math.min(left, poll));
-      } finally {
-        Atomics.sub(h, FUTEX_SLEEPERS, 1);
-      }
+      Atomics.store(h, NEED_WAKE, 1);
+      let v = check();
+      if (v !== undefined) return v;
+      const left = deadline - performance.now();
+      if (left <= 0) return undefined;
+      this.#futex.wait(seq, Math.min(left, poll));
       v = check();
       if (v !== undefined) return v;
       if (performance.now() >= deadline) return undefined;

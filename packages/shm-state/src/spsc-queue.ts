@@ -64,6 +64,12 @@ export class SpscQueue {
   #data: Uint8Array;
   readonly #notEmpty: Notifier;
   readonly #notFull: Notifier;
+  // The other side's position as last read. Positions only grow, so a stale
+  // copy only understates the room (producer) or the data (consumer); it is
+  // re-read from shared memory only when it says no. This keeps each side
+  // off the other's cache line on most operations.
+  #headSeen = 0;
+  #tailSeen = 0;
 
   private constructor(memory: Memory, offset: number, capacity: number) {
     this.capacity = capacity;
@@ -143,7 +149,10 @@ export class SpscQueue {
     const need = 4 + ((len + 3) & ~3);
     // The producer owns tail; head only grows, so the room seen here can only increase.
     const tail = Atomics.load(h, W_TAIL);
-    if (this.capacity - ((tail - Atomics.load(h, W_HEAD)) >>> 0) < need) return false;
+    if (this.capacity - ((tail - this.#headSeen) >>> 0) < need) {
+      this.#headSeen = Atomics.load(h, W_HEAD);
+      if (this.capacity - ((tail - this.#headSeen) >>> 0) < need) return false;
+    }
     const pos = tail & this.#mask;
     Atomics.store(this.#words, pos >>> 2, len);
     const start = (pos + 4) & this.#mask;
@@ -164,7 +173,7 @@ export class SpscQueue {
   tryPop(): Buffer | null {
     const h = this.#header();
     const head = Atomics.load(h, W_HEAD);
-    const avail = (Atomics.load(h, W_TAIL) - head) >>> 0;
+    const avail = this.#available(h, head);
     if (avail === 0) return null;
     const len = this.#recordLength(head, avail);
     const out = Buffer.allocUnsafe(len);
@@ -182,7 +191,7 @@ export class SpscQueue {
   tryPopInto(target: Uint8Array): number {
     const h = this.#header();
     const head = Atomics.load(h, W_HEAD);
-    const avail = (Atomics.load(h, W_TAIL) - head) >>> 0;
+    const avail = this.#available(h, head);
     if (avail === 0) return -1;
     const len = this.#recordLength(head, avail);
     if (len > target.byteLength) {
@@ -198,7 +207,7 @@ export class SpscQueue {
   peekLength(): number {
     const h = this.#header();
     const head = Atomics.load(h, W_HEAD);
-    const avail = (Atomics.load(h, W_TAIL) - head) >>> 0;
+    const avail = this.#available(h, head);
     return avail === 0 ? -1 : this.#recordLength(head, avail);
   }
 
@@ -244,6 +253,16 @@ export class SpscQueue {
   #header(): Int32Array {
     if (this.#h === undefined) throw new ShmClosedError('the SpscQueue');
     return this.#h;
+  }
+
+  #available(h: Int32Array, head: number): number {
+    let avail = (this.#tailSeen - head) >>> 0;
+    // Also re-read when the cached tail is behind head (another handle popped).
+    if (avail === 0 || avail > this.capacity) {
+      this.#tailSeen = Atomics.load(h, W_TAIL);
+      avail = (this.#tailSeen - head) >>> 0;
+    }
+    return avail;
   }
 
   #recordLength(head: number, avail: number): number {

@@ -1,0 +1,91 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export interface Row {
+  scenario: string;
+  ours: string;
+  baseline: string;
+  /** > 1 means shm-state is faster or cheaper than the alternative in the same run. */
+  ratio: number;
+}
+
+export function environment(): string {
+  const model = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown CPU';
+  return `Node ${process.version}, ${model}, ${os.cpus().length} cores, Linux ${os.release()}`;
+}
+
+export function printTable(title: string, rows: Row[]): void {
+  const header = ['scenario', 'shm-state', 'alternative', 'ratio'];
+  const body = rows.map((r) => [r.scenario, r.ours, r.baseline, `${r.ratio.toFixed(2)}×`]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
+  console.log(`\n### ${title}\n\n${environment()}\n`);
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const b of body) console.log(line(b));
+}
+
+export interface Peer {
+  child: ChildProcess;
+  line(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  exited: Promise<number | null>;
+}
+
+/** Starts bench/peer.ts in a child, with `fds` at 3, 4, …; waits for nothing. */
+export function peer(args: string[], fds: number[] = []): Peer {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'peer.ts'), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit', ...fds],
+  });
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const line = (pattern: RegExp, timeoutMs = 120_000) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
+      const check = () => {
+        const m = pattern.exec(out);
+        if (m !== null) {
+          out = out.slice(m.index + m[0].length);
+          cleanup();
+          resolve(m);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`bench peer: no ${String(pattern)} within ${timeoutMs} ms; output so far: ${out}`));
+      }, timeoutMs);
+      const onExit = () => {
+        check();
+        cleanup();
+        reject(new Error(`bench peer exited before ${String(pattern)}; output: ${out}`));
+      };
+      const cleanup = () => {
+        clearTimeout(timer);
+        child.stdout?.off('data', check);
+        child.off('exit', onExit);
+      };
+      child.stdout?.on('data', check);
+      child.once('exit', onExit);
+      check();
+    });
+  return { child, line, exited };
+}
+
+export function fmtRate(perSec: number, unit: string): string {
+  if (perSec >= 1e6) return `${(perSec / 1e6).toFixed(2)} M${unit}/s`;
+  if (perSec >= 1e3) return `${(perSec / 1e3).toFixed(1)} k${unit}/s`;
+  return `${perSec.toFixed(0)} ${unit}/s`;
+}
+
+export function fmtUs(us: number): string {
+  return us >= 100 ? `${us.toFixed(0)} µs` : `${us.toFixed(1)} µs`;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number;
+}
+
+export function tmpSocketPath(name: string): string {
+  return path.join(os.tmpdir(), `shm-state-bench-${process.pid}-${name}.sock`);
+}
