@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { IPCBuffer } from '@shmkit/ipcbuffer';
+import * as sys from '@shmkit/shm-fd/sys';
 
 import { bin, killAll, killGroup, run, start } from './helpers/proc';
 
@@ -110,17 +111,27 @@ describe('file-backed content on disk', () => {
 });
 
 describe('permissions: objects are 0600, another user gets EACCES', () => {
-  it('posix, file and sysv refuse a different uid', async () => {
+  // As root: create 0600 and probe as nobody (root itself bypasses modes).
+  // Otherwise: create 0400 and probe as ourselves, asking for read-write.
+  const asRoot = process.getuid?.() === 0;
+  it(`posix, file and sysv refuse access without permission (${asRoot ? 'another uid' : 'mode 0400'})`, async () => {
     const nm = name();
     const k = key();
     const file = path.join(tmp, 'private.bin');
+    const mode = asRoot ? 0o600 : 0o400;
+    fs.writeFileSync(file, Buffer.alloc(4096), { mode });
     const p = IPCBuffer.posix(nm, 4096);
-    const s = IPCBuffer.sysv(k, 4096);
-    const f = IPCBuffer.file(file, 4096);
-    undo.push(() => { p.close(); s.close(); f.close(); IPCBuffer.unlink(nm); IPCBuffer.removeSysv(k); });
+    // IPCBuffer attaches read-write, so a 0400 segment is made with the raw call.
+    const s = asRoot ? IPCBuffer.sysv(k, 4096) : undefined;
+    if (!asRoot) sys.shmget(k, 4096, sys.constants.IPC_CREAT | 0o400);
+    undo.push(() => { p.close(); s?.close(); IPCBuffer.unlink(nm); IPCBuffer.removeSysv(k); });
+    if (!asRoot) fs.chmodSync(`/dev/shm${nm}`, 0o400);
+    expect(fs.statSync(`/dev/shm${nm}`).mode & 0o777).toBe(mode);
     const probe = `${prelude} for (const [what, fn] of [['posix', () => IPCBuffer.posix(${JSON.stringify(nm)})], ['sysv', () => IPCBuffer.sysv(${k})], ['file', () => IPCBuffer.file(${JSON.stringify(file)})]]) {
       try { fn(); console.log(what + ' opened'); } catch (e) { console.log(what + ' ' + e.code + ' ' + e.message); } }`;
-    const r = await run(['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', probe], { ...opts, cmd: 'setpriv' });
+    const r = asRoot
+      ? await run(['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e', probe], { ...opts, cmd: 'setpriv' })
+      : await run(['-e', probe], opts);
     expect(r.stderr).toBe('');
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^posix EACCES .*belongs to another user or its mode forbids/);
