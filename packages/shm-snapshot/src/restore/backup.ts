@@ -135,7 +135,8 @@ export class BackupPath {
         this.#spare = temp;
         return false;
       }
-      fs.fsyncSync(fd);
+      // Data and the size it needs; the rename and directory sync follow.
+      fs.fdatasyncSync(fd);
       fs.closeSync(fd);
       const spare = this.tempName();
       let kept = true;
