@@ -11,7 +11,8 @@ export interface AnonymousOptions {
 }
 
 /**
- * Shared memory with no name: a memfd the buffer owns. Share it with a
+ * Shared memory with no name: a memfd the buffer owns, sealed against
+ * shrinking. Share it with a
  * child by passing `buf.fd` in its stdio (it arrives as fd 3 with
  * `stdio: [..., buf.fd]`) and calling IPCBuffer.fromFd(3) there. The memory
  * lives while any process has the fd open or mapped.
@@ -22,6 +23,8 @@ export function openAnonymous(lengthIn: unknown, options: AnonymousOptions = {})
   let mapping: sys.Mapping;
   try {
     sys.ftruncate(fd, length);
+    // Nobody we hand the fd to can cut pages from under our mapping (SIGBUS).
+    sys.addSeals(fd, sys.constants.F_SEAL_SHRINK);
     if (options.reserve ?? true) sys.fallocate(fd, 0, length);
     mapping = sys.map(fd, { length });
   } catch (err) {

@@ -214,6 +214,7 @@ describe('typed API', () => {
     later(() => a.close());
     expect(a.kind).toBe('anonymous');
     expect(fs.readlinkSync(`/proc/self/fd/${a.fd as number}`)).toMatch(/^\/memfd:ipcbuffer/);
+    expect(() => fs.ftruncateSync(a.fd as number, 10)).toThrow(expect.objectContaining({ code: 'EPERM' })); // sealed: no SIGBUS for us
     const dupFd = fs.openSync(`/proc/self/fd/${a.fd as number}`, 'r+');
     const b = IPCBuffer.fromFd(dupFd);
     a.writeDoubleLE(2.5, 100);
