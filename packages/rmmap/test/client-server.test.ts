@@ -99,6 +99,25 @@ describe('rmmap client and server in one process', () => {
     expect(m.cachedBytes).toBe(65536);
   });
 
+  test('streamed sequential reads see NOTIFYs and our own writes', async () => {
+    fs.writeFileSync(path.join(root, 'stream.bin'), Buffer.alloc(4 * 1024 * 1024, 0x30));
+    const r = await open('stream.bin', 0, 4 * 1024 * 1024, {}, { readahead: 2 * 1024 * 1024 });
+    const w = await open('stream.bin', 0, 4 * 1024 * 1024);
+    const piece = 256 * 1024;
+    expect((await r.read(0, piece))[0]).toBe(0x30);
+    expect((await r.read(piece, piece))[0]).toBe(0x30); // sequential: read-ahead of the next pieces starts
+    // Another client changes a piece that is already read ahead.
+    await w.write(2 * piece + 5, Buffer.from('N'));
+    await r.sync(); // NOTIFY has arrived
+    expect((await r.read(2 * piece, piece))[5]).toBe(0x4e);
+    // Our own write into read-ahead bytes.
+    await r.write(3 * piece + 1, Buffer.from('O'));
+    expect((await r.read(3 * piece, piece))[1]).toBe(0x4f);
+    // And the whole stream matches the file.
+    const all = Buffer.concat([await r.read(4 * piece, piece), await r.read(5 * piece, piece)]);
+    expect(all.equals(fs.readFileSync(path.join(root, 'stream.bin')).subarray(4 * piece, 6 * piece))).toBe(true);
+  });
+
   test('cache off: every read asks the server and sees the latest bytes', async () => {
     const a = await open('data.bin', 0, 4096, {}, { cacheSize: 0 });
     const b = await open('data.bin', 0, 4096);

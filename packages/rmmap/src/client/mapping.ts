@@ -35,6 +35,13 @@ export interface ReconnectEvent {
 }
 
 const PREFETCH_RUN = 1024 * 1024;
+/** Sequential reads at least this large stream past the page cache (see #streamRead). */
+const STREAM_MIN = 256 * 1024;
+
+interface StreamEntry {
+  length: number;
+  data: Promise<Buffer>;
+}
 
 interface Run {
   start: number;
@@ -71,6 +78,8 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
   readonly #wireIds = new Set<number>();
   readonly #inflight = new Map<number, Promise<Run>>();
   readonly #pendingWrites = new Set<PendingWrite>();
+  /** Read-ahead of a sequential stream of large reads: start offset → the next read's bytes. */
+  readonly #stream = new Map<number, StreamEntry>();
   readonly #release: () => void;
   #wireId: number;
   #length: number;
@@ -144,6 +153,8 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
     if (offset >= end) return Buffer.alloc(0);
     const sequential = offset === this.#lastEnd;
     this.#lastEnd = end;
+    if (sequential && end - offset >= STREAM_MIN && this.#readahead > 0) return this.#streamRead(offset, end);
+    if (this.#stream.size > 0) this.#stream.clear();
     if (this.#cache.capacity < this.#cache.pageSize && end - offset <= this.#maxChunk() && this.#pendingWrites.size === 0) {
       // Uncached small read: the reply payload is ours, hand it over as is.
       return this.#readOnce(offset, end);
@@ -244,6 +255,7 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
     } finally {
       this.#cache.clear();
       this.#inflight.clear();
+      this.#stream.clear();
       for (const id of this.#wireIds) this.#conn.notifyTargets.delete(id);
       this.#wireIds.clear();
       this.#conn.members.delete(this);
@@ -258,6 +270,7 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
     this.#pendingWrites.add(w);
     // Write-through: cached pages show our own write at once (read-your-writes).
     this.#cache.patch(at, piece);
+    this.#dropStream(at, at + piece.length);
     const p = this.#conn
       .request((id) => msg.encodeWrite(id, this.#wireId, this.#conn.lowWater, at, piece), { isWrite: true })
       .then(
@@ -304,6 +317,7 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
   #onNotify(n: msg.Notify): void {
     this.#seeVersion(n.version);
     this.#cache.invalidate(n.start, n.end);
+    this.#dropStream(n.start, n.end);
     this.emit('change', { offset: n.start, length: n.end - n.start, version: n.version } satisfies ChangeEvent);
   }
 
@@ -348,6 +362,45 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
     this.#seeVersion(version);
     // A small view would pin a whole socket chunk; copy those.
     return data.length * 2 < data.buffer.byteLength ? Buffer.from(data) : data;
+  }
+
+  /**
+   * A stream of large sequential reads bypasses the page cache: each read's
+   * successors are requested ahead of time, and the reply payload is handed
+   * to the caller as is (no copy into and out of cache pages). NOTIFYs and
+   * our own writes drop overlapping read-ahead, so a read never returns
+   * bytes older than a change it was told about or made itself.
+   */
+  async #streamRead(offset: number, end: number): Promise<Buffer> {
+    const len = end - offset;
+    const ahead = this.#stream.get(offset);
+    let data: Promise<Buffer>;
+    if (ahead !== undefined && ahead.length === len) {
+      this.#stream.delete(offset);
+      data = ahead.data;
+    } else {
+      this.#stream.clear();
+      data = this.#readRange(offset, end);
+    }
+    const depth = Math.max(1, Math.floor(this.#readahead / len));
+    for (let k = 0, at = end; k < depth && at < this.#length; k++, at += len) {
+      if (this.#stream.has(at)) continue;
+      const stop = Math.min(this.#length, at + len);
+      const p = this.#readRange(at, stop);
+      p.catch(() => {}); // surfaced to the read that consumes it
+      this.#stream.set(at, { length: stop - at, data: p });
+    }
+    return data;
+  }
+
+  #readRange(start: number, stop: number): Promise<Buffer> {
+    if (stop - start <= this.#maxChunk()) return this.#readOnce(start, stop);
+    const out = Buffer.allocUnsafe(stop - start);
+    return this.#fetchDirect(start, stop, out).then(() => out);
+  }
+
+  #dropStream(start: number, end: number): void {
+    for (const [at, e] of this.#stream) if (at < end && start < at + e.length) this.#stream.delete(at);
   }
 
   /** Without a cache: READ exactly the bytes asked for (split at the frame limit). */
@@ -496,6 +549,7 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
     this.#adopt(mapped);
     // Revalidate: the cache is kept only if no write happened while we were away.
     this.#cacheKept = !epochChanged && mapped.version === before;
+    this.#stream.clear();
     if (!this.#cacheKept) {
       this.#cache.clear();
       this.#version = mapped.version;
