@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { debuglog } from 'node:util';
 
+import { IPCBufferError } from './errors';
+
 const debug = debuglog('ipcbuffer');
 
 /**
@@ -37,7 +39,23 @@ export function registryDir(): string {
   return path.join('/dev/shm', `shmkit-ipcbuffer-${os.userInfo().uid}`);
 }
 
-/** Creates the directory 0700 and refuses one that is a symlink or someone else's. */
+/**
+ * The registry must be ours alone: records name files that `ipcbuffer rm`
+ * deletes, so a directory someone else could write (a symlink planted in
+ * /dev/shm, a group-writable directory) is refused.
+ */
+function checkDir(dir: string): void {
+  const st = fs.lstatSync(dir);
+  const uid = process.getuid?.() ?? st.uid;
+  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) {
+    throw new IPCBufferError(
+      'ERR_IPCBUFFER_UNSAFE_REGISTRY',
+      `registry ${dir} is not a directory that only uid ${uid} can write (symlink, other owner, or group/world-writable); remove it or set SHMKIT_IPCBUFFER_REGISTRY`,
+    );
+  }
+}
+
+/** Creates the directory 0700 if needed and checks it. */
 function ensureDir(): string {
   const dir = registryDir();
   try {
@@ -45,10 +63,7 @@ function ensureDir(): string {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
-  const st = fs.lstatSync(dir);
-  if (!st.isDirectory() || st.uid !== process.getuid?.()) {
-    throw new Error(`registry ${dir} is not a directory owned by uid ${process.getuid?.()}; remove it or set SHMKIT_IPCBUFFER_REGISTRY`);
-  }
+  checkDir(dir);
   return dir;
 }
 
@@ -81,18 +96,21 @@ export function forget(kind: RegisteredKind, id: string): void {
 /** Every record, skipping files that are not well-formed records. */
 export function entries(): Entry[] {
   const dir = registryDir();
-  let names: string[];
   try {
-    names = fs.readdirSync(dir);
+    checkDir(dir);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
+  const uid = process.getuid?.();
   const out: Entry[] = [];
-  for (const n of names) {
+  for (const n of fs.readdirSync(dir)) {
     if (!n.endsWith('.json')) continue;
     try {
-      const e = JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')) as Partial<Entry>;
+      const file = path.join(dir, n);
+      const st = fs.lstatSync(file);
+      if (!st.isFile() || (uid !== undefined && st.uid !== uid)) continue; // not a record we wrote
+      const e = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Entry>;
       if ((e.kind === 'posix' || e.kind === 'sysv' || e.kind === 'file') && typeof e.id === 'string' && typeof e.size === 'number' && typeof e.pid === 'number') {
         out.push({ kind: e.kind, id: e.id, size: e.size, pid: e.pid, start: typeof e.start === 'number' ? e.start : -1, created: typeof e.created === 'number' ? e.created : 0 });
       }

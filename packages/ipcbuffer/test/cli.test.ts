@@ -7,7 +7,7 @@ import { parseTarget } from '../src/objects';
 import { registryDir } from '../src/registry';
 import { IPCBuffer } from '../src';
 
-import { removeTmp, uniqueKey, uniqueName, uniquePath } from './kinds';
+import { removeTmp, tmp, uniqueKey, uniqueName, uniquePath } from './kinds';
 
 afterAll(removeTmp);
 
@@ -108,4 +108,32 @@ test('parseTarget', () => {
   expect(parseTarget('*name', [])).toEqual({ kind: 'posix', name: 'name' });
   expect(parseTarget('/data', [{ kind: 'file', id: '/data', size: 1, pid: 1, start: 1, created: 1 }])).toEqual({ kind: 'file', path: '/data' });
   expect(parseTarget('rel/file', [])).toEqual({ kind: 'file', path: path.resolve('rel/file') });
+});
+
+test('an unsafe registry (symlink or group-writable) is refused, never read', () => {
+  const saved = process.env['SHMKIT_IPCBUFFER_REGISTRY'];
+  const real = path.join(tmp, 'elsewhere');
+  fs.mkdirSync(real, { mode: 0o700 });
+  fs.writeFileSync(path.join(real, 'file-x.json'), JSON.stringify({ kind: 'file', id: '/etc/passwd', size: 1, pid: 2 ** 22 + 1, start: 1, created: 1 }));
+  const link = path.join(tmp, 'link');
+  fs.symlinkSync(real, link);
+  try {
+    process.env['SHMKIT_IPCBUFFER_REGISTRY'] = link;
+    for (const argv of [['ls'], ['rm', '--dead']]) {
+      const r = run(...argv);
+      expect(r.status).toBe(1);
+      expect(r.err).toMatch(/registry .* is not a directory that only uid \d+ can write/);
+    }
+    fs.chmodSync(real, 0o770);
+    process.env['SHMKIT_IPCBUFFER_REGISTRY'] = real;
+    expect(run('ls').status).toBe(1);
+    // Recording into an unsafe registry is skipped; the buffer itself still works.
+    const name = uniqueName();
+    const b = IPCBuffer.posix(name, 10);
+    b.close();
+    IPCBuffer.unlink(name);
+    expect(fs.readdirSync(real)).toEqual(['file-x.json']);
+  } finally {
+    process.env['SHMKIT_IPCBUFFER_REGISTRY'] = saved;
+  }
 });
