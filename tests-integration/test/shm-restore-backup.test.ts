@@ -118,10 +118,10 @@ test('restore-v1 resumes from BACKUP and writes back a longer table', async () =
   expect(d?.valid.length).toBeGreaterThan(1);
 });
 
-test('temp files of killed runs are removed at start; those of live shm-restore runs are not', async () => {
+test('temp files of killed runs are removed at start, whatever their pid; other files are not', async () => {
   const backup = path.join(dir, 'state');
   const dead = path.join(dir, '.state.shm-restore-999999999-abc.tmp');
-  const otherPid = path.join(dir, `.state.shm-restore-${process.pid}-def.tmp`); // alive, but not a shm-restore
+  const otherPid = path.join(dir, `.state.shm-restore-${process.pid}-def.tmp`); // a live pid that was reused
   const unrelated = path.join(dir, '.other.shm-restore-1-abc.tmp');
   for (const f of [dead, otherPid, unrelated]) fs.writeFileSync(f, 'x');
   const r = await restore([backup, '--', ...child('write', '4096', 'x')]);
@@ -130,6 +130,20 @@ test('temp files of killed runs are removed at start; those of live shm-restore 
   expect(fs.existsSync(dead)).toBe(false);
   expect(fs.existsSync(otherPid)).toBe(false);
   expect(fs.existsSync(unrelated)).toBe(true);
+});
+
+test('a second shm-restore on the same BACKUP is refused while the first runs, and allowed after it was killed', async () => {
+  const backup = path.join(dir, 'state');
+  const first = start([shmRestore, '--snapshot', 'restore-v1', backup, '--', ...child('hold')]);
+  await first.waitFor(/holding \d+/);
+  const second = await restore(['--snapshot', 'restore-v1', backup, '--', ...child('show', '4')]);
+  expect(second.status).toBe(1);
+  expect(second.stderr).toContain('in use by another shm-restore');
+  expect(second.stdout).toBe('');
+  process.kill(first.child.pid as number, 'SIGKILL');
+  await first.exited;
+  const third = await restore(['--snapshot', 'restore-v1', backup, '--', ...child('show', '4')]);
+  expect(third.status).toBe(0);
 });
 
 test('SIGTERM is forwarded to the child, and the final state is still written back', async () => {

@@ -15,6 +15,7 @@ import { ShmkitError } from '@shmkit/shm-fd';
  * | ERR_SNAPSHOT_PAYLOAD | SnapshotPayloadError | empty payload, or longer than the ring allows |
  * | ERR_SNAPSHOT_WRITER_EXISTS | ShmSnapshotError | a second Writer for the same file |
  * | ERR_SNAPSHOT_MISALIGNED | ShmSnapshotError | the memory is not 8-byte aligned |
+ * | ERR_SNAPSHOT_BACKUP_BUSY | ShmSnapshotError | shm-restore: another wrapper uses this BACKUP |
  *
  * Codes are never renamed or reused.
  */

@@ -57,10 +57,10 @@ export class SnapshotFile implements Disposable {
       this.#mapping = memory;
     }
     this.#owned = options.own === true && this.#mapping !== null;
-    const self = this;
+    const isClosed = () => this.closed;
     this.#access = {
       get closed() {
-        return self.closed;
+        return isClosed();
       },
       memory: () => this.#memory(),
       words: () => (this.#words ??= new Words(this.#memory())),

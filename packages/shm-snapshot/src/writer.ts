@@ -192,7 +192,8 @@ export class Writer {
     const mem = this.#mem;
     const dataOffset = this.#g.dataOffset;
     const mask = this.#mask;
-    const writer = this;
+    const tail = () => this.tail();
+    const tailBuffer = () => this.tailBuffer();
     return {
       slot,
       offset,
@@ -204,10 +205,10 @@ export class Writer {
         writeRing(mem, dataOffset, mask, offset, bytes);
       },
       get tail() {
-        return writer.tail();
+        return tail();
       },
       get tailBuffer() {
-        return writer.tailBuffer();
+        return tailBuffer();
       },
     };
   }

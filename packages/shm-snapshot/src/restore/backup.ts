@@ -3,6 +3,12 @@ import path from 'node:path';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
+import { ShmSnapshotError } from '../errors';
+
+// fcntl(2) open-file-description locks (linux/include/uapi/asm-generic/fcntl.h at v6.6).
+const F_OFD_SETLK = 37;
+const F_WRLCK = 1;
+
 /**
  * Files beside BACKUP. A replacement is written as
  * `.NAME.shm-restore-PID-RANDOM.tmp` in the same directory (so rename() is
@@ -15,6 +21,7 @@ export class BackupPath {
   readonly base: string;
   /** A temp file holding a replaced BACKUP, recycled by the next replace(). */
   #spare: string | null = null;
+  #lockFd: number | null = null;
 
   constructor(file: string) {
     this.file = path.resolve(file);
@@ -33,8 +40,37 @@ export class BackupPath {
   }
 
   /**
-   * Removes temp files left by runs that were killed: those whose pid is
-   * gone or no longer a shm-restore. Returns the names removed.
+   * Takes the lock that makes this process the only shm-restore using
+   * BACKUP: an open-file-description lock (F_OFD_SETLK) on
+   * `.NAME.shm-restore.lock` beside it, released by the kernel when this
+   * process dies, however it dies. Throws ERR_SNAPSHOT_BACKUP_BUSY when
+   * another process holds it.
+   */
+  lock(): void {
+    if (this.#lockFd !== null) return;
+    const fd = fs.openSync(path.join(this.dir, `.${this.base}.shm-restore.lock`), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    const s = sys.getScratch();
+    // struct flock (x86_64 / aarch64): l_type, l_whence (shorts), l_start,
+    // l_len (off_t), l_pid (must be 0 for OFD locks). Zero length = the whole file.
+    s.buf.fill(0, 0, 32);
+    s.buf.writeInt16LE(F_WRLCK, 0);
+    try {
+      sys.fcntl(fd, F_OFD_SETLK, s.addr);
+    } catch (err) {
+      fs.closeSync(fd);
+      const code = (err as { code?: string }).code;
+      if (code === 'EAGAIN' || code === 'EACCES') {
+        throw new ShmSnapshotError('ERR_SNAPSHOT_BACKUP_BUSY', `${this.file} is in use by another shm-restore; two wrappers must not write one BACKUP`);
+      }
+      throw err;
+    }
+    this.#lockFd = fd;
+  }
+
+  /**
+   * Removes temp files left by runs that were killed. Call with the lock
+   * held: then no other live wrapper writes beside this BACKUP, so every
+   * temp file not of this process is stale. Returns the names removed.
    */
   removeStaleTemps(): string[] {
     const pattern = this.#tempPattern();
@@ -47,9 +83,7 @@ export class BackupPath {
     }
     for (const name of names) {
       const m = pattern.exec(name);
-      if (m === null) continue;
-      const pid = Number(m[1]);
-      if (pid !== process.pid && isShmRestore(pid)) continue;
+      if (m === null || Number(m[1]) === process.pid) continue;
       try {
         fs.unlinkSync(path.join(this.dir, name));
         removed.push(name);
@@ -167,10 +201,14 @@ export class BackupPath {
     }
   }
 
-  /** Removes the spare temp file, if any. Idempotent. */
+  /** Removes the spare temp file, if any, and releases the lock. Idempotent. */
   dispose(): void {
     const spare = this.#spare;
     this.#spare = null;
+    if (this.#lockFd !== null) {
+      fs.closeSync(this.#lockFd);
+      this.#lockFd = null;
+    }
     if (spare === null) return;
     try {
       fs.unlinkSync(spare);
@@ -189,13 +227,3 @@ export class BackupPath {
   }
 }
 
-function isShmRestore(pid: number): boolean {
-  if (!sys.processAlive(pid)) return false;
-  try {
-    // The program or the script node runs must be the bin itself.
-    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').slice(0, 2);
-    return args.some((a) => /(^|\/)shm-restore(\.js)?$/.test(a));
-  } catch {
-    return false;
-  }
-}

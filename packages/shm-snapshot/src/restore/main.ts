@@ -85,11 +85,28 @@ async function run(o: RunOptions, io: Io): Promise<number> {
     return resolved.status;
   }
   const backup = new BackupPath(o.backup);
+  try {
+    return await runWith(o, io, backup, cmd, args, log, fail);
+  } finally {
+    backup.dispose();
+  }
+}
+
+async function runWith(
+  o: RunOptions,
+  io: Io,
+  backup: BackupPath,
+  cmd: string,
+  args: string[],
+  log: (msg: string) => void,
+  fail: (msg: string) => number,
+): Promise<number> {
   const state: SnapshotState = { baselineEnd: 0, configuration: null, lastWriteOffset: 0, resetPending: false };
 
   // 1. BACKUP: clean up after killed runs, then decide what to restore.
   let restoreFrom = false;
   try {
+    backup.lock();
     for (const name of backup.removeStaleTemps()) log(`removed ${name}, left by a run that was killed`);
     let found = examineBackup(backup);
     if (found.kind === 'corrupt' && !o.reset) {
@@ -197,7 +214,6 @@ async function run(o: RunOptions, io: Io): Promise<number> {
     }
     return result.status;
   } finally {
-    backup.dispose();
     acquired.owned?.close();
   }
 }
