@@ -154,6 +154,8 @@ describe('Semaphore', () => {
     s.release();
     expect(s.value).toBe(3);
     expect(code(() => s.tryAcquire(0))).toBe('ERR_OUT_OF_RANGE');
+    expect(code(() => s.tryAcquire(4))).toBe('ERR_OUT_OF_RANGE');
+    expect(code(() => s.acquireSync({ permits: 4 }))).toBe('ERR_OUT_OF_RANGE');
     expect(code(() => Semaphore.at(sharedBuffer(), 0, { initial: 0 }))).toBe('ERR_OUT_OF_RANGE');
     expect(SEMAPHORE_BYTES).toBeLessThanOrEqual(1024);
   });

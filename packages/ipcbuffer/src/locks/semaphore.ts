@@ -97,6 +97,14 @@ export class Semaphore implements Disposable {
     return Atomics.load(this.#w, MAX);
   }
 
+  /** Checks a request size against the maximum: asking for more could never succeed. */
+  #permits(n: unknown): number {
+    const k = checkPermits(n, 'permits', 1);
+    const max = Atomics.load(this.#w, MAX);
+    if (k > max) throw outOfRange(`${this.#what} has ${max} permits in all; asking for ${k} could never succeed`);
+    return k;
+  }
+
   /** This thread's slot index (claiming a free one), or -1 when all are taken. */
   #slot(claim: boolean): number {
     const me = currentTid();
@@ -150,13 +158,13 @@ export class Semaphore implements Disposable {
   /** Takes `n` permits (default 1) if available now. */
   tryAcquire(n = 1): boolean {
     this.#check();
-    return this.#take(checkPermits(n, 'permits', 1));
+    return this.#take(this.#permits(n));
   }
 
   /** Blocks this thread until `n` permits are taken; ERR_IPCBUFFER_LOCK_TIMEOUT after `timeoutMs`. */
   acquireSync(options: { permits?: number; timeoutMs?: number } = {}): void {
     this.#check();
-    const n = checkPermits(options.permits ?? 1, 'permits', 1);
+    const n = this.#permits(options.permits ?? 1);
     const limit = checkTimeout(options.timeoutMs);
     const deadline = Date.now() + limit;
     const w = this.#w;
@@ -183,7 +191,7 @@ export class Semaphore implements Disposable {
   acquire(options: AcquireOptions & { permits?: number } = {}): Promise<void> {
     try {
       this.#check();
-      const n = checkPermits(options.permits ?? 1, 'permits', 1);
+      const n = this.#permits(options.permits ?? 1);
       const limit = checkTimeout(options.timeoutMs);
       if ((this.#queues.get(n)?.pending ?? 0) === 0 && this.#take(n)) return Promise.resolve();
       // One queue (and helper thread) per request size, reused: FIFO within a size.
