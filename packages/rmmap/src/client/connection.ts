@@ -103,8 +103,12 @@ export class ClientConnection {
     return this.#state;
   }
 
-  /** Resolves once the handshake (and any reconnect) completed. */
+  /** Resolves once the handshake (and any reconnect) completed; after a give-up it tries again. */
   ready(): Promise<void> {
+    if (this.#state === 'down' && !this.#reconnecting) {
+      this.#ready = this.#reconnect();
+      this.#ready.catch(() => {});
+    }
     return this.#ready;
   }
 
@@ -154,7 +158,12 @@ export class ClientConnection {
 
   #send(id: number, p: Pending): void {
     p.sent = true;
-    this.#socket?.write(p.build(id));
+    const socket = this.#socket;
+    if (socket === undefined) return;
+    // Only outstanding requests keep the process alive: an idle connection
+    // (mappings held, nothing pending) must not block a clean exit.
+    socket.ref();
+    socket.write(p.build(id));
   }
 
   #failAll(err: Error): void {
@@ -259,6 +268,7 @@ export class ClientConnection {
             // Replies can be as large as the server's own limit.
             parser.maxFrame = Math.min(MAX_FRAME_LIMIT, ok.maxFrame + 64);
             this.#socket = socket;
+            if (this.#pending.size === 0) socket.unref();
             for (const p of this.#pending.values()) p.sent = false;
             resolve();
           } catch (e) {
@@ -345,6 +355,7 @@ export class ClientConnection {
       p.reject(err);
       return;
     }
+    if (this.#pending.size === 0) this.#socket?.unref();
     // Payload may view a socket chunk; consumers copy what they keep.
     p.resolve(f);
   }

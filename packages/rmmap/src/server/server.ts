@@ -113,6 +113,10 @@ export class RmmapServer {
     await closed;
   }
 
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   log(line: string): void {
     this.#opts.log?.(line);
   }
@@ -188,6 +192,8 @@ export class ServerConnection {
     this.#socket = socket;
     this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     socket.setNoDelay(true);
+    // A client that vanished without a FIN (a cut cable) is noticed eventually.
+    socket.setKeepAlive(true, 10_000);
     this.#parser = new FrameParser({
       maxFrame: MAX_HELLO_FRAME,
       onFrame: (f) => this.#onFrame(f),
