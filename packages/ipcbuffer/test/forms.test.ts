@@ -5,7 +5,7 @@ import path from 'node:path';
 
 import { IPCBuffer, registryDir } from '../src';
 
-import { cleanup, removeTmp, tmp, uniqueKey, uniqueName, uniquePath } from './kinds';
+import { cleanup, kinds, removeTmp, tmp, uniqueKey, uniqueName, uniquePath } from './kinds';
 
 const undo: (() => void)[] = [];
 afterEach(() => {
@@ -226,6 +226,15 @@ describe('typed API', () => {
     const fd = a.fd as number;
     a.close();
     expect(() => fs.fstatSync(fd)).toThrow(expect.objectContaining({ code: 'EBADF' }));
+  });
+
+  test('sync() and sync({ async }) work on every kind and on aliases', () => {
+    for (const [label, make] of kinds.slice(1)) {
+      const b = make(8192) as IPCBuffer;
+      b[0] = 1;
+      expect(() => { b.sync(); b.sync({ async: true }); IPCBuffer(b, 100, 4000).sync(); }).not.toThrow();
+      expect([label, b.closed]).toEqual([label, false]);
+    }
   });
 
   test('Symbol.dispose closes', () => {
