@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { alive, killAll, run, start, until } from './helpers/proc';
+import { alive, bin, killAll, run, start, until } from './helpers/proc';
 import { checkPrimes, childFixture, decode, primeTable, primesSnapshot, shmRestore, tempFiles } from './shm-restore-helpers';
 
 let dir: string;
@@ -144,6 +144,22 @@ test('a second shm-restore on the same BACKUP is refused while the first runs, a
   await first.exited;
   const third = await restore(['--snapshot', 'restore-v1', backup, '--', ...child('show', '4')]);
   expect(third.status).toBe(0);
+});
+
+test('a shared file passed in LISTEN_FDS is kept when it holds data, and filled from BACKUP when blank', async () => {
+  const backup = path.join(dir, 'state');
+  fs.writeFileSync(backup, 'from backup');
+  const shmFd = bin('shm-fd', 'shm-fd');
+  // shm-fd passes a blank 4 KiB memfd: BACKUP is restored into it.
+  const blank = await run([shmFd, '-q', '--size', '4096', '--', process.execPath, shmRestore, backup, '--', ...child('show', '11')]);
+  expect(blank.stderr).toContain('reusing SHM_SHARED_FD');
+  expect(blank.stdout).toContain(`head ${Buffer.from('from backup').toString('hex')}`);
+  // A passed-in file that holds data is newer than BACKUP: it wins.
+  const script = `printf 'live state' >&3; exec "$@"`;
+  const held = await run([shmFd, '-q', '--size', '4096', '--', '/bin/sh', '-c', script, 'sh', process.execPath, shmRestore, backup, '--', ...child('show', '10')]);
+  expect(held.stderr).toContain('holds data; not restoring BACKUP');
+  expect(held.stdout).toContain(`head ${Buffer.from('live state').toString('hex')}`);
+  expect(fs.readFileSync(backup).subarray(0, 10).toString()).toBe('live state');
 });
 
 test('SIGTERM is forwarded to the child, and the final state is still written back', async () => {

@@ -1,6 +1,7 @@
 import { debuglog } from 'node:util';
 
 import { ShmkitError } from '@shmkit/shm-fd';
+import * as sys from '@shmkit/shm-fd/sys';
 import { acquireSharedFile, resolveCommand, spawnWithFds, supervise, UsageError, type ChildExit } from '@shmkit/shm-fd/unstable-child-process';
 
 import { parseArgs, USAGE, type RunOptions } from './args';
@@ -150,8 +151,11 @@ async function runWith(
   }
   const memfd = acquired.fds[acquired.index] as number;
   try {
-    if (acquired.owned === null) {
-      log('the shared file was passed in; not restoring BACKUP over it');
+    // A file passed in (systemd's fd store) holds newer state than BACKUP,
+    // unless it holds nothing at all: a file without a single data page is new.
+    const passedIn = acquired.owned === null && !isBlank(memfd);
+    if (passedIn) {
+      log('the shared file was passed in and holds data; not restoring BACKUP over it');
     } else if (restoreFrom) {
       try {
         const bytes = fillFromBackup(backup.file, memfd);
@@ -216,6 +220,11 @@ async function runWith(
   } finally {
     acquired.owned?.close();
   }
+}
+
+function isBlank(fd: number): boolean {
+  const size = sys.fstat(fd).size;
+  return size === 0 || sys.dataExtents(fd, 0, size).length === 0;
 }
 
 /** Sleeps that end early when woken, holding one timer at a time. */
