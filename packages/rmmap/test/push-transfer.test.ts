@@ -170,6 +170,25 @@ describe('pushFile → PushReceiver', () => {
     await expect(pushFile(src.file, [dest(r)], { token: '' })).rejects.toMatchObject({ code: 'ERR_RMMAP_PUSH_BAD_TOKEN' });
   });
 
+  it('leaves no fd behind: file, sockets, socket dups, pipes and hashing threads are all released', async () => {
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const big = source(20 * 1024 * 1024, 'big.bin'); // above the hashing-thread threshold
+    const small = source(1000, 'small.bin');
+    // Warm up once so lazily opened things (libc handle, scratch page) exist.
+    const warm = await PushReceiver.listen({ dir: dir('warm') });
+    await pushFile(small.file, [dest(warm)]);
+    await warm.close();
+    const before = fds();
+    const r = await PushReceiver.listen({ dir: dir('fds'), overwrite: true });
+    await pushFile(big.file, [dest(r)]);
+    await pushFile(small.file, [dest(r)]);
+    await pushFile(big.file, [dest(r), '127.0.0.1:9']);
+    const ac = new AbortController();
+    await pushFile(big.file, [dest(r)], { signal: ac.signal, progressIntervalMs: 1, onProgress: (ps) => (ps[0]?.sent ?? 0) > 0 && ac.abort() });
+    await r.close();
+    expect(fds()).toBe(before);
+  });
+
   it('rejects local problems before connecting', async () => {
     await expect(pushFile(path.join(base, 'missing'), ['127.0.0.1:9'])).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(pushFile(base, ['127.0.0.1:9'])).rejects.toMatchObject({ code: 'ERR_RMMAP_PUSH_NOT_A_FILE' });

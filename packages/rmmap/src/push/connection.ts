@@ -17,9 +17,13 @@ export class ReceiverConnection {
   #parser = new ReplyParser();
   #ended = false;
 
+  /** Resolves once the socket's fd is released. */
+  readonly closed: Promise<void>;
+
   private constructor(socket: net.Socket, label: string) {
     this.socket = socket;
     this.label = label;
+    this.closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => {
       let replies: Reply[];
       try {

@@ -12,8 +12,9 @@ import * as sys from '@shmkit/shm-fd/sys';
 import { CHECKSUMS, HEADER_FIXED_LEN, TEMP_PREFIX, TEMP_SUFFIX, trailerLen } from './constants';
 import { PushStatus, PushStatusName, type PushStatusCode } from './codes';
 import { FdEof, FdTimeout, readExact, waitFd, writeAll } from './fdio';
-import { checksumAvailable, FileHasher } from './hash';
+import { checksumAvailable } from './hash';
 import { nameProblem } from './names';
+import { createVerifier, type Verifier } from './verifier';
 import { decodeHeaderFixed, decodeName, decodeTrailer, encodeReply } from './wire';
 
 const C = sys.constants;
@@ -21,8 +22,6 @@ const debug = debuglog('rmmap-push');
 const F_SETPIPE_SZ = 1031;
 const TMPFS_MAGIC = 0x01021994;
 const PIPE_SIZE = 1024 * 1024;
-/** Hashing between splices is bounded so the socket buffer never waits long. */
-const HASH_STEP = 1024 * 1024;
 
 export interface ReceiveJob {
   op: 'receive';
@@ -64,6 +63,7 @@ export function runReceiver(job: ReceiveJob): void {
   let tempPath: string | undefined;
   let fileFd = -1;
   let verdict: ReceiveEvent | undefined;
+  let verifier: Verifier | undefined;
   try {
     const deadline = Date.now() + job.headerTimeoutMs;
     const fixed = decodeHeaderFixed(readExact(job.fd, HEADER_FIXED_LEN, deadline), job.maxSize);
@@ -107,17 +107,17 @@ export function runReceiver(job: ReceiveJob): void {
     if (size > 0 && st.type !== TMPFS_MAGIC) sys.fallocate(fileFd, 0, size);
 
     writeAll(job.fd, encodeReply(PushStatus.READY, ''), Date.now() + job.idleTimeoutMs);
-    const hasher = new FileHasher(fileFd, fixed.checksum);
+    verifier = createVerifier(fileFd, size, fixed.checksum);
     const t0 = performance.now();
-    receiveData(job, fileFd, size, progress, hasher);
+    receiveData(job, fileFd, size, progress, verifier);
     const t1 = performance.now();
     // Finish our checksum before waiting for the sender's: both sides hash at once.
-    const hashedEarly = hasher.hashed;
-    if (!hasher.advance(size)) throw new Refusal(PushStatus.IO_ERROR, 'the temp file shrank while being verified');
-    const digest = hasher.digest();
+    const digest = verifier.finish(size, job.idleTimeoutMs);
+    verifier = undefined;
+    if (digest === null) throw new Refusal(PushStatus.IO_ERROR, 'hashing the received file failed (it shrank, or the hashing thread died)');
     const trailer = decodeTrailer(readExact(job.fd, trailerLen(fixed.checksum), Date.now() + job.idleTimeoutMs), fixed.checksum);
     if (trailer === null) throw new Refusal(PushStatus.BAD_HEADER, 'the trailer after the data is malformed (bad magic)');
-    debug('receive: %d bytes in %d ms (%d hashed meanwhile), rest hashed in %d ms', size, Math.round(t1 - t0), hashedEarly, Math.round(performance.now() - t1));
+    debug('receive: %d bytes in %d ms, checksum %d ms later', size, Math.round(t1 - t0), Math.round(performance.now() - t1));
     if (job.fsync) fs.fdatasyncSync(fileFd);
     if (digest.length !== trailer.length || !crypto.timingSafeEqual(digest, trailer)) {
       throw new Refusal(
@@ -140,6 +140,7 @@ export function runReceiver(job: ReceiveJob): void {
     verdict = { type: 'failed', code: `ERR_RMMAP_PUSH_${PushStatusName[status] ?? 'IO_ERROR'}`, message };
     if (name !== undefined) verdict.name = name;
   } finally {
+    verifier?.cancel();
     if (fileFd >= 0) fs.closeSync(fileFd);
     if (tempPath !== undefined) fs.rmSync(tempPath, { force: true });
     sys.close(job.fd);
@@ -149,7 +150,7 @@ export function runReceiver(job: ReceiveJob): void {
 }
 
 /** Moves exactly `size` bytes from the socket into the file. */
-function receiveData(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, hasher: FileHasher): void {
+function receiveData(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, verifier: Verifier): void {
   if (size === 0) return;
   const [pr, pw] = sys.pipe(false);
   try {
@@ -166,8 +167,7 @@ function receiveData(job: ReceiveJob, fileFd: number, size: number, progress: Bi
       const n = sys.splice(job.fd, -1, pw, -1, Math.min(pipeSize, size - offset), C.SPLICE_F_MOVE | C.SPLICE_F_NONBLOCK);
       if (n === null) {
         // The network is behind: hash what has landed instead of idling.
-        if (hasher.hashed < offset) hasher.advance(offset, HASH_STEP);
-        else waitFd(job.fd, C.POLLIN, deadline);
+        if (!verifier.idle(offset)) waitFd(job.fd, C.POLLIN, deadline);
         continue;
       }
       if (n === 0) throw new FdEof(`the sender closed the connection after ${offset} of ${size} bytes`);
@@ -179,6 +179,7 @@ function receiveData(job: ReceiveJob, fileFd: number, size: number, progress: Bi
         left -= m;
       }
       deadline = Date.now() + job.idleTimeoutMs;
+      verifier.landed(offset);
       // Read by the main thread for progress lines.
       Atomics.store(progress, 0, BigInt(offset));
     }

@@ -209,7 +209,14 @@ export class PushReceiver extends EventEmitter {
       // A worker blocked in poll(2) notices terminate() within a second.
       await Promise.all([...this.#active.values()].map((a) => a.worker.terminate()));
     }
-    for (const s of this.#sockets) s.destroy();
+    // destroy() releases the fd on the next turn of the loop; wait for it.
+    await Promise.all(
+      [...this.#sockets].map((s) => {
+        const gone = new Promise((resolve) => s.once('close', resolve));
+        s.destroy();
+        return gone;
+      }),
+    );
     await closed;
   }
 

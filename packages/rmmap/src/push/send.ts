@@ -208,6 +208,7 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
   } finally {
     if (ticker !== undefined) clearInterval(ticker);
     for (const c of conns) c.close();
+    await Promise.all(conns.map((c) => c.closed));
     // Slot dups still held by the sender (aborted receivers) are closed by
     // the worker itself before it is terminated.
     await pool?.close();

@@ -1,6 +1,9 @@
 import type { Worker } from 'node:worker_threads';
 
+import * as sys from '@shmkit/shm-fd/sys';
+
 import type { ChecksumId } from './constants';
+import { cancelFollower, followState, FOLLOW_MIN_SIZE, publishLanded } from './hash-follower';
 import { DIGEST_SLOT, type SendCommand, type SendEvent } from './sendfile-loop';
 import { startWorker } from './start-worker';
 
@@ -13,6 +16,8 @@ export class SendfilePool {
   readonly #workers: Worker[] = [];
   readonly #waiters = new Map<number, (e: SendEvent) => void>();
   #crash: Error | undefined;
+  #hasher: Worker | undefined;
+  #followState: SharedArrayBuffer | undefined;
   /** The file's checksum, computed by thread 0 between sends; null if the file ended early. */
   readonly digest: Promise<Buffer | null>;
 
@@ -27,9 +32,21 @@ export class SendfilePool {
       failDigest = reject;
     });
     this.digest.catch(() => undefined); // observed by each receiver's task
+    const { checksum, ...rest } = job;
+    // Big files get a hashing thread of their own (a second core); small
+    // ones are hashed by the sendfile loop while sockets are full.
+    const follow = job.size >= FOLLOW_MIN_SIZE;
+    if (follow) {
+      const state = followState();
+      this.#followState = state;
+      publishLanded(state, job.size);
+      const h = startWorker({ op: 'hash', fd: sys.dup(job.fileFd), size: job.size, checksum, state });
+      this.#hasher = h;
+      h.once('message', (m: { digest: string | null }) => setDigest(m.digest === null ? null : Buffer.from(m.digest, 'hex')));
+      h.once('error', (err) => failDigest(err));
+    }
     for (let t = 0; t < threads; t++) {
-      const { checksum, ...rest } = job;
-      const w = startWorker({ op: 'send', ...rest, ...(t === 0 ? { checksum } : {}) });
+      const w = startWorker({ op: 'send', ...rest, ...(t === 0 && !follow ? { checksum } : {}) });
       w.on('message', (e: SendEvent) => {
         if (e.type === 'digest') {
           setDigest(e.digest === null ? null : Buffer.from(e.digest, 'hex'));
@@ -88,6 +105,12 @@ export class SendfilePool {
           }),
       ),
     );
-    await Promise.all(this.#workers.map((w) => w.terminate()));
+    // terminate() would skip the hashing thread's `finally` that closes its
+    // dup of the file: ask it to stop and let it answer first.
+    if (this.#followState !== undefined) {
+      cancelFollower(this.#followState);
+      await this.digest.catch(() => null);
+    }
+    await Promise.all([...this.#workers, ...(this.#hasher === undefined ? [] : [this.#hasher])].map((w) => w.terminate()));
   }
 }

@@ -1,10 +1,11 @@
 // Entry point of the push worker threads; workerData says which job to run.
 import { parentPort, workerData } from 'node:worker_threads';
 
+import { runHasher, type HashJob } from './hash-follower';
 import { runReceiver, type ReceiveJob } from './receive-loop';
 import { runSender, type SendJob } from './sendfile-loop';
 
-export type Job = SendJob | ReceiveJob;
+export type Job = SendJob | ReceiveJob | HashJob;
 
 function run(job: Job): void {
   switch (job.op) {
@@ -13,6 +14,9 @@ function run(job: Job): void {
       break;
     case 'receive':
       runReceiver(job);
+      break;
+    case 'hash':
+      runHasher(job);
       break;
   }
 }
