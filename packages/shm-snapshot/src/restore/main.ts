@@ -213,7 +213,8 @@ async function runWith(
       }
     } catch (err) {
       if (!(err instanceof ShmkitError) && !isFsError(err)) throw err;
-      io.err(`shm-restore: could not write ${backup.file}; it still holds the previous version: ${describe(err)}\n`);
+      const lost = acquired.owned !== null ? 'this run\'s final state is lost' : 'the passed-in shared file still holds the final state';
+      io.err(`shm-restore: could not write ${backup.file}; it still holds the previous version (${lost}): ${describe(err)}\n`);
       return result.status !== 0 ? result.status : 1;
     }
     return result.status;
