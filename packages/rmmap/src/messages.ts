@@ -83,8 +83,9 @@ class Reader {
     return this.#guard(4, () => this.buf.readUInt32BE(this.#at));
   }
   u64(): number {
-    // Values above 2^53 come out >= MAX_SAFE_INTEGER + 1 and fail the zod u64 check.
-    return this.#guard(8, () => Number(this.buf.readBigUInt64BE(this.#at)));
+    // Two 32-bit halves (no BigInt on the hot path). Values of 2^53 and above
+    // come out >= MAX_SAFE_INTEGER + 1 and fail the zod u64 check.
+    return this.#guard(8, () => this.buf.readUInt32BE(this.#at) * 0x100000000 + this.buf.readUInt32BE(this.#at + 4));
   }
   bytes(n: number): Buffer {
     return this.#guard(n, () => this.buf.subarray(this.#at, this.#at + n));
@@ -225,8 +226,10 @@ export function frame(type: number, requestId: number, size: number): Buffer {
   return b;
 }
 
+/** Writes a safe integer as u64 (callers only pass validated, non-negative safe integers). */
 function w64(b: Buffer, v: number, at: number): number {
-  b.writeBigUInt64BE(BigInt(v), at);
+  b.writeUInt32BE(Math.floor(v / 0x100000000), at);
+  b.writeUInt32BE(v >>> 0, at + 4);
   return at + 8;
 }
 

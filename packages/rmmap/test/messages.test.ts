@@ -33,6 +33,13 @@ describe('message bodies', () => {
     expect(() => msg.decodeRead(b)).toThrow(expect.objectContaining({ code: 'ERR_RMMAP_BAD_FRAME' }));
   });
 
+  test('u64 fields above 2^32 survive a round trip', () => {
+    const mapped = { mapId: 1, offset: 2 ** 40 + 3, length: 2 ** 33, fileSize: Number.MAX_SAFE_INTEGER, version: 2 ** 32, writable: true };
+    expect(msg.decodeMapped(body(msg.encodeMapped(1, mapped)))).toEqual(mapped);
+    const b = body(msg.encodeRead(1, 1, 0, 2 ** 45));
+    expect(b.readBigUInt64BE(12)).toBe(2n ** 45n);
+  });
+
   test('READ with start > end and mapping id 0 are refused', () => {
     expect(() => msg.decodeRead(body(msg.encodeRead(1, 1, 10, 5)))).toThrow(/start must not exceed end/);
     expect(() => msg.decodeRead(body(msg.encodeRead(1, 0, 0, 5)))).toThrow(RmmapProtocolError);

@@ -206,6 +206,7 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
       );
     }
     const chunk = this.#maxChunk();
+    if (data.length <= chunk) return this.#writeFrame(offset, Buffer.from(data));
     const parts: Promise<number>[] = [];
     for (let at = 0; at < data.length; at += chunk) {
       const piece = Buffer.from(data.subarray(at, Math.min(data.length, at + chunk)));
