@@ -72,3 +72,15 @@ test('over a memfd mapping: a second mapping sees the commits; after close the w
     shared.close();
   }
 });
+
+test('a live reader: read() returns null once the writer has overwritten the snapshot', () => {
+  const buf = Buffer.alloc(4 * PAGE);
+  const w = new SnapshotFile(buf).configure({ entries: 4, dataBytes: 32 });
+  const first = w.commit(Buffer.from('first payload'));
+  const live = new SnapshotFile(buf).recover({ live: true })!;
+  expect(live.read(first)?.toString()).toBe('first payload');
+  w.commit(Buffer.from('second payload'));
+  w.commit(Buffer.from('third payload')); // wraps over the first
+  expect(live.read(first)).toBeNull();
+  expect(live.valid().map((s) => live.read(s)?.toString())).toEqual(['second payload', 'third payload']);
+});
