@@ -5,7 +5,7 @@ import net from 'node:net';
 
 import { SharedFd } from '@shmkit/shm-fd';
 
-import { SpscQueue } from '../src';
+import { SpscQueue } from './lib';
 import { baselines } from './baselines';
 import { fmtRate, peer, tmpSocketPath, type Row } from './util';
 

@@ -5,12 +5,12 @@ import net from 'node:net';
 
 import { SharedFd } from '@shmkit/shm-fd';
 
-import { SpscQueue } from '../src';
+import { SpscQueue } from './lib';
 import { baselines } from './baselines';
 import { fmtUs, peer, percentile, tmpSocketPath, type Row } from './util';
 
-const TRIPS = 4000;
-const WARMUP = 300;
+const TRIPS = 5000;
+const WARMUP = 3000;
 type Mode = 'block' | 'default' | 'spin' | 'async';
 
 async function viaQueues(mode: Mode): Promise<number[]> {
@@ -34,7 +34,7 @@ async function viaQueues(mode: Mode): Promise<number[]> {
     } else if (mode === 'async') {
       r = await b.pop();
     } else {
-      r = b.popSync({ spin: mode === 'block' ? 0 : undefined });
+      r = b.popSync({ spinUs: mode === 'block' ? 0 : undefined });
     }
     if (r === null || r.length !== 64) throw new Error('echo lost');
     if (i >= WARMUP) lat.push((performance.now() - t0) * 1000);
@@ -89,7 +89,7 @@ export async function run(): Promise<Row[]> {
   const rows: Row[] = [];
   const names: Record<Mode, string> = {
     block: 'blocking (futex at once)',
-    default: 'blocking (spin 200, then futex)',
+    default: 'blocking (spin 10 µs, then futex)',
     spin: 'spinning (tryPop loop)',
     async: 'async (await pop, doorbell)',
   };

@@ -3,7 +3,7 @@
 // 64 B message rate of a Unix socket measured earlier in this run.
 import { SharedFd } from '@shmkit/shm-fd';
 
-import { MpmcQueue } from '../src';
+import { MpmcQueue } from './lib';
 import { baselines } from './baselines';
 import { fmtRate, peer, type Row } from './util';
 

@@ -2,7 +2,7 @@
 // pay to ask a lock server over a Unix socket (measured earlier in this run).
 import * as sys from '@shmkit/shm-fd/sys';
 
-import { Mutex } from '../src';
+import { Mutex } from './lib';
 import { baselines } from './baselines';
 import { fmtUs, type Row } from './util';
 

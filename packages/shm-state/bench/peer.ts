@@ -4,7 +4,7 @@ import net from 'node:net';
 
 import { SharedFd } from '@shmkit/shm-fd';
 
-import { MpmcQueue, Mutex, SpscQueue } from '../src';
+import { MpmcQueue, Mutex, SpscQueue } from './lib';
 
 const [role, ...args] = process.argv.slice(2);
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -80,7 +80,7 @@ const roles: Record<string, () => void | Promise<void>> = {
       } else if (mode === 'async') {
         m = await a.pop();
       } else {
-        m = a.popSync({ spin: mode === 'block' ? 0 : undefined });
+        m = a.popSync({ spinUs: mode === 'block' ? 0 : undefined });
       }
       if (m === null) continue;
       if (m.length === 0) break;

@@ -122,7 +122,8 @@ export class Mutex {
   lockSync(options: SyncWaitOptions = {}): LockGuard | null {
     const fast = this.#acquire(false);
     if (fast !== undefined) return fast;
-    let lastCheck = performance.now();
+    // Check the holders once on entering the wait, then every LIVENESS_MS.
+    let lastCheck = -Infinity;
     return (
       this.#notifier.waitSync(() => {
         const now = performance.now();

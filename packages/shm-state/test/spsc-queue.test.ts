@@ -160,6 +160,6 @@ describe('SpscQueue', () => {
     const q = SpscQueue.create(buf, { capacity: 64 });
     expect(q.tryPush(Buffer.from('a'))).toBe(true);
     expect(q.tryPop()?.toString()).toBe('a');
-    expect(() => q.popSync({ timeoutMs: 1, spin: 0 })).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_NO_FUTEX' }));
+    expect(() => q.popSync({ timeoutMs: 1, spinUs: 0 })).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_NO_FUTEX' }));
   });
 });

@@ -1,0 +1,15 @@
+// Benchmarks measure the built package (dist/, compiled by tsc), as users run
+// it: tsx's on-the-fly transform wraps every closure in a naming helper,
+// which would bill its cost to shm-state. Run `pnpm build` first.
+import fs from 'node:fs';
+import path from 'node:path';
+
+const built = path.join(__dirname, '..', 'dist', 'src', 'index.js');
+if (!fs.existsSync(built)) {
+  process.stderr.write('shm-state bench: build the package first (pnpm build)\n');
+  process.exit(2);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const lib = require(built) as typeof import('../src');
+export const { SpscQueue, MpmcQueue, Mutex } = lib;

@@ -1,0 +1,103 @@
+// Multi-process tests of the region directory, HashMap and Semaphore (built dist).
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { SharedFd } from '@shmkit/shm-fd';
+import { Semaphore, ShmState } from '@shmkit/shm-state';
+
+import { killAll, killGroup, repoRoot, start, type Proc } from './helpers/proc';
+
+const ROLE = path.join(repoRoot, 'packages', 'shm-state', 'test', 'fixtures', 'role.js');
+const BASE = 65536;
+
+afterEach(killAll);
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'shm-state-it-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function role(file: string, name: string, ...args: string[]): Proc {
+  return start([ROLE, name, file, ...args], { cwd: path.dirname(ROLE) });
+}
+
+function newFile(size: number): { file: string; shared: SharedFd } {
+  const file = path.join(dir, 'state');
+  return { file, shared: SharedFd.openFile(file, { create: true, size }) };
+}
+
+describe('region directory across processes', () => {
+  it('4 processes racing to create the same names on a fresh file get one region each, shared', async () => {
+    const { file, shared } = newFile(BASE + (1 << 20));
+    const procs = [0, 1, 2, 3].map(() => role(file, 'state-race', '10000'));
+    const st = await Promise.all(procs.map((p) => p.exited));
+    expect(st.map((s) => s.status)).toEqual([0, 0, 0, 0]);
+    using m = shared.map();
+    const state = ShmState.open(m.buffer.subarray(BASE));
+    expect(state.regions().map((r) => r.name).sort()).toEqual(['count', 'lock', 'pids']);
+    expect(state.counter64('count').value).toBe(40_000);
+    expect([...state.hashMap('pids', { capacity: 64, keySize: 16, valueSize: 8 }).entries()].length).toBe(4);
+    state.close();
+    shared.close();
+  }, 60_000);
+});
+
+describe('HashMap: one writer, many readers', () => {
+  it('readers never see a torn value; a SIGKILLed writer is repaired and a new writer continues', async () => {
+    const { file, shared } = newFile(BASE + (1 << 20));
+    const writer = role(file, 'map-writer', '0');
+    await writer.waitFor('writing');
+    const readers = [0, 1, 2].map(() => role(file, 'map-reader', '20000'));
+    await Promise.all(readers.map((r) => r.waitFor('ready')));
+    killGroup(writer.child, 'SIGKILL');
+    await writer.exited;
+    const second = role(file, 'map-writer', '1000000');
+    await second.waitFor('writing');
+    const st = await Promise.all(readers.map((r) => r.exited));
+    expect(st.map((s) => s.status)).toEqual([0, 0, 0]);
+    for (const r of readers) {
+      const res = JSON.parse(/result (\{.*\})/.exec(r.stdout())?.[1] ?? '{}') as { torn: number; seen: number };
+      expect(res.torn).toBe(0);
+      expect(res.seen).toBeGreaterThan(0);
+    }
+    killGroup(second.child, 'SIGKILL');
+    await second.exited;
+    using m = shared.map();
+    const h = ShmState.open(m.buffer.subarray(BASE)).hashMap('m', { capacity: 64, keySize: 8, valueSize: 32 });
+    // Every key is either intact or was the one being written when a writer died.
+    let intact = 0;
+    for (const [, v] of h.entries()) {
+      const first = v.readUInt32LE(0);
+      for (let w = 1; w < 8; w++) expect(v.readUInt32LE(w * 4)).toBe(first);
+      intact++;
+    }
+    expect(intact).toBeGreaterThanOrEqual(14);
+    shared.close();
+  }, 90_000);
+});
+
+describe('Semaphore across processes', () => {
+  it('never more holders than permits; a SIGKILLed holder’s permit is recovered', async () => {
+    const { file, shared } = newFile(BASE + 4096);
+    {
+      using m = shared.map();
+      Semaphore.create(m.buffer, { offset: BASE, permits: 2 });
+    }
+    const holder = role(file, 'sem-hold');
+    await holder.waitFor('holding');
+    killGroup(holder.child, 'SIGKILL');
+    await holder.exited;
+    const workers = [0, 1, 2, 3].map(() => role(file, 'sem-worker', '20000'));
+    const st = await Promise.all(workers.map((w) => w.exited));
+    expect(st.map((s) => s.status)).toEqual([0, 0, 0, 0]);
+    const dead = workers.map((w) => (JSON.parse(/done (\{.*\})/.exec(w.stdout())?.[1] ?? '{}') as { ownerDead: number }).ownerDead);
+    expect(dead.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(1);
+    using m = shared.map();
+    const ctl = new Int32Array(m.buffer.buffer, m.buffer.byteOffset, 8);
+    expect(Atomics.load(ctl, 3)).toBeGreaterThanOrEqual(1);
+    expect(Atomics.load(ctl, 3)).toBeLessThanOrEqual(2);
+    expect(Semaphore.open(m.buffer, { offset: BASE }).recoveries).toBe(1);
+    shared.close();
+  }, 90_000);
+});
