@@ -152,3 +152,39 @@ describe('restore-v1 cycles', () => {
     }
   });
 });
+
+describe('BackupPath.replace() recycles a replaced BACKUP only when nobody else can see it', () => {
+  const version = (b: BackupPath, text: string) =>
+    b.replace((fd) => {
+      fs.ftruncateSync(fd, 0);
+      fs.writeSync(fd, text, 0);
+      return true;
+    });
+
+  test('a hard link made to BACKUP keeps its version', () => {
+    const b = new BackupPath(path.join(dir, 'b'));
+    version(b, 'version 1');
+    fs.linkSync(b.file, path.join(dir, 'mine'));
+    version(b, 'version 2'); // version 1 becomes the spare, still linked as "mine"
+    version(b, 'version 3');
+    expect(fs.readFileSync(path.join(dir, 'mine'), 'utf8')).toBe('version 1');
+    expect(fs.readFileSync(b.file, 'utf8')).toBe('version 3');
+    b.dispose();
+  });
+
+  test('a reader holding the previous BACKUP open keeps reading it whole', () => {
+    const b = new BackupPath(path.join(dir, 'b'));
+    version(b, 'version 1');
+    version(b, 'version 2');
+    const reader = fs.openSync(b.file, 'r'); // holds version 2
+    version(b, 'version 3'); // reuses version 1's file
+    version(b, 'version 4'); // version 2 is open: not reused
+    const held = Buffer.alloc(20);
+    const n = fs.readSync(reader, held, 0, 20, 0);
+    fs.closeSync(reader);
+    expect(held.subarray(0, n).toString()).toBe('version 2');
+    expect(fs.readFileSync(b.file, 'utf8')).toBe('version 4');
+    b.dispose();
+    expect(fs.readdirSync(dir).sort()).toEqual(['b']);
+  });
+});

@@ -5,9 +5,29 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { ShmSnapshotError } from '../errors';
 
-// fcntl(2) open-file-description locks (linux/include/uapi/asm-generic/fcntl.h at v6.6).
+// fcntl(2) commands (linux/include/uapi/asm-generic/fcntl.h and
+// linux/fcntl.h at v6.6): open-file-description locks and leases.
 const F_OFD_SETLK = 37;
+const F_SETLEASE = 1024;
 const F_WRLCK = 1;
+const F_UNLCK = 2;
+
+/**
+ * True when `fd` is the only way to this file: one link, and a write lease
+ * is granted (the kernel refuses it while any other open file or mapping
+ * refers to the file). The lease is dropped at once; with no name but our
+ * temp name, nobody can open the file in between.
+ */
+function soleUser(fd: number): boolean {
+  if (fs.fstatSync(fd).nlink !== 1) return false;
+  try {
+    sys.fcntl(fd, F_SETLEASE, F_WRLCK);
+  } catch {
+    return false; // EAGAIN: in use; EINVAL: no leases on this file system
+  }
+  sys.fcntl(fd, F_SETLEASE, F_UNLCK);
+  return true;
+}
 
 /**
  * Files beside BACKUP. A replacement is written as
@@ -147,8 +167,12 @@ export class BackupPath {
    * The replaced BACKUP is not freed but kept (hard-linked) as the next
    * temp file: overwriting allocated blocks in place and never freeing a
    * large file makes a cycle about twice as fast on ext4. `reused` tells
-   * `fill` the file holds such older data. The spare is a pid-tagged temp
-   * file like any other: removed by dispose(), or by the next start.
+   * `fill` the file holds such older data. It is reused only while nobody
+   * else can see it: no other link, and no other process holding it open
+   * or mapped (a write lease, which the kernel grants only then), so a
+   * reader that opened BACKUP before it was replaced keeps reading a
+   * complete version. The spare is a pid-tagged temp file like any other:
+   * removed by dispose(), or by the next start.
    */
   replace(fill: (fd: number, reused: boolean) => boolean): boolean {
     const reused = this.#spare !== null;
@@ -160,6 +184,13 @@ export class BackupPath {
       fd = fs.openSync(temp, flags, 0o600);
     } catch (err) {
       if (!reused) throw err;
+      return this.replace(fill);
+    }
+    if (reused && !soleUser(fd)) {
+      // Someone still reads the version this file held (it was BACKUP a
+      // cycle ago), or linked it elsewhere: leave it to them.
+      fs.closeSync(fd);
+      fs.unlinkSync(temp);
       return this.replace(fill);
     }
     let renamed = false;

@@ -86,10 +86,15 @@ async function run(o: RunOptions, io: Io): Promise<number> {
     return resolved.status;
   }
   const backup = new BackupPath(o.backup);
+  // A lease break is signalled with SIGIO, whose default action would kill
+  // us; BackupPath holds a lease for microseconds on a file nobody can name.
+  const ignoreSigio = () => undefined;
+  process.on('SIGIO', ignoreSigio);
   try {
     return await runWith(o, io, backup, cmd, args, log, fail);
   } finally {
     backup.dispose();
+    process.off('SIGIO', ignoreSigio);
   }
 }
 
