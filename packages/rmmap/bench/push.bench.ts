@@ -25,7 +25,8 @@ interface Sample {
 
 async function main(): Promise<void> {
   const role = process.argv[2];
-  if (role === '--stream-receiver') return streamReceiver(process.argv[3] ?? os.tmpdir());
+  if (role === '--stream-receiver') return streamReceiver(process.argv[3] ?? os.tmpdir(), false);
+  if (role === '--stream-receiver-sha256') return streamReceiver(process.argv[3] ?? os.tmpdir(), true);
   if (!fs.existsSync(distPush)) throw new Error(`${distPush} is missing: build first (pnpm --filter @shmkit/rmmap build)`);
   const { pushFile } = require(distPush) as typeof import('../src/push');
   type PushOptions = import('../src/push').PushOptions;
@@ -41,6 +42,9 @@ async function main(): Promise<void> {
     for (const n of [1, 3]) {
       const ours = await Promise.all(Array.from({ length: n }, (_, i) => startReceiver(children, [rmmapBin, 'receive', '--port', '0', '--dir', mkdir(base, `ours-${n}-${i}`), '--overwrite', '--quiet'])));
       const theirs = await Promise.all(Array.from({ length: n }, (_, i) => startReceiver(children, [__filename, '--stream-receiver', mkdir(base, `stream-${n}-${i}`)], true)));
+      const hashed = await Promise.all(
+        Array.from({ length: n }, (_, i) => startReceiver(children, [__filename, '--stream-receiver-sha256', mkdir(base, `stream-sha-${n}-${i}`)], true)),
+      );
       const push = (options: PushOptions) => async () => {
         const res = await pushFile(file, ours, options);
         if (!res.ok) throw new Error(`push failed: ${JSON.stringify(res.receivers)}`);
@@ -50,7 +54,8 @@ async function main(): Promise<void> {
         ['sendfile push, sha256', push({})],
         ['sendfile push, crc32', push({ checksum: 'crc32' })],
         ...(n > 1 ? ([[`sendfile push, sha256, ${n} sender threads`, push({ senderThreads: n })]] as Array<[string, () => Promise<number[]>]>) : []),
-        ['createReadStream().pipe(socket)', () => Promise.all(theirs.map((d) => streamSend(file, d)))],
+        ['createReadStream().pipe(socket) + sha256 both ends', () => Promise.all(hashed.map((d) => streamSend(file, d, true)))],
+        ['createReadStream().pipe(socket)', () => Promise.all(theirs.map((d) => streamSend(file, d, false)))],
       ];
       const samples = methods.map((): Sample[] => []);
       // Interleaved so that drift (other load on the machine) hits all alike.
@@ -73,7 +78,7 @@ async function main(): Promise<void> {
         ...rows,
         '',
         'sendfile push = rmmap pushFile: connect, header, READY, sendfile(2) from worker thread(s), checksum trailer, the receiver splices into a temp file, verifies, renames, replies. MB/s per receiver = size ÷ (connect → verified reply); CPU = process.cpuUsage() of the sender (all threads), including the sender-side checksum and thread start-up.',
-        'createReadStream().pipe(socket) = one read stream per receiver, no verification; the receiver (also a separate process) pipes into fs.createWriteStream and sends one byte once the file is written.',
+        'createReadStream().pipe(socket) = one read stream per receiver, no verification; the receiver (also a separate process) pipes into fs.createWriteStream and sends one byte once the file is written. "+ sha256 both ends": both sides also hash the stream and the receiver acks with its digest (the guarantee the push gives). Ratios are against the plain pipe.',
         '',
       ].join('\n'),
     );
@@ -127,27 +132,43 @@ function median(xs: Sample[]): Sample {
   return sorted[Math.floor(sorted.length / 2)] as Sample;
 }
 
-/** The baseline a user would write: pipe the file into the socket, wait for the receiver's ack. */
-function streamSend(file: string, dest: string): Promise<number> {
+/**
+ * The baseline a user would write: pipe the file into the socket, wait for
+ * the receiver's ack. With `verify`, both ends also hash the stream and the
+ * receiver acks with its sha256, which the sender compares (the same
+ * guarantee the push gives).
+ */
+function streamSend(file: string, dest: string, verify: boolean): Promise<number> {
   const [host, port] = dest.split(':') as [string, string];
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port: Number(port) }, () => fs.createReadStream(file).pipe(socket));
-    socket.once('data', () => {
+    const h = verify ? crypto.createHash('sha256') : undefined;
+    const socket = net.connect({ host, port: Number(port) }, () => {
+      const rs = fs.createReadStream(file);
+      if (h !== undefined) rs.on('data', (d) => h.update(d));
+      rs.pipe(socket);
+    });
+    let ack = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => {
+      ack = Buffer.concat([ack, d]);
+      if (ack.length < (h === undefined ? 1 : 32)) return;
       socket.destroy();
-      resolve(performance.now() - t0);
+      if (h !== undefined && !h.digest().equals(ack)) reject(new Error('checksum mismatch'));
+      else resolve(performance.now() - t0);
     });
     socket.once('error', reject);
   });
 }
 
-/** Baseline receiver: socket.pipe(createWriteStream), one byte of ack when the file is written. */
-function streamReceiver(dir: string): void {
+/** Baseline receiver: socket.pipe(createWriteStream); acks once the file is written (with its sha256 if `verify`). */
+function streamReceiver(dir: string, verify: boolean): void {
   let n = 0;
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     const out = fs.createWriteStream(path.join(dir, `file-${n++}`), { mode: 0o600 });
+    const h = verify ? crypto.createHash('sha256') : undefined;
+    if (h !== undefined) socket.on('data', (d: Buffer) => h.update(d));
     socket.pipe(out);
-    out.once('finish', () => socket.end('K'));
+    out.once('finish', () => socket.end(h === undefined ? 'K' : h.digest()));
   });
   server.listen(0, '127.0.0.1', () => {
     const a = server.address() as net.AddressInfo;
