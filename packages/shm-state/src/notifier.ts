@@ -57,6 +57,8 @@ const DEFAULT_SPIN_US = 10;
  * forever.
  */
 const BACKSTOP_MS = 500;
+/** How long an idle handle keeps its doorbell slot before giving it back. */
+const SLOT_LINGER_MS = 1000;
 
 /**
  * A wait/notify point in shared memory (256 bytes), usable by blocking and by
@@ -85,6 +87,8 @@ export class Notifier {
   readonly #waiters = new Set<Waiter>();
   #slot = -1;
   #poll: NodeJS.Timeout | undefined;
+  #backstop: NodeJS.Timeout | undefined;
+  #release: NodeJS.Timeout | undefined;
   readonly #service = () => this.#serviceAll();
 
   /** Views the block at `offset`; does not initialise it. */
@@ -178,7 +182,7 @@ export class Notifier {
   wait<T>(check: () => T | undefined, options: WaitOptions & { pollMs?: number } = {}): Promise<T | undefined> {
     const first = check();
     if (first !== undefined) return Promise.resolve(first);
-    const { signal, timeoutMs, pollMs = BACKSTOP_MS } = options;
+    const { signal, timeoutMs, pollMs } = options;
     if (signal?.aborted === true) return Promise.reject(new AbortError('the wait', signal.reason));
     return new Promise<T | undefined>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
@@ -221,7 +225,7 @@ export class Notifier {
           resolve(undefined);
         }, Math.max(0, timeoutMs));
       }
-      if (Number.isFinite(pollMs)) poller = setInterval(() => waiter.run(), pollMs);
+      if (pollMs !== undefined && Number.isFinite(pollMs)) poller = setInterval(() => waiter.run(), pollMs);
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#waiters.add(waiter);
       this.#activate();
@@ -230,22 +234,31 @@ export class Notifier {
     });
   }
 
-  /** Rejects every pending async wait of this handle (used by close()). */
+  /** Rejects every pending async wait of this handle and gives up its slot (used by close()). */
   cancelAll(err: Error): void {
     for (const w of [...this.#waiters]) w.cancel(err);
+    this.#releaseSlot();
   }
 
   #activate(): void {
-    if (this.#slot < 0 && this.#poll === undefined) {
-      const bell = Doorbell.shared();
-      this.#slot = this.#claim(bell);
-      if (this.#slot >= 0) bell.add(this.#service);
-      else this.#poll = setInterval(this.#service, 2);
+    if (this.#release !== undefined) {
+      clearTimeout(this.#release);
+      this.#release = undefined;
     }
+    if (this.#backstop === undefined) this.#backstop = setInterval(this.#service, BACKSTOP_MS);
+    if (this.#slot < 0 && this.#poll === undefined) {
+      this.#slot = this.#claim(Doorbell.shared());
+      if (this.#slot < 0) this.#poll = setInterval(this.#service, 2);
+    }
+    if (this.#slot >= 0) Doorbell.shared().add(this.#service);
     this.#arm();
   }
 
   #serviceAll(): void {
+    // Most rings satisfy every waiter: try first, and re-arm (then re-check,
+    // per the protocol) only for those still waiting.
+    for (const w of [...this.#waiters]) w.run();
+    if (this.#waiters.size === 0) return;
     this.#arm();
     for (const w of [...this.#waiters]) w.run();
   }
@@ -267,6 +280,31 @@ export class Notifier {
     if (this.#poll !== undefined) {
       clearInterval(this.#poll);
       this.#poll = undefined;
+    }
+    if (this.#backstop !== undefined) {
+      clearInterval(this.#backstop);
+      this.#backstop = undefined;
+    }
+    if (this.#slot < 0) return;
+    const h = this.#h;
+    const s = SLOT0 + this.#slot * SLOT_WORDS;
+    // Disarm now (nobody should ring us), but keep the slot a while: a
+    // handle that waits again soon (a consumer loop) then skips claiming it.
+    if (Atomics.compareExchange(h, s + ASLEEP, 1, 0) === 1) Atomics.sub(h, ARMED, 1);
+    Doorbell.shared().delete(this.#service);
+    if (this.#release === undefined) {
+      this.#release = setTimeout(() => {
+        this.#release = undefined;
+        if (this.#waiters.size === 0) this.#releaseSlot();
+      }, SLOT_LINGER_MS);
+      this.#release.unref();
+    }
+  }
+
+  #releaseSlot(): void {
+    if (this.#release !== undefined) {
+      clearTimeout(this.#release);
+      this.#release = undefined;
     }
     if (this.#slot < 0) return;
     const h = this.#h;
