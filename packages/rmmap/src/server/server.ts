@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 
-import { DEFAULT_MAX_FRAME, FrameType, MAX_FRAME_LIMIT, MAX_HELLO_FRAME, PROTOCOL_VERSION, type WireErrorName, WireError } from '../constants';
+import * as sys from '@shmkit/shm-fd/sys';
+
+import { DEFAULT_MAX_FRAME, FrameType, HEADER_BYTES, MAX_FRAME_LIMIT, MAX_HELLO_FRAME, PROTOCOL_VERSION, type WireErrorName, WireError } from '../constants';
 import { channels } from '../diagnostics';
 import { RmmapArgumentError, RmmapError } from '../errors';
 import * as msg from '../messages';
@@ -245,6 +247,46 @@ export class ServerConnection {
     setTimeout(() => this.#socket.destroy(), 1000).unref();
   }
 
+  /**
+   * DATA must be a snapshot taken now (§4.2). Small replies are copied into
+   * the frame. Large ones, when nothing is queued on the socket, go to the
+   * kernel straight from the file mapping with write(2): the kernel copies
+   * them into the socket buffer during the call, on this (the only) server
+   * thread, so no later write can leak in, and we skip one user-space copy.
+   * Whatever the kernel does not take now is copied and queued as usual.
+   */
+  #sendData(id: number, s: Section, start: number, end: number): void {
+    const version = s.file.version;
+    const len = end - start;
+    const fd = this.#fd();
+    if (len < DIRECT_MIN || fd < 0 || this.#socket.writableLength !== 0 || this.#closed) {
+      this.send(msg.encodeData(id, version, s.mapping.buffer.subarray(start, end)));
+      return;
+    }
+    const header = msg.frame(FrameType.DATA, id, 8 + len).subarray(0, HEADER_BYTES + 8);
+    header.writeUInt32BE(Math.floor(version / 0x100000000), HEADER_BYTES);
+    header.writeUInt32BE(version >>> 0, HEADER_BYTES + 4);
+    const scratch = sys.getScratch();
+    header.copy(scratch.buf, 0);
+    const h = writeSome(fd, scratch.addr, header.length);
+    if (h < header.length) {
+      this.send(Buffer.concat([header.subarray(h), s.mapping.buffer.subarray(start, end)]));
+      return;
+    }
+    const w = writeSome(fd, s.mapping.address + start, len);
+    if (w < len) this.send(Buffer.from(s.mapping.buffer.subarray(start + w, end)));
+  }
+
+  #fdCache: number | undefined;
+
+  #fd(): number {
+    if (this.#fdCache === undefined) {
+      const handle = (this.#socket as unknown as { _handle?: { fd?: unknown } })._handle;
+      this.#fdCache = typeof handle?.fd === 'number' ? handle.fd : -1;
+    }
+    return this.#fdCache;
+  }
+
   #error(requestId: number, code: WireErrorName, message: string): void {
     this.send(msg.encodeError(requestId, code, message));
   }
@@ -328,7 +370,7 @@ export class ServerConnection {
         if (r.end - r.start > this.#server.options.maxFrame) {
           throw new RmmapError('ERR_RMMAP_RANGE', `READ of ${r.end - r.start} bytes exceeds the max frame size ${this.#server.options.maxFrame}; split it`);
         }
-        this.send(msg.encodeData(id, s.file.version, s.mapping.buffer.subarray(r.start, r.end)));
+        this.#sendData(id, s, r.start, r.end);
         return;
       }
       case FrameType.WRITE: {
@@ -384,6 +426,15 @@ export class ServerConnection {
         throw new RmmapError('ERR_RMMAP_UNKNOWN_TYPE', `unknown request type 0x${f.type.toString(16)} (PROTOCOL.md §4)`);
     }
   }
+}
+
+/** Replies at least this large are written from the mapping directly (see #sendData). */
+const DIRECT_MIN = 64 * 1024;
+
+/** write(2) on a non-blocking socket: bytes taken, 0 on EAGAIN or error (the socket reports errors itself). */
+function writeSome(fd: number, addr: number, len: number): number {
+  const r = sys.libc().write(fd, addr, len);
+  return r.value < 0 ? 0 : r.value;
 }
 
 function pruneApplied(applied: Map<number, number>, lowWater: number): void {
