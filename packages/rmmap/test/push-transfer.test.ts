@@ -254,6 +254,21 @@ describe('PushReceiver against hostile or broken senders', () => {
     b.socket.destroy();
   });
 
+  it('close() stops a stalled transfer cleanly: reply, failed event, no partial file', async () => {
+    const d = dir('closing');
+    const r = await PushReceiver.listen({ dir: d });
+    const failed = nextFailure(r);
+    const { socket, reply } = await rawSender(r);
+    socket.write(encodeHeader({ name: 'stall.bin', size: 10_000_000, checksum: 1 }));
+    expect(await reply()).toMatchObject({ status: PushStatus.READY });
+    socket.write(crypto.randomBytes(100_000)); // then nothing: the sender stalls
+    await r.close(100);
+    expect(await failed).toMatchObject({ code: 'ERR_RMMAP_PUSH_BUSY', name: 'stall.bin', message: expect.stringContaining('shutting down') });
+    expect(await reply()).toMatchObject({ status: PushStatus.BUSY });
+    expect(fs.readdirSync(d)).toEqual([]);
+    socket.destroy();
+  });
+
   it('says BUSY beyond maxConcurrent', async () => {
     const d = dir('busy');
     const r = await PushReceiver.listen({ dir: d, maxConcurrent: 1, headerTimeoutMs: 5000 });

@@ -11,10 +11,26 @@ const IO_MAX = 32 * 1024;
 
 export class FdTimeout extends Error {}
 export class FdEof extends Error {}
+export class FdStopped extends Error {}
+
+/** Int32 word that the owner of this thread sets to non-zero to stop it. */
+let stopWord: Int32Array | undefined;
+
+/** Makes every wait in this thread give up (FdStopped) once `word[0]` is non-zero. */
+export function watchStop(word: Int32Array): void {
+  stopWord = word;
+}
+
+/** Throws FdStopped when the owner asked this thread to stop. */
+export function checkStop(): void {
+  // Set by another thread with Atomics.store; read the same way.
+  if (stopWord !== undefined && Atomics.load(stopWord, 0) !== 0) throw new FdStopped('the receiver is shutting down');
+}
 
 /** Blocks until `fd` is ready for `events` or the deadline passes; returns revents. */
 export function waitFd(fd: number, events: number, deadline: number): number {
   for (;;) {
+    checkStop();
     const left = deadline - Date.now();
     if (left <= 0) throw new FdTimeout(`no progress on fd ${fd} before the deadline`);
     const [revents = 0] = sys.poll([{ fd, events }], Math.min(left, 1000));

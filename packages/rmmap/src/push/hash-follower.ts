@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { CHECKSUMS, type ChecksumId } from './constants';
+import { checkStop } from './fdio';
 import { FileHasher } from './hash';
 
 /** Files below this are hashed inline: a thread's start-up would cost more. */
@@ -51,11 +52,15 @@ export function cancelFollower(state: SharedArrayBuffer): void {
   Atomics.notify(new BigInt64Array(state, 0, 1), 0);
 }
 
-/** Producer side (a worker thread): blocks until the digest is ready; null if the hasher failed or timed out. */
+/**
+ * Producer side (a worker thread): blocks until the digest is ready; null if
+ * the hasher failed or timed out. Throws FdStopped if this thread is told to stop.
+ */
 export function awaitDigest(state: SharedArrayBuffer, checksum: ChecksumId, timeoutMs: number): Buffer | null {
   const i32 = new Int32Array(state, 0, 4);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    checkStop();
     const s = Atomics.load(i32, STATUS);
     if (s === FollowStatus.DONE) return Buffer.from(state, DIGEST_AT, CHECKSUMS[checksum].digestLen);
     if (s !== FollowStatus.RUNNING) return null;

@@ -11,7 +11,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { CHECKSUMS, HEADER_FIXED_LEN, TEMP_PREFIX, TEMP_SUFFIX, trailerLen } from './constants';
 import { PushStatus, PushStatusName, type PushStatusCode } from './codes';
-import { FdEof, FdTimeout, readExact, waitFd, writeAll } from './fdio';
+import { checkStop, FdEof, FdStopped, FdTimeout, readExact, waitFd, watchStop, writeAll } from './fdio';
 import { checksumAvailable } from './hash';
 import { nameProblem } from './names';
 import { createVerifier, type Verifier } from './verifier';
@@ -37,6 +37,8 @@ export interface ReceiveJob {
   idleTimeoutMs: number;
   /** BigInt64Array over it: [bytes received, total size]. */
   progress: SharedArrayBuffer;
+  /** Int32Array over it: [stop]; the owner sets it to 1 to make this transfer give up. */
+  stop: SharedArrayBuffer;
 }
 
 /** worker → main */
@@ -59,6 +61,7 @@ export function runReceiver(job: ReceiveJob): void {
   const port = parentPort;
   if (port === null) throw new Error('runReceiver must run in a worker thread');
   const progress = new BigInt64Array(job.progress);
+  watchStop(new Int32Array(job.stop));
   let name: string | undefined;
   let tempPath: string | undefined;
   let fileFd = -1;
@@ -163,6 +166,7 @@ function receiveData(job: ReceiveJob, fileFd: number, size: number, progress: Bi
     let offset = 0;
     let deadline = Date.now() + job.idleTimeoutMs;
     while (offset < size) {
+      checkStop();
       // Non-blocking on both sides: the pipe is empty here, the socket may be.
       const n = sys.splice(job.fd, -1, pw, -1, Math.min(pipeSize, size - offset), C.SPLICE_F_MOVE | C.SPLICE_F_NONBLOCK);
       if (n === null) {
@@ -228,6 +232,7 @@ function toRefusal(err: unknown): { status: PushStatusCode; message: string } {
   if (err instanceof Refusal) return { status: err.status, message: err.message };
   if (err instanceof FdEof) return { status: PushStatus.TRUNCATED, message: err.message };
   if (err instanceof FdTimeout) return { status: PushStatus.TIMEOUT, message: 'the sender sent nothing for too long' };
+  if (err instanceof FdStopped) return { status: PushStatus.BUSY, message: 'the receiver is shutting down; retry with another receiver or later' };
   const code = (err as { code?: string }).code;
   const text = err instanceof Error ? err.message : String(err);
   if (code === 'ENOSPC' || code === 'EDQUOT') return { status: PushStatus.NO_SPACE, message: `the receive directory is full: ${text}` };

@@ -65,7 +65,7 @@ export class PushReceiver extends EventEmitter {
   readonly dir: string;
   readonly #options: ReceiverOptions;
   readonly #server: net.Server;
-  readonly #active = new Map<number, { transfer: Transfer; worker: Worker; socket: net.Socket; progress: BigInt64Array; done: Promise<void> }>();
+  readonly #active = new Map<number, { transfer: Transfer; worker: Worker; socket: net.Socket; progress: BigInt64Array; stop: Int32Array; done: Promise<void> }>();
   readonly #sockets = new Set<net.Socket>();
   #nextId = 1;
   #closing: Promise<void> | undefined;
@@ -144,6 +144,8 @@ export class PushReceiver extends EventEmitter {
     this.emit('transfer', { ...transfer });
     const progressBuf = new SharedArrayBuffer(16);
     const progress = new BigInt64Array(progressBuf);
+    const stopBuf = new SharedArrayBuffer(4);
+    const stop = new Int32Array(stopBuf);
     const t0 = performance.now();
     const token = this.#options.token;
     const worker = this.#spare ?? this.#newSpare();
@@ -161,6 +163,7 @@ export class PushReceiver extends EventEmitter {
       headerTimeoutMs: this.#options.headerTimeoutMs ?? 10_000,
       idleTimeoutMs: this.#options.idleTimeoutMs ?? 30_000,
       progress: progressBuf,
+      stop: stopBuf,
     } satisfies ReceiveJob);
     let verdict = false;
     worker.on('message', (e: ReceiveEvent) => {
@@ -190,7 +193,7 @@ export class PushReceiver extends EventEmitter {
         resolve();
       });
     });
-    this.#active.set(id, { transfer, worker, socket, progress, done });
+    this.#active.set(id, { transfer, worker, socket, progress, stop, done });
   }
 
   /** Stops accepting; waits up to graceMs for running transfers, then cuts them. Idempotent. */
@@ -206,8 +209,15 @@ export class PushReceiver extends EventEmitter {
     const all = Promise.all([...this.#active.values()].map((a) => a.done));
     const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs).unref());
     if ((await Promise.race([all, timer])) === 'late') {
-      // A worker blocked in poll(2) notices terminate() within a second.
-      await Promise.all([...this.#active.values()].map((a) => a.worker.terminate()));
+      // Ask the transfers to give up: each thread notices within a second
+      // (its waits are at most that long), removes its temp file, closes its
+      // fds and exits. terminate() would skip that cleanup, so it is only
+      // the last resort for a thread that does not answer.
+      const late = [...this.#active.values()];
+      for (const a of late) Atomics.store(a.stop, 0, 1);
+      const gone = Promise.all(late.map((a) => a.done));
+      const stuck = new Promise<'stuck'>((resolve) => setTimeout(() => resolve('stuck'), 5000).unref());
+      if ((await Promise.race([gone, stuck])) === 'stuck') await Promise.all(late.map((a) => a.worker.terminate()));
     }
     // destroy() releases the fd on the next turn of the loop; wait for it.
     await Promise.all(
