@@ -7,6 +7,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
+import { spawnSync } from 'node:child_process';
+
 import { bin, killAll, run, start, until, type Proc } from './helpers/proc';
 
 const rmmap = bin('rmmap', 'rmmap');
@@ -146,6 +148,89 @@ describe('faults', () => {
     } finally {
       await new Promise((resolve) => proxy.close(resolve));
     }
+  });
+});
+
+describe('a full disk', () => {
+  let mnt: string | undefined;
+  let skip = '';
+  beforeEach(() => {
+    mnt = path.join(base, 'small');
+    fs.mkdirSync(mnt);
+    const r = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=2m,mode=0700', 'tmpfs', mnt], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      skip = `cannot mount a 2 MiB tmpfs here (${(r.stderr || r.error?.message || '').trim()}); full-disk tests skipped`;
+      mnt = undefined;
+    }
+  });
+  afterEach(() => {
+    // Lazy: a receiver still running (killed after this hook) may hold a file there.
+    if (mnt !== undefined) spawnSync('umount', ['-l', mnt]);
+  });
+
+  it('refuses a file larger than the free space before any data moves', async () => {
+    if (mnt === undefined) return console.warn(skip);
+    const src = randomFile('big.bin', 4 * MiB);
+    const r = await receiver(mnt);
+    const s = await run([rmmap, 'send', src.file, r.dest]);
+    expect(s.status).toBe(1);
+    expect(s.stderr).toContain('ERR_RMMAP_PUSH_NO_SPACE');
+    expect(s.stderr).toMatch(/has only \d+ bytes free/);
+    expect(fs.readdirSync(mnt)).toEqual([]);
+  });
+
+  it('reports ENOSPC during the transfer as NO_SPACE and removes the partial file', async () => {
+    if (mnt === undefined) return console.warn(skip);
+    const r = await receiver(mnt);
+    const [host, port] = r.dest.split(':') as [string, string];
+    const s = net.connect({ host, port: Number(port) });
+    await new Promise((resolve) => s.once('connect', resolve));
+    let got = Buffer.alloc(0);
+    const replies: Buffer[] = [];
+    const next = () =>
+      new Promise<Buffer>((resolve) => {
+        const check = () => {
+          if (got.length >= 8 && got.length >= 8 + got.readUInt16BE(6)) {
+            const len = 8 + got.readUInt16BE(6);
+            const one = got.subarray(0, len);
+            got = got.subarray(len);
+            s.off('data', onData);
+            resolve(one);
+          }
+        };
+        const onData = (d: Buffer) => {
+          got = Buffer.concat([got, d]);
+          check();
+        };
+        s.on('data', onData);
+        check();
+      });
+    s.on('error', () => undefined);
+    const size = 1536 * 1024;
+    const h = Buffer.alloc(20 + 8);
+    h.write('RMPS', 0, 'latin1');
+    h.writeUInt16BE(1, 4);
+    h.writeUInt8(1, 6);
+    h.writeUInt8(8, 7);
+    h.writeBigUInt64BE(BigInt(size), 8);
+    h.write('fill.bin', 20);
+    s.write(h);
+    replies.push(await next());
+    expect(replies[0]!.readUInt8(4)).toBe(0); // READY: statfs saw room
+    // Someone else fills the disk before our data arrives.
+    try {
+      fs.writeFileSync(path.join(mnt, 'filler'), Buffer.alloc(2 * MiB));
+    } catch (e) {
+      expect((e as NodeJS.ErrnoException).code).toBe('ENOSPC');
+    }
+    s.write(crypto.randomBytes(size));
+    const verdict = await next();
+    expect(verdict.readUInt8(4)).toBe(20); // NO_SPACE
+    expect(verdict.toString('utf8', 8)).toContain('full');
+    s.destroy();
+    await r.proc.waitFor('ERR_RMMAP_PUSH_NO_SPACE');
+    expect(fs.readdirSync(mnt)).toEqual(['filler']);
+    expect(r.proc.child.exitCode).toBeNull();
   });
 });
 
