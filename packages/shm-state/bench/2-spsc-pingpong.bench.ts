@@ -89,7 +89,7 @@ export async function run(): Promise<Row[]> {
   const rows: Row[] = [];
   const names: Record<Mode, string> = {
     block: 'blocking (futex at once)',
-    default: 'blocking (spin 10 µs, then futex)',
+    default: 'blocking (adaptive spin, then futex)',
     spin: 'spinning (tryPop loop)',
     async: 'async (await pop, doorbell)',
   };

@@ -33,8 +33,8 @@ export interface SyncWaitOptions {
   timeoutMs?: number;
   /**
    * Microseconds to busy-wait (re-checking the condition) before sleeping in
-   * the kernel. Default 10: a reply that comes back within that window costs
-   * no system call on either side. 0 sleeps at once.
+   * the kernel; 0 sleeps at once. Default: adaptive, up to 20 µs, shrinking
+   * while spins do not pay off (see MAX_SPIN_US).
    */
   spinUs?: number;
 }
@@ -50,7 +50,14 @@ interface Waiter {
   cancel(err: Error): void;
 }
 
-const DEFAULT_SPIN_US = 10;
+/**
+ * Adaptive spinning (like glibc's adaptive mutexes): a wait spins for up to
+ * this many microseconds; the budget doubles when a spin catches the change
+ * and halves when the wait had to sleep anyway (e.g. the other side was
+ * asleep, so its reply takes a wakeup), with a full-budget probe every 32
+ * sleeps. Streams keep spinning; ping-pongs with sleeping peers stop.
+ */
+const MAX_SPIN_US = 20;
 /**
  * Every wait re-checks at least this often even without a wakeup: a waker
  * SIGKILLed between publishing and waking must not leave a sleeper asleep
@@ -89,6 +96,8 @@ export class Notifier {
   #poll: NodeJS.Timeout | undefined;
   #backstop: NodeJS.Timeout | undefined;
   #release: NodeJS.Timeout | undefined;
+  #spinUs = MAX_SPIN_US;
+  #sleeps = 0;
   readonly #service = () => this.#serviceAll();
 
   /** Views the block at `offset`; does not initialise it. */
@@ -145,15 +154,21 @@ export class Notifier {
    * Spins first, then sleeps with futex(2).
    */
   waitSync<T>(check: () => T | undefined, options: InternalSyncOptions = {}): T | undefined {
-    const spinUs = options.spinUs ?? DEFAULT_SPIN_US;
+    const adaptive = options.spinUs === undefined;
+    const spinUs = adaptive ? this.#spinBudget() : (options.spinUs as number);
     if (spinUs > 0) {
       const until = performance.now() + spinUs / 1000;
       for (let i = 1; ; i++) {
         const v = check();
-        if (v !== undefined) return v;
+        if (v !== undefined) {
+          if (adaptive) this.#spinUs = Math.min(MAX_SPIN_US, this.#spinUs * 2 + 1);
+          return v;
+        }
         if ((i & 15) === 0 && performance.now() >= until) break;
       }
     }
+    // The spin did not pay off: spin less next time.
+    if (adaptive) this.#spinUs /= 2;
     const timeout = options.timeoutMs ?? Infinity;
     const deadline = performance.now() + timeout;
     const poll = options.pollMs ?? BACKSTOP_MS;
@@ -232,6 +247,11 @@ export class Notifier {
       // Announced (armed) before this re-check: see the protocol above.
       waiter.run();
     });
+  }
+
+  #spinBudget(): number {
+    if (this.#spinUs >= 0.5) return this.#spinUs;
+    return ++this.#sleeps % 32 === 0 ? MAX_SPIN_US : 0;
   }
 
   /** Rejects every pending async wait of this handle and gives up its slot (used by close()). */
