@@ -41,7 +41,8 @@ export function decode(file: Buffer): Decoded | null {
     const offset = Number(file.readBigUInt64LE(at));
     const length = Number(file.readBigUInt64LE(at + 8));
     if (length === 0) continue;
-    if (length > pageMask || offset + length > writeOffset || offset < writeOffset - ring) throw new Error(`entry ${slot} out of bounds`);
+    if (length > pageMask || offset + length > writeOffset) throw new Error(`entry ${slot} out of bounds`);
+    if (offset < writeOffset - ring) continue; // overwritten since: not valid
     const payload = Buffer.alloc(length);
     for (let i = 0; i < length; i++) payload[i] = file[ringOffset + ((offset + i) % ring)] as number;
     valid.push({ slot, offset, length, payload });

@@ -8,7 +8,7 @@ import { ShmkitError } from '@shmkit/shm-fd';
  * | ERR_SNAPSHOT_BAD_MAGIC | SnapshotCorruptError | page 0 does not start with the v1 magic |
  * | ERR_SNAPSHOT_BAD_MASK | SnapshotCorruptError | entry_mask or page_mask is not 2^k − 1 |
  * | ERR_SNAPSHOT_TRUNCATED | SnapshotCorruptError | the file is shorter than the layout its head declares |
- * | ERR_SNAPSHOT_BAD_ENTRY | SnapshotCorruptError | an entry points outside the ring or past the written stream |
+ * | ERR_SNAPSHOT_BAD_ENTRY | SnapshotCorruptError | an entry longer than the ring, or past the written stream |
  * | ERR_SNAPSHOT_OFFSET_RANGE | SnapshotCorruptError | the write offset is beyond 2^53 (shmkit's limit) |
  * | ERR_SNAPSHOT_FILE_TOO_SMALL | SnapshotConfigError | configure() asked for more than the file holds |
  * | ERR_SNAPSHOT_BAD_CONFIG | SnapshotConfigError | entries / dataBytes are not powers of two in range |

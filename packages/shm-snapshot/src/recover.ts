@@ -103,6 +103,8 @@ export function readHead(mem: Uint8Array, words: Words, fileBytes: number): Head
 
 export interface Scan {
   valid: Snapshot[];
+  /** Entries still marked valid whose bytes were overwritten since (o < write offset − dataBytes). */
+  stale: Snapshot[];
   /** Write offset read after the entries, so it bounds every untorn entry. */
   writeOffset: number;
   /** Entries with a non-zero length that failed a check (only in live scans). */
@@ -111,12 +113,16 @@ export interface Scan {
 
 /**
  * Collects the valid entries: length != 0 marks one (format §2). Each is
- * checked against the ring: its length must fit (≤ dataBytes − 1), it must
- * lie inside the written stream (offset + length ≤ write offset) and its
- * bytes must not have been overwritten since (offset ≥ write offset −
- * dataBytes).
+ * checked against the ring: its length must fit (≤ dataBytes − 1) and it
+ * must lie inside the written stream (offset + length ≤ write offset);
+ * otherwise the file is corrupt.
  *
- * `strict` (a file at rest) throws on the first bad entry; a live scan
+ * An entry whose bytes were overwritten since (offset < write offset −
+ * dataBytes) is not corruption but history: the Rust writer never
+ * invalidates, so a file it continued after ours keeps such entries. They
+ * are returned as `stale`, never as valid.
+ *
+ * `strict` (a file at rest) throws on the first corrupt entry; a live scan
  * (another process may be committing while we read) skips it instead,
  * since a torn or outrun read is indistinguishable from a bad entry.
  */
@@ -142,6 +148,7 @@ export function scanEntries(words: Words, g: Geometry, strict: boolean): Scan {
   const writeOffsetWord = words.load(HEAD_WRITE_OFFSET);
   const writeOffset = writeOffsetWord > BigInt(MAX_STREAM_OFFSET) ? MAX_STREAM_OFFSET : Number(writeOffsetWord);
   const valid: Snapshot[] = [];
+  const stale: Snapshot[] = [];
   let rejected = 0;
   for (const s of raw) {
     let problem: string | null = null;
@@ -149,7 +156,8 @@ export function scanEntries(words: Words, g: Geometry, strict: boolean): Scan {
     else if (s.offset + s.length > writeOffset) {
       problem = `covers stream bytes [${s.offset}, ${s.offset + s.length}) but only ${writeOffset} were written`;
     } else if (s.offset < writeOffset - g.dataBytes) {
-      problem = `starts at stream offset ${s.offset}, but bytes before ${writeOffset - g.dataBytes} were overwritten since; the writer did not invalidate it`;
+      stale.push(s);
+      continue;
     }
     if (problem === null) {
       valid.push(s);
@@ -159,5 +167,5 @@ export function scanEntries(words: Words, g: Geometry, strict: boolean): Scan {
     rejected += 1;
   }
   valid.sort((a, b) => a.offset - b.offset);
-  return { valid, writeOffset, rejected };
+  return { valid, stale, writeOffset, rejected };
 }

@@ -100,12 +100,17 @@ export class Recovery {
   /**
    * A Writer that continues this file where it stopped: at the recorded
    * write offset, reusing slots oldest first, keeping the valid entries
-   * until new payloads overwrite them. The head is not rewritten.
+   * until new payloads overwrite them. The head is not rewritten; entries
+   * whose bytes were already overwritten are invalidated.
    */
   writer(): Writer {
     this.#check();
-    const scan = scanEntries(this.#file.words(), this.geometry, true);
+    const words = this.#file.words();
+    const scan = scanEntries(words, this.geometry, true);
     this.#file.claimWriter();
+    // Overwritten entries still marked valid (left by a writer that does not
+    // invalidate) would mislead other readers; a writer may clear them.
+    for (const s of scan.stale) words.store(entryLengthWord(s.slot), 0n);
     return new Writer(this.#file, this.geometry, Math.max(scan.writeOffset, this.configuration.writeOffset), scan.valid);
   }
 }
