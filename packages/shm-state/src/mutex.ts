@@ -14,6 +14,7 @@ const W_OWNER = 2;
 /** 1 after a takeover from a dead holder until someone calls markConsistent(). */
 const W_INCONSISTENT = 3;
 const W_RECOVERIES = 4;
+const W_CREATOR = 5; // pid initialising a fresh mutex (openOrCreate)
 const NOTIFIER = 64;
 const BYTES = NOTIFIER + Notifier.byteLength; // 320
 
@@ -88,17 +89,22 @@ export class Mutex {
     const offset = options.offset ?? 0;
     checkRegion(memory, offset, BYTES, 8, 'Mutex');
     const h = int32At(memory, offset, 64, 'Mutex');
-    if (Atomics.load(h, W_MAGIC) === 0 && Atomics.load(h, W_VERSION) === 0) {
-      // Two creators racing: the first to move the version 0 → VERSION initialises.
-      if (Atomics.compareExchange(h, W_VERSION, 0, VERSION) === 0) {
-        Atomics.store(h, W_OWNER, 0);
-        Atomics.store(h, W_INCONSISTENT, 0);
-        Notifier.init(memory, offset + NOTIFIER);
-        Atomics.store(h, W_MAGIC, MAGIC);
-      } else {
-        const end = performance.now() + 1000;
-        while (Atomics.load(h, W_MAGIC) !== MAGIC && performance.now() < end) sys.schedYield();
+    if (Atomics.load(h, W_MAGIC) === 0) {
+      // The first to write its pid initialises; if it dies before the magic,
+      // a waiter that finds it dead takes over.
+      const me = process.pid;
+      for (;;) {
+        const creator = Atomics.compareExchange(h, W_CREATOR, 0, me);
+        if (creator === 0) break;
+        while (Atomics.load(h, W_MAGIC) !== MAGIC && Atomics.load(h, W_CREATOR) === creator && sys.processAlive(creator)) sys.schedYield();
+        if (Atomics.load(h, W_MAGIC) === MAGIC) return Mutex.open(memory, options);
+        if (Atomics.compareExchange(h, W_CREATOR, creator, me) === creator) break;
       }
+      Atomics.store(h, W_VERSION, VERSION);
+      Atomics.store(h, W_OWNER, 0);
+      Atomics.store(h, W_INCONSISTENT, 0);
+      Notifier.init(memory, offset + NOTIFIER);
+      Atomics.store(h, W_MAGIC, MAGIC);
     }
     return Mutex.open(memory, options);
   }

@@ -2,6 +2,8 @@ import { crc32 } from 'node:zlib';
 
 import { z } from 'zod';
 
+import * as sys from '@shmkit/shm-fd/sys';
+
 import { ShmStateCorruptError, ShmStateError } from './errors';
 import { Mutex } from './mutex';
 import { alignUp, checkRegion, fourcc, int32At, type Memory } from './words';
@@ -49,6 +51,7 @@ const W_HEAP_START_LO = 4;
 const W_HEAP_START_HI = 5;
 const W_HEAP_NEXT_LO = 6;
 const W_HEAP_NEXT_HI = 7;
+const W_CREATOR = 8; // pid of the process initialising a fresh directory
 const MUTEX_AT = 64;
 const ENTRIES_AT = 512;
 const ENTRY_BYTES = 128;
@@ -162,7 +165,7 @@ export class RegionDirectory {
   static open(memory: Memory, options: DirectoryOptions = {}): RegionDirectory {
     checkRegion(memory, 0, 4096, 8, 'RegionDirectory');
     const h = int32At(memory, 0, 4096, 'RegionDirectory');
-    if (Atomics.load(h, W_MAGIC0) === 0 && Atomics.load(h, W_MAGIC1) === 0 && Atomics.load(h, W_VERSION) === 0) {
+    if (Atomics.load(h, W_MAGIC0) === 0 && Atomics.load(h, W_MAGIC1) === 0) {
       RegionDirectory.#create(memory, h, options.entries ?? DEFAULT_ENTRIES);
     }
     if (Atomics.load(h, W_MAGIC0) !== MAGIC0 || Atomics.load(h, W_MAGIC1) !== MAGIC1) {
@@ -190,12 +193,22 @@ export class RegionDirectory {
     if (memory.byteLength < start) {
       throw new ShmStateError('ERR_SHM_STATE_TOO_SMALL', `a directory of ${entries} entries needs ${start} bytes; the memory has ${memory.byteLength}; resize the file`);
     }
-    // Two processes creating at once: the one that moves the version 0 → 1 initialises.
-    if (Atomics.compareExchange(h, W_VERSION, 0, VERSION) !== 0) {
-      const end = performance.now() + 2000;
-      while (Atomics.load(h, W_MAGIC1) !== MAGIC1 && performance.now() < end) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
-      return;
+    // Two processes creating at once: the one that writes its pid into the
+    // creator word initialises; the others wait for the magic. A creator
+    // killed half-way never sets the magic, and its pid is then dead: the
+    // first waiter to notice takes the creation over.
+    const me = process.pid;
+    for (;;) {
+      const creator = Atomics.compareExchange(h, W_CREATOR, 0, me);
+      if (creator === 0) break;
+      const sleeper = new Int32Array(new SharedArrayBuffer(4));
+      while (Atomics.load(h, W_MAGIC1) !== MAGIC1 && Atomics.load(h, W_CREATOR) === creator && sys.processAlive(creator)) {
+        Atomics.wait(sleeper, 0, 0, 1);
+      }
+      if (Atomics.load(h, W_MAGIC1) === MAGIC1) return;
+      if (Atomics.compareExchange(h, W_CREATOR, creator, me) === creator) break;
     }
+    Atomics.store(h, W_VERSION, VERSION);
     Atomics.store(h, W_ENTRIES, entries);
     write64(h, W_HEAP_START_LO, start);
     write64(h, W_HEAP_NEXT_LO, start);

@@ -51,6 +51,16 @@ describe('Mutex', () => {
     m.close();
   });
 
+  test('openOrCreate takes over a creation abandoned by a dead process', () => {
+    const m = sys.mapAnonymous(4096);
+    const w = new Int32Array(m.buffer.buffer, m.buffer.byteOffset, 16);
+    Atomics.store(w, 1, 1); // version written, magic never
+    Atomics.store(w, 5, DEAD);
+    const mu = Mutex.openOrCreate(m.buffer);
+    expect(mu.tryLock()?.ownerDead).toBe(false);
+    m.close();
+  });
+
   test('withLock and withLockSync release on throw', async () => {
     const m = sys.mapAnonymous(4096);
     const mu = Mutex.create(m.buffer);

@@ -67,6 +67,17 @@ describe('RegionDirectory and ShmState', () => {
     });
   });
 
+  test('a directory whose creator died before finishing is created again by the next opener', () => {
+    withMemory(1 << 16, (m) => {
+      const w = new Int32Array(m.buffer.buffer, m.buffer.byteOffset, 16);
+      Atomics.store(w, 2, 1); // version written
+      Atomics.store(w, 8, 0x3ffffe); // by a creator that is not alive
+      const dir = RegionDirectory.open(m.buffer);
+      expect(dir.list()).toEqual([]);
+      expect(dir.ensure('x', { kind: 'bytes', length: 8 }, () => undefined).created).toBe(true);
+    });
+  });
+
   test('running out of space or entries is a coded error', () => {
     withMemory(8192, (m) => {
       const s = ShmState.open(m.buffer, { entries: 2 });
