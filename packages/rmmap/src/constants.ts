@@ -78,6 +78,8 @@ export const ParserState = {
   LENGTH: 0,
   /** Waiting for `length` bytes of type, request id and payload. */
   BODY: 1,
+  /** Copying a large or transient frame's bytes into its own buffer as they arrive. */
+  FILL: 3,
   /** A fatal error was reported; everything after it is ignored. */
   FAILED: 2,
 } as const;

@@ -1,12 +1,21 @@
 import { HEADER_AFTER_LENGTH, LENGTH_BYTES, ParserState, type ParserStateCode } from './constants';
 import { RmmapProtocolError } from './errors';
 
-/** One decoded frame. `payload` may be a view into a received chunk: copy it to keep it. */
+/** One decoded frame. */
 export interface RawFrame {
   type: number;
   requestId: number;
+  /**
+   * The frame's bytes after the header. Unless `owned`, a view into a chunk
+   * that was pushed as transient: valid only during the onFrame callback.
+   */
   payload: Buffer;
+  /** False when `payload` views a transient chunk (copy it to keep it). */
+  owned?: boolean;
 }
+
+/** Frames at least this large are gathered into their own buffer as they arrive. */
+const FILL_MIN = 64 * 1024;
 
 export interface FrameParserOptions {
   /** Largest accepted `length` field (§2). Checked before anything is allocated. */
@@ -27,6 +36,10 @@ export class FrameParser {
   #chunks: Buffer[] = [];
   #buffered = 0;
   #length = 0;
+  /** FILL state: the frame being gathered and how much of it has arrived. */
+  #body: Buffer | undefined;
+  #filled = 0;
+  #transient = false;
   #maxFrame: number;
   readonly #onFrame: (frame: RawFrame) => void;
   readonly #onError: (err: RmmapProtocolError) => void;
@@ -51,11 +64,26 @@ export class FrameParser {
     this.#maxFrame = n;
   }
 
-  push(chunk: Buffer): void {
+  /**
+   * Feeds received bytes. A `transient` chunk is reused by the caller after
+   * this returns (e.g. a socket's `onread` buffer): the parser then copies
+   * whatever it keeps, and frames that view it are delivered with
+   * `owned: false`.
+   */
+  push(chunk: Buffer, transient = false): void {
     if (this.#state === ParserState.FAILED || chunk.length === 0) return;
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
+    this.#transient = transient;
     this.#run();
+    if (transient && this.#chunks.length > 0 && (this.#state as ParserStateCode) !== ParserState.FAILED) {
+      // Keep a copy of the unparsed tail: the caller will overwrite the chunk.
+      const rest = Buffer.allocUnsafe(this.#buffered);
+      let at = 0;
+      for (const c of this.#chunks) at += c.copy(rest, at);
+      this.#chunks = [rest];
+    }
+    this.#transient = false;
   }
 
   #run(): void {
@@ -82,17 +110,51 @@ export class FrameParser {
           break;
         }
         case ParserState.BODY: {
-          if (this.#buffered < this.#length) return;
+          if (this.#buffered < this.#length) {
+            // A big frame: gather it into one buffer as it arrives instead of
+            // keeping a list of chunks (and copying it all at the end).
+            if (this.#length >= FILL_MIN) {
+              this.#body = Buffer.allocUnsafe(this.#length);
+              this.#filled = 0;
+              this.#state = ParserState.FILL;
+              break;
+            }
+            return;
+          }
+          const first = this.#chunks[0] as Buffer;
+          // A view (not owned) only when the frame lies inside one transient chunk.
+          const owned = !this.#transient || first.length < this.#length;
           const body = this.#consume(this.#length);
           this.#state = ParserState.LENGTH;
-          this.#onFrame({ type: body.readUInt8(0), requestId: body.readUInt32BE(1), payload: body.subarray(HEADER_AFTER_LENGTH) });
+          this.#deliver(body, owned);
           // The callback may have failed or reset us (e.g. a fatal reply).
+          break;
+        }
+        case ParserState.FILL: {
+          const body = this.#body as Buffer;
+          while (this.#filled < this.#length && this.#chunks.length > 0) {
+            const c = this.#chunks[0] as Buffer;
+            const take = Math.min(c.length, this.#length - this.#filled);
+            c.copy(body, this.#filled, 0, take);
+            this.#filled += take;
+            this.#buffered -= take;
+            if (take === c.length) this.#chunks.shift();
+            else this.#chunks[0] = c.subarray(take);
+          }
+          if (this.#filled < this.#length) return;
+          this.#body = undefined;
+          this.#state = ParserState.LENGTH;
+          this.#deliver(body, true);
           break;
         }
         case ParserState.FAILED:
           return;
       }
     }
+  }
+
+  #deliver(body: Buffer, owned: boolean): void {
+    this.#onFrame({ type: body.readUInt8(0), requestId: body.readUInt32BE(1), payload: body.subarray(HEADER_AFTER_LENGTH), owned });
   }
 
   /** Takes `n` buffered bytes; zero-copy when they lie in the first chunk. */
@@ -122,6 +184,7 @@ export class FrameParser {
 
   #fail(code: string, message: string): void {
     this.#state = ParserState.FAILED;
+    this.#body = undefined;
     this.#chunks = [];
     this.#buffered = 0;
     this.#onError(new RmmapProtocolError(code, message));
@@ -130,6 +193,7 @@ export class FrameParser {
   /** Stops parsing (e.g. the connection is being closed). */
   stop(): void {
     this.#state = ParserState.FAILED;
+    this.#body = undefined;
     this.#chunks = [];
     this.#buffered = 0;
   }

@@ -9,7 +9,7 @@ function collect(maxFrame = 1 << 20) {
   const errors: { code: string; message: string }[] = [];
   const parser = new FrameParser({
     maxFrame,
-    onFrame: (f) => frames.push({ ...f, payload: Buffer.from(f.payload) }),
+    onFrame: (f) => frames.push({ type: f.type, requestId: f.requestId, payload: Buffer.from(f.payload) }),
     onError: (e) => errors.push({ code: e.code, message: e.message }),
   });
   return { parser, frames, errors };
@@ -105,6 +105,44 @@ describe('FrameParser', () => {
         );
       }),
       { numRuns: 300 },
+    );
+  });
+
+  test('transient chunks: reused input buffers never corrupt frames (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ id: fc.integer({ min: 0, max: 1000 }), size: fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 60_000, max: 200_000 })) }), { maxLength: 5 }),
+        fc.integer({ min: 1, max: 70_000 }),
+        (list, readSize) => {
+          const frames = list.map((f) => rawFrame(0x83, f.id, Buffer.alloc(f.size, f.id & 0xff)));
+          const bytes = Buffer.concat(frames);
+          const got: { id: number; len: number; ok: boolean; owned: boolean }[] = [];
+          const kept: RawFrame[] = [];
+          const parser = new FrameParser({
+            maxFrame: 1 << 20,
+            onFrame: (f) => {
+              got.push({ id: f.requestId, len: f.payload.length, ok: f.payload.every((b) => b === (f.requestId & 0xff)), owned: f.owned !== false });
+              if (f.owned !== false) kept.push(f);
+            },
+            onError: (e) => {
+              throw e;
+            },
+          });
+          // One reused read buffer, scribbled over after every push, like a socket's onread buffer.
+          const readBuf = Buffer.alloc(readSize);
+          for (let at = 0; at < bytes.length; at += readSize) {
+            const n = bytes.copy(readBuf, 0, at, Math.min(bytes.length, at + readSize));
+            parser.push(readBuf.subarray(0, n), true);
+            readBuf.fill(0xee);
+          }
+          expect(got.map((g) => [g.id, g.len, g.ok])).toEqual(list.map((f) => [f.id, f.size, true]));
+          // Frames delivered as owned are still intact after the buffer was reused.
+          for (const f of kept) expect(f.payload.every((b) => b === (f.requestId & 0xff))).toBe(true);
+          // Big frames are always gathered into their own buffer.
+          for (const g of got) if (g.len >= 64 * 1024) expect(g.owned).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
     );
   });
 

@@ -48,6 +48,9 @@ interface Pending {
 
 type State = 'connecting' | 'ready' | 'down' | 'closed';
 
+/** Size of each connection's reused socket read buffer. */
+const READ_BUFFER = 256 * 1024;
+
 /**
  * One TCP connection to one rmmapd, shared by every mapping this process
  * holds on that server (the pool in rmmap.ts hands it out). Requests carry
@@ -245,11 +248,25 @@ export class ClientConnection {
 
   #connectOnce(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const socket = net.connect({ host: this.#addr.host, port: this.#addr.port });
+      // Reads land in one reused buffer (no allocation per socket read); the
+      // parser copies what it keeps and gathers big frames into their own
+      // buffers, so the only per-byte allocation left is the reply itself.
+      let parser: FrameParser | undefined;
+      const socket = net.connect({
+        host: this.#addr.host,
+        port: this.#addr.port,
+        onread: {
+          buffer: Buffer.allocUnsafe(READ_BUFFER),
+          callback: (n: number, buf: Uint8Array) => {
+            parser?.push(Buffer.from(buf.buffer, buf.byteOffset, n), true);
+            return true;
+          },
+        },
+      });
       socket.setNoDelay(true);
       socket.setKeepAlive(true, 5000);
       let settled = false;
-      const parser = new FrameParser({
+      parser = new FrameParser({
         maxFrame: MAX_HELLO_FRAME,
         onFrame: (f) => {
           if (settled) {
@@ -262,11 +279,11 @@ export class ClientConnection {
             if (f.type !== FrameType.HELLO_OK) throw new RmmapProtocolError('ERR_RMMAP_HANDSHAKE', `expected HELLO_OK, got type 0x${f.type.toString(16)}`);
             const ok = msg.decodeHelloOk(f.payload);
             this.#epochChanged = this.epoch !== undefined && !this.epoch.equals(ok.epoch);
-            this.epoch = ok.epoch;
+            this.epoch = Buffer.from(ok.epoch); // the frame views the reused read buffer
             this.maxFrame = ok.maxFrame;
             this.readOnly = ok.readOnly;
             // Replies can be as large as the server's own limit.
-            parser.maxFrame = Math.min(MAX_FRAME_LIMIT, ok.maxFrame + 64);
+            (parser as FrameParser).maxFrame = Math.min(MAX_FRAME_LIMIT, ok.maxFrame + 64);
             this.#socket = socket;
             if (this.#pending.size === 0) socket.unref();
             for (const p of this.#pending.values()) p.sent = false;
@@ -280,13 +297,12 @@ export class ClientConnection {
           socket.destroy(err);
         },
       });
-      socket.on('data', (chunk: Buffer) => parser.push(chunk));
       socket.once('connect', () => socket.write(msg.encodeHello(0, this.session, this.#token, PROTOCOL_VERSION)));
       socket.on('error', (err) => {
         debug('socket to %s: %s', this.address, err.message);
       });
       socket.once('close', () => {
-        parser.stop();
+        parser?.stop();
         if (!settled) {
           settled = true;
           reject(new RmmapUnavailableError('ERR_RMMAP_UNAVAILABLE', `connection to ${this.address} closed during the handshake`));
@@ -356,8 +372,8 @@ export class ClientConnection {
       return;
     }
     if (this.#pending.size === 0) this.#socket?.unref();
-    // Payload may view a socket chunk; consumers copy what they keep.
-    p.resolve(f);
+    // Consumers run later: a payload viewing the reused read buffer is copied.
+    p.resolve(f.owned === false ? { type: f.type, requestId: f.requestId, payload: Buffer.from(f.payload), owned: true } : f);
   }
 }
 
