@@ -6,29 +6,29 @@ import os from 'node:os';
 import { debuglog } from 'node:util';
 
 import * as sys from '@shmkit/shm-fd/sys';
+import { Notifier, SpscQueue } from '@shmkit/shm-state';
 
 import { DaemonError, TinyFileError } from '../errors';
 import { decodeWelcome, encodeHello, KIND_REGISTER, type Welcome } from '../protocol/handshake';
 import {
+  ANSWER_NOTIFIER_AT,
   channelLength,
-  H_CLIENT_BELL,
-  H_COMPLETIONS,
-  H_DAEMON_BELL,
   H_MAGIC,
   H_SLOT_SIZE,
   H_SLOTS,
-  H_SYNC_WAITERS,
   H_VERSION,
   MAGIC,
   MAX_SLOT_SIZE,
   MAX_SLOTS,
   MIN_SLOT_SIZE,
+  REQUEST_QUEUE_AT,
+  RESPONSE_QUEUE_AT,
   S_STATE,
   SLOT_WORDS,
   SLOTS_AT,
   slotDataAt,
+  slotMessage,
   STATE_DONE,
-  STATE_FAILED,
   STATE_REQUEST,
   VERSION,
 } from '../protocol/layout';
@@ -36,8 +36,9 @@ import {
 const debug = debuglog('tinyfile');
 const connectedChannel = diagnostics.channel('tinyfile:client:connected');
 const disconnectedChannel = diagnostics.channel('tinyfile:client:disconnected');
-const WAKE = Buffer.from([1]);
-const SPIN_NS = os.availableParallelism() > 1 ? 50_000n : 0n;
+// Queue checks before a wait sleeps: on more than one CPU a small request is
+// often answered within them, which saves a futex or doorbell round trip.
+const SPIN = os.availableParallelism() > 1 ? 2000 : 0;
 
 export interface ConnectParams {
   socketPath: string;
@@ -88,6 +89,9 @@ export class Channel {
   readonly slots: number;
   readonly slotSize: number;
   readonly words: Int32Array;
+  readonly #requests: SpscQueue;
+  readonly #responses: SpscQueue;
+  readonly #answers: Notifier;
   readonly #mapping: sys.Mapping;
   readonly #socket: net.Socket;
   readonly #fd: number;
@@ -97,6 +101,7 @@ export class Channel {
   readonly #waiters: Array<{ resolve: (slot: number) => void; reject: (err: Error) => void }> = [];
   #dead: DaemonError | undefined;
   #outstanding = 0;
+  #pumping = false;
   readonly #onDead: (err: DaemonError) => void;
 
   private constructor(socketPath: string, fd: number, welcome: Welcome, memfd: number, onDead: (err: DaemonError) => void) {
@@ -117,6 +122,10 @@ export class Channel {
         throw new TinyFileError('ERR_TINYFILE_PROTOCOL', 'the channel header does not match the welcome message');
       }
       this.words = w;
+      // open() validates the queue headers the daemon wrote.
+      this.#requests = SpscQueue.open(mapping.buffer, { offset: REQUEST_QUEUE_AT });
+      this.#responses = SpscQueue.open(mapping.buffer, { offset: RESPONSE_QUEUE_AT });
+      this.#answers = new Notifier(mapping.buffer, ANSWER_NOTIFIER_AT);
     } catch (err) {
       mapping?.close();
       throw err;
@@ -131,18 +140,12 @@ export class Channel {
     this.#fd = fd;
     // libuv takes the fd over (and makes it non-blocking); it is closed with the socket.
     this.#socket = new net.Socket({ fd, readable: true, writable: true });
-    this.#socket.on('data', () => {
-      // Clear the bell before scanning: a completion after the scan rings again.
-      Atomics.store(this.words, H_CLIENT_BELL, 1);
-      this.harvest();
-    });
     this.#socket.on('error', () => {
       // 'close' follows.
     });
+    // The socket carries nothing after the handshake; its end is how we learn the daemon died.
     this.#socket.on('close', () => this.#die(new DaemonError('ERR_TINYFILE_DAEMON_GONE', `tinyd (pid ${welcome.daemonPid}) at ${socketPath} closed the connection; requests in flight failed`)));
-    // Async completions are announced on the socket.
-    Atomics.store(this.words, H_CLIENT_BELL, 1);
-    // Connections must not keep a process alive by themselves.
+    // The connection alone must not keep the process alive; a pending answer does (see #pump).
     this.#socket.unref();
     debug('connected to %s as client %d (%d slots of %d bytes)', socketPath, welcome.clientId, this.slots, this.slotSize);
     if (connectedChannel.hasSubscribers) connectedChannel.publish({ socketPath, clientId: welcome.clientId, slots: this.slots, slotSize: this.slotSize });
@@ -229,80 +232,95 @@ export class Channel {
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
-  /** A free slot for a blocking call: harvests completions and sleeps on the futex until one frees. */
+  /** A free slot for a blocking call: takes in answers (running their completions) until one frees. */
   acquireSync(): number {
     for (;;) {
       if (this.#dead !== undefined) throw this.#dead;
       const s = this.#free.shift();
       if (s !== undefined) return s;
-      const seen = Atomics.load(this.words, H_COMPLETIONS);
-      if (this.harvest() > 0) continue;
-      this.#sleep(seen);
+      this.#receiveSync();
     }
   }
 
   /** Publishes the request already written into `slot`. `done` runs synchronously on completion. */
   publish(slot: number, done: Completion): void {
     this.#owner[slot] = done;
-    // A request in flight keeps the process alive, like a pending socket read.
-    if (this.#outstanding++ === 0) this.#socket.ref();
-    // The state goes last: the daemon reads the other words only after seeing REQUEST.
     Atomics.store(this.words, this.header(slot) + S_STATE, STATE_REQUEST);
-    if (Atomics.exchange(this.words, H_DAEMON_BELL, 1) === 0) this.#socket.write(WAKE);
+    // The slot's words are written; pushing its number publishes them (the queue stores its tail last).
+    if (!this.#requests.tryPush(slotMessage(slot))) {
+      this.#owner[slot] = undefined;
+      throw new TinyFileError('ERR_TINYFILE_INTERNAL', 'the request queue is full, which cannot happen with one entry per slot');
+    }
+    this.#outstanding++;
+    if (!this.#pumping) void this.#pump();
   }
 
   /**
-   * For a lone small request: watch for its completion for a few tens of
-   * microseconds before going back to the event loop, which saves the wake-up
-   * through the socket. Never spins while other requests are out.
+   * For a lone small request: check the response queue for a few
+   * microseconds before going back to the event loop, which saves a doorbell
+   * round trip. Never spins while other requests are out.
    */
   spinFor(slot: number): void {
-    if (this.#outstanding !== 1 || this.#owner[slot] === undefined) return;
-    if (this.#spin(this.header(slot) + S_STATE)) this.harvest();
+    if (this.#outstanding !== 1 || this.#owner[slot] === undefined || SPIN === 0) return;
+    for (let i = 0; i < SPIN && this.#owner[slot] !== undefined && this.#dead === undefined; i++) {
+      const m = this.#responses.tryPop();
+      if (m !== null) this.#answer(m);
+    }
   }
 
-  /** Blocks until `slot` completes (running its completion). */
+  /** Blocks until `slot` completes (running its completion, and those of any answers that arrive first). */
   waitSync(slot: number): void {
-    const st = this.header(slot) + S_STATE;
     while (this.#owner[slot] !== undefined) {
       if (this.#dead !== undefined) throw this.#dead;
-      const seen = Atomics.load(this.words, H_COMPLETIONS);
-      const s = Atomics.load(this.words, st);
-      if (s === STATE_DONE || s === STATE_FAILED) {
-        this.harvest();
-        continue;
-      }
-      if (this.#spin(st)) continue;
-      this.#sleep(seen);
+      this.#receiveSync();
     }
   }
 
-  /**
-   * Small requests finish in tens of microseconds: watching the state word
-   * that long is cheaper than a futex sleep and wake (two system calls and a
-   * context switch). Gives up after SPIN_NS, or at once on a 1-CPU machine.
-   */
-  #spin(stateIndex: number): boolean {
-    if (SPIN_NS === 0n) return false;
-    const end = process.hrtime.bigint() + SPIN_NS;
-    for (;;) {
-      for (let i = 0; i < 256; i++) {
-        const s = Atomics.load(this.words, stateIndex);
-        if (s === STATE_DONE || s === STATE_FAILED) return true;
-      }
-      if (process.hrtime.bigint() > end) return false;
-    }
+  /** Takes one answer, blocking the thread: spins, then sleeps on the queue's futex, checking that the daemon lives. */
+  #receiveSync(): void {
+    const m = this.#responses.popSync({ timeoutMs: 250 });
+    if (m !== null) this.#answer(m);
+    else this.#checkAlive();
   }
 
-  #sleep(seen: number): void {
-    Atomics.add(this.words, H_SYNC_WAITERS, 1);
-    let r: sys.FutexWaitResult;
+  /** Takes answers while requests are out; the pending doorbell wait keeps the process alive. */
+  async #pump(): Promise<void> {
+    this.#pumping = true;
     try {
-      r = sys.futexWait(this.words, H_COMPLETIONS, seen, 250);
+      while (this.#outstanding > 0 && this.#dead === undefined) {
+        // Peek, never pop, inside the wait: answers are taken only here, in
+        // the same synchronous step that runs their completions (see layout.ts).
+        await this.#answers.wait(() => (this.#dead !== undefined || this.#responses.peekLength() !== -1 ? true : undefined));
+        for (let n = this.#responses.tryPop(); n !== null && this.#dead === undefined; n = this.#responses.tryPop()) this.#answer(n);
+      }
+    } catch (err) {
+      // ERR_SHM_CLOSED after #die is expected; anything else means the queue was broken.
+      if (this.#dead === undefined) {
+        this.#die(new DaemonError('ERR_TINYFILE_PROTOCOL', `tinyd's response queue is unusable: ${(err as Error).message}`));
+        this.#socket.destroy();
+      }
     } finally {
-      Atomics.sub(this.words, H_SYNC_WAITERS, 1);
+      this.#pumping = false;
     }
-    if (r === 'timed-out') this.#checkAlive();
+  }
+
+  /** Runs the completion of the slot a response names, and frees the slot. */
+  #answer(m: Buffer): void {
+    const s = m.length === 4 ? m.readUInt32LE(0) : -1;
+    const done = s >= 0 && s < this.slots ? this.#owner[s] : undefined;
+    if (done === undefined) {
+      this.#die(new DaemonError('ERR_TINYFILE_PROTOCOL', `tinyd answered for slot ${s}, which has no request`));
+      this.#socket.destroy();
+      return;
+    }
+    const st = Atomics.load(this.words, this.header(s) + S_STATE);
+    this.#owner[s] = undefined;
+    this.#outstanding--;
+    try {
+      done(s, st !== STATE_DONE);
+    } finally {
+      this.#release(s);
+    }
   }
 
   /** The event loop is not running while we block: notice a dead daemon ourselves. */
@@ -314,26 +332,6 @@ export class Channel {
     }
   }
 
-  /** Runs the completions of finished slots and frees them; returns how many. */
-  harvest(): number {
-    let n = 0;
-    for (let s = 0; s < this.slots; s++) {
-      const done = this.#owner[s];
-      if (done === undefined) continue;
-      const st = Atomics.load(this.words, this.header(s) + S_STATE);
-      if (st !== STATE_DONE && st !== STATE_FAILED) continue;
-      this.#owner[s] = undefined;
-      if (--this.#outstanding === 0) this.#socket.unref();
-      n++;
-      try {
-        done(s, st === STATE_FAILED);
-      } finally {
-        this.#release(s);
-      }
-    }
-    return n;
-  }
-
   #release(slot: number): void {
     if (this.#dead !== undefined) return;
     const w = this.#waiters.shift();
@@ -343,8 +341,13 @@ export class Channel {
 
   #die(err: DaemonError): void {
     if (this.#dead !== undefined) return;
-    // Completions that made it before the daemon died still count.
-    this.harvest();
+    // Answers that made it before the daemon died still count.
+    try {
+      for (let m = this.#responses.tryPop(); m !== null && this.#dead === undefined; m = this.#responses.tryPop()) this.#answer(m);
+    } catch {
+      // a broken queue: whatever is left fails below
+    }
+    if (this.#dead !== undefined) return;
     this.#dead = err;
     debug('disconnected from %s: %s', this.socketPath, err.message);
     if (disconnectedChannel.hasSubscribers) disconnectedChannel.publish({ socketPath: this.socketPath, clientId: this.clientId, error: err });
@@ -355,6 +358,10 @@ export class Channel {
       if (done !== undefined) done(s, true);
     }
     for (const w of this.#waiters.splice(0)) w.reject(err);
+    // Structures before the memory under them.
+    this.#answers.cancelAll(err);
+    this.#requests.close();
+    this.#responses.close();
     this.#mapping.close();
     this.#onDead(err);
   }

@@ -1,6 +1,9 @@
 import type net from 'node:net';
 
 import * as sys from '@shmkit/shm-fd/sys';
+import { Notifier, SpscQueue } from '@shmkit/shm-state';
+
+import { ANSWER_NOTIFIER_AT, QUEUE_CAPACITY, REQUEST_QUEUE_AT, RESPONSE_QUEUE_AT } from '../protocol/layout';
 
 /** tinyd's record of one registered client. It owns the channel memfd and the daemon's mapping of it. */
 export class ClientConn {
@@ -12,6 +15,11 @@ export class ClientConn {
   readonly fd: number;
   readonly mapping: sys.Mapping;
   readonly words: Int32Array;
+  /** Slot numbers the client submits, and the ones we hand back. */
+  readonly requests: SpscQueue;
+  readonly responses: SpscQueue;
+  /** Signalled after each answer, for the client's event-loop waits. */
+  readonly answers: Notifier;
   readonly slots: number;
   readonly connectedAt = Date.now();
   /** Slots handed to an executor and not finished; the daemon's own view, whatever the client writes. */
@@ -39,6 +47,10 @@ export class ClientConn {
     this.mapping = init.mapping;
     this.slots = init.slots;
     this.words = init.mapping.int32(0, init.mapping.length >>> 2);
+    this.requests = SpscQueue.create(init.mapping.buffer, { offset: REQUEST_QUEUE_AT, capacity: QUEUE_CAPACITY });
+    this.responses = SpscQueue.create(init.mapping.buffer, { offset: RESPONSE_QUEUE_AT, capacity: QUEUE_CAPACITY });
+    Notifier.init(init.mapping.buffer, ANSWER_NOTIFIER_AT);
+    this.answers = new Notifier(init.mapping.buffer, ANSWER_NOTIFIER_AT);
     this.inFlight = new Array<boolean>(init.slots).fill(false);
     this.queued = new Array<boolean>(init.slots).fill(false);
     this.seenAt = new Array<number>(init.slots).fill(0);
@@ -48,6 +60,9 @@ export class ClientConn {
   release(): void {
     if (this.released) return;
     this.released = true;
+    // Structures before the memory under them (shm-state's rule).
+    this.requests.close();
+    this.responses.close();
     this.mapping.close();
     sys.close(this.fd);
   }

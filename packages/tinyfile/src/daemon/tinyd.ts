@@ -12,13 +12,9 @@ import { TinyFileError } from '../errors';
 import { decodeHello, encodeRefusal, encodeWelcome, HELLO_BYTES, KIND_STATUS, REFUSED_BUSY, REFUSED_PROTOCOL } from '../protocol/handshake';
 import {
   channelLength,
-  H_CLIENT_BELL,
-  H_COMPLETIONS,
-  H_DAEMON_BELL,
   H_MAGIC,
   H_SLOT_SIZE,
   H_SLOTS,
-  H_SYNC_WAITERS,
   H_VERSION,
   MAGIC,
   MAX_SLOT_SIZE,
@@ -39,6 +35,7 @@ import {
   STATE_DONE,
   STATE_FAILED,
   STATE_REQUEST,
+  slotMessage,
   STATUS,
   VERSION,
 } from '../protocol/layout';
@@ -93,8 +90,6 @@ export interface DaemonStatus {
   /** Input bytes per second over the last few seconds. */
   throughput: number;
 }
-
-const WAKE = Buffer.from([1]);
 
 export class Tinyd {
   readonly socketPath: string;
@@ -232,13 +227,8 @@ export class Tinyd {
       // 'close' follows; a client vanishing is routine.
     });
     socket.on('data', (d: Buffer) => {
-      if (client !== undefined) {
-        // A wake-up byte. Clear the bell before scanning, so a request
-        // published after the scan rings again (see layout.ts).
-        Atomics.store(client.words, H_DAEMON_BELL, 0);
-        this.#schedulePass();
-        return;
-      }
+      // After the handshake the socket only tells us when the client is gone.
+      if (client !== undefined) return;
       hello = Buffer.concat([hello, d]);
       if (hello.length < HELLO_BYTES) return;
       let h;
@@ -322,13 +312,49 @@ export class Tinyd {
     this.#clients.set(id, c);
     this.#totals.clients++;
     this.#log(`client ${id} registered (pid ${pid}, ${slots} segments, priority ${priority})`);
+    void this.#pump(c);
     return c;
+  }
+
+  /** Waits on the client's request queue (a doorbell wait: no thread, no polling) and queues what arrives. */
+  async #pump(c: ClientConn): Promise<void> {
+    while (!c.dead) {
+      try {
+        const m = await c.requests.pop();
+        if (m === null) continue;
+        this.#enqueue(c, m);
+        for (let n = c.requests.tryPop(); n !== null && !c.dead; n = c.requests.tryPop()) this.#enqueue(c, n);
+      } catch (err) {
+        if (c.dead) return;
+        // The client wrote garbage over its queue: that client is done, nobody else is affected.
+        this.#log(`client ${c.id}: request queue unusable (${(err as Error).message}); disconnecting it`);
+        c.socket.destroy();
+        this.#onClientGone(c);
+        return;
+      }
+      this.#schedulePass();
+    }
+  }
+
+  #enqueue(c: ClientConn, m: Buffer): void {
+    const slot = m.length === 4 ? m.readUInt32LE(0) : -1;
+    // A slot number comes from the peer: it must name one of its slots that is not already ours.
+    if (slot < 0 || slot >= c.slots || c.inFlight[slot] || c.queued[slot]) {
+      c.failures++;
+      this.#totals.failures++;
+      this.#log(`client ${c.id}: ignored a request naming slot ${slot} (not a free slot of this client)`);
+      return;
+    }
+    c.queued[slot] = true;
+    c.seenAt[slot] = this.#dispatchSeq;
+    c.ready.push(slot);
   }
 
   #onClientGone(c: ClientConn): void {
     if (c.dead) return;
     c.dead = true;
     c.ready.length = 0;
+    for (let s = 0; s < c.slots; s++) c.queued[s] = false;
     this.#log(`client ${c.id} disconnected (pid ${c.pid}${c.inFlightCount > 0 ? `, ${c.inFlightCount} chunks still running` : ''})`);
     this.#maybeRelease(c);
   }
@@ -355,20 +381,9 @@ export class Tinyd {
     });
   }
 
-  /** Scans every channel for new requests, then hands them out one chunk per client per round. */
+  /** Hands out queued requests, one chunk per client per round. */
   #pass(): void {
-    const clients = [...this.#clients.values()].filter((c) => !c.dead);
-    for (const c of clients) {
-      for (let s = 0; s < c.slots; s++) {
-        if (c.inFlight[s] || c.queued[s]) continue;
-        // The client publishes a request by storing STATE_REQUEST last.
-        if (Atomics.load(c.words, SLOTS_AT / 4 + s * SLOT_WORDS + S_STATE) === STATE_REQUEST) {
-          c.queued[s] = true;
-          c.seenAt[s] = this.#dispatchSeq;
-          c.ready.push(s);
-        }
-      }
-    }
+    const clients = [...this.#clients.values()].filter((c) => !c.dead && c.ready.length > 0);
     if (clients.length === 0) return;
     for (let progressed = true; progressed; ) {
       progressed = false;
@@ -450,12 +465,22 @@ export class Tinyd {
     }
     c.chunks++;
     this.#totals.chunks++;
-    // Publish: result words first (already stored), then the state, then wake.
+    // Result words first (already stored), then the state, then the slot
+    // number on the response queue, whose notifier wakes the client.
     Atomics.store(c.words, h + S_STATE, ok ? STATE_DONE : STATE_FAILED);
-    Atomics.add(c.words, H_COMPLETIONS, 1);
-    if (Atomics.load(c.words, H_SYNC_WAITERS) > 0) sys.futexWake(c.words, H_COMPLETIONS);
-    // The client clears its bell before scanning, so either it sees DONE or we see the bell.
-    if (Atomics.compareExchange(c.words, H_CLIENT_BELL, 1, 0) === 1 && !c.socket.destroyed) c.socket.write(WAKE);
+    let pushed = false;
+    try {
+      pushed = c.responses.tryPush(slotMessage(slot));
+    } catch {
+      pushed = false;
+    }
+    if (pushed) c.answers.notify();
+    else {
+      // At most `slots` answers are ever outstanding, so a full or broken queue means the client wrote over it.
+      this.#log(`client ${c.id}: response queue unusable; disconnecting it`);
+      c.socket.destroy();
+      this.#onClientGone(c);
+    }
   }
 
   // ---- shutdown -----------------------------------------------------------
@@ -504,11 +529,11 @@ export class Tinyd {
 
   #hasRequests(c: ClientConn): boolean {
     if (c.dead) return false;
-    for (let s = 0; s < c.slots; s++) {
-      const st = Atomics.load(c.words, SLOTS_AT / 4 + s * SLOT_WORDS + S_STATE);
-      if (st === STATE_REQUEST || st === STATE_BUSY) return true;
+    try {
+      return c.requests.peekLength() !== -1;
+    } catch {
+      return false;
     }
-    return false;
   }
 }
 

@@ -1,16 +1,23 @@
 // The shared channel between tinyd and one client: one memfd created by the
 // daemon and passed to the client over the Unix socket (SCM_RIGHTS).
 //
-//   page 0      header: magic, version, geometry, doorbell words
+//   page 0      header: magic, version, geometry
 //               slot headers: SLOT_HEADER_BYTES each from SLOTS_AT
-//   page 1...   slot data: `slotSize` bytes per slot (one "segment" each)
+//   page 1      two @shmkit/shm-state SpscQueues of 4-byte slot numbers:
+//               requests (client → daemon) and responses (daemon → client),
+//               and a Notifier for answers; the Notifiers are the doorbells
+//               that let either side sleep (futex for blocking waits, a pipe
+//               doorbell for event-loop waits)
+//   page 2...   slot data: `slotSize` bytes per slot (one "segment" each)
 //
-// Every word is an Int32 read and written with Atomics: both processes touch
-// them concurrently, and the seq-cst ordering of Atomics is what makes the
-// doorbell handshakes below race-free. See docs/protocol.md.
+// Every header word is an Int32 read and written with Atomics: both
+// processes touch them concurrently. A slot's words are written by the client
+// before it pushes the slot number on the request queue, and by the daemon
+// before it pushes the number on the response queue; the queue's release /
+// acquire on its positions orders those writes for the other side.
 
 export const MAGIC = 0x46594e54; // "TNYF" little-endian
-export const VERSION = 1;
+export const VERSION = 2;
 export const HEADER_BYTES = 4096;
 
 /** Header words (Int32 indexes). */
@@ -18,14 +25,19 @@ export const H_MAGIC = 0;
 export const H_VERSION = 1;
 export const H_SLOTS = 2;
 export const H_SLOT_SIZE = 3;
-/** 1 while a wake-up byte to the daemon is pending; the client rings only on 0 → 1. */
-export const H_DAEMON_BELL = 4;
-/** 1 while the client's event loop listens for a wake-up byte; the daemon sends one on 1 → 0. */
-export const H_CLIENT_BELL = 5;
-/** Futex word: incremented by the daemon on every completed slot. */
-export const H_COMPLETIONS = 6;
-/** Number of client threads sleeping on H_COMPLETIONS (the daemon skips futexWake when 0). */
-export const H_SYNC_WAITERS = 7;
+
+export const REQUEST_QUEUE_AT = 4096;
+export const RESPONSE_QUEUE_AT = 4096 + 2048;
+/** Ring bytes of each queue: a record is 8 bytes, and at most 30 slots are ever in flight. */
+export const QUEUE_CAPACITY = 1024;
+/**
+ * A shm-state Notifier the daemon signals after every answer. The client's
+ * event loop waits on it with a check that only peeks at the response queue,
+ * so an answer is never taken off the queue by a wait whose continuation has
+ * not run yet (a blocking call in between would wait for it forever).
+ */
+export const ANSWER_NOTIFIER_AT = 4096 + 2048 + 1728;
+export const DATA_AT = 8192;
 
 export const SLOTS_AT = 256;
 export const SLOT_HEADER_BYTES = 128;
@@ -60,7 +72,12 @@ export const S_DISPATCHED_AT = 15;
 export const S_ERR_OFFSET = 16;
 export const SLOT_WORDS = SLOT_HEADER_BYTES / 4;
 
-/** Slot states. FREE/DONE/FAILED → REQUEST by the client; REQUEST → BUSY → DONE/FAILED by the daemon. */
+/**
+ * Slot states, for the record and for status: FREE/DONE/FAILED → REQUEST by
+ * the client; REQUEST → BUSY → DONE/FAILED by the daemon. Who acts is decided
+ * by the queues, never by these words, so a client scribbling on them cannot
+ * make the daemon serve a slot twice.
+ */
 export const STATE_FREE = 0;
 export const STATE_REQUEST = 1;
 export const STATE_BUSY = 2;
@@ -92,11 +109,18 @@ export const MIN_SLOT_SIZE = 128 * 1024;
 export const MAX_SLOT_SIZE = 256 * 1024 * 1024;
 
 export function channelLength(slots: number, slotSize: number): number {
-  return HEADER_BYTES + slots * slotSize;
+  return DATA_AT + slots * slotSize;
 }
 
 export function slotDataAt(slot: number, slotSize: number): number {
-  return HEADER_BYTES + slot * slotSize;
+  return DATA_AT + slot * slotSize;
+}
+
+/** A queue message: the slot number, u32 little-endian. */
+export function slotMessage(slot: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32LE(slot, 0);
+  return b;
 }
 
 /** Input bytes per compress chunk: a multiple of 64 KiB whose worst-case output fits a slot. */
