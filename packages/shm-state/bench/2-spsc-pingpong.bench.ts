@@ -88,8 +88,8 @@ export async function run(): Promise<Row[]> {
   baselines.socketRoundTripP50Us = s50;
   const rows: Row[] = [];
   const names: Record<Mode, string> = {
-    block: 'blocking (futex at once)',
-    default: 'blocking (adaptive spin, then futex)',
+    block: 'blocking, sleep at once',
+    default: 'blocking, adaptive spin then sleep',
     spin: 'spinning (tryPop loop)',
     async: 'async (await pop, doorbell)',
   };

@@ -42,6 +42,11 @@ export class Doorbell {
 
   static #shared: Doorbell | undefined;
 
+  /** This realm's doorbell if one was created. */
+  static existing(): Doorbell | undefined {
+    return Doorbell.#shared;
+  }
+
   /** This realm's doorbell, created on first use. */
   static shared(): Doorbell {
     return (Doorbell.#shared ??= new Doorbell());
@@ -94,8 +99,8 @@ let warnedDenied = false;
 
 /** Rings the doorbell published as (pid, fd, ino). */
 export function ring(pid: number, fd: number, ino: number): RingResult {
-  const own = Doorbell.shared();
-  if (pid === own.pid && fd === own.fd && ino === own.ino) {
+  const own = Doorbell.existing();
+  if (own !== undefined && pid === own.pid && fd === own.fd && ino === own.ino) {
     own.ringSelf();
     return 'rung';
   }

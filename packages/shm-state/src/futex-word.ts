@@ -10,6 +10,8 @@ export type WaitResult = sys.FutexWaitResult;
  * or a SharedArrayBuffer (Atomics.wait, works across threads of one process).
  */
 export interface FutexWord {
+  /** 'mapped': a shmkit mapping (other processes may wait); 'sab'; 'plain': no blocking waits possible. */
+  readonly kind: 'mapped' | 'sab' | 'plain';
   wait(expected: number, timeoutMs: number): WaitResult;
   wake(count: number): void;
 }
@@ -17,6 +19,7 @@ export interface FutexWord {
 export function futexWord(view: Int32Array, index: number): FutexWord {
   if (typeof SharedArrayBuffer !== 'undefined' && view.buffer instanceof SharedArrayBuffer) {
     return {
+      kind: 'sab',
       wait: (expected, timeoutMs) => Atomics.wait(view, index, expected, timeoutMs),
       wake: (count) => void Atomics.notify(view, index, count),
     };
@@ -29,6 +32,7 @@ export function futexWord(view: Int32Array, index: number): FutexWord {
   }
   if (!mapped) {
     return {
+      kind: 'plain',
       wait: () => {
         throw new ShmStateError(
           'ERR_SHM_STATE_NO_FUTEX',
@@ -40,6 +44,7 @@ export function futexWord(view: Int32Array, index: number): FutexWord {
     };
   }
   return {
+    kind: 'mapped',
     wait: (expected, timeoutMs) => sys.futexWait(view, index, expected, timeoutMs),
     wake: (count) => void sys.futexWake(view, index, count),
   };

@@ -1,6 +1,7 @@
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { Doorbell, ring } from './doorbell';
+import { SyncBell } from './sync-bell';
 import { AbortError } from './errors';
 import { futexWord, type FutexWord } from './futex-word';
 import { int32At, type Memory } from './words';
@@ -96,6 +97,8 @@ export class Notifier {
   #poll: NodeJS.Timeout | undefined;
   #backstop: NodeJS.Timeout | undefined;
   #release: NodeJS.Timeout | undefined;
+  #syncSlot = -1;
+  #syncRelease: NodeJS.Timeout | undefined;
   #spinUs = MAX_SPIN_US;
   #sleeps = 0;
   readonly #service = () => this.#serviceAll();
@@ -172,6 +175,10 @@ export class Notifier {
     const timeout = options.timeoutMs ?? Infinity;
     const deadline = performance.now() + timeout;
     const poll = options.pollMs ?? BACKSTOP_MS;
+    if (this.#futex.kind === 'mapped') {
+      const bell = SyncBell.shared();
+      if (bell.ready) return this.#waitOnBell(bell, check, deadline, poll);
+    }
     const h = this.#h;
     for (;;) {
       // Snapshot, announce, re-check, sleep: a notify after the snapshot
@@ -186,6 +193,73 @@ export class Notifier {
       v = check();
       if (v !== undefined) return v;
       if (performance.now() >= deadline) return undefined;
+    }
+  }
+
+  /**
+   * Blocking wait across processes without ffi: the same slot protocol as
+   * async waits, with this thread's SyncBell (a pipe it reads) as the
+   * address, so a waker's notify() is one write().
+   */
+  #waitOnBell<T>(bell: SyncBell, check: () => T | undefined, deadline: number, poll: number): T | undefined {
+    if (this.#syncSlot < 0) this.#syncSlot = this.#claim(bell.fd, bell.ino);
+    if (this.#syncSlot < 0) return this.#pollSync(check, deadline, poll);
+    const slot = this.#syncSlot;
+    try {
+      for (;;) {
+        this.#armSlot(slot);
+        let v = check();
+        if (v !== undefined) return v;
+        const left = deadline - performance.now();
+        if (left <= 0) return undefined;
+        bell.sleep(Math.min(left, poll));
+        this.#disarmSlot(slot);
+        v = check();
+        if (v !== undefined) return v;
+        if (performance.now() >= deadline) return undefined;
+      }
+    } finally {
+      this.#disarmSlot(slot);
+      this.#lingerSync();
+    }
+  }
+
+  /** Gives the sync slot back after a second without blocking waits. */
+  #lingerSync(): void {
+    if (this.#syncRelease !== undefined) this.#syncRelease.refresh();
+    else {
+      this.#syncRelease = setTimeout(() => {
+        this.#syncRelease = undefined;
+        this.#releaseSyncSlot();
+      }, SLOT_LINGER_MS);
+      this.#syncRelease.unref();
+    }
+  }
+
+  #releaseSyncSlot(): void {
+    if (this.#syncRelease !== undefined) {
+      clearTimeout(this.#syncRelease);
+      this.#syncRelease = undefined;
+    }
+    if (this.#syncSlot < 0) return;
+    const h = this.#h;
+    const s = SLOT0 + this.#syncSlot * SLOT_WORDS;
+    this.#disarmSlot(this.#syncSlot);
+    Atomics.store(h, s + FD, 0);
+    Atomics.store(h, s + INO, 0);
+    Atomics.compareExchange(h, s + PID, process.pid, 0);
+    this.#syncSlot = -1;
+  }
+
+  /** All slots taken: re-check every millisecond (sleeping without a wakeup source). */
+  #pollSync<T>(check: () => T | undefined, deadline: number, poll: number): T | undefined {
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      const v = check();
+      if (v !== undefined) return v;
+      const left = deadline - performance.now();
+      if (left <= 0) return undefined;
+      Atomics.wait(nap, 0, 0, Math.min(left, poll, 1));
     }
   }
 
@@ -258,6 +332,7 @@ export class Notifier {
   cancelAll(err: Error): void {
     for (const w of [...this.#waiters]) w.cancel(err);
     this.#releaseSlot();
+    this.#releaseSyncSlot();
   }
 
   #activate(): void {
@@ -267,7 +342,8 @@ export class Notifier {
     }
     if (this.#backstop === undefined) this.#backstop = setInterval(this.#service, BACKSTOP_MS);
     if (this.#slot < 0 && this.#poll === undefined) {
-      this.#slot = this.#claim(Doorbell.shared());
+      const bell = Doorbell.shared();
+      this.#slot = this.#claim(bell.fd, bell.ino);
       if (this.#slot < 0) this.#poll = setInterval(this.#service, 2);
     }
     if (this.#slot >= 0) Doorbell.shared().add(this.#service);
@@ -284,9 +360,12 @@ export class Notifier {
   }
 
   #arm(): void {
-    if (this.#slot < 0) return;
+    if (this.#slot >= 0) this.#armSlot(this.#slot);
+  }
+
+  #armSlot(slot: number): void {
     const h = this.#h;
-    const s = SLOT0 + this.#slot * SLOT_WORDS;
+    const s = SLOT0 + slot * SLOT_WORDS;
     // Only the slot's owner sets asleep to 1, and it counts itself in ARMED
     // first, so wakers (who clear the flag, then decrement) never drive the
     // count below the number of set flags.
@@ -294,6 +373,11 @@ export class Notifier {
       Atomics.add(h, ARMED, 1);
       Atomics.store(h, s + ASLEEP, 1);
     }
+  }
+
+  #disarmSlot(slot: number): void {
+    const h = this.#h;
+    if (Atomics.compareExchange(h, SLOT0 + slot * SLOT_WORDS + ASLEEP, 1, 0) === 1) Atomics.sub(h, ARMED, 1);
   }
 
   #idle(): void {
@@ -337,14 +421,14 @@ export class Notifier {
     Doorbell.shared().delete(this.#service);
   }
 
-  #claim(bell: Doorbell): number {
+  #claim(fd: number, ino: number): number {
     const h = this.#h;
     const me = process.pid;
     const take = (i: number): number => {
       const s = SLOT0 + i * SLOT_WORDS;
       // Address first; the slot is only rung once ASLEEP is set, after this.
-      Atomics.store(h, s + FD, bell.fd);
-      Atomics.store(h, s + INO, bell.ino);
+      Atomics.store(h, s + FD, fd);
+      Atomics.store(h, s + INO, ino);
       return i;
     };
     for (let i = 0; i < NSLOTS; i++) {
