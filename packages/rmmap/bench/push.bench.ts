@@ -11,6 +11,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
+import * as sys from '@shmkit/shm-fd/sys';
+
 const pkgDir = path.resolve(__dirname, '..');
 const distPush = path.join(pkgDir, 'dist', 'src', 'push', 'index.js');
 const rmmapBin = path.join(pkgDir, 'dist', 'bin', 'rmmap.js');
@@ -27,6 +29,7 @@ async function main(): Promise<void> {
   const role = process.argv[2];
   if (role === '--stream-receiver') return streamReceiver(process.argv[3] ?? os.tmpdir(), false);
   if (role === '--stream-receiver-sha256') return streamReceiver(process.argv[3] ?? os.tmpdir(), true);
+  if (role === '--discard-receiver') return discardReceiver();
   if (!fs.existsSync(distPush)) throw new Error(`${distPush} is missing: build first (pnpm --filter @shmkit/rmmap build)`);
   const { pushFile } = require(distPush) as typeof import('../src/push');
   type PushOptions = import('../src/push').PushOptions;
@@ -39,6 +42,7 @@ async function main(): Promise<void> {
     writeRandom(file, mb * 1024 * 1024);
     const size = fs.statSync(file).size;
     const rows: string[] = [];
+    const transportRows: string[] = [];
     for (const n of [1, 3]) {
       const ours = await Promise.all(Array.from({ length: n }, (_, i) => startReceiver(children, [rmmapBin, 'receive', '--port', '0', '--dir', mkdir(base, `ours-${n}-${i}`), '--overwrite', '--quiet'])));
       const theirs = await Promise.all(Array.from({ length: n }, (_, i) => startReceiver(children, [__filename, '--stream-receiver', mkdir(base, `stream-${n}-${i}`)], true)));
@@ -67,6 +71,19 @@ async function main(): Promise<void> {
         const s = median(samples[i] ?? []);
         rows.push(`| ${n} | ${label} | ${s.mbps.toFixed(0)} | **${(s.mbps / baseline.mbps).toFixed(2)}×** | ${s.cpuMs.toFixed(0)} | **${(baseline.cpuMs / s.cpuMs).toFixed(2)}×** |`);
       }
+
+      // The transport alone, as in the issue's C measurement: receivers that
+      // count and discard the bytes, senders without protocol or checksum.
+      const sinks = await Promise.all(Array.from({ length: n }, () => startReceiver(children, [__filename, '--discard-receiver'], true)));
+      const raw: Array<() => Promise<number[]>> = [() => rawSendfile(file, size, sinks), () => Promise.all(sinks.map((d) => rawStream(file, size, d)))];
+      const rawSamples = raw.map((): Sample[] => []);
+      for (let r = 0; r < runs; r++) {
+        for (const [i, op] of raw.entries()) rawSamples[i]?.push(await measure(size, op));
+      }
+      const [sf, st] = rawSamples.map((x) => median(x)) as [Sample, Sample];
+      transportRows.push(
+        `| ${n} | ${sf.mbps.toFixed(0)} | ${st.mbps.toFixed(0)} | **${(sf.mbps / st.mbps).toFixed(2)}×** | ${sf.cpuMs.toFixed(0)} | ${st.cpuMs.toFixed(0)} | **${(st.cpuMs / sf.cpuMs).toFixed(2)}×** |`,
+      );
     }
     const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
     process.stdout.write(
@@ -79,6 +96,12 @@ async function main(): Promise<void> {
         '',
         'sendfile push = rmmap pushFile: connect, header, READY, sendfile(2) from worker thread(s), checksum trailer, the receiver splices into a temp file, verifies, renames, replies. MB/s per receiver = size ÷ (connect → verified reply); CPU = process.cpuUsage() of the sender (all threads), including the sender-side checksum and thread start-up.',
         'createReadStream().pipe(socket) = one read stream per receiver, no verification; the receiver (also a separate process) pipes into fs.createWriteStream and sends one byte once the file is written. "+ sha256 both ends": both sides also hash the stream and the receiver acks with its digest (the guarantee the push gives). Ratios are against the plain pipe.',
+        '',
+        'Transport only (no protocol, no checksum, no file at the receiver: receivers count and discard the bytes, then ack):',
+        '',
+        '| receivers | sendfile(2) MB/s per receiver | createReadStream().pipe(socket) MB/s per receiver | ratio | sendfile sender CPU ms | pipe sender CPU ms | pipe CPU ÷ sendfile CPU |',
+        '|---:|---:|---:|---:|---:|---:|---:|',
+        ...transportRows,
         '',
       ].join('\n'),
     );
@@ -169,6 +192,87 @@ function streamReceiver(dir: string, verify: boolean): void {
     if (h !== undefined) socket.on('data', (d: Buffer) => h.update(d));
     socket.pipe(out);
     out.once('finish', () => socket.end(h === undefined ? 'K' : h.digest()));
+  });
+  server.listen(0, '127.0.0.1', () => {
+    const a = server.address() as net.AddressInfo;
+    process.stdout.write(`listening on ${a.address}:${a.port}\n`);
+  });
+}
+
+/** Connects and sends the 8-byte size prefix the discarding receiver expects. */
+function openSink(dest: string, size: number): Promise<net.Socket> {
+  const [host, port] = dest.split(':') as [string, string];
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port: Number(port) }, () => {
+      const prefix = Buffer.alloc(8);
+      prefix.writeBigUInt64BE(BigInt(size));
+      socket.write(prefix, () => resolve(socket));
+    });
+    socket.once('error', reject);
+  });
+}
+
+function acked(socket: net.Socket, t0: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    socket.once('data', () => {
+      socket.destroy();
+      resolve(performance.now() - t0);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Non-blocking sendfile(2) to every sink from one poll(2) loop on this thread (the bench does nothing else meanwhile). */
+async function rawSendfile(file: string, size: number, dests: string[]): Promise<number[]> {
+  const t0 = performance.now();
+  const fd = fs.openSync(file, 'r');
+  try {
+    const sockets = await Promise.all(dests.map((d) => openSink(d, size)));
+    const acks = sockets.map((s) => acked(s, t0));
+    const fds = sockets.map((s) => (s as unknown as { _handle: { fd: number } })._handle.fd);
+    const offsets = fds.map(() => 0);
+    while (offsets.some((o) => o < size)) {
+      const live = fds.map((f, i) => ({ f, i })).filter((x) => (offsets[x.i] ?? size) < size);
+      const rev = sys.poll(live.map((x) => ({ fd: x.f, events: sys.constants.POLLOUT })), 1000);
+      live.forEach((x, k) => {
+        if ((rev[k] ?? 0) === 0) return;
+        const at = offsets[x.i] ?? 0;
+        const n = sys.sendfile(x.f, fd, at, size - at);
+        if (n !== null) offsets[x.i] = at + n;
+      });
+    }
+    return await Promise.all(acks);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function rawStream(file: string, size: number, dest: string): Promise<number> {
+  const t0 = performance.now();
+  return openSink(dest, size).then((socket) => {
+    const done = acked(socket, t0);
+    fs.createReadStream(file).pipe(socket);
+    return done;
+  });
+}
+
+/** Counts the bytes announced by an 8-byte prefix, drops them, acks with one byte. */
+function discardReceiver(): void {
+  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
+    let expected = -1;
+    let got = 0;
+    let head = Buffer.alloc(0);
+    socket.on('data', (d: Buffer) => {
+      if (expected < 0) {
+        head = Buffer.concat([head, d]);
+        if (head.length < 8) return;
+        expected = Number(head.readBigUInt64BE(0));
+        got = head.length - 8;
+      } else {
+        got += d.length;
+      }
+      if (got >= expected) socket.end('K');
+    });
   });
   server.listen(0, '127.0.0.1', () => {
     const a = server.address() as net.AddressInfo;
