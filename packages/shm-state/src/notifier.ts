@@ -336,11 +336,10 @@ export class Notifier {
   }
 
   #activate(): void {
-    if (this.#release !== undefined) {
-      clearTimeout(this.#release);
-      this.#release = undefined;
-    }
-    if (this.#backstop === undefined) this.#backstop = setInterval(this.#service, BACKSTOP_MS);
+    // Unref'd: the doorbell's socket keeps the loop alive while anyone waits.
+    // It lives as long as the slot, so a consumer loop does not create and
+    // clear a timer per message.
+    if (this.#backstop === undefined) this.#backstop = setInterval(this.#service, BACKSTOP_MS).unref();
     if (this.#slot < 0 && this.#poll === undefined) {
       const bell = Doorbell.shared();
       this.#slot = this.#claim(bell.fd, bell.ino);
@@ -385,18 +384,18 @@ export class Notifier {
       clearInterval(this.#poll);
       this.#poll = undefined;
     }
-    if (this.#backstop !== undefined) {
-      clearInterval(this.#backstop);
-      this.#backstop = undefined;
+    if (this.#slot < 0) {
+      this.#stopBackstop();
+      return;
     }
-    if (this.#slot < 0) return;
     const h = this.#h;
     const s = SLOT0 + this.#slot * SLOT_WORDS;
     // Disarm now (nobody should ring us), but keep the slot a while: a
     // handle that waits again soon (a consumer loop) then skips claiming it.
     if (Atomics.compareExchange(h, s + ASLEEP, 1, 0) === 1) Atomics.sub(h, ARMED, 1);
     Doorbell.shared().delete(this.#service);
-    if (this.#release === undefined) {
+    if (this.#release !== undefined) this.#release.refresh();
+    else {
       this.#release = setTimeout(() => {
         this.#release = undefined;
         if (this.#waiters.size === 0) this.#releaseSlot();
@@ -405,7 +404,15 @@ export class Notifier {
     }
   }
 
+  #stopBackstop(): void {
+    if (this.#backstop !== undefined) {
+      clearInterval(this.#backstop);
+      this.#backstop = undefined;
+    }
+  }
+
   #releaseSlot(): void {
+    this.#stopBackstop();
     if (this.#release !== undefined) {
       clearTimeout(this.#release);
       this.#release = undefined;
