@@ -73,6 +73,58 @@ export function decodeRawStep(
       literal -= n;
       if (literal > 0) break;
     }
+    // Fast path: whole tags whose header, literal bytes and output all fit.
+    // The checks are the same as below; only resuming is left to the slow path.
+    while (inPos + 5 <= inEnd) {
+      const t = input[inPos]!;
+      const k = t & 3;
+      if (k === 0) {
+        let n = (t >>> 2) + 1;
+        let p = inPos + 1;
+        if (n > 60) {
+          const extra = n - 60;
+          n = 0;
+          for (let i = extra; i >= 1; i--) n = n * 256 + input[inPos + i]!;
+          n += 1;
+          p += extra;
+        }
+        if (p + n > inEnd || outPos + n > outEnd) break;
+        if (n < 32) {
+          for (let i = 0; i < n; i++) out[outPos++] = input[p++]!;
+        } else {
+          out.set(input.subarray(p, p + n), outPos);
+          outPos += n;
+          p += n;
+        }
+        inPos = p;
+        continue;
+      }
+      let n: number;
+      let off: number;
+      let size: number;
+      if (k === 1) {
+        n = ((t >>> 2) & 7) + 4;
+        off = ((t >>> 5) << 8) | input[inPos + 1]!;
+        size = 2;
+      } else if (k === 2) {
+        n = (t >>> 2) + 1;
+        off = input[inPos + 1]! | (input[inPos + 2]! << 8);
+        size = 3;
+      } else {
+        n = (t >>> 2) + 1;
+        off = (input[inPos + 1]! | (input[inPos + 2]! << 8) | (input[inPos + 3]! << 16)) + input[inPos + 4]! * 0x1000000;
+        size = 5;
+      }
+      if (off === 0 || off > outPos || outPos + n > outEnd) break; // the slow path reports or resumes
+      inPos += size;
+      let from = outPos - off;
+      if (off >= n && n >= 16) {
+        out.copyWithin(outPos, from, from + n);
+        outPos += n;
+      } else {
+        for (let i = 0; i < n; i++) out[outPos++] = out[from++]!;
+      }
+    }
     if (inPos >= inEnd || outPos >= outEnd) break;
     const tag = input[inPos]!;
     const kind = tag & 3;
