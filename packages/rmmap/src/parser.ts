@@ -23,6 +23,12 @@ export interface FrameParserOptions {
   onFrame: (frame: RawFrame) => void;
   /** Called once; the parser then ignores all further input. */
   onError: (err: RmmapProtocolError) => void;
+  /**
+   * Offers a buffer (≥ `length` bytes) to gather a big frame into, e.g. a
+   * recycled one; undefined = allocate. Consulted once the type and request
+   * id of a frame of at least 64 KiB have arrived.
+   */
+  bodyBuffer?: (type: number, requestId: number, length: number) => Buffer | undefined;
 }
 
 /**
@@ -43,8 +49,10 @@ export class FrameParser {
   #maxFrame: number;
   readonly #onFrame: (frame: RawFrame) => void;
   readonly #onError: (err: RmmapProtocolError) => void;
+  readonly #bodyBuffer: FrameParserOptions['bodyBuffer'];
 
   constructor(options: FrameParserOptions) {
+    this.#bodyBuffer = options.bodyBuffer;
     this.#maxFrame = options.maxFrame;
     this.#onFrame = options.onFrame;
     this.#onError = options.onError;
@@ -114,7 +122,10 @@ export class FrameParser {
             // A big frame: gather it into one buffer as it arrives instead of
             // keeping a list of chunks (and copying it all at the end).
             if (this.#length >= FILL_MIN) {
-              this.#body = Buffer.allocUnsafe(this.#length);
+              if (this.#buffered < HEADER_AFTER_LENGTH) return;
+              const head = this.#peekHeader();
+              const offered = this.#bodyBuffer?.(head.readUInt8(0), head.readUInt32BE(1), this.#length);
+              this.#body = offered !== undefined && offered.length >= this.#length ? offered.subarray(0, this.#length) : Buffer.allocUnsafe(this.#length);
               this.#filled = 0;
               this.#state = ParserState.FILL;
               break;
@@ -151,6 +162,19 @@ export class FrameParser {
           return;
       }
     }
+  }
+
+  /** The buffered type byte and request id, without consuming them. */
+  #peekHeader(): Buffer {
+    const first = this.#chunks[0] as Buffer;
+    if (first.length >= HEADER_AFTER_LENGTH) return first;
+    const head = Buffer.allocUnsafe(HEADER_AFTER_LENGTH);
+    let at = 0;
+    for (const c of this.#chunks) {
+      at += c.copy(head, at, 0, Math.min(c.length, HEADER_AFTER_LENGTH - at));
+      if (at === HEADER_AFTER_LENGTH) break;
+    }
+    return head;
   }
 
   #deliver(body: Buffer, owned: boolean): void {

@@ -118,6 +118,39 @@ describe('rmmap client and server in one process', () => {
     expect(all.equals(fs.readFileSync(path.join(root, 'stream.bin')).subarray(4 * piece, 6 * piece))).toBe(true);
   });
 
+  test('readInto: plain, past EOF, and a recycled stream that still sees changes', async () => {
+    fs.writeFileSync(path.join(root, 'into.bin'), Buffer.alloc(4 * 1024 * 1024, 0x31));
+    const r = await open('into.bin', 0, 1024);
+    const w = await open('into.bin', 0, 3 * 1024 * 1024);
+    const small = Buffer.alloc(10);
+    expect(await r.readInto(5, small)).toBe(10);
+    expect(small.toString()).toBe('1111111111');
+    const piece = 256 * 1024;
+    const target = Buffer.alloc(piece);
+    const seen: Buffer[] = [];
+    for (let i = 0; i < 12; i++) {
+      if (i === 6) {
+        // Change bytes already read ahead (pieces 7 and 8), from another mapping.
+        await w.write(7 * piece + 3, Buffer.from('X'));
+        await w.write(8 * piece + 4, Buffer.from('Y'));
+        await r.sync();
+      }
+      if (i === 9) await r.write(10 * piece, Buffer.from('Z')); // our own write into read-ahead
+      expect(await r.readInto(i * piece, target)).toBe(i < 12 ? piece : 0);
+      seen.push(Buffer.from(target));
+    }
+    const file = fs.readFileSync(path.join(root, 'into.bin'));
+    expect(Buffer.concat(seen).equals(file.subarray(0, 12 * piece))).toBe(true);
+    expect(file[7 * piece + 3]).toBe(0x58);
+    expect(file[10 * piece]).toBe(0x5a);
+    // Mixing read() into a readInto() stream hands out copies, not pool buffers.
+    const a = await r.read(12 * piece, piece);
+    const b = await r.read(13 * piece, piece);
+    expect(a[0]).toBe(0x31);
+    expect(b.equals(file.subarray(13 * piece, 14 * piece))).toBe(true);
+    expect(await r.readInto(4 * 1024 * 1024 - 5, target)).toBe(5);
+  });
+
   test('cache off: every read asks the server and sees the latest bytes', async () => {
     const a = await open('data.bin', 0, 4096, {}, { cacheSize: 0 });
     const b = await open('data.bin', 0, 4096);

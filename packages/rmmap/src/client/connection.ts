@@ -44,6 +44,8 @@ interface Pending {
   /** Resolved locally instead of resent after a reconnect (e.g. UNMAP: the server dropped the mapping anyway). */
   onLost?: () => boolean;
   isWrite: boolean;
+  /** Offers a buffer to gather a big DATA reply into (see FrameParserOptions.bodyBuffer). */
+  sink?: (length: number) => Buffer | undefined;
 }
 
 type State = 'connecting' | 'ready' | 'down' | 'closed';
@@ -125,12 +127,16 @@ export class ClientConnection {
    * Sends a request (or queues it while reconnecting) and resolves with the
    * reply frame. ERROR replies reject with RmmapRemoteError.
    */
-  request(build: (requestId: number) => Buffer, opts: { isWrite?: boolean; onLost?: () => boolean; control?: boolean } = {}): Promise<RawFrame> {
+  request(
+    build: (requestId: number) => Buffer,
+    opts: { isWrite?: boolean; onLost?: () => boolean; control?: boolean; sink?: (length: number) => Buffer | undefined } = {},
+  ): Promise<RawFrame> {
     if (this.#state === 'closed') return Promise.reject(new RmmapClosedError(`the connection to ${this.address}`));
     return new Promise<RawFrame>((resolve, reject) => {
       const id = this.#allocId();
       const p: Pending = { build, resolve, reject, sent: false, control: opts.control ?? false, isWrite: opts.isWrite ?? false };
       if (opts.onLost !== undefined) p.onLost = opts.onLost;
+      if (opts.sink !== undefined) p.sink = opts.sink;
       this.#pending.set(id, p);
       if (this.#state === 'ready' || (p.control && this.#socket !== undefined)) this.#send(id, p);
       else if (this.#state === 'down' && !this.#reconnecting) {
@@ -268,6 +274,7 @@ export class ClientConnection {
       let settled = false;
       parser = new FrameParser({
         maxFrame: MAX_HELLO_FRAME,
+        bodyBuffer: (type, requestId, length) => (type === FrameType.DATA ? this.#pending.get(requestId)?.sink?.(length) : undefined),
         onFrame: (f) => {
           if (settled) {
             this.#onFrame(f);

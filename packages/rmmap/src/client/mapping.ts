@@ -41,7 +41,11 @@ const STREAM_MIN = 256 * 1024;
 interface StreamEntry {
   length: number;
   data: Promise<Buffer>;
+  /** The bytes sit in a recycled buffer that goes back to the pool once copied out. */
+  pooled: boolean;
 }
+
+const POOL_MAX = 64;
 
 interface Run {
   start: number;
@@ -80,6 +84,8 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
   readonly #pendingWrites = new Set<PendingWrite>();
   /** Read-ahead of a sequential stream of large reads: start offset → the next read's bytes. */
   readonly #stream = new Map<number, StreamEntry>();
+  /** Recycled read-ahead buffers of a readInto() stream. */
+  readonly #pool: Buffer[] = [];
   readonly #release: () => void;
   #wireId: number;
   #length: number;
@@ -153,7 +159,48 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
     if (offset >= end) return Buffer.alloc(0);
     const sequential = offset === this.#lastEnd;
     this.#lastEnd = end;
-    if (sequential && end - offset >= STREAM_MIN && this.#readahead > 0) return this.#streamRead(offset, end);
+    if (sequential && end - offset >= STREAM_MIN && this.#readahead > 0) {
+      const r = await this.#streamRead(offset, end, false);
+      if (!r.pooled) return r.data;
+      // Read-ahead a readInto() stream started: hand out a copy, recycle the buffer.
+      const out = Buffer.from(r.data);
+      this.#recycle(r.data);
+      return out;
+    }
+    return this.#readAt(offset, end, sequential);
+  }
+
+  /**
+   * Like read(), into `target` (reading `target.length` bytes at `offset`);
+   * resolves with the number of bytes read (short past the end of the file).
+   * A sequential stream of large readInto() calls recycles its read-ahead
+   * buffers, so it allocates nothing per read.
+   */
+  async readInto(offset: number, target: Uint8Array): Promise<number> {
+    this.#check();
+    if (!(target instanceof Uint8Array)) throw new RmmapArgumentError('ERR_INVALID_ARG_TYPE', 'readInto target must be a Buffer or Uint8Array');
+    const count = target.length;
+    checkRange(offset, count, 'readInto');
+    if (offset + count > this.#length) await this.#ensureLength(offset + count);
+    const end = Math.min(offset + count, this.#length);
+    if (offset >= end) return 0;
+    const sequential = offset === this.#lastEnd;
+    this.#lastEnd = end;
+    let data: Buffer;
+    let pooled = false;
+    if (sequential && end - offset >= STREAM_MIN && this.#readahead > 0) {
+      const r = await this.#streamRead(offset, end, true);
+      data = r.data;
+      pooled = r.pooled;
+    } else {
+      data = await this.#readAt(offset, end, sequential);
+    }
+    target.set(data);
+    if (pooled) this.#recycle(data);
+    return data.length;
+  }
+
+  async #readAt(offset: number, end: number, sequential: boolean): Promise<Buffer> {
     if (this.#stream.size > 0) this.#stream.clear();
     if (this.#cache.capacity < this.#cache.pageSize && end - offset <= this.#maxChunk() && this.#pendingWrites.size === 0) {
       // Uncached small read: the reply payload is ours, hand it over as is.
@@ -257,6 +304,7 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
       this.#cache.clear();
       this.#inflight.clear();
       this.#stream.clear();
+      this.#pool.length = 0;
       for (const id of this.#wireIds) this.#conn.notifyTargets.delete(id);
       this.#wireIds.clear();
       this.#conn.members.delete(this);
@@ -356,12 +404,17 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
     await Promise.all(waits);
   }
 
-  async #readOnce(start: number, stop: number): Promise<Buffer> {
-    const f = await this.#conn.request((id) => msg.encodeRead(id, this.#wireId, start, stop));
+  async #readOnce(start: number, stop: number, pooled = false): Promise<Buffer> {
+    const f = await this.#conn.request(
+      (id) => msg.encodeRead(id, this.#wireId, start, stop),
+      pooled ? { sink: (length) => this.#poolTake(length) } : {},
+    );
     const { version, data } = msg.decodeData(expect(f, FrameType.DATA, 'READ'));
     if (data.length !== stop - start) throw new RmmapProtocolError('ERR_RMMAP_BAD_FRAME', `DATA carried ${data.length} bytes for a READ of ${stop - start}`);
     this.#seeVersion(version);
-    // A small view would pin a whole socket chunk; copy those.
+    // Pooled payloads are views of a pool buffer by design; other small views
+    // would pin a whole chunk, so those are copied.
+    if (pooled) return data;
     return data.length * 2 < data.buffer.byteLength ? Buffer.from(data) : data;
   }
 
@@ -372,32 +425,61 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
    * our own writes drop overlapping read-ahead, so a read never returns
    * bytes older than a change it was told about or made itself.
    */
-  async #streamRead(offset: number, end: number): Promise<Buffer> {
+  async #streamRead(offset: number, end: number, pooled: boolean): Promise<{ data: Buffer; pooled: boolean }> {
     const len = end - offset;
     const ahead = this.#stream.get(offset);
-    let data: Promise<Buffer>;
+    let first: StreamEntry;
     if (ahead !== undefined && ahead.length === len) {
       this.#stream.delete(offset);
-      data = ahead.data;
+      first = ahead;
     } else {
       this.#stream.clear();
-      data = this.#readRange(offset, end);
+      first = this.#streamEntry(offset, end, pooled);
     }
     const depth = Math.max(1, Math.floor(this.#readahead / len));
     for (let k = 0, at = end; k < depth && at < this.#length; k++, at += len) {
       if (this.#stream.has(at)) continue;
       const stop = Math.min(this.#length, at + len);
-      const p = this.#readRange(at, stop);
-      p.catch(() => {}); // surfaced to the read that consumes it
-      this.#stream.set(at, { length: stop - at, data: p });
+      const e = this.#streamEntry(at, stop, pooled);
+      e.data.catch(() => {}); // surfaced to the read that consumes it
+      this.#stream.set(at, e);
     }
-    return data;
+    return { data: await first.data, pooled: first.pooled };
   }
 
-  #readRange(start: number, stop: number): Promise<Buffer> {
-    if (stop - start <= this.#maxChunk()) return this.#readOnce(start, stop);
+  #streamEntry(start: number, stop: number, pooled: boolean): StreamEntry {
+    const usePool = pooled && stop - start <= this.#maxChunk();
+    return { length: stop - start, data: this.#readRange(start, stop, usePool), pooled: usePool };
+  }
+
+  #readRange(start: number, stop: number, pooled = false): Promise<Buffer> {
+    if (stop - start <= this.#maxChunk()) return this.#readOnce(start, stop, pooled);
     const out = Buffer.allocUnsafe(stop - start);
     return this.#fetchDirect(start, stop, out).then(() => out);
+  }
+
+  /** A buffer of at least `length` bytes from the pool, or a new one that will join it. */
+  #poolTake(length: number): Buffer {
+    for (let i = this.#pool.length - 1; i >= 0; i--) {
+      const b = this.#pool[i] as Buffer;
+      if (b.length >= length) {
+        this.#pool.splice(i, 1);
+        return b;
+      }
+    }
+    // Its own backing store, so the whole buffer can be recovered from a payload view.
+    return Buffer.allocUnsafeSlow(length);
+  }
+
+  /** Returns the buffer a pooled payload lives in (bounded: about two read-ahead windows). */
+  #recycle(payload: Buffer): void {
+    const whole = payload.buffer;
+    // Only standalone backing stores: never a slab Node shares with other Buffers.
+    if (whole.byteLength < STREAM_MIN || this.#closing !== undefined || this.#pool.length >= POOL_MAX) return;
+    let bytes = whole.byteLength;
+    for (const b of this.#pool) bytes += b.length;
+    if (bytes > 2 * this.#readahead + whole.byteLength) return;
+    this.#pool.push(Buffer.from(whole, 0, whole.byteLength));
   }
 
   #dropStream(start: number, end: number): void {
