@@ -34,3 +34,15 @@ test('a 4 KiB request waits for at most one chunk of a client streaming 32 MiB b
   // The hog was really streaming the whole time.
   expect(hog.stdout()).not.toMatch(/err|FAIL/);
 });
+
+test('with --qos a priority-7 client never waits behind a priority-0 stream', async () => {
+  await startDaemon(socket, ['--workers', '1', '--qos']);
+  const hog = client('loop', socket, String(32 * 1024 * 1024));
+  await hog.waitFor('ready', 60_000);
+  const vip = client('small', socket, '200', '7');
+  const r = await vip.exited;
+  expect({ status: r.status, out: vip.stdout() }).toMatchObject({ status: 0, out: expect.stringContaining('small ') });
+  const stats = JSON.parse(/small (.*)/.exec(vip.stdout())![1]!) as { chunks: number; maxWaitedChunks: number };
+  expect(stats.chunks).toBe(200);
+  expect(stats.maxWaitedChunks).toBe(0);
+});
