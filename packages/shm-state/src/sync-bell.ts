@@ -21,13 +21,21 @@ const st = new Int32Array(workerData.sab, 0, 4);
 const dl = new Float64Array(workerData.sab, 16, 1);
 const one = Buffer.from([1]);
 Atomics.store(st, ${READY}, 1);
+let lastBusy = performance.now();
 for (;;) {
   if (Atomics.load(st, ${BLOCKED}) === 0) {
+    // Keep ticking for a second after the last sleep, so a burst of sleeps
+    // does not pay a thread wakeup each; then wait to be woken.
+    if (performance.now() - lastBusy < 1000) {
+      Atomics.wait(st, ${BLOCKED}, 0, ${ALARM_TICK_MS});
+      continue;
+    }
     Atomics.store(st, ${IDLE}, 1);
     if (Atomics.load(st, ${BLOCKED}) === 0) Atomics.wait(st, ${BLOCKED}, 0);
     Atomics.store(st, ${IDLE}, 0);
     continue;
   }
+  lastBusy = performance.now();
   const left = dl[0] - (performance.timeOrigin + performance.now());
   if (left <= 0) {
     Atomics.store(st, ${BLOCKED}, 0);
