@@ -100,8 +100,14 @@ export class SyncBell {
     // deadline within one tick.
     if (Atomics.load(st, IDLE) === 1) Atomics.notify(st, BLOCKED);
     // Drains every pending byte (rings and late alarms) in one read.
-    fs.readSync(this.fd, this.#buf, 0, this.#buf.length, null);
-    Atomics.store(st, BLOCKED, 0);
+    try {
+      fs.readSync(this.fd, this.#buf, 0, this.#buf.length, null);
+    } catch (err) {
+      // A signal (EINTR) or the like: a spurious wake; callers re-check.
+      if ((err as NodeJS.ErrnoException).code !== 'EINTR' && (err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    } finally {
+      Atomics.store(st, BLOCKED, 0);
+    }
   }
 
   ringSelf(): void {
