@@ -119,18 +119,25 @@ export class FrameParser {
         }
         case ParserState.BODY: {
           if (this.#buffered < this.#length) {
-            // A big frame: gather it into one buffer as it arrives instead of
-            // keeping a list of chunks (and copying it all at the end).
-            if (this.#length >= FILL_MIN) {
-              if (this.#buffered < HEADER_AFTER_LENGTH) return;
-              const head = this.#peekHeader();
-              const offered = this.#bodyBuffer?.(head.readUInt8(0), head.readUInt32BE(1), this.#length);
-              this.#body = offered !== undefined && offered.length >= this.#length ? offered.subarray(0, this.#length) : Buffer.allocUnsafe(this.#length);
-              this.#filled = 0;
-              this.#state = ParserState.FILL;
-              break;
+            // Gather the frame into its own buffer as it arrives when it is big
+            // (instead of a chunk list copied at the end), and always for
+            // transient input (instead of re-copying the growing tail on every
+            // push, which would be quadratic for a peer sending tiny pieces).
+            const big = this.#length >= FILL_MIN;
+            if (!big && !this.#transient) return;
+            let offered: Buffer | undefined;
+            if (big && this.#bodyBuffer !== undefined) {
+              if (this.#buffered >= HEADER_AFTER_LENGTH) {
+                const head = this.#peekHeader();
+                offered = this.#bodyBuffer(head.readUInt8(0), head.readUInt32BE(1), this.#length);
+              } else if (!this.#transient) {
+                return; // wait for the type and request id before choosing a buffer
+              }
             }
-            return;
+            this.#body = offered !== undefined && offered.length >= this.#length ? offered.subarray(0, this.#length) : Buffer.allocUnsafe(this.#length);
+            this.#filled = 0;
+            this.#state = ParserState.FILL;
+            break;
           }
           const first = this.#chunks[0] as Buffer;
           // A view (not owned) only when the frame lies inside one transient chunk.

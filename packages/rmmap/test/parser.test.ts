@@ -146,6 +146,32 @@ describe('FrameParser', () => {
     );
   });
 
+  test('bodyBuffer: a big frame is gathered into the offered buffer', () => {
+    const offered = Buffer.alloc(200_000);
+    const asked: [number, number, number][] = [];
+    let payload: Buffer | undefined;
+    const parser = new FrameParser({
+      maxFrame: 1 << 20,
+      onFrame: (f) => (payload = f.payload),
+      onError: (e) => {
+        throw e;
+      },
+      bodyBuffer: (type, id, length) => {
+        asked.push([type, id, length]);
+        return offered;
+      },
+    });
+    const bytes = rawFrame(0x83, 77, Buffer.alloc(100_000, 5));
+    // The type and request id arrive split across pushes.
+    parser.push(bytes.subarray(0, 6));
+    parser.push(bytes.subarray(6, 50_000));
+    parser.push(bytes.subarray(50_000));
+    expect(asked).toEqual([[0x83, 77, 100_005]]);
+    expect(payload?.buffer).toBe(offered.buffer);
+    expect(payload?.length).toBe(100_000);
+    expect(payload?.every((b) => b === 5)).toBe(true);
+  });
+
   test('random bytes never throw out of push, and errors carry a code', () => {
     fc.assert(
       fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 10 }), (chunks) => {

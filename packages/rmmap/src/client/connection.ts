@@ -73,6 +73,8 @@ export class ClientConnection {
   #state: State = 'connecting';
   #socket: net.Socket | undefined;
   #nextId = 1;
+  /** Whether the current socket keeps the event loop alive. */
+  #refed = true;
   readonly #pending = new Map<number, Pending>();
   readonly #addr: ServerAddress;
   readonly #token: Buffer;
@@ -171,7 +173,10 @@ export class ClientConnection {
     if (socket === undefined) return;
     // Only outstanding requests keep the process alive: an idle connection
     // (mappings held, nothing pending) must not block a clean exit.
-    socket.ref();
+    if (!this.#refed) {
+      socket.ref();
+      this.#refed = true;
+    }
     socket.write(p.build(id));
   }
 
@@ -292,7 +297,11 @@ export class ClientConnection {
             // Replies can be as large as the server's own limit.
             (parser as FrameParser).maxFrame = Math.min(MAX_FRAME_LIMIT, ok.maxFrame + 64);
             this.#socket = socket;
-            if (this.#pending.size === 0) socket.unref();
+            this.#refed = true;
+            if (this.#pending.size === 0) {
+              socket.unref();
+              this.#refed = false;
+            }
             for (const p of this.#pending.values()) p.sent = false;
             resolve();
           } catch (e) {
@@ -378,7 +387,10 @@ export class ClientConnection {
       p.reject(err);
       return;
     }
-    if (this.#pending.size === 0) this.#socket?.unref();
+    if (this.#pending.size === 0 && this.#refed) {
+      this.#socket?.unref();
+      this.#refed = false;
+    }
     // Consumers run later: a payload viewing the reused read buffer is copied.
     p.resolve(f.owned === false ? { type: f.type, requestId: f.requestId, payload: Buffer.from(f.payload), owned: true } : f);
   }
