@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import { debuglog } from 'node:util';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
-const debug = debuglog('shm-state');
+import { debug } from './diagnostics';
 
 /**
  * The process's doorbell: a pipe whose read end the event loop watches.

@@ -1,5 +1,6 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 
+import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateError } from './errors';
 import { Mutex } from './mutex';
 import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
@@ -325,6 +326,7 @@ export class HashMap {
         Atomics.store(s, b + S_STATE, DELETED);
         Atomics.store(s, b + S_VERSION, (v + 1) | 0);
         Atomics.add(h, W_REPAIRS, 1);
+        reportRecovery({ structure: 'HashMap', what: `slot ${i} was being written by a dead writer; its entry is dropped`, deadPid: 0 });
       }
       const st = Atomics.load(s, b + S_STATE);
       if (st === FULL) count++;

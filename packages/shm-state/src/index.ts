@@ -13,3 +13,4 @@ export { Seq } from './seq';
 export { Struct, type StructOptions, type StructCreateOptions, type Migrate } from './struct';
 export { t, type FieldType, type ScalarType, type StructFields, type StructView, type Plain } from './struct-layout';
 export { ShmStateError, ShmStateCorruptError, AbortError } from './errors';
+export { recovered, type RecoveredMessage } from './diagnostics';

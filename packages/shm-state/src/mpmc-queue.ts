@@ -1,6 +1,7 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
+import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateError } from './errors';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
@@ -351,6 +352,7 @@ export class MpmcQueue {
     }
     Atomics.add(h, W_REPAIRS, 1);
     Atomics.store(slots, b + S_OWNER, 0);
+    reportRecovery({ structure: 'MpmcQueue', what: `repaired slot ${index}`, deadPid: dead });
     this.#notEmpty.notify();
     this.#notFull.notify();
   }

@@ -1,6 +1,7 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
+import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateError } from './errors';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { checkRegion, fourcc, int32At, type Memory } from './words';
@@ -193,6 +194,7 @@ export class Mutex {
       if (Atomics.compareExchange(h, W_OWNER, owner, this.#pid) === owner) {
         Atomics.store(h, W_INCONSISTENT, 1);
         Atomics.add(h, W_RECOVERIES, 1);
+        reportRecovery({ structure: 'Mutex', what: 'took over a lock whose holder died', deadPid: owner });
         return this.#guard(h, true);
       }
     }

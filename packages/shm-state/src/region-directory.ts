@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
+import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateError } from './errors';
 import { Mutex } from './mutex';
 import { alignUp, checkRegion, fourcc, int32At, type Memory } from './words';
@@ -326,7 +327,9 @@ export class RegionDirectory {
   #freeAbandoned(): void {
     for (let i = 0; i < this.entries; i++) {
       const w = this.#words(i);
-      if (Atomics.load(w, E_STATE) === STATE_CREATING) Atomics.store(w, E_STATE, STATE_FREE);
+      if (Atomics.load(w, E_STATE) !== STATE_CREATING) continue;
+      Atomics.store(w, E_STATE, STATE_FREE);
+      reportRecovery({ structure: 'RegionDirectory', what: `freed entry ${i}, abandoned while being created`, deadPid: Atomics.load(w, E_PID) });
     }
   }
 

@@ -1,6 +1,7 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
+import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateError } from './errors';
 import type { LockGuard } from './mutex';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
@@ -153,6 +154,7 @@ export class Semaphore {
       if (Atomics.compareExchange(holders, i, owner, this.#pid) === owner) {
         Atomics.store(h, W_INCONSISTENT, 1);
         Atomics.add(h, W_RECOVERIES, 1);
+        reportRecovery({ structure: 'Semaphore', what: `took over permit ${i} whose holder died`, deadPid: owner });
         return this.#guard(h, i, true);
       }
     }
