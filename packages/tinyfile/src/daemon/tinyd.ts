@@ -34,7 +34,6 @@ import {
   STATE_BUSY,
   STATE_DONE,
   STATE_FAILED,
-  STATE_REQUEST,
   slotMessage,
   STATUS,
   VERSION,
