@@ -60,3 +60,15 @@ test('a port already in use is reported without a stack trace', async () => {
   expect(r.stderr).toMatch(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
   expect(r.stderr).not.toMatch(/\n\s+at /);
 });
+
+test('a client that returns without unmapping exits by itself; the server persists its write', async () => {
+  const server = await startServer(['--root', root, '--port', '0']);
+  const c = startClient({ host: '127.0.0.1', port: server.port, path: 'f.bin', length: 16, mode: 'leave', text: 'persisted' });
+  await c.waitFor(/^left$/m);
+  const timer = setTimeout(() => c.child.kill('SIGKILL'), 10_000);
+  const status = (await c.exited).status;
+  clearTimeout(timer);
+  expect(status).toBe(0);
+  await server.proc.waitFor(/closed/);
+  expect(fs.readFileSync(path.join(root, 'f.bin')).subarray(0, 9).toString()).toBe('persisted');
+});
