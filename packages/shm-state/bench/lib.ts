@@ -4,12 +4,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import type * as Lib from '../src';
+
 const built = path.join(__dirname, '..', 'dist', 'src', 'index.js');
 if (!fs.existsSync(built)) {
   process.stderr.write('shm-state bench: build the package first (pnpm build)\n');
   process.exit(2);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const lib = require(built) as typeof import('../src');
+const lib = require(built) as typeof Lib;
 export const { SpscQueue, MpmcQueue, Mutex } = lib;

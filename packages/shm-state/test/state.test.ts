@@ -188,6 +188,24 @@ describe('Ring and Seq', () => {
   });
 });
 
+interface V1View {
+  get hits(): bigint;
+  set hits(v: bigint);
+  rate: number;
+  get name(): Buffer;
+  set name(v: string | Uint8Array);
+  hist: Uint32Array;
+  inner: { a: number; b: number };
+  toObject(): Record<string, unknown>;
+}
+interface V2View {
+  hits: bigint;
+  misses: number;
+  name: Buffer;
+}
+const asV1 = (s: Struct) => s.view as unknown as V1View;
+const asV2 = (s: Struct) => s.view as unknown as V2View;
+
 describe('Struct', () => {
   const v1 = t.struct({ hits: t.u64, rate: t.f64, name: t.bytes(16), hist: t.array(t.u32, 4), inner: t.struct({ a: t.u8, b: t.i16 }) });
   const v2 = t.struct({ hits: t.u64, misses: t.u32, name: t.bytes(32), hist: t.array(t.u32, 8), inner: t.struct({ a: t.u8, b: t.i16 }) });
@@ -195,14 +213,14 @@ describe('Struct', () => {
   test('typed accessors over shared memory, persisted across opens', () => {
     withMemory(1 << 16, (m) => {
       const s = Struct.create(m.buffer, { layout: v1, offset: 128 });
-      const v = s.view as any;
+      const v = asV1(s);
       v.hits = 41n;
       v.hits += 1n;
       v.rate = 0.5;
       v.name = 'counter';
       v.hist[2] = 9;
       v.inner.b = -3;
-      const again = Struct.open(m.buffer, { layout: v1, offset: 128 }).view as any;
+      const again = asV1(Struct.open(m.buffer, { layout: v1, offset: 128 }));
       expect(again.hits).toBe(42n);
       expect(again.toObject()).toEqual({
         hits: 42n,
@@ -218,8 +236,8 @@ describe('Struct', () => {
   test('a changed layout needs a new version and migrate(); migration carries data over', () => {
     withMemory(1 << 16, (m) => {
       const s = Struct.create(m.buffer, { layout: v1 });
-      (s.view as any).hits = 7n;
-      (s.view as any).name = 'svc';
+      asV1(s).hits = 7n;
+      asV1(s).name = 'svc';
       expect(() => Struct.open(m.buffer, { layout: v2 })).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_LAYOUT_MISMATCH' }));
       expect(() => Struct.open(m.buffer, { layout: v2, version: 2 })).toThrow(/pass migrate/);
       const migrated = Struct.open(m.buffer, {
@@ -228,7 +246,7 @@ describe('Struct', () => {
         migrate: (old) => ({ hits: old.data['hits'], name: old.data['name'], misses: 1 }),
       });
       expect(migrated.migratedFrom).toBe(1);
-      const v = migrated.view as any;
+      const v = asV2(migrated);
       expect([v.hits, v.misses, v.name.toString('utf8', 0, 3)]).toEqual([7n, 1, 'svc']);
       // Reopening with v2 needs no migration; v1 code is now the mismatch.
       expect(Struct.open(m.buffer, { layout: v2, version: 2 }).migratedFrom).toBeNull();
@@ -239,12 +257,12 @@ describe('Struct', () => {
   test('ShmState.struct migrates and records the new layout version in the directory', () => {
     withMemory(1 << 18, (m) => {
       const a = ShmState.open(m.buffer);
-      (a.struct('cfg', { layout: v1 }).view as any).hits = 3n;
+      asV1(a.struct('cfg', { layout: v1 })).hits = 3n;
       const b = ShmState.open(m.buffer);
       const s = b.struct('cfg', { layout: v2, version: 2, migrate: (old) => ({ hits: (old.data['hits'] as bigint) * 10n }) });
-      expect((s.view as any).hits).toBe(30n);
+      expect(asV2(s).hits).toBe(30n);
       expect(b.regions().find((r) => r.name === 'cfg')?.layoutVersion).toBe(2);
-      expect(() => Struct.create(m.buffer, { layout: { struct: { 'bad name': 'u8' } } as any })).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_BAD_LAYOUT' }));
+      expect(() => Struct.create(m.buffer, { layout: { struct: { 'bad name': 'u8' } } })).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_BAD_LAYOUT' }));
     });
   });
 });
