@@ -1,6 +1,7 @@
 // Push end to end inside one process: real TCP sockets, real worker threads,
 // real files. (Separate processes and kill -9 are in tests-integration.)
 import crypto from 'node:crypto';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -81,6 +82,33 @@ describe('pushFile → PushReceiver', () => {
       expect(fs.readdirSync(r.dir)).toEqual(['payload.bin']);
     }
     expect(Math.max(...seen)).toBe(3 * 1024 * 1024 + 17);
+  });
+
+  it('publishes results on the rmmap:push:* diagnostics channels', async () => {
+    const seen: Array<[string, unknown]> = [];
+    const subs = ['rmmap:push:result', 'rmmap:push:stored', 'rmmap:push:failed'].map((name) => {
+      const fn = (msg: unknown) => seen.push([name, msg]);
+      diagnosticsChannel.subscribe(name, fn);
+      return () => diagnosticsChannel.unsubscribe(name, fn);
+    });
+    try {
+      const r = await receiver('a');
+      fs.writeFileSync(path.join(r.dir, 'taken.bin'), 'x');
+      const src = source(1000, 'taken.bin');
+      const stored = source(1000, 'fresh.bin');
+      await pushFile(stored.file, [dest(r)]);
+      await pushFile(src.file, [dest(r)]);
+      expect(seen).toEqual(
+        expect.arrayContaining([
+          ['rmmap:push:stored', expect.objectContaining({ name: 'fresh.bin', size: 1000, digest: `sha256:${stored.sha}` })],
+          ['rmmap:push:result', expect.objectContaining({ name: 'fresh.bin', ok: true, destination: dest(r) })],
+          ['rmmap:push:failed', expect.objectContaining({ name: 'taken.bin', code: 'ERR_RMMAP_PUSH_EXISTS' })],
+          ['rmmap:push:result', expect.objectContaining({ name: 'taken.bin', ok: false, code: 'ERR_RMMAP_PUSH_EXISTS' })],
+        ]),
+      );
+    } finally {
+      for (const off of subs) off();
+    }
   });
 
   it('pushes empty files and honours --name and crc32', async () => {

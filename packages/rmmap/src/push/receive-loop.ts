@@ -4,7 +4,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { debuglog } from 'node:util';
 import { parentPort } from 'node:worker_threads';
 
 import * as sys from '@shmkit/shm-fd/sys';
@@ -15,10 +14,10 @@ import { checkStop, FdEof, FdStopped, FdTimeout, readExact, waitFd, watchStop, w
 import { checksumAvailable } from './hash';
 import { nameProblem } from './names';
 import { createVerifier, type Verifier } from './verifier';
+import { debug } from './diagnostics';
 import { decodeHeaderFixed, decodeName, decodeTrailer, encodeReply } from './wire';
 
 const C = sys.constants;
-const debug = debuglog('rmmap-push');
 const F_SETPIPE_SZ = 1031;
 const TMPFS_MAGIC = 0x01021994;
 const PIPE_SIZE = 1024 * 1024;

@@ -12,6 +12,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { PushStatus } from './codes';
 import { MAX_SIZE, MAX_TOKEN_LEN, TEMP_PREFIX, TEMP_SUFFIX } from './constants';
+import { pushChannels } from './diagnostics';
 import { PushError } from './errors';
 import type { ReceiveEvent, ReceiveJob } from './receive-loop';
 import { startWorker } from './start-worker';
@@ -173,10 +174,14 @@ export class PushReceiver extends EventEmitter {
         this.emit('header', { ...transfer });
       } else if (e.type === 'stored') {
         verdict = true;
-        this.emit('stored', { ...transfer, name: e.name, size: e.size, received: e.size, digest: e.digest, path: e.path, ms: performance.now() - t0 } satisfies StoredEvent);
+        const stored: StoredEvent = { ...transfer, name: e.name, size: e.size, received: e.size, digest: e.digest, path: e.path, ms: performance.now() - t0 };
+        if (pushChannels.stored.hasSubscribers) pushChannels.stored.publish(stored);
+        this.emit('stored', stored);
       } else {
         verdict = true;
-        this.emit('failed', { ...transfer, received: Number(Atomics.load(progress, 0)), code: e.code, message: e.message } satisfies FailedEvent);
+        const failed: FailedEvent = { ...transfer, received: Number(Atomics.load(progress, 0)), code: e.code, message: e.message };
+        if (pushChannels.failed.hasSubscribers) pushChannels.failed.publish(failed);
+        this.emit('failed', failed);
       }
     });
     const done = new Promise<void>((resolve) => {

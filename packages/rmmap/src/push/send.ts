@@ -3,7 +3,6 @@
 // bytes to every socket with sendfile(2), hashing while the sockets are full.
 import fs from 'node:fs';
 import path from 'node:path';
-import { debuglog } from 'node:util';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
@@ -11,13 +10,12 @@ import { PushStatus, errorCodeOf } from './codes';
 import { ReceiverConnection, type ConnEvent } from './connection';
 import { checksumId, CHECKSUMS, DEFAULT_CHECKSUM, MAX_TOKEN_LEN, type ChecksumName } from './constants';
 import { parseDestination, type Destination } from './destination';
+import { debug, pushChannels } from './diagnostics';
 import { PushError } from './errors';
 import { checksumAvailable } from './hash';
 import { nameProblem } from './names';
 import { SendfilePool } from './sendfile-pool';
 import { encodeHeader, encodeTrailer } from './wire';
-
-const debug = debuglog('rmmap-push');
 
 export interface PushOptions {
   /** Name stored at the receivers; defaults to the file's base name. */
@@ -194,7 +192,13 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
       for (const c of conns) c.close('the push was aborted');
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    const receivers = await Promise.all(dests.map((d, i) => one(i, d)));
+    const receivers = await Promise.all(
+      dests.map(async (d, i) => {
+        const r = await one(i, d);
+        if (pushChannels.result.hasSubscribers) pushChannels.result.publish({ name, ...r });
+        return r;
+      }),
+    );
     options.signal?.removeEventListener('abort', onAbort);
     const sum = await digest.catch(() => null);
     options.onProgress?.(snapshot());
