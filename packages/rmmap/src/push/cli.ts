@@ -182,7 +182,8 @@ async function receive(args: string[], io: Io): Promise<number> {
     ...tokenOption(values['token-file']),
   });
   const { host, port: bound } = receiver.address;
-  io.out(`listening on ${host}:${bound}, storing into ${path.resolve(receiver.dir)}\n`);
+  // As `rmmap send` takes it: IPv6 addresses in brackets.
+  io.out(`listening on ${host.includes(':') ? `[${host}]` : host}:${bound}, storing into ${path.resolve(receiver.dir)}\n`);
   let status = 0;
   return await new Promise<number>((resolve) => {
     const stop = (code: number) => {
