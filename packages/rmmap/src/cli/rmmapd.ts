@@ -114,6 +114,9 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`rmmapd: --token-file ${args.tokenFile} must hold 1 to 1024 bytes\n`);
       return 2;
     }
+    if ((fs.statSync(args.tokenFile).mode & 0o077) !== 0) {
+      log(`warning: --token-file ${args.tokenFile} is readable by other users; chmod 600 it`);
+    }
   }
   let server: RmmapServer;
   try {

@@ -168,9 +168,10 @@ export class ClientConnection {
   }
 
   #send(id: number, p: Pending): void {
-    p.sent = true;
     const socket = this.#socket;
+    // Unsent requests go out after the next (re)connect.
     if (socket === undefined) return;
+    p.sent = true;
     // Only outstanding requests keep the process alive: an idle connection
     // (mappings held, nothing pending) must not block a clean exit.
     if (!this.#refed) {
