@@ -37,17 +37,22 @@ const roles: Record<string, () => void | Promise<void>> = {
     const count = Number(args[0]);
     const { map } = mapShared();
     const q = SpscQueue.open(map.buffer);
-    const into = Buffer.alloc(q.maxMessage);
     say('ready');
     let bytes = 0;
-    for (let n = 0; n < count; ) {
-      let len = q.tryPopInto(into);
-      if (len < 0) {
-        const m = q.popSync();
-        if (m === null) continue;
-        len = m.length;
+    let n = 0;
+    const onMessage = (m: Buffer) => {
+      bytes += m.length;
+    };
+    while (n < count) {
+      const k = q.drain(onMessage, count - n);
+      if (k > 0) {
+        n += k;
+        continue;
       }
-      bytes += len;
+      // Empty: block until the next message, then go back to batches.
+      const m = q.popSync();
+      if (m === null) continue;
+      bytes += m.length;
       n++;
     }
     say(`done ${bytes}`);

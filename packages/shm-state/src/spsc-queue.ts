@@ -203,6 +203,46 @@ export class SpscQueue {
     return len;
   }
 
+  /**
+   * Consumes up to `max` queued messages in one go, calling `onMessage` with
+   * a view of each — zero-copy unless the record wraps around the ring end.
+   * The view is valid only during the call (the space is released after the
+   * batch). Returns how many were consumed. Releases the space and notifies
+   * the producer once per batch, which is what makes it the fastest way to
+   * read a stream. If `onMessage` throws, the messages before it stay consumed
+   * and that one stays queued.
+   */
+  drain(onMessage: (message: Buffer) => void, max = Infinity): number {
+    const h = this.#header();
+    let head = Atomics.load(h, W_HEAD);
+    let avail = this.#available(h, head);
+    let n = 0;
+    try {
+      while (avail > 0 && n < max) {
+        const len = this.#recordLength(head, avail);
+        const start = (head + 4) & this.#mask;
+        let view: Buffer;
+        if (len <= this.capacity - start) {
+          view = Buffer.from(this.#data.buffer, this.#data.byteOffset + start, len);
+        } else {
+          view = Buffer.allocUnsafe(len);
+          this.#copyOut(head, len, view);
+        }
+        onMessage(view);
+        const size = 4 + ((len + 3) & ~3);
+        head = (head + size) | 0;
+        avail -= size;
+        n++;
+      }
+    } finally {
+      if (n > 0) {
+        Atomics.store(h, W_HEAD, head);
+        this.#notFull.notify();
+      }
+    }
+    return n;
+  }
+
   /** Length of the oldest message, or -1 when empty. */
   peekLength(): number {
     const h = this.#header();

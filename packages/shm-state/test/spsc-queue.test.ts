@@ -163,3 +163,34 @@ describe('SpscQueue', () => {
     expect(() => q.popSync({ timeoutMs: 1, spinUs: 0 })).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_NO_FUTEX' }));
   });
 });
+
+describe('SpscQueue.drain', () => {
+  test('consumes batches in order with views, including wrapped records, and stops at max', () => {
+    const m = sys.mapAnonymous(SpscQueue.byteLengthFor(256));
+    const q = SpscQueue.create(m.buffer, { capacity: 256 });
+    const got: string[] = [];
+    let next = 0;
+    for (let round = 0; round < 50; round++) {
+      while (q.tryPush(Buffer.from(`message-${next}`.repeat(1 + (next % 4))))) next++;
+      q.drain((v) => got.push(v.toString()), 3);
+      q.drain((v) => got.push(v.toString()));
+    }
+    expect(got.length).toBe(next);
+    got.forEach((g, i) => expect(g).toBe(`message-${i}`.repeat(1 + (i % 4))));
+    m.close();
+  });
+
+  test('a throwing callback leaves that message queued', () => {
+    const m = sys.mapAnonymous(SpscQueue.byteLengthFor(256));
+    const q = SpscQueue.create(m.buffer, { capacity: 256 });
+    q.tryPush(Buffer.from('a'));
+    q.tryPush(Buffer.from('b'));
+    expect(() =>
+      q.drain((v) => {
+        if (v.toString() === 'b') throw new Error('stop');
+      }),
+    ).toThrow('stop');
+    expect(q.tryPop()?.toString()).toBe('b');
+    m.close();
+  });
+});
