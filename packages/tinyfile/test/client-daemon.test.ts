@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 
-import { compressBlock, compressFramed, decompressFramed } from '../src/codec';
+import { compressBlock, compressFramed, decompressFramed, STREAM_IDENTIFIER } from '../src/codec';
 import { TinyFile, Tinyd, queryStatus } from '../src';
 import { kUnsafeSubmit, OP, S_IN_LEN, S_HIST_LEN, S_OUT_LIMIT, type UnsafeRequest } from '../src/protocol';
 
@@ -116,6 +116,15 @@ describe('tinyd + TinyFile (async, one process)', () => {
     expect(framed.equals(compressFramed(input))).toBe(true);
     await tf.decompressFile(`${src}.sz`, path.join(dir, 'out.txt'));
     expect(fs.readFileSync(path.join(dir, 'out.txt')).equals(input)).toBe(true);
+  });
+
+  it('round-trips an empty file as a stream identifier alone', async () => {
+    const src = path.join(dir, 'empty');
+    fs.writeFileSync(src, '');
+    await tf.compressFile(src, `${src}.sz`);
+    expect(fs.readFileSync(`${src}.sz`).equals(STREAM_IDENTIFIER)).toBe(true);
+    await tf.decompressFile(`${src}.sz`, `${src}.out`);
+    expect(fs.readFileSync(`${src}.out`).length).toBe(0);
   });
 
   it('leaves no output behind when a file does not decode', async () => {
