@@ -7,15 +7,19 @@ import path from 'node:path';
 
 import { printTable, removeScratch, type Row } from './util';
 
-const only = process.argv[2];
-const rows: Row[] = [];
-try {
-  for (const file of fs.readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).sort()) {
-    if (only !== undefined && !file.includes(only)) continue;
-    const mod = require(path.join(__dirname, file)) as { run: () => Row[] };
-    rows.push(...mod.run());
+async function main(): Promise<void> {
+  const only = process.argv[2];
+  const rows: Row[] = [];
+  try {
+    for (const file of fs.readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).sort()) {
+      if (only !== undefined && !file.includes(only)) continue;
+      const mod = require(path.join(__dirname, file)) as { run: () => Row[] | Promise<Row[]> };
+      rows.push(...(await mod.run()));
+    }
+  } finally {
+    removeScratch();
   }
-} finally {
-  removeScratch();
+  printTable('@shmkit/ipcbuffer', rows);
 }
-printTable('@shmkit/ipcbuffer', rows);
+
+void main();
