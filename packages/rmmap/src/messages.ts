@@ -74,21 +74,26 @@ class Reader {
     readonly what: string,
   ) {}
   u8(): number {
-    return this.#guard(1, () => this.buf.readUInt8(this.#at));
+    const at = this.#take(1);
+    return this.buf.readUInt8(at);
   }
   u16(): number {
-    return this.#guard(2, () => this.buf.readUInt16BE(this.#at));
+    const at = this.#take(2);
+    return this.buf.readUInt16BE(at);
   }
   u32(): number {
-    return this.#guard(4, () => this.buf.readUInt32BE(this.#at));
+    const at = this.#take(4);
+    return this.buf.readUInt32BE(at);
   }
   u64(): number {
     // Two 32-bit halves (no BigInt on the hot path). Values of 2^53 and above
     // come out >= MAX_SAFE_INTEGER + 1 and fail the zod u64 check.
-    return this.#guard(8, () => this.buf.readUInt32BE(this.#at) * 0x100000000 + this.buf.readUInt32BE(this.#at + 4));
+    const at = this.#take(8);
+    return this.buf.readUInt32BE(at) * 0x100000000 + this.buf.readUInt32BE(at + 4);
   }
   bytes(n: number): Buffer {
-    return this.#guard(n, () => this.buf.subarray(this.#at, this.#at + n));
+    const at = this.#take(n);
+    return this.buf.subarray(at, at + n);
   }
   rest(): Buffer {
     const b = this.buf.subarray(this.#at);
@@ -100,13 +105,14 @@ class Reader {
       throw new RmmapProtocolError('ERR_RMMAP_BAD_FRAME', `${this.what} has ${this.buf.length - this.#at} trailing bytes (PROTOCOL.md §4)`);
     }
   }
-  #guard<T>(n: number, read: () => T): T {
-    if (this.#at + n > this.buf.length) {
+  /** Reserves `n` bytes and returns where they start; an overrun is ERR_RMMAP_BAD_FRAME. */
+  #take(n: number): number {
+    const at = this.#at;
+    if (at + n > this.buf.length) {
       throw new RmmapProtocolError('ERR_RMMAP_BAD_FRAME', `${this.what} is truncated: ${this.buf.length} bytes (PROTOCOL.md §4)`);
     }
-    const v = read();
-    this.#at += n;
-    return v;
+    this.#at = at + n;
+    return at;
   }
 }
 

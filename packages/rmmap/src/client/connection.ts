@@ -46,6 +46,13 @@ interface Pending {
   isWrite: boolean;
   /** Offers a buffer to gather a big DATA reply into (see FrameParserOptions.bodyBuffer). */
   sink?: (length: number) => Buffer | undefined;
+  /**
+   * Runs synchronously when the reply arrives (undefined: the request
+   * failed), before any later frame is looked at. Cache updates must happen
+   * here: a NOTIFY right behind the reply in the same read must find them
+   * done, which a promise continuation would not guarantee.
+   */
+  settle?: (reply: RawFrame | undefined) => void;
 }
 
 type State = 'connecting' | 'ready' | 'down' | 'closed';
@@ -131,7 +138,13 @@ export class ClientConnection {
    */
   request(
     build: (requestId: number) => Buffer,
-    opts: { isWrite?: boolean; onLost?: () => boolean; control?: boolean; sink?: (length: number) => Buffer | undefined } = {},
+    opts: {
+      isWrite?: boolean;
+      onLost?: () => boolean;
+      control?: boolean;
+      sink?: (length: number) => Buffer | undefined;
+      settle?: (reply: RawFrame | undefined) => void;
+    } = {},
   ): Promise<RawFrame> {
     if (this.#state === 'closed') return Promise.reject(new RmmapClosedError(`the connection to ${this.address}`));
     return new Promise<RawFrame>((resolve, reject) => {
@@ -139,6 +152,7 @@ export class ClientConnection {
       const p: Pending = { build, resolve, reject, sent: false, control: opts.control ?? false, isWrite: opts.isWrite ?? false };
       if (opts.onLost !== undefined) p.onLost = opts.onLost;
       if (opts.sink !== undefined) p.sink = opts.sink;
+      if (opts.settle !== undefined) p.settle = opts.settle;
       this.#pending.set(id, p);
       if (this.#state === 'ready' || (p.control && this.#socket !== undefined)) this.#send(id, p);
       else if (this.#state === 'down' && !this.#reconnecting) {
@@ -184,7 +198,7 @@ export class ClientConnection {
   #failAll(err: Error): void {
     const all = [...this.#pending.values()];
     this.#pending.clear();
-    for (const p of all) p.reject(err);
+    for (const p of all) settleAndReject(p, err);
   }
 
   #reconnecting = false;
@@ -343,7 +357,7 @@ export class ClientConnection {
         p.resolve({ type: FrameType.OK, requestId: id, payload: Buffer.alloc(0) });
       } else if (p.control) {
         this.#pending.delete(id);
-        p.reject(new RmmapUnavailableError('ERR_RMMAP_UNAVAILABLE', `connection to ${this.address} lost during re-map`));
+        settleAndReject(p, new RmmapUnavailableError('ERR_RMMAP_UNAVAILABLE', `connection to ${this.address} lost during re-map`));
       }
     }
     if (!this.#reconnecting) {
@@ -378,6 +392,10 @@ export class ClientConnection {
       return;
     }
     this.#pending.delete(f.requestId);
+    if (this.#pending.size === 0 && this.#refed) {
+      this.#socket?.unref();
+      this.#refed = false;
+    }
     if (f.type === FrameType.ERROR) {
       let err: Error;
       try {
@@ -385,15 +403,26 @@ export class ClientConnection {
       } catch (e) {
         err = e as Error;
       }
-      p.reject(err);
+      settleAndReject(p, err);
       return;
     }
-    if (this.#pending.size === 0 && this.#refed) {
-      this.#socket?.unref();
-      this.#refed = false;
-    }
     // Consumers run later: a payload viewing the reused read buffer is copied.
-    p.resolve(f.owned === false ? { type: f.type, requestId: f.requestId, payload: Buffer.from(f.payload), owned: true } : f);
+    const reply = f.owned === false ? { type: f.type, requestId: f.requestId, payload: Buffer.from(f.payload), owned: true } : f;
+    try {
+      p.settle?.(reply);
+    } catch (e) {
+      p.reject(e as Error);
+      return;
+    }
+    p.resolve(reply);
+  }
+}
+
+function settleAndReject(p: Pending, err: Error): void {
+  try {
+    p.settle?.(undefined);
+  } finally {
+    p.reject(err);
   }
 }
 

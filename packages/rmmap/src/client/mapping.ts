@@ -321,21 +321,21 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
     this.#cache.patch(at, piece);
     this.#dropStream(at, at + piece.length);
     const p = this.#conn
-      .request((id) => msg.encodeWrite(id, this.#wireId, this.#conn.lowWater, at, piece), { isWrite: true })
-      .then(
-        (f) => {
-          const version = msg.decodeVersion(expect(f, FrameType.WROTE, 'WRITE'), 'WROTE');
-          this.#seeVersion(version);
-          return version;
+      .request((id) => msg.encodeWrite(id, this.#wireId, this.#conn.lowWater, at, piece), {
+        isWrite: true,
+        settle: (reply) => {
+          // In step with the frames: a DATA behind this WROTE must not lay the write over again.
+          this.#pendingWrites.delete(w);
+          // Not applied: cached pages must not keep our bytes.
+          if (reply?.type !== FrameType.WROTE) this.#cache.invalidate(at, at + piece.length);
         },
-        (e: unknown) => {
-          // The server did not apply it: cached pages must not keep our bytes.
-          this.#cache.invalidate(at, at + piece.length);
-          throw e;
-        },
-      )
+      })
+      .then((f) => {
+        const version = msg.decodeVersion(expect(f, FrameType.WROTE, 'WRITE'), 'WROTE');
+        this.#seeVersion(version);
+        return version;
+      })
       .finally(() => {
-        this.#pendingWrites.delete(w);
         this.#pendingWritePromises.delete(p);
       });
     this.#pendingWritePromises.add(p);
@@ -530,30 +530,26 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
     const P = this.#cache.pageSize;
     const start = first * P;
     const stop = Math.min(endPage * P, this.#length);
-    const p = this.#conn
-      .request((id) => msg.encodeRead(id, this.#wireId, start, stop))
-      .then((f) => {
-        const { version, data } = msg.decodeData(expect(f, FrameType.DATA, 'READ'));
-        if (data.length !== stop - start) {
-          throw new RmmapProtocolError('ERR_RMMAP_BAD_FRAME', `DATA carried ${data.length} bytes for a READ of ${stop - start}`);
-        }
-        this.#seeVersion(version);
-        // The payload is ours: a socket chunk Node allocated for this read, or
-        // the parser's own buffer when the frame spanned chunks. No copy.
-        const copy = data;
-        // Writes still unacknowledged were sent after this READ, so the server
-        // applies them after it: lay them over the snapshot.
-        for (const w of this.#pendingWrites) copyInto(copy, start, stop, w.at, w.data);
-        if (this.#closing === undefined) {
-          for (let i = first; i < endPage && i * P < stop; i++) {
-            if (this.#inflight.get(i) === p) this.#cache.adopt(i, copy.subarray(i * P - start, Math.min(stop, (i + 1) * P) - start));
-          }
-        }
-        return { start, data: copy };
-      })
-      .finally(() => {
-        for (let i = first; i < endPage; i++) if (this.#inflight.get(i) === p) this.#inflight.delete(i);
-      });
+    let run: Run | undefined;
+    // Everything that touches the cache happens in settle(), in step with the
+    // frames: a NOTIFY right behind this DATA must find the pages in place.
+    const settle = (reply: RawFrame | undefined): void => {
+      for (let i = first; i < endPage; i++) if (this.#inflight.get(i) === p) this.#inflight.delete(i);
+      if (reply === undefined) return;
+      const { version, data } = msg.decodeData(expect(reply, FrameType.DATA, 'READ'));
+      if (data.length !== stop - start) {
+        throw new RmmapProtocolError('ERR_RMMAP_BAD_FRAME', `DATA carried ${data.length} bytes for a READ of ${stop - start}`);
+      }
+      this.#seeVersion(version);
+      // Writes still unacknowledged were sent after this READ, so the server
+      // applies them after it: lay them over the snapshot.
+      for (const w of this.#pendingWrites) copyInto(data, start, stop, w.at, w.data);
+      if (this.#closing === undefined) {
+        for (let i = first; i < endPage && i * P < stop; i++) this.#cache.adopt(i, data.subarray(i * P - start, Math.min(stop, (i + 1) * P) - start));
+      }
+      run = { start, data };
+    };
+    const p: Promise<Run> = this.#conn.request((id) => msg.encodeRead(id, this.#wireId, start, stop), { settle }).then(() => run as Run);
     for (let i = first; i < endPage; i++) this.#inflight.set(i, p);
     return p;
   }

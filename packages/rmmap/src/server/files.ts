@@ -113,8 +113,10 @@ export class FileTable {
   }
 
   /** Every section of `file` overlapping file bytes [start, end). */
-  *overlapping(file: OpenFile, start: number, end: number): Iterable<Section> {
-    for (const s of file.sections) if (s.offset < end && start < s.end) yield s;
+  overlapping(file: OpenFile, start: number, end: number): Section[] {
+    const out: Section[] = [];
+    for (const s of file.sections) if (s.offset < end && start < s.end) out.push(s);
+    return out;
   }
 
   closeAll(): void {
