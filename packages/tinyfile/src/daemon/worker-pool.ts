@@ -62,7 +62,8 @@ export class WorkerPool {
           new Promise<void>((resolve) => {
             w.worker.once('exit', () => resolve());
             w.worker.postMessage({ type: 'exit' } satisfies ToWorker);
-            setTimeout(() => void w.worker.terminate(), 2000).unref();
+            // Nothing is in flight after a drain; do not wait long for the thread to wind down by itself.
+            setTimeout(() => void w.worker.terminate(), 200).unref();
           }),
       ),
     );
