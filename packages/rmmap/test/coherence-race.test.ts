@@ -20,6 +20,8 @@ interface ScriptState {
   extraAfterData?: (mapId: number) => Buffer[];
   /** Runs before the next READ is answered; its frames go in front of the DATA, in the same write. */
   beforeData?: (mapId: number) => Buffer[];
+  /** Frames to send right behind the next MAPPED, in the same write. */
+  afterMapped?: (mapId: number) => Buffer[];
   /** Hold WROTE replies until the next READ (they then precede its DATA in the same write). */
   holdWrote?: boolean;
   held?: Buffer[];
@@ -36,7 +38,10 @@ function scriptedServer(state: ScriptState) {
             socket.write(msg.encodeHelloOk(f.requestId, { version: 1, maxFrame: 1 << 20, epoch: Buffer.alloc(16, 3), resumed: false, readOnly: false }));
             return;
           case FrameType.MAP:
-            socket.write(msg.encodeMapped(f.requestId, { mapId: 1, offset: 0, length: SIZE, fileSize: SIZE, version: state.version, writable: true }));
+            const mapped = msg.encodeMapped(f.requestId, { mapId: 1, offset: 0, length: SIZE, fileSize: SIZE, version: state.version, writable: true });
+            const extra = state.afterMapped?.(1) ?? [];
+            state.afterMapped = undefined;
+            socket.write(Buffer.concat([mapped, ...extra]));
             return;
           case FrameType.READ: {
             state.reads++;
@@ -118,6 +123,22 @@ test('a DATA in the same read as our WROTE does not get that (already applied) w
     expect((await r).toString()).toBe('Zaaa');
     // The cache holds what the server had at the READ: the other writer's byte.
     expect(m.readCached(0, 4)?.toString()).toBe('Zaaa');
+  } finally {
+    await m.unmap();
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('a NOTIFY in the same read as the MAPPED reaches the new mapping', async () => {
+  const state: ScriptState = { bytes: Buffer.alloc(SIZE, 0x61), version: 0, reads: 0 };
+  state.afterMapped = (mapId) => [msg.encodeNotify({ mapId, start: 10, end: 20, version: 1 })];
+  const server = scriptedServer(state);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  const m = await rmmap({ host: '127.0.0.1', port, path: 'x' }, 0, SIZE);
+  try {
+    // The event fired before rmmap() resolved, so no listener saw it; the version did.
+    expect(m.version).toBe(1);
   } finally {
     await m.unmap();
     await new Promise((r) => server.close(r));

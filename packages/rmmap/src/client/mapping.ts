@@ -118,9 +118,26 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
   }
 
   /** @internal Sends MAP and resolves with the reply. */
-  static async requestMap(conn: ClientConnection, path: string, offset: number, length: number, writable: boolean, control = false): Promise<msg.Mapped> {
-    const f = await conn.request((id) => msg.encodeMap(id, { path, offset, length, writable }), { control });
-    return msg.decodeMapped(expect(f, FrameType.MAPPED, 'MAP'));
+  static async requestMap(
+    conn: ClientConnection,
+    path: string,
+    offset: number,
+    length: number,
+    writable: boolean,
+    control = false,
+    onMapped?: (m: msg.Mapped) => void,
+  ): Promise<msg.Mapped> {
+    let mapped: msg.Mapped | undefined;
+    await conn.request((id) => msg.encodeMap(id, { path, offset, length, writable }), {
+      control,
+      // In step with the frames: a NOTIFY for the new id may follow in the same read.
+      settle: (reply) => {
+        if (reply === undefined) return;
+        mapped = msg.decodeMapped(expect(reply, FrameType.MAPPED, 'MAP'));
+        onMapped?.(mapped);
+      },
+    });
+    return mapped as msg.Mapped;
   }
 
   /** Bytes currently mapped (grows when reads or writes go past it). */
@@ -573,9 +590,8 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
   async #extend(need: number): Promise<void> {
     const P = this.#cache.pageSize;
     const want = Math.ceil(need / P) * P;
-    const mapped = await RemoteMapping.requestMap(this.#conn, this.path, this.offset, want, this.writable);
     const old = this.#wireId;
-    this.#adopt(mapped);
+    const mapped = await RemoteMapping.requestMap(this.#conn, this.path, this.offset, want, this.writable, false, (m) => this.#adopt(m));
     this.#knownFullFile = mapped.length < want;
     if (old !== mapped.mapId) {
       // Frames already sent on the old id stay valid: the server handles them before this UNMAP.
@@ -610,9 +626,8 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
   /** @internal ConnectionMember: called on the new connection before queued requests are resent. */
   async remap(epochChanged: boolean): Promise<void> {
     if (this.#closing !== undefined || this.#lostError !== undefined) return;
-    let mapped: msg.Mapped;
     try {
-      mapped = await RemoteMapping.requestMap(this.#conn, this.path, this.offset, this.#length, this.writable, true);
+      await RemoteMapping.requestMap(this.#conn, this.path, this.offset, this.#length, this.writable, true, (m) => this.#remapped(m, epochChanged));
     } catch (e) {
       if (e instanceof RmmapRemoteError) {
         this.#lostError = new RmmapError('ERR_RMMAP_LOST', `after reconnecting, the server refused to map ${this.path} again: ${e.message}`, { cause: e });
@@ -622,6 +637,10 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
       }
       throw e;
     }
+  }
+
+  /** The MAPPED of a re-map, handled as it arrives (before any NOTIFY behind it). */
+  #remapped(mapped: msg.Mapped, epochChanged: boolean): void {
     for (const id of this.#wireIds) this.#conn.notifyTargets.delete(id);
     this.#wireIds.clear();
     const before = this.#version;

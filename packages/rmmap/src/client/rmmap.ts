@@ -54,8 +54,12 @@ export async function rmmap(location: RmmapLocation, offset = 0, length = 64 * 1
   const { conn, release } = acquire(location, options);
   try {
     await conn.ready();
-    const mapped = await RemoteMapping.requestMap(conn, location.path, offset, length, options.writable ?? true);
-    return new RemoteMapping(conn, location.path, mapped, options, release);
+    let mapping: RemoteMapping | undefined;
+    // Built as the MAPPED arrives, so a NOTIFY right behind it already finds its mapping.
+    await RemoteMapping.requestMap(conn, location.path, offset, length, options.writable ?? true, false, (mapped) => {
+      mapping = new RemoteMapping(conn, location.path, mapped, options, release);
+    });
+    return mapping as RemoteMapping;
   } catch (e) {
     release();
     throw e;
