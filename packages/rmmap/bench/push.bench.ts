@@ -12,6 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 
+import type { pushFile as pushFileType, PushOptions } from '../src/push';
+
 const pkgDir = path.resolve(__dirname, '..');
 const distPush = path.join(pkgDir, 'dist', 'src', 'push', 'index.js');
 const rmmapBin = path.join(pkgDir, 'dist', 'bin', 'rmmap.js');
@@ -30,8 +32,8 @@ async function main(): Promise<void> {
   if (role === '--stream-receiver-sha256') return streamReceiver(process.argv[3] ?? os.tmpdir(), true);
   if (role === '--discard-receiver') return discardReceiver();
   if (!fs.existsSync(distPush)) throw new Error(`${distPush} is missing: build first (pnpm --filter @shmkit/rmmap build)`);
-  const { pushFile } = require(distPush) as typeof import('../src/push');
-  type PushOptions = import('../src/push').PushOptions;
+  // The built code, as users run it (worker threads load dist/ too).
+  const { pushFile } = require(distPush) as { pushFile: typeof pushFileType };
   const mb = Number(process.env['PUSH_BENCH_MB'] ?? 256);
   const runs = Number(process.env['PUSH_BENCH_RUNS'] ?? 3);
   const base = fs.mkdtempSync(path.join(process.env['PUSH_BENCH_DIR'] ?? (fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()), 'rmmap-push-bench-'));

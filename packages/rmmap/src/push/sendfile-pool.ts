@@ -4,7 +4,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import type { ChecksumId } from './constants';
 import { cancelFollower, followState, FOLLOW_MIN_SIZE, publishLanded } from './hash-follower';
-import { DIGEST_SLOT, type SendCommand, type SendEvent } from './sendfile-loop';
+import type { SendCommand, SendEvent } from './sendfile-loop';
 import { startWorker } from './start-worker';
 
 /**
