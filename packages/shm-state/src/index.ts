@@ -10,7 +10,7 @@ export { Int32Cell, Int64Cell, Counter32, Counter64 } from './cells';
 export { HashMap, type HashMapOptions } from './hash-map';
 export { Ring, type Descriptor, type FrozenDescriptor } from './ring';
 export { Seq } from './seq';
-export { Struct, type StructOptions, type StructCreateOptions, type Migrate } from './struct';
+export { Struct, inspectStruct, type StructOptions, type StructCreateOptions, type Migrate } from './struct';
 export { t, type FieldType, type ScalarType, type StructFields, type StructView, type Plain } from './struct-layout';
 export { ShmStateError, ShmStateCorruptError, AbortError } from './errors';
 export { recovered, type RecoveredMessage } from './diagnostics';

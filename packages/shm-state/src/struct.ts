@@ -144,6 +144,27 @@ export class Struct {
   }
 }
 
+/**
+ * Decodes a struct with the layout stored next to it, without knowing the
+ * program's layout (for tools such as `shm-state inspect`).
+ */
+export function inspectStruct(memory: Memory, offset: number): { version: number; layout: { struct: StructFields }; data: { [k: string]: Plain } } {
+  checkRegion(memory, offset, HEADER, 8, 'Struct');
+  const h = int32At(memory, offset, HEADER, 'Struct');
+  const where = `Struct at offset ${offset}`;
+  if (Atomics.load(h, W_MAGIC) !== MAGIC) throw new ShmStateCorruptError(where, 'no struct header (bad magic)');
+  const active = Atomics.load(h, W_ACTIVE);
+  const jsonCap = Atomics.load(h, W_JSON_CAP);
+  const dataCap = Atomics.load(h, W_DATA_CAP);
+  if ((active !== 0 && active !== 1) || jsonCap < 64 || jsonCap % 64 !== 0 || dataCap < 0 || dataCap % 64 !== 0) {
+    throw new ShmStateCorruptError(where, `impossible header (active ${active}, capacities ${jsonCap}/${dataCap})`);
+  }
+  if (offset + HEADER + 2 * copyBytes(jsonCap, dataCap) > memory.byteLength) throw new ShmStateCorruptError(where, 'its copies run past the end of the buffer');
+  const stored = readCopy(memory, offset, active, jsonCap, where);
+  const at = offset + HEADER + active * copyBytes(jsonCap, dataCap) + COPY_HEADER + jsonCap;
+  return { version: stored.version, layout: stored.layout, data: makeView(stored.layout.struct, memory, at).toObject() };
+}
+
 function checkVersion(v: number): number {
   if (!Number.isInteger(v) || v < 1 || v > 0x7fffffff) throw new ShmStateError('ERR_OUT_OF_RANGE', `layout version must be a positive integer, got ${v}`);
   return v;
