@@ -27,6 +27,7 @@ test.each([
   [['--root', '.', '--frobnicate'], /unknown argument "--frobnicate"/],
   [['--root', '.', '--token-file', '/nonexistent/token'], /cannot read --token-file/],
   [['--root', '.', '--max-frame', '1'], /--max-frame/],
+  [['--root', '.', '--max-connections', '0'], /--max-connections: "0"/],
 ])('usage error %j exits 2', async (args, message) => {
   const r = await run([rmmapd, ...args]);
   expect(r.status).toBe(2);

@@ -249,6 +249,33 @@ describe('rmmap client and server in one process', () => {
     expect((await m.read(0, 1)).toString()).toBe('.');
   });
 
+  test('a connection that never sends HELLO is closed after the handshake timeout', async () => {
+    const slow = new RmmapServer({ root, handshakeTimeoutMs: 100 });
+    const p = (await slow.listen(0)).port;
+    try {
+      const c = await rawClient(p);
+      const f = await c.next();
+      expect(msg.decodeError(f.payload)).toMatchObject({ code: 6, message: expect.stringContaining('no HELLO within 100 ms') });
+      await c.closed;
+    } finally {
+      await slow.close();
+    }
+  });
+
+  test('connections beyond maxConnections are refused; the others keep working', async () => {
+    const small = new RmmapServer({ root, maxConnections: 1 });
+    const p = (await small.listen(0)).port;
+    try {
+      const m = await rmmap({ host: '127.0.0.1', port: p, path: 'data.bin' }, 0, 10);
+      const extra = await rawClient(p);
+      await extra.closed; // dropped by the server at accept
+      expect((await m.read(0, 1)).toString()).toBe('.');
+      await m.unmap();
+    } finally {
+      await small.close();
+    }
+  });
+
   test('a request before HELLO is refused and the connection closed', async () => {
     const c = await rawClient(port);
     c.send(msg.encodeBytes(FrameType.PING, 1, Buffer.alloc(0)));

@@ -4,7 +4,7 @@ import { parseSize, UsageError } from '@shmkit/shm-fd/unstable-child-process';
 
 import { RmmapServer } from '../server/server';
 
-export const USAGE = `usage: rmmapd --root DIR [--host 127.0.0.1] [--port 7878] [--token-file F] [--read-only] [--max-frame SIZE]
+export const USAGE = `usage: rmmapd --root DIR [--host 127.0.0.1] [--port 7878] [--token-file F] [--read-only] [--max-frame SIZE] [--max-connections N]
 
 Serves sections of the files under DIR to rmmap clients over TCP.
   --root DIR         directory served; paths outside it (.., absolute, symlink escapes) are refused
@@ -13,6 +13,7 @@ Serves sections of the files under DIR to rmmap clients over TCP.
   --token-file F     clients must present the contents of F (trailing newline ignored)
   --read-only        refuse writable mappings; files are opened read-only
   --max-frame SIZE   largest frame accepted (default 16M; e.g. 1M, 64M)
+  --max-connections N  connections served at once; more are closed at accept (default 1024)
 `;
 
 export interface RmmapdArgs {
@@ -22,6 +23,7 @@ export interface RmmapdArgs {
   tokenFile?: string;
   readOnly: boolean;
   maxFrame?: number;
+  maxConnections?: number;
 }
 
 export function parseArgs(argv: string[]): RmmapdArgs | 'help' {
@@ -31,6 +33,7 @@ export function parseArgs(argv: string[]): RmmapdArgs | 'help' {
   let tokenFile: string | undefined;
   let readOnly = false;
   let maxFrame: number | undefined;
+  let maxConnections: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const eq = arg.indexOf('=');
@@ -71,6 +74,12 @@ export function parseArgs(argv: string[]): RmmapdArgs | 'help' {
         maxFrame = n;
         break;
       }
+      case '--max-connections': {
+        const v = value();
+        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1_000_000) throw new UsageError(`--max-connections: ${JSON.stringify(v)} is not a number between 1 and 1000000`);
+        maxConnections = Number(v);
+        break;
+      }
       default:
         throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
     }
@@ -79,6 +88,7 @@ export function parseArgs(argv: string[]): RmmapdArgs | 'help' {
   const args: RmmapdArgs = { root, host, port, readOnly };
   if (tokenFile !== undefined) args.tokenFile = tokenFile;
   if (maxFrame !== undefined) args.maxFrame = maxFrame;
+  if (maxConnections !== undefined) args.maxConnections = maxConnections;
   return args;
 }
 
@@ -120,7 +130,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   let server: RmmapServer;
   try {
-    server = new RmmapServer({ root: args.root, token, readOnly: args.readOnly, maxFrame: args.maxFrame, log });
+    server = new RmmapServer({ root: args.root, token, readOnly: args.readOnly, maxFrame: args.maxFrame, maxConnections: args.maxConnections, log });
   } catch (e) {
     process.stderr.write(`rmmapd: ${(e as Error).message}\n`);
     return 2;

@@ -24,6 +24,10 @@ export interface ServerOptions {
   maxMappingsPerConnection?: number;
   /** How long a disconnected client's write-dedupe table is kept for its return (ms). */
   sessionTtlMs?: number;
+  /** A connection that has not completed HELLO after this long is closed (ms). */
+  handshakeTimeoutMs?: number;
+  /** Connections accepted at once; more are refused by closing them. */
+  maxConnections?: number;
   /** One line per connection and error; default: none. */
   log?: (line: string) => void;
 }
@@ -75,11 +79,15 @@ export class RmmapServer {
       maxFrame,
       maxMappingsPerConnection: options.maxMappingsPerConnection ?? 4096,
       sessionTtlMs: options.sessionTtlMs ?? 120_000,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
+      maxConnections: options.maxConnections ?? 1024,
       token: options.token,
       log: options.log,
     };
     this.files = new FileTable(rootReal, this.#opts.readOnly);
     this.#server = net.createServer((socket) => this.#accept(socket));
+    this.#server.maxConnections = this.#opts.maxConnections;
+    this.#server.on('drop', (d) => this.log(`refused a connection from ${d?.remoteAddress ?? '?'}: --max-connections reached`));
   }
 
   get options(): Readonly<ResolvedServerOptions> {
@@ -205,7 +213,14 @@ export class ServerConnection {
     socket.on('drain', () => socket.resume());
     socket.on('error', (err) => this.#server.log(`${this.remote}: socket error: ${err.message}`));
     socket.on('close', () => this.#cleanup());
+    // A peer that connects and never says HELLO must not hold a slot forever.
+    this.#handshakeTimer = setTimeout(() => {
+      if (this.session === undefined) this.#fatal(0, 'ERR_RMMAP_HANDSHAKE', `no HELLO within ${server.options.handshakeTimeoutMs} ms (PROTOCOL.md §3)`);
+    }, server.options.handshakeTimeoutMs);
+    this.#handshakeTimer.unref();
   }
+
+  #handshakeTimer: NodeJS.Timeout | undefined;
 
   send(frame: Buffer): void {
     if (this.#closed) return;
@@ -221,6 +236,7 @@ export class ServerConnection {
   #cleanup(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#handshakeTimer);
     this.#parser.stop();
     for (const s of this.#sections.values()) this.#unmap(s);
     this.#sections.clear();
@@ -328,6 +344,7 @@ export class ServerConnection {
       this.#fatal(f.requestId, 'ERR_RMMAP_AUTH', 'wrong or missing token; pass the token from the server\'s --token-file');
       return;
     }
+    clearTimeout(this.#handshakeTimer);
     const { session, resumed } = this.#server.attachSession(this, hello.session.toString('hex'));
     this.session = session;
     this.#parser.maxFrame = this.#server.options.maxFrame;
