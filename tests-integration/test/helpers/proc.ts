@@ -3,6 +3,7 @@
 // sleeping, include captured output in timeouts, and kill whole process
 // groups in afterEach.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { constants as osConstants } from 'node:os';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -40,7 +41,7 @@ export function start(args: string[], options: SpawnOptions & { cmd?: string } =
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; status: number }>((resolve) => {
     child.once('close', (code, signal) => {
       live.delete(child);
-      const n = signal === null ? 0 : (require('node:os') as typeof import('node:os')).constants.signals[signal];
+      const n = signal === null ? 0 : osConstants.signals[signal];
       resolve({ code, signal, status: code ?? 128 + n });
     });
   });
