@@ -38,7 +38,7 @@ function netnsProblem(): string | undefined {
 
 const problem = netnsProblem();
 if (problem !== undefined) {
-  // eslint-disable-next-line no-console
+   
   console.warn(`rmmap-netns: skipping the separate-hosts test: ${problem}`);
 }
 
