@@ -38,7 +38,6 @@ function netnsProblem(): string | undefined {
 
 const problem = netnsProblem();
 if (problem !== undefined) {
-   
   console.warn(`rmmap-netns: skipping the separate-hosts test: ${problem}`);
 }
 
