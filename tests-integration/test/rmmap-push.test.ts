@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 import { spawnSync } from 'node:child_process';
 
@@ -28,18 +29,23 @@ function mkdir(name: string): string {
   return d;
 }
 
-/** A file of random bytes; returns its path and sha256. */
-function randomFile(name: string, bytes: number): { file: string; sha: string } {
+// zlib.crc32 exists since Node 20.15; @types/node 20.11 does not know it.
+const crc32 = (zlib as unknown as { crc32: (data: Uint8Array, value?: number) => number }).crc32;
+
+/** A file of random bytes; returns its path, sha256 and crc32 (hex). */
+function randomFile(name: string, bytes: number): { file: string; sha: string; crc: string } {
   const file = path.join(base, name);
   const fd = fs.openSync(file, 'w', 0o600);
   const h = crypto.createHash('sha256');
+  let crc = 0;
   for (let at = 0; at < bytes; at += 8 * MiB) {
     const chunk = crypto.randomBytes(Math.min(8 * MiB, bytes - at));
     h.update(chunk);
+    crc = crc32(chunk, crc);
     fs.writeSync(fd, chunk);
   }
   fs.closeSync(fd);
-  return { file, sha: h.digest('hex') };
+  return { file, sha: h.digest('hex'), crc: (crc >>> 0).toString(16).padStart(8, '0') };
 }
 
 function sha256(file: string): string {
@@ -61,12 +67,13 @@ describe('rmmap send → 3 × rmmap receive', () => {
   it('delivers 256 MiB to three receivers with identical checksums', async () => {
     const src = randomFile('payload.bin', 256 * MiB);
     const rs = await Promise.all(['a', 'b', 'c'].map((n) => receiver(mkdir(n))));
+    // The default checksum, crc32, computed inline at both ends.
     const r = await run([rmmap, 'send', src.file, ...rs.map((x) => x.dest)], { timeoutMs: 100_000 });
     expect(r.stderr).not.toContain('FAILED');
     expect(r.status).toBe(0);
     for (const { proc, dest } of rs) {
-      expect(r.stdout).toContain(`stored payload.bin (256 MiB, sha256:${src.sha}) on ${dest}`);
-      await proc.waitFor(`stored payload.bin (256 MiB, sha256:${src.sha})`);
+      expect(r.stdout).toContain(`stored payload.bin (256 MiB, crc32:${src.crc}) on ${dest}`);
+      await proc.waitFor(`stored payload.bin (256 MiB, crc32:${src.crc})`);
     }
     for (const n of ['a', 'b', 'c']) {
       const stored = path.join(base, n, 'payload.bin');
@@ -83,7 +90,8 @@ describe('faults', () => {
     const dirs = ['a', 'victim', 'c'].map(mkdir);
     const rs = await Promise.all(dirs.map((d) => receiver(d)));
     const victim = rs[1]!;
-    const sender = start([rmmap, 'send', src.file, ...rs.map((x) => x.dest)]);
+    // sha256 here, so the hashing threads at both ends meet a dying peer too.
+    const sender = start([rmmap, 'send', '--checksum', 'sha256', src.file, ...rs.map((x) => x.dest)]);
     await victim.proc.waitFor('receiving payload.bin');
     // Data has started landing in the victim's partial file.
     const part = () => fs.readdirSync(dirs[1]!).find((f) => f.endsWith('.part'));
@@ -98,7 +106,7 @@ describe('faults', () => {
     expect(sender.stderr()).toContain(`1 of 3 receivers failed: ${victim.dest}`);
     expect(sender.stderr()).not.toMatch(/\n\s+at /);
     for (const i of [0, 2]) {
-      expect(sender.stdout()).toContain(`on ${rs[i]!.dest}`);
+      expect(sender.stdout()).toContain(`sha256:${src.sha}) on ${rs[i]!.dest}`);
       expect(sha256(path.join(dirs[i]!, 'payload.bin'))).toBe(src.sha);
     }
     // Never a partial file under the final name.

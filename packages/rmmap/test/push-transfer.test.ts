@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 import { PushReceiver, pushFile, PushStatus, type FailedEvent } from '../src/push';
 import { encodeHeader, encodeReply, encodeTrailer, ReplyParser, type Reply } from '../src/push/wire';
@@ -33,11 +34,14 @@ async function receiver(name: string, options: { overwrite?: boolean; maxSize?: 
   return r;
 }
 
-function source(bytes: number, name = 'payload.bin'): { file: string; sha: string } {
+// zlib.crc32 exists since Node 20.15; @types/node 20.11 does not know it.
+const crc32 = (zlib as unknown as { crc32: (data: Uint8Array) => number }).crc32;
+
+function source(bytes: number, name = 'payload.bin'): { file: string; sha: string; crc: string } {
   const file = path.join(base, name);
   const data = crypto.randomBytes(bytes);
   fs.writeFileSync(file, data);
-  return { file, sha: crypto.createHash('sha256').update(data).digest('hex') };
+  return { file, sha: crypto.createHash('sha256').update(data).digest('hex'), crc: (crc32(data) >>> 0).toString(16).padStart(8, '0') };
 }
 
 const dest = (r: PushReceiver) => `127.0.0.1:${r.address.port}`;
@@ -73,7 +77,8 @@ describe('pushFile → PushReceiver', () => {
     const seen: number[] = [];
     const result = await pushFile(src.file, rs.map(dest), { onProgress: (ps) => seen.push(...ps.map((p) => p.sent)), progressIntervalMs: 5 });
     expect(result.ok).toBe(true);
-    expect(result.digest).toBe(`sha256:${src.sha}`);
+    // crc32 is the default checksum.
+    expect(result.digest).toBe(`crc32:${src.crc}`);
     expect(result.receivers.map((x) => x.ok)).toEqual([true, true]);
     for (const r of rs) {
       const stored = path.join(r.dir, 'payload.bin');
@@ -100,7 +105,7 @@ describe('pushFile → PushReceiver', () => {
       await pushFile(src.file, [dest(r)]);
       expect(seen).toEqual(
         expect.arrayContaining([
-          ['rmmap:push:stored', expect.objectContaining({ name: 'fresh.bin', size: 1000, digest: `sha256:${stored.sha}` })],
+          ['rmmap:push:stored', expect.objectContaining({ name: 'fresh.bin', size: 1000, digest: `crc32:${stored.crc}` })],
           ['rmmap:push:result', expect.objectContaining({ name: 'fresh.bin', ok: true, destination: dest(r) })],
           ['rmmap:push:failed', expect.objectContaining({ name: 'taken.bin', code: 'ERR_RMMAP_PUSH_EXISTS' })],
           ['rmmap:push:result', expect.objectContaining({ name: 'taken.bin', ok: false, code: 'ERR_RMMAP_PUSH_EXISTS' })],
@@ -111,16 +116,32 @@ describe('pushFile → PushReceiver', () => {
     }
   });
 
-  it('pushes empty files and honours --name and crc32', async () => {
+  it('pushes empty files and honours --name and sha256', async () => {
     const r = await receiver('a');
     const empty = source(0, 'empty');
     expect((await pushFile(empty.file, [dest(r)])).ok).toBe(true);
     expect(fs.statSync(path.join(r.dir, 'empty')).size).toBe(0);
     const src = source(100_000);
-    const res = await pushFile(src.file, [dest(r)], { name: 'renamed.bin', checksum: 'crc32' });
+    const res = await pushFile(src.file, [dest(r)], { name: 'renamed.bin', checksum: 'sha256' });
     expect(res.ok).toBe(true);
-    expect(res.digest).toMatch(/^crc32:[0-9a-f]{8}$/);
+    expect(res.digest).toBe(`sha256:${src.sha}`);
     expect(sha(path.join(r.dir, 'renamed.bin'))).toBe(src.sha);
+  });
+
+  it('verifies big files both ways: crc32 inline behind the copy, sha256 in hashing threads', async () => {
+    // 17 MiB: above the size where sha256 gets a hashing thread at each end.
+    const rs = await Promise.all([receiver('a'), receiver('b')]);
+    const src = source(17 * 1024 * 1024 + 5);
+    const crc = await pushFile(src.file, rs.map(dest), { name: 'crc.bin' });
+    expect(crc.digest).toBe(`crc32:${src.crc}`);
+    const sha256 = await pushFile(src.file, rs.map(dest), { name: 'sha.bin', checksum: 'sha256' });
+    expect(sha256.digest).toBe(`sha256:${src.sha}`);
+    expect([crc.ok, sha256.ok]).toEqual([true, true]);
+    for (const r of rs) {
+      expect(fs.readdirSync(r.dir).sort()).toEqual(['crc.bin', 'sha.bin']);
+      expect(sha(path.join(r.dir, 'crc.bin'))).toBe(src.sha);
+      expect(sha(path.join(r.dir, 'sha.bin'))).toBe(src.sha);
+    }
   });
 
   it('reports a dead destination by name and still delivers to the others', async () => {

@@ -13,11 +13,12 @@ import { PushReceiver } from './receiver';
 import { pushFile, type ReceiverProgress } from './send';
 
 export const USAGE = `Usage:
-  rmmap send [--name NAME] [--checksum sha256|crc32] [--token-file F] [--quiet]
+  rmmap send [--name NAME] [--checksum crc32|sha256] [--token-file F] [--quiet]
              FILE HOST:PORT [HOST:PORT...]
       Push FILE to every receiver at once (sendfile, one read of the file).
       Exit 0 when every receiver verified and stored it, 1 when any failed
-      (each failure is named), 2 for usage errors.
+      (each failure is named), 2 for usage errors. --checksum: crc32 (the
+      default) catches corruption; sha256 also resists deliberate tampering.
   rmmap receive --port PORT --dir DIR [--host 127.0.0.1] [--overwrite] [--fsync]
                 [--max-size SIZE] [--token-file F] [--once] [--quiet]
       Accept pushes and store them in DIR (files 0600, never outside DIR,

@@ -11,6 +11,17 @@ import { FileHasher } from './hash';
 
 /** Files below this are hashed inline: a thread's start-up would cost more. */
 export const FOLLOW_MIN_SIZE = 16 * 1024 * 1024;
+
+/**
+ * Whether a push hashes in a thread of its own. Only sha256 of a big file:
+ * crc32 runs at several GB/s, so hashing it inline, right behind the copy
+ * while the bytes are still in the CPU cache, costs less CPU than a thread's
+ * start-up, its cold re-read of the file and the hand-over (measured in
+ * PUSH.md, "Performance pass").
+ */
+export function wantsFollower(size: number, checksum: ChecksumId): boolean {
+  return size >= FOLLOW_MIN_SIZE && CHECKSUMS[checksum].name === 'sha256';
+}
 const STEP = 4 * 1024 * 1024;
 
 /**

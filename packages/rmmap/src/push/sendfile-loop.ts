@@ -67,10 +67,13 @@ export function runSender(job: SendJob): void {
     post(event);
   };
 
+  /** The furthest offset any slot reached. */
+  let sentMax = 0;
+
   /** One bounded step of hashing; false when there is nothing left to hash. */
-  const hashStep = (): boolean => {
+  const hashStep = (limit = HASH_STEP): boolean => {
     if (hasher === undefined) return false;
-    const complete = hasher.advance(job.size, HASH_STEP);
+    const complete = hasher.advance(job.size, limit);
     if (!complete || hasher.hashed >= job.size) {
       post({ type: 'digest', slot: DIGEST_SLOT, digest: complete ? hasher.digest().toString('hex') : null });
       hasher = undefined;
@@ -108,6 +111,7 @@ export function runSender(job: SendJob): void {
       }
       s.offset += n;
       s.lastProgressAt = now;
+      sentMax = Math.max(sentMax, s.offset);
       // Read by the main thread for progress reports: a lone counter, no
       // ordering with other memory is needed.
       Atomics.store(progress, slot, BigInt(s.offset));
@@ -123,9 +127,13 @@ export function runSender(job: SendJob): void {
       else running = false;
       return;
     }
-    // While hashing remains, never sleep in poll: hash when nothing is writable.
+    // While hashing remains, never sleep in poll: hash when nothing is
+    // writable, and otherwise keep up with the leading receiver, so the
+    // digest is ready about when the last byte is sent, not after it.
     const hashing = hasher !== undefined;
-    if (round(hashing ? 0 : 50) === 0 && hashing) hashStep();
+    const ready = round(hashing ? 0 : 50);
+    if (hashing && ready === 0) hashStep();
+    else if (hasher !== undefined && hasher.hashed < sentMax) hashStep(sentMax - hasher.hashed);
     // Yield so 'add' and 'abort' messages get delivered, then continue.
     setImmediate(loop);
   };

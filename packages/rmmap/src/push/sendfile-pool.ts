@@ -3,7 +3,7 @@ import type { Worker } from 'node:worker_threads';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import type { ChecksumId } from './constants';
-import { cancelFollower, followState, FOLLOW_MIN_SIZE, publishLanded } from './hash-follower';
+import { cancelFollower, followState, publishLanded, wantsFollower } from './hash-follower';
 import type { SendCommand, SendEvent } from './sendfile-loop';
 import { startWorker } from './start-worker';
 
@@ -33,9 +33,9 @@ export class SendfilePool {
     });
     this.digest.catch(() => undefined); // observed by each receiver's task
     const { checksum, ...rest } = job;
-    // Big files get a hashing thread of their own (a second core); small
-    // ones are hashed by the sendfile loop while sockets are full.
-    const follow = job.size >= FOLLOW_MIN_SIZE;
+    // Big files hashed with sha256 get a hashing thread of their own (a
+    // second core); otherwise the sendfile loop hashes, see wantsFollower.
+    const follow = wantsFollower(job.size, checksum);
     if (follow) {
       const state = followState();
       this.#followState = state;

@@ -2,12 +2,16 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import type { ChecksumId } from './constants';
 import { FileHasher } from './hash';
-import { awaitDigest, cancelFollower, followState, FOLLOW_MIN_SIZE, publishLanded } from './hash-follower';
+import { CHECKSUMS } from './constants';
+import { awaitDigest, cancelFollower, followState, publishLanded, wantsFollower } from './hash-follower';
 import { startWorker } from './start-worker';
 
 /**
  * The receiver's checksum of the file being written: in a second thread that
- * follows the write offset for big files, inline between splices otherwise.
+ * follows the write offset for big files with sha256; otherwise inline, in
+ * the receiving thread. crc32 hashes each batch right after it was spliced
+ * into the file, while those pages are still in the CPU cache; sha256 of a
+ * small file hashes whenever the socket is momentarily empty.
  */
 export interface Verifier {
   /** [0, offset) is in the file. */
@@ -23,10 +27,14 @@ export interface Verifier {
 const INLINE_STEP = 1024 * 1024;
 
 export function createVerifier(fileFd: number, size: number, checksum: ChecksumId): Verifier {
-  if (size < FOLLOW_MIN_SIZE) {
+  if (!wantsFollower(size, checksum)) {
     const h = new FileHasher(fileFd, checksum);
+    const eager = CHECKSUMS[checksum].name === 'crc32';
     return {
-      landed: () => undefined,
+      landed: (offset) => {
+        // A short file is a failure finish() reports; here it just stops.
+        if (eager) h.advance(offset);
+      },
       idle: (offset) => {
         if (h.hashed >= offset) return false;
         h.advance(offset, INLINE_STEP);
