@@ -130,6 +130,37 @@ describe('Mutex between threads of one process', () => {
   });
 });
 
+describe('Mutex held by a worker thread that exits', () => {
+  it('is taken over by the main thread of the same, still running, process', async () => {
+    const mname = name('mutex');
+    undo.push(() => Mutex.unlink(mname));
+    const code = `
+      const { Worker } = require('node:worker_threads');
+      const diagnostics = require('node:diagnostics_channel');
+      const { Mutex } = require('@shmkit/ipcbuffer');
+      diagnostics.subscribe('ipcbuffer:lock:recovered', (e) => console.log('event dead=' + e.deadHolder + ' by=' + (e.by === process.pid)));
+      const m = Mutex.open(${JSON.stringify(mname)});
+      const w = new Worker(\`
+        const { parentPort } = require('node:worker_threads');
+        const { Mutex } = require('@shmkit/ipcbuffer');
+        const m = Mutex.open(${JSON.stringify(mname)});
+        m.lockSync();
+        parentPort.postMessage(m.holder);\`, { eval: true }); // exits without unlocking
+      let tid = 0;
+      w.on('message', (t) => { tid = t; });
+      w.on('exit', async () => {
+        console.log('worker gone, holder is its thread: ' + (m.holder === tid && tid !== process.pid));
+        await m.lock({ timeoutMs: 5000 });
+        console.log('main took it over: recovered=' + m.recovered + ' holder=' + (m.holder === process.pid) + ' dead=' + tid);
+        m.unlock(); m.close();
+      });`;
+    const p = start(['-e', code], opts);
+    expect((await p.exited).status).toBe(0);
+    const tid = /dead=(\d+)\n$/.exec(p.stdout())?.[1];
+    expect(p.stdout()).toBe(`worker gone, holder is its thread: true\nevent dead=${tid} by=true\nmain took it over: recovered=true holder=true dead=${tid}\n`);
+  });
+});
+
 describe('Semaphore across 4 processes', () => {
   it('never admits more than its permits', async () => {
     const d = data();
@@ -170,6 +201,11 @@ describe('Semaphore across 4 processes', () => {
     await holder.exited;
     await allExit(waiters);
     expect(waiters.every((p) => p.stdout().includes('acquired'))).toBe(true);
+    // Both permits are acquirable again (one may still carry the dead pid
+    // until someone takes it over, which this does).
+    expect(created.recoveries).toBeGreaterThanOrEqual(1);
+    expect(created.tryAcquire(2)).toBe(true);
+    created.release(2);
     expect(created.value).toBe(2);
   });
 });

@@ -8,4 +8,4 @@ export { IPCBufferError, IPCBufferArgumentError, LockTimeoutError, LockStateErro
 export { registryDir } from './registry';
 export { Mutex, MUTEX_BYTES, type OpenLockOptions } from './locks/mutex';
 export { Semaphore, SEMAPHORE_BYTES, type SemaphoreOptions } from './locks/semaphore';
-export type { AcquireOptions } from './locks/words';
+export type { AcquireOptions } from './locks/placement';

@@ -1,6 +1,6 @@
 // Mutex and Semaphore in one process: state machine, timeouts, async
 // waiting, recovery from a dead holder (simulated by writing a thread id
-// that does not exist into the lock words), and argument errors.
+// that does not exist into shm-state's owner words), and argument errors.
 // Multi-process behaviour is in tests-integration/test/ipcbuffer-locks.test.ts.
 import diagnostics from 'node:diagnostics_channel';
 
@@ -10,6 +10,10 @@ import { removeTmp, uniqueName } from './kinds';
 
 const DEAD = 2 ** 22 + 7; // above the kernel's largest pid_max: never a live thread
 const LIVE_OTHER = 1; // init: alive, and never this test
+// shm-state's layouts: a Mutex's owner word is int32 #2; a Semaphore's
+// permit owner words start at byte 320.
+const MUTEX_OWNER = 8;
+const PERMIT0 = 320;
 
 const undo: (() => void)[] = [];
 afterEach(() => {
@@ -53,7 +57,7 @@ describe('Mutex', () => {
     const b = sharedBuffer();
     const m = Mutex.at(b, 64);
     undo.push(() => m.close());
-    b.writeInt32LE(LIVE_OTHER, 64 + 4);
+    b.writeInt32LE(LIVE_OTHER, 64 + MUTEX_OWNER);
     const t = Date.now();
     expect(code(() => m.lockSync(120))).toBe('ERR_IPCBUFFER_LOCK_TIMEOUT');
     expect(Date.now() - t).toBeGreaterThanOrEqual(110);
@@ -72,7 +76,7 @@ describe('Mutex', () => {
     const onEvent = (e: unknown) => events.push(e);
     diagnostics.subscribe('ipcbuffer:lock:recovered', onEvent);
     undo.push(() => diagnostics.unsubscribe('ipcbuffer:lock:recovered', onEvent));
-    b.writeInt32LE(DEAD, 4);
+    b.writeInt32LE(DEAD, MUTEX_OWNER);
     m.lockSync(1000);
     expect([m.holder, m.recovered, m.recoveries]).toEqual([process.pid, true, 1]);
     expect(events).toEqual([expect.objectContaining({ deadHolder: DEAD, by: process.pid })]);
@@ -80,9 +84,14 @@ describe('Mutex', () => {
     m.lockSync();
     expect(m.recovered).toBe(false);
     m.unlock();
-    b.writeInt32LE(DEAD | (1 << 30), 4); // dead holder with waiters announced
-    await m.lock({ timeoutMs: 1000 });
+    b.writeInt32LE(DEAD, MUTEX_OWNER);
+    expect(m.tryLock()).toBe(true); // tryLock takes over too
     expect([m.recovered, m.recoveries]).toEqual([true, 2]);
+    m.unlock();
+    b.writeInt32LE(DEAD, MUTEX_OWNER);
+    await m.lock({ timeoutMs: 1000 });
+    expect([m.recovered, m.recoveries]).toEqual([true, 3]);
+    expect(events).toHaveLength(3);
     m.unlock();
   });
 
@@ -175,24 +184,47 @@ describe('Semaphore', () => {
     expect(s.value).toBe(1);
   });
 
-  test('permits of a dead holder go back to the pool', async () => {
+  test('permits of a dead holder are taken over by waiters, one by one or together', async () => {
     const b = sharedBuffer();
     const s = Semaphore.at(b, 0, { initial: 2 });
     undo.push(() => s.close());
-    // A holder that died holding both permits: count 0, its slot (tid, 2).
-    b.writeInt32LE(0, 4);
-    b.writeInt32LE(DEAD, 16 + 8 * 5);
-    b.writeInt32LE(2, 16 + 8 * 5 + 4);
-    s.acquireSync({ timeoutMs: 1000 });
-    expect(s.value).toBe(1);
-    expect(b.readInt32LE(16 + 8 * 5)).toBe(0);
-    s.release();
-    b.writeInt32LE(0, 4);
-    b.writeInt32LE(DEAD, 16);
-    b.writeInt32LE(2, 20);
-    await s.acquire({ permits: 2, timeoutMs: 1000 });
+    const events: { deadHolder: number; permits: number }[] = [];
+    const onEvent = (e: unknown) => events.push(e as { deadHolder: number; permits: number });
+    diagnostics.subscribe('ipcbuffer:lock:recovered', onEvent);
+    undo.push(() => diagnostics.unsubscribe('ipcbuffer:lock:recovered', onEvent));
+    // A holder that died holding both permits.
+    b.writeInt32LE(DEAD, PERMIT0);
+    b.writeInt32LE(DEAD, PERMIT0 + 4);
     expect(s.value).toBe(0);
+    s.acquireSync({ timeoutMs: 1000 });
+    expect([s.value, s.recoveries]).toEqual([0, 1]);
+    s.release();
+    expect(s.value).toBe(1);
+    // One free, one still held by the dead thread: both together.
+    await s.acquire({ permits: 2, timeoutMs: 1000 });
+    expect([s.value, s.recoveries]).toEqual([0, 2]);
+    expect(events).toEqual([expect.objectContaining({ deadHolder: DEAD, permits: 1 }), expect.objectContaining({ deadHolder: DEAD, permits: 1 })]);
     s.release(2);
+    expect(s.value).toBe(2);
+  });
+
+  test('acquiring several permits is all or nothing, so two such callers never deadlock', async () => {
+    const b = sharedBuffer();
+    const s = Semaphore.at(b, 0, { initial: 3 });
+    const t = Semaphore.at(b, 0);
+    undo.push(() => { s.close(); t.close(); });
+    expect(t.max).toBe(3); // initial applies only to the creator
+    expect(s.tryAcquire(2)).toBe(true);
+    expect(t.tryAcquire(2)).toBe(false);
+    expect(t.value).toBe(1); // the failed try took nothing
+    const both = t.acquire({ permits: 2, timeoutMs: 2000 });
+    expect(code(() => t.release())).toBe('ERR_IPCBUFFER_LOCK_STATE'); // t holds nothing yet
+    setTimeout(() => s.release(), 20);
+    await both;
+    expect(s.value).toBe(0);
+    t.release(2);
+    s.release();
+    expect(s.value).toBe(3);
   });
 
   test('named semaphores: initial applies only to the creator', () => {
@@ -203,7 +235,10 @@ describe('Semaphore', () => {
     expect([b.value, b.max]).toEqual([4, 4]);
     a.acquireSync({ permits: 3 });
     expect(b.value).toBe(1);
-    b.release(3); // any thread may release (signal pattern)
+    // Permits are owned: only the object that acquired them gives them back.
+    expect(code(() => b.release(3))).toBe('ERR_IPCBUFFER_LOCK_STATE');
+    a.release(3);
     expect(a.value).toBe(4);
+    expect(code(() => Semaphore.open(uniqueName(), { initial: 945 }))).toBe('ERR_OUT_OF_RANGE');
   });
 });

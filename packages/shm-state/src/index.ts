@@ -2,7 +2,8 @@ export { ShmState, type ShmStateOptions, type FromEnvOptions } from './shm-state
 export { RegionDirectory, RegionKind, type RegionInfo, type RegionKindName, type DirectoryOptions } from './region-directory';
 export { SpscQueue, type SpscCreateOptions, type SpscOpenOptions } from './spsc-queue';
 export { MpmcQueue, type MpmcCreateOptions, type MpmcStats } from './mpmc-queue';
-export { Mutex, type LockGuard } from './mutex';
+export { Mutex, type LockGuard, type LockOptions } from './mutex';
+export { currentThreadId, type LockOwner } from './task-id';
 export { Semaphore } from './semaphore';
 export { Notifier, type WaitOptions, type SyncWaitOptions } from './notifier';
 export { Doorbell } from './doorbell';

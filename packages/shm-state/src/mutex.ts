@@ -4,6 +4,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateError } from './errors';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
+import { ownerId, type LockOwner } from './task-id';
 import { checkRegion, fourcc, int32At, type Memory } from './words';
 
 const MAGIC = fourcc('MUTX');
@@ -30,6 +31,8 @@ export interface LockGuard extends Disposable {
    * call `markConsistent()`; otherwise the next holder is told too.
    */
   readonly ownerDead: boolean;
+  /** The pid (or thread id) of the dead holder this acquisition took over from; absent otherwise. */
+  readonly deadOwner?: number;
   markConsistent(): void;
   unlock(): void;
 }
@@ -46,21 +49,32 @@ export interface LockGuard extends Disposable {
  *
  * The owner is a process: two threads or async tasks of one process still
  * exclude each other, but a worker thread that dies without unlocking is only
- * recovered when its whole process exits.
+ * recovered when its whole process exits. With `{ owner: 'thread' }` the
+ * lock word holds the thread id instead (the pid on the main thread), so a
+ * worker that exits holding the lock is taken over like a dead process.
+ * Handles of both kinds can share one mutex.
  */
+export interface LockOptions {
+  offset?: number;
+  /** Record the holding process (default) or the holding thread; see the class comment. */
+  owner?: LockOwner;
+}
+
 export class Mutex {
   static readonly byteLength = BYTES;
   #h: Int32Array | undefined;
   readonly #notifier: Notifier;
-  readonly #pid = process.pid;
+  /** What this handle writes into the owner word: its pid, or its thread id with owner 'thread'. */
+  readonly #pid: number;
 
-  private constructor(memory: Memory, offset: number) {
+  private constructor(memory: Memory, offset: number, owner: LockOwner | undefined) {
+    this.#pid = ownerId(owner);
     this.#h = int32At(memory, offset, 64, 'Mutex');
     this.#notifier = new Notifier(memory, offset + NOTIFIER);
   }
 
   /** Initialises an unlocked mutex at `offset`, discarding whatever was there. */
-  static create(memory: Memory, options: { offset?: number } = {}): Mutex {
+  static create(memory: Memory, options: LockOptions = {}): Mutex {
     const offset = options.offset ?? 0;
     checkRegion(memory, offset, BYTES, 8, 'Mutex');
     const h = int32At(memory, offset, 64, 'Mutex');
@@ -69,10 +83,10 @@ export class Mutex {
     Atomics.store(h, W_VERSION, VERSION);
     Notifier.init(memory, offset + NOTIFIER);
     Atomics.store(h, W_MAGIC, MAGIC);
-    return new Mutex(memory, offset);
+    return new Mutex(memory, offset, options.owner);
   }
 
-  static open(memory: Memory, options: { offset?: number } = {}): Mutex {
+  static open(memory: Memory, options: LockOptions = {}): Mutex {
     const offset = options.offset ?? 0;
     checkRegion(memory, offset, BYTES, 8, 'Mutex');
     const h = int32At(memory, offset, 64, 'Mutex');
@@ -82,11 +96,11 @@ export class Mutex {
     if (version !== VERSION) throw new ShmStateCorruptError(where, `unsupported layout version ${version} (this library reads ${VERSION})`);
     const owner = Atomics.load(h, W_OWNER);
     if (owner < 0) throw new ShmStateCorruptError(where, `impossible owner pid ${owner}`);
-    return new Mutex(memory, offset);
+    return new Mutex(memory, offset, options.owner);
   }
 
   /** Opens the mutex at `offset`, creating it when that memory holds none (all zeros). */
-  static openOrCreate(memory: Memory, options: { offset?: number } = {}): Mutex {
+  static openOrCreate(memory: Memory, options: LockOptions = {}): Mutex {
     const offset = options.offset ?? 0;
     checkRegion(memory, offset, BYTES, 8, 'Mutex');
     const h = int32At(memory, offset, 64, 'Mutex');
@@ -113,6 +127,11 @@ export class Mutex {
   /** pid of the holder, or 0. */
   get holder(): number {
     return Atomics.load(this.#header(), W_OWNER);
+  }
+
+  /** True when the holder is this handle's owner (this process, or this thread with owner 'thread'). */
+  get heldByMe(): boolean {
+    return Atomics.load(this.#header(), W_OWNER) === this.#pid;
   }
 
   /** Times a dead holder's lock was taken over. */
@@ -195,13 +214,13 @@ export class Mutex {
         Atomics.store(h, W_INCONSISTENT, 1);
         Atomics.add(h, W_RECOVERIES, 1);
         reportRecovery({ structure: 'Mutex', what: 'took over a lock whose holder died', deadPid: owner });
-        return this.#guard(h, true);
+        return this.#guard(h, true, owner);
       }
     }
     return undefined;
   }
 
-  #guard(h: Int32Array, ownerDead: boolean): LockGuard {
+  #guard(h: Int32Array, ownerDead: boolean, deadOwner?: number): LockGuard {
     let held = true;
     const unlock = () => {
       if (!held) return;
@@ -213,6 +232,7 @@ export class Mutex {
     };
     return {
       ownerDead,
+      ...(deadOwner === undefined ? {} : { deadOwner }),
       markConsistent: () => {
         if (!held) throw new ShmStateError('ERR_SHM_STATE_NOT_OWNER', 'markConsistent() needs the lock held');
         Atomics.store(h, W_INCONSISTENT, 0);

@@ -3,8 +3,9 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateError } from './errors';
-import type { LockGuard } from './mutex';
+import type { LockGuard, LockOptions } from './mutex';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
+import { ownerId, type LockOwner } from './task-id';
 import { alignUp, checkRegion, fourcc, int32At, type Memory } from './words';
 
 const MAGIC = fourcc('SEMA');
@@ -14,6 +15,7 @@ const W_VERSION = 1;
 const W_PERMITS = 2;
 const W_INCONSISTENT = 3;
 const W_RECOVERIES = 4;
+const W_CREATOR = 5; // pid initialising a fresh semaphore (openOrCreate)
 const NOTIFIER = 64;
 const HOLDERS = NOTIFIER + Notifier.byteLength; // 320
 const MAX_PERMITS = 4096;
@@ -31,7 +33,8 @@ const LIVENESS_MS = 20;
  * nearly all are taken; keep permits small (≤ 4096).
  *
  * Permits are released by their holder (the guard); for signalling between
- * processes use a queue or a `Notifier` instead.
+ * processes use a queue or a `Notifier` instead. `{ owner: 'thread' }`
+ * records thread ids instead of pids, as for `Mutex`.
  */
 export class Semaphore {
   readonly permits: number;
@@ -39,9 +42,11 @@ export class Semaphore {
   #h: Int32Array | undefined;
   readonly #holders: Int32Array;
   readonly #notifier: Notifier;
-  readonly #pid = process.pid;
+  /** What this handle writes into permit words: its pid, or its thread id with owner 'thread'. */
+  readonly #pid: number;
 
-  private constructor(memory: Memory, offset: number, permits: number) {
+  private constructor(memory: Memory, offset: number, permits: number, owner: LockOwner | undefined) {
+    this.#pid = ownerId(owner);
     this.permits = permits;
     this.byteLength = Semaphore.byteLengthFor(permits);
     this.#h = int32At(memory, offset, 64, 'Semaphore');
@@ -54,7 +59,7 @@ export class Semaphore {
     return alignUp(HOLDERS + permits * 4, 64);
   }
 
-  static create(memory: Memory, options: { offset?: number; permits: number }): Semaphore {
+  static create(memory: Memory, options: LockOptions & { permits: number }): Semaphore {
     const offset = options.offset ?? 0;
     const { permits } = options;
     checkPermits(permits);
@@ -68,10 +73,10 @@ export class Semaphore {
     const holders = int32At(memory, offset + HOLDERS, permits * 4, 'Semaphore');
     for (let i = 0; i < permits; i++) Atomics.store(holders, i, 0);
     Atomics.store(h, W_MAGIC, MAGIC);
-    return new Semaphore(memory, offset, permits);
+    return new Semaphore(memory, offset, permits, options.owner);
   }
 
-  static open(memory: Memory, options: { offset?: number } = {}): Semaphore {
+  static open(memory: Memory, options: LockOptions = {}): Semaphore {
     const offset = options.offset ?? 0;
     checkRegion(memory, offset, HOLDERS, 8, 'Semaphore');
     const h = int32At(memory, offset, 64, 'Semaphore');
@@ -82,7 +87,39 @@ export class Semaphore {
     const permits = Atomics.load(h, W_PERMITS);
     if (!Number.isInteger(permits) || permits < 1 || permits > MAX_PERMITS) throw new ShmStateCorruptError(where, `impossible permit count ${permits}`);
     if (offset + HOLDERS + permits * 4 > memory.byteLength) throw new ShmStateCorruptError(where, `${permits} permits run past the end of the buffer`);
-    return new Semaphore(memory, offset, permits);
+    return new Semaphore(memory, offset, permits, options.owner);
+  }
+
+  /**
+   * Opens the semaphore at `offset`, creating it with `permits` when that
+   * memory holds none (all zeros); an existing one keeps its own count.
+   */
+  static openOrCreate(memory: Memory, options: LockOptions & { permits: number }): Semaphore {
+    const offset = options.offset ?? 0;
+    const { permits } = options;
+    checkPermits(permits);
+    checkRegion(memory, offset, HOLDERS + permits * 4, 8, 'Semaphore');
+    const h = int32At(memory, offset, 64, 'Semaphore');
+    if (Atomics.load(h, W_MAGIC) === 0) {
+      // As Mutex.openOrCreate: the first to write its pid initialises; if it
+      // dies before the magic, a waiter that finds it dead takes over.
+      const me = process.pid;
+      for (;;) {
+        const creator = Atomics.compareExchange(h, W_CREATOR, 0, me);
+        if (creator === 0) break;
+        while (Atomics.load(h, W_MAGIC) !== MAGIC && Atomics.load(h, W_CREATOR) === creator && sys.processAlive(creator)) sys.schedYield();
+        if (Atomics.load(h, W_MAGIC) === MAGIC) return Semaphore.open(memory, options);
+        if (Atomics.compareExchange(h, W_CREATOR, creator, me) === creator) break;
+      }
+      Atomics.store(h, W_VERSION, VERSION);
+      Atomics.store(h, W_PERMITS, permits);
+      Atomics.store(h, W_INCONSISTENT, 0);
+      Notifier.init(memory, offset + NOTIFIER);
+      const holders = int32At(memory, offset + HOLDERS, permits * 4, 'Semaphore');
+      for (let i = 0; i < permits; i++) Atomics.store(holders, i, 0);
+      Atomics.store(h, W_MAGIC, MAGIC);
+    }
+    return Semaphore.open(memory, options);
   }
 
   /** Free permits right now. */
@@ -121,6 +158,39 @@ export class Semaphore {
     return (await this.#notifier.wait(() => this.#acquire(polls++ > 0), { ...options, pollMs: LIVENESS_MS })) ?? null;
   }
 
+  /**
+   * Takes `count` permits at once or none (one guard each), so two callers
+   * each wanting several never deadlock holding some; null when not enough
+   * are free (or held by dead processes).
+   */
+  tryAcquireMany(count: number): LockGuard[] | null {
+    this.#checkCount(count);
+    return this.#acquireMany(count, true) ?? null;
+  }
+
+  /** Blocks the thread until `count` permits are taken together; null on timeout. */
+  acquireManySync(count: number, options: SyncWaitOptions = {}): LockGuard[] | null {
+    this.#checkCount(count);
+    const fast = this.#acquireMany(count, false);
+    if (fast !== undefined) return fast;
+    let lastCheck = -Infinity;
+    return (
+      this.#notifier.waitSync(() => {
+        const now = performance.now();
+        const checkOwner = now - lastCheck >= LIVENESS_MS;
+        if (checkOwner) lastCheck = now;
+        return this.#acquireMany(count, checkOwner);
+      }, { ...options, pollMs: LIVENESS_MS }) ?? null
+    );
+  }
+
+  /** Resolves once `count` permits are taken together, or with null on timeout; never blocks the event loop. */
+  async acquireMany(count: number, options: WaitOptions = {}): Promise<LockGuard[] | null> {
+    this.#checkCount(count);
+    let polls = 0;
+    return (await this.#notifier.wait(() => this.#acquireMany(count, polls++ > 0), { ...options, pollMs: LIVENESS_MS })) ?? null;
+  }
+
   close(): void {
     if (this.#h === undefined) return;
     this.#h = undefined;
@@ -134,6 +204,35 @@ export class Semaphore {
   #header(): Int32Array {
     if (this.#h === undefined) throw new ShmClosedError('the Semaphore');
     return this.#h;
+  }
+
+  #checkCount(count: number): void {
+    if (!Number.isInteger(count) || count < 1 || count > this.permits) {
+      throw new ShmStateError('ERR_OUT_OF_RANGE', `count must be an integer between 1 and the semaphore's ${this.permits} permits, got ${count}`);
+    }
+  }
+
+  #acquireMany(count: number, checkOwners: boolean): LockGuard[] | undefined {
+    // Count first, take only when enough look takeable: a failed attempt puts
+    // its permits back and notifies, and two callers doing that to each other
+    // on every wake-up would keep both busy while a third party holds them.
+    const holders = this.#holders;
+    let takeable = 0;
+    for (let i = 0; i < this.permits && takeable < count; i++) {
+      const owner = Atomics.load(holders, i);
+      if (owner === 0 || (checkOwners && owner !== this.#pid && !sys.processAlive(owner))) takeable++;
+    }
+    if (takeable < count) return undefined;
+    const got: LockGuard[] = [];
+    for (let k = 0; k < count; k++) {
+      const g = this.#acquire(checkOwners);
+      if (g === undefined) break;
+      got.push(g);
+    }
+    if (got.length === count) return got;
+    // Lost a race for some: give back what we took (waking anyone who missed them).
+    for (const g of got) g.unlock();
+    return undefined;
   }
 
   #acquire(checkOwners: boolean): LockGuard | undefined {
@@ -155,13 +254,13 @@ export class Semaphore {
         Atomics.store(h, W_INCONSISTENT, 1);
         Atomics.add(h, W_RECOVERIES, 1);
         reportRecovery({ structure: 'Semaphore', what: `took over permit ${i} whose holder died`, deadPid: owner });
-        return this.#guard(h, i, true);
+        return this.#guard(h, i, true, owner);
       }
     }
     return undefined;
   }
 
-  #guard(h: Int32Array, i: number, ownerDead: boolean): LockGuard {
+  #guard(h: Int32Array, i: number, ownerDead: boolean, deadOwner?: number): LockGuard {
     let held = true;
     const holders = this.#holders;
     const release = () => {
@@ -174,6 +273,7 @@ export class Semaphore {
     };
     return {
       ownerDead,
+      ...(deadOwner === undefined ? {} : { deadOwner }),
       markConsistent: () => {
         if (!held) throw new ShmStateError('ERR_SHM_STATE_NOT_OWNER', 'markConsistent() needs the permit held');
         Atomics.store(h, W_INCONSISTENT, 0);

@@ -1,6 +1,12 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+
+import { SharedFd } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
-import { Mutex, Semaphore } from '../src';
+import { currentThreadId, Mutex, Semaphore } from '../src';
 
 const DEAD = 0x3ffffe; // above the default pid_max: never a live process
 
@@ -93,6 +99,94 @@ describe('Semaphore', () => {
     expect(s.recoveries).toBe(1);
     expect(() => Semaphore.open(m.buffer, { offset: 8 })).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_BAD_HEADER' }));
     expect(Semaphore.open(m.buffer).permits).toBe(3);
+    m.close();
+  });
+});
+
+describe("owner: 'thread'", () => {
+  test('a worker thread that exits holding the mutex is taken over while its process lives', async () => {
+    const file = path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), `shm-state-owner-${process.pid}`);
+    using fd = SharedFd.openFile(file, { create: true, size: 4096 });
+    fs.rmSync(file);
+    const map = fd.map();
+    const mine = Mutex.create(map.buffer, { owner: 'thread' });
+    const byPid = Mutex.open(map.buffer); // a process-owned handle on the same lock
+    // The worker locks and exits without unlocking; it reports its thread id.
+    const src = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      require(${JSON.stringify(require.resolve('tsx/cjs/api'))}).register();
+      const sys = require(${JSON.stringify(path.join(__dirname, '..', '..', 'shm-fd', 'src', 'sys', 'index.ts'))});
+      const { Mutex, currentThreadId } = require(${JSON.stringify(path.join(__dirname, '..', 'src', 'index.ts'))});
+      const m = sys.map(workerData.fd);
+      const mu = Mutex.open(m.buffer, { owner: 'thread' });
+      mu.tryLock();
+      parentPort.postMessage({ holder: mu.holder, me: currentThreadId(), heldByMe: mu.heldByMe });`;
+    const w = new Worker(src, { eval: true, workerData: { fd: fd.fd } });
+    const msg = await new Promise<{ holder: number; me: number; heldByMe: boolean }>((resolve) => w.once('message', resolve));
+    await new Promise((resolve) => w.once('exit', resolve));
+    expect(msg.holder).toBe(msg.me);
+    expect(msg.me).not.toBe(process.pid);
+    expect(msg.heldByMe).toBe(true);
+    expect(mine.holder).toBe(msg.me);
+    expect(mine.heldByMe).toBe(false);
+    // The thread is gone, the process is not: only the thread id tells.
+    const g = mine.lockSync({ timeoutMs: 5000 });
+    expect([g?.ownerDead, g?.deadOwner, mine.recoveries]).toEqual([true, msg.me, 1]);
+    expect(mine.holder).toBe(currentThreadId());
+    expect(mine.heldByMe).toBe(true);
+    expect(byPid.tryLock()).toBeNull(); // process- and thread-owned handles exclude each other
+    g?.unlock();
+    const g2 = byPid.tryLock();
+    expect(g2).not.toBeNull();
+    expect(mine.tryLock()).toBeNull();
+    g2?.unlock();
+    mine.close();
+    byPid.close();
+    map.close();
+  });
+
+  test('an unknown owner kind is refused', () => {
+    const m = sys.mapAnonymous(4096);
+    expect(() => Mutex.create(m.buffer, { owner: 'fiber' as 'thread' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    m.close();
+  });
+});
+
+describe('Semaphore: several permits at once, openOrCreate', () => {
+  test('acquireMany takes all or nothing, and recovers dead holders', async () => {
+    const m = sys.mapAnonymous(4096);
+    const s = Semaphore.openOrCreate(m.buffer, { permits: 3 });
+    expect(Semaphore.openOrCreate(m.buffer, { permits: 1 }).permits).toBe(3); // existing: its own count
+    const one = s.tryAcquire();
+    expect(s.tryAcquireMany(3)).toBeNull();
+    expect(s.available).toBe(2); // the failed attempt took nothing
+    expect(s.acquireManySync(3, { timeoutMs: 30 })).toBeNull();
+    const all = s.acquireMany(3, { timeoutMs: 5000 });
+    setTimeout(() => one?.unlock(), 10);
+    const got = await all;
+    expect(got).toHaveLength(3);
+    expect(s.available).toBe(0);
+    for (const g of got ?? []) g.unlock();
+    // Two permits held by a dead process: taken over together.
+    const holders = new Int32Array(m.buffer.buffer, m.buffer.byteOffset + 320, 3);
+    holders[0] = DEAD;
+    holders[2] = DEAD;
+    const many = s.acquireManySync(3, { timeoutMs: 2000 });
+    expect(many?.filter((g) => g.deadOwner === DEAD)).toHaveLength(2);
+    expect(s.recoveries).toBe(2);
+    for (const g of many ?? []) g.unlock();
+    expect(() => s.tryAcquireMany(4)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    expect(() => s.tryAcquireMany(0)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    s.close();
+    m.close();
+  });
+
+  test('openOrCreate takes over a creation abandoned by a dead process', () => {
+    const m = sys.mapAnonymous(4096);
+    new Int32Array(m.buffer.buffer, m.buffer.byteOffset, 8)[5] = DEAD; // creator word, no magic
+    const s = Semaphore.openOrCreate(m.buffer, { offset: 0, permits: 2 });
+    expect([s.permits, s.available]).toEqual([2, 2]);
+    s.close();
     m.close();
   });
 });

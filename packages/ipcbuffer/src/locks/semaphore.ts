@@ -1,80 +1,82 @@
-import * as sys from '@shmkit/shm-fd/sys';
+import { Semaphore as SharedSemaphore, type LockGuard } from '@shmkit/shm-state';
 
 import { type IPCBuffer } from '../buffer';
 import { LockStateError, LockTimeoutError, argType, outOfRange } from '../errors';
 import { openPosix, unlinkPosix } from '../posix';
-import { AsyncQueue } from './async-queue';
-import { recoveredChannel, type OpenLockOptions } from './mutex';
-import { currentTid, threadAlive } from './thread-id';
-import { checkTimeout, ensureInitialized, MAGIC_SEMAPHORE, SLICE_MS, wordsAt, type AcquireOptions } from './words';
+import { NAMED_BYTES, reportTakeover, type OpenLockOptions } from './mutex';
+import { attach, checkPlacement, checkTimeout, translate, waitOptions, type AcquireOptions } from './placement';
 
-// Layout (int32 words): [0] magic, [1] count of free permits, [2] max
-// permits, [3] sleepers (threads asleep on [1]), then SLOTS holder slots of
-// two words: (tid, permits held). Slots let waiters give back the permits
-// of holders that died.
-const COUNT = 1;
-const MAX = 2;
-const SLEEPERS = 3;
-const SLOTS = 120;
-const SLOT0 = 4;
-const RECLAIMING = -1;
+/** Most permits of a semaphore placed with Semaphore.at (each permit is a 4-byte owner word). */
+const MAX_PERMITS = 4096;
+/** Most permits of a named semaphore: its owner words fit the one-page object (944). */
+const MAX_NAMED_PERMITS = largestFitting(NAMED_BYTES);
 
-/** Bytes a Semaphore occupies inside a shared buffer (Semaphore.at). */
-export const SEMAPHORE_BYTES = (SLOT0 + 2 * SLOTS) * 4;
+function largestFitting(bytes: number): number {
+  let n = MAX_PERMITS;
+  while (n > 1 && SharedSemaphore.byteLengthFor(n) > bytes) n--;
+  return n;
+}
+
+/** Bytes a one-permit Semaphore occupies inside a shared buffer; see Semaphore.byteLengthFor. */
+export const SEMAPHORE_BYTES = SharedSemaphore.byteLengthFor(1);
 
 export interface SemaphoreOptions extends OpenLockOptions {
   /** Permits of a newly created semaphore (default 1); ignored when it exists. */
   initial?: number;
 }
 
-function checkPermits(n: unknown, what: string, min: number): number {
+function checkPermits(n: unknown, what: string, max: number, hint = ''): number {
   if (typeof n !== 'number') throw argType(what, 'a number', n);
-  if (!Number.isInteger(n) || n < min || n > 0x3fffffff) throw outOfRange(`${what} must be an integer in [${min}, 2^30), got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw outOfRange(`${what} must be an integer in [1, ${max}], got ${n}${hint}`);
   return n;
 }
 
 /**
- * A counting semaphore shared by processes, in shared memory: named (a POSIX
- * shm object) or at an offset of an IPCBuffer. Permits taken by a thread are
- * recorded in a holder slot, so when a holder dies its permits go back to
- * the pool (within about 100 ms, done by whoever waits). At most 120 threads
- * are tracked at once; permits of further threads are not recovered.
+ * A counting semaphore shared by processes: shm-state's Semaphore with
+ * thread ownership, named (a POSIX shm object) or at an offset of an
+ * IPCBuffer. Every permit is a word holding its holder's thread id, taken
+ * by one compare-and-swap, so when a holder dies (at any instruction) its
+ * permits are taken over by waiters within about 20 ms. Permits are released
+ * through the Semaphore object that acquired them.
  *
- * acquireSync() blocks the thread; acquire() waits in a helper thread.
+ * acquireSync() blocks the thread; acquire() waits on the event loop.
  */
 export class Semaphore implements Disposable {
-  readonly #w: Int32Array;
+  readonly #s: SharedSemaphore;
   readonly #owned: IPCBuffer | undefined;
   readonly #what: string;
+  /** Permits this object holds, one guard each; release() gives back the newest first. */
+  readonly #held: LockGuard[] = [];
   #closed = false;
 
-  private constructor(words: Int32Array, owned: IPCBuffer | undefined, what: string, initial: number) {
-    this.#w = words;
+  private constructor(buffer: IPCBuffer, offset: number, owned: IPCBuffer | undefined, what: string, initial: number) {
     this.#owned = owned;
     this.#what = what;
-    ensureInitialized(words, MAGIC_SEMAPHORE, what, () => {
-      Atomics.store(words, COUNT, initial);
-      Atomics.store(words, MAX, initial);
-      Atomics.store(words, SLEEPERS, 0);
-    });
+    this.#s = attach(() => SharedSemaphore.openOrCreate(buffer, { offset, permits: initial, owner: 'thread' }), what);
   }
 
-  /** The semaphore named `name` (POSIX shm "/name"); created with `initial` permits (default 1) if missing. */
+  /** Bytes a semaphore of `permits` permits occupies (Semaphore.at). */
+  static byteLengthFor(permits: number): number {
+    return SharedSemaphore.byteLengthFor(checkPermits(permits, 'permits', MAX_PERMITS));
+  }
+
+  /** The semaphore named `name` (POSIX shm "/name"); created with `initial` permits (default 1, at most 944) if missing. */
   static open(name: string, options: SemaphoreOptions = {}): Semaphore {
-    const initial = checkPermits(options.initial ?? 1, 'initial', 1);
-    const buf = openPosix(name, 4096, { create: options.create ?? true, ...(options.mode === undefined ? {} : { mode: options.mode }) });
+    const initial = checkPermits(options.initial ?? 1, 'initial', MAX_NAMED_PERMITS, ' for a named semaphore (one page); place larger ones with Semaphore.at');
+    const buf = openPosix(name, NAMED_BYTES, { create: options.create ?? true, ...(options.mode === undefined ? {} : { mode: options.mode }) });
     try {
-      return new Semaphore(wordsAt(buf, 0, SEMAPHORE_BYTES), buf, `semaphore ${buf.name as string}`, initial);
+      return new Semaphore(buf, 0, buf, `semaphore ${buf.name as string}`, initial);
     } catch (err) {
       buf.close();
       throw err;
     }
   }
 
-  /** A semaphore in SEMAPHORE_BYTES at `offset` of a shared IPCBuffer, initialised with `initial` permits by the first user. */
+  /** A semaphore at `offset` (8-aligned) of a shared IPCBuffer, initialised with `initial` permits by the first user. */
   static at(buffer: IPCBuffer, offset = 0, options: { initial?: number } = {}): Semaphore {
-    const initial = checkPermits(options.initial ?? 1, 'initial', 1);
-    return new Semaphore(wordsAt(buffer, offset, SEMAPHORE_BYTES), undefined, `semaphore at offset ${offset} of ${buffer.name ?? buffer.path ?? buffer.key ?? buffer.kind}`, initial);
+    const initial = checkPermits(options.initial ?? 1, 'initial', MAX_PERMITS);
+    const b = checkPlacement(buffer, offset, SharedSemaphore.byteLengthFor(initial));
+    return new Semaphore(b, offset, undefined, `semaphore at offset ${offset} of ${b.name ?? b.path ?? b.key ?? b.kind}`, initial);
   }
 
   static unlink(name: string): void {
@@ -88,161 +90,90 @@ export class Semaphore implements Disposable {
   /** Free permits right now. */
   get value(): number {
     this.#check();
-    return Atomics.load(this.#w, COUNT);
+    return this.#s.available;
   }
 
   /** Permits the semaphore was created with. */
   get max(): number {
     this.#check();
-    return Atomics.load(this.#w, MAX);
+    return this.#s.permits;
+  }
+
+  /** How many permits any process took over from dead holders. */
+  get recoveries(): number {
+    this.#check();
+    return this.#s.recoveries;
   }
 
   /** Checks a request size against the maximum: asking for more could never succeed. */
   #permits(n: unknown): number {
-    const k = checkPermits(n, 'permits', 1);
-    const max = Atomics.load(this.#w, MAX);
+    const k = checkPermits(n, 'permits', MAX_PERMITS);
+    const max = this.#s.permits;
     if (k > max) throw outOfRange(`${this.#what} has ${max} permits in all; asking for ${k} could never succeed`);
     return k;
   }
 
-  /** This thread's slot index (claiming a free one), or -1 when all are taken. */
-  #slot(claim: boolean): number {
-    const me = currentTid();
-    const w = this.#w;
-    let free = -1;
-    for (let i = 0; i < SLOTS; i++) {
-      const t = Atomics.load(w, SLOT0 + 2 * i);
-      if (t === me) return i;
-      if (t === 0 && free < 0) free = i;
-    }
-    if (!claim) return -1;
-    for (let i = free < 0 ? 0 : free; i < SLOTS; i++) {
-      if (Atomics.load(w, SLOT0 + 2 * i) === 0 && Atomics.compareExchange(w, SLOT0 + 2 * i, 0, me) === 0) return i;
-    }
-    return -1;
-  }
-
-  // Invariant: count + the permits in all slots (+ untracked holders) = max.
-  // A permit is moved from count to the slot by decrementing count first, so
-  // a holder dying between the two steps loses that permit rather than
-  // creating one: the semaphore never admits more than max holders.
-  #take(n: number): boolean {
-    const w = this.#w;
-    for (let c = Atomics.load(w, COUNT); c >= n; c = Atomics.load(w, COUNT)) {
-      if (Atomics.compareExchange(w, COUNT, c, c - n) !== c) continue;
-      const s = this.#slot(true);
-      if (s >= 0) Atomics.add(w, SLOT0 + 2 * s + 1, n);
-      return true;
-    }
-    return false;
-  }
-
-  /** Gives back the permits of holders that are gone. */
-  #reclaim(): void {
-    const w = this.#w;
-    for (let i = 0; i < SLOTS; i++) {
-      const t = Atomics.load(w, SLOT0 + 2 * i);
-      if (t <= 0 || threadAlive(t)) continue;
-      // The CAS makes exactly one reclaimer responsible for this slot.
-      if (Atomics.compareExchange(w, SLOT0 + 2 * i, t, RECLAIMING) !== t) continue;
-      const permits = Atomics.exchange(w, SLOT0 + 2 * i + 1, 0);
-      Atomics.store(w, SLOT0 + 2 * i, 0);
-      if (permits > 0) {
-        if (recoveredChannel.hasSubscribers) recoveredChannel.publish({ what: this.#what, deadHolder: t, by: currentTid(), permits });
-        Atomics.add(w, COUNT, permits);
-        sys.futexWake(w, COUNT, permits);
-      }
+  #took(guards: LockGuard[]): void {
+    for (const g of guards) {
+      reportTakeover(g, this.#what, 1);
+      if (g.ownerDead) g.markConsistent();
+      this.#held.push(g);
     }
   }
 
-  /** Takes `n` permits (default 1) if available now. */
+  /** Takes `n` permits (default 1) together if available now. */
   tryAcquire(n = 1): boolean {
     this.#check();
-    return this.#take(this.#permits(n));
+    const k = this.#permits(n);
+    const got = k === 1 ? [this.#s.tryAcquire()] : this.#s.tryAcquireMany(k);
+    if (got === null || got[0] === null) return false;
+    this.#took(got as LockGuard[]);
+    return true;
   }
 
-  /** Blocks this thread until `n` permits are taken; ERR_IPCBUFFER_LOCK_TIMEOUT after `timeoutMs`. */
+  /** Blocks this thread until `n` permits are taken together; ERR_IPCBUFFER_LOCK_TIMEOUT after `timeoutMs`. */
   acquireSync(options: { permits?: number; timeoutMs?: number } = {}): void {
     this.#check();
-    const n = this.#permits(options.permits ?? 1);
+    const k = this.#permits(options.permits ?? 1);
     const limit = checkTimeout(options.timeoutMs);
-    const deadline = Date.now() + limit;
-    const w = this.#w;
-    for (;;) {
-      if (this.#take(n)) return;
-      this.#reclaim();
-      if (this.#take(n)) return;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new LockTimeoutError(this.#what, limit);
-      const c = Atomics.load(w, COUNT);
-      if (c >= n) continue;
-      // Announce first, then sleep on the count we saw: a release after our
-      // announcement either changed the count (the wait returns at once) or wakes us.
-      Atomics.add(w, SLEEPERS, 1);
-      try {
-        sys.futexWait(w, COUNT, c, Math.min(left, SLICE_MS));
-      } finally {
-        Atomics.sub(w, SLEEPERS, 1);
-      }
-    }
+    const got = k === 1 ? [this.#s.acquireSync(waitOptions(limit))] : this.#s.acquireManySync(k, waitOptions(limit));
+    if (got === null || got[0] === null) throw new LockTimeoutError(this.#what, limit);
+    this.#took(got as LockGuard[]);
   }
 
-  /** Resolves once `n` permits are taken, waiting in a helper thread. */
-  acquire(options: AcquireOptions & { permits?: number } = {}): Promise<void> {
+  /** Resolves once `n` permits are taken together, waiting on the event loop. */
+  async acquire(options: AcquireOptions & { permits?: number } = {}): Promise<void> {
+    this.#check();
+    const k = this.#permits(options.permits ?? 1);
+    const limit = checkTimeout(options.timeoutMs);
+    const wait = waitOptions(limit, options.signal);
+    let got: (LockGuard | null)[] | null;
     try {
-      this.#check();
-      const n = this.#permits(options.permits ?? 1);
-      const limit = checkTimeout(options.timeoutMs);
-      if ((this.#queues.get(n)?.pending ?? 0) === 0 && this.#take(n)) return Promise.resolve();
-      // One queue (and helper thread) per request size, reused: FIFO within a size.
-      let queue = this.#queues.get(n);
-      if (queue === undefined) {
-        const w = this.#w;
-        queue = new AsyncQueue(w, {
-          tryTake: () => this.#take(n),
-          recover: () => this.#reclaim(),
-          prepare: () => {
-            const c = Atomics.load(w, COUNT);
-            if (c >= n) return null;
-            Atomics.add(w, SLEEPERS, 1);
-            return { index: COUNT, expected: c };
-          },
-          finish: () => void Atomics.sub(w, SLEEPERS, 1),
-        }, this.#what);
-        this.#queues.set(n, queue);
-      }
-      return queue.enqueue(limit, options.signal);
+      got = k === 1 ? [await this.#s.acquire(wait)] : await this.#s.acquireMany(k, wait);
     } catch (err) {
-      return Promise.reject(err);
+      throw translate(err, this.#what, options.signal);
     }
+    if (got === null || got[0] === null) throw new LockTimeoutError(this.#what, limit);
+    this.#took(got as LockGuard[]);
   }
-
-  readonly #queues = new Map<number, AsyncQueue>();
 
   /**
-   * Returns `n` permits (default 1) and wakes waiters. Throws
-   * ERR_IPCBUFFER_LOCK_STATE if that would exceed the semaphore's maximum.
+   * Returns `n` permits (default 1) that this object acquired and wakes
+   * waiters. Throws ERR_IPCBUFFER_LOCK_STATE when it holds fewer.
    */
   release(n = 1): void {
     this.#check();
-    checkPermits(n, 'permits', 1);
-    const w = this.#w;
-    const max = Atomics.load(w, MAX);
-    // Out of our slot first, then into the pool: a death in between loses
-    // permits instead of letting a reclaimer count them twice.
-    const s = this.#slot(false);
-    const dropped = s < 0 ? 0 : Math.min(Atomics.load(w, SLOT0 + 2 * s + 1), n);
-    if (dropped > 0) Atomics.sub(w, SLOT0 + 2 * s + 1, dropped);
-    for (;;) {
-      const c = Atomics.load(w, COUNT);
-      if (c + n > max) {
-        if (dropped > 0) Atomics.add(w, SLOT0 + 2 * s + 1, dropped);
-        throw new LockStateError('ERR_IPCBUFFER_LOCK_STATE', `${this.#what}: releasing ${n} would make ${c + n} permits, more than its ${max}; release only what was acquired`);
-      }
-      if (Atomics.compareExchange(w, COUNT, c, c + n) === c) break;
+    checkPermits(n, 'permits', MAX_PERMITS);
+    if (n > this.#held.length) {
+      throw new LockStateError('ERR_IPCBUFFER_LOCK_STATE', `${this.#what}: releasing ${n} permits, but this Semaphore object holds ${this.#held.length}; release only what was acquired through it`);
     }
-    if (s >= 0 && Atomics.load(w, SLOT0 + 2 * s + 1) === 0) Atomics.compareExchange(w, SLOT0 + 2 * s, currentTid(), 0);
-    if (Atomics.load(w, SLEEPERS) > 0) sys.futexWake(w, COUNT, n);
+    for (const g of this.#held.splice(this.#held.length - n, n)) {
+      try {
+        g.unlock();
+      } catch (err) {
+        throw translate(err, this.#what);
+      }
+    }
   }
 
   /** Runs `fn` holding `permits` permits; releases them however `fn` ends. */
@@ -255,11 +186,11 @@ export class Semaphore implements Disposable {
     }
   }
 
-  /** Stops async waiting and releases the named object's mapping. Does not release permits. Idempotent. */
+  /** Stops async waiting (pending acquire() calls reject) and releases the named object's mapping. Does not release permits. Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const q of this.#queues.values()) q.close();
+    this.#s.close();
     this.#owned?.close();
   }
 
