@@ -78,6 +78,13 @@ interface Done {
 /** Requests up to this size are answered fast enough to be worth a short spin (see Channel.spinFor). */
 const SPIN_MAX_BYTES = 16 * 1024;
 
+/** Whether a prepared request is small enough that its answer is worth spinning for (the daemon estimates work the same way). */
+function smallWork(words: Int32Array, h: number, op: number): boolean {
+  const inLen = Atomics.load(words, h + S_IN_LEN);
+  const work = op === OP.DECOMPRESS_RAW ? Atomics.load(words, h + S_OUT_LIMIT) : op === OP.DECOMPRESS_FRAMED ? 4 * inLen : inLen;
+  return work <= SPIN_MAX_BYTES;
+}
+
 type Prepare = (data: Buffer, words: Int32Array, h: number) => void;
 
 function failure(ch: Channel, data: Buffer, words: Int32Array, h: number, base: number): TinyFileError {
@@ -226,7 +233,7 @@ export class TinyFile {
     const ch = await this.#ready();
     const slot = await ch.acquire();
     const { data, h } = this.#fill(ch, slot, op, prepare);
-    const small = Atomics.load(ch.words, h + S_IN_LEN) <= SPIN_MAX_BYTES && op !== OP.DECOMPRESS_RAW;
+    const small = smallWork(ch.words, h, op);
     const p = new Promise<T>((resolve, reject) => {
       ch.publish(slot, (_s, failed) => {
         if (failed) return reject(failure(ch, data, ch.words, h, base));
@@ -259,7 +266,7 @@ export class TinyFile {
         result = { ok: false, err: err as Error };
       }
     });
-    ch.waitSync(slot);
+    ch.waitSync(slot, smallWork(ch.words, h, op));
     if (result === undefined) throw ch.dead ?? new TinyFileError('ERR_TINYFILE_INTERNAL', 'the request ended without a result');
     if (!result.ok) throw result.err;
     return result.value;
@@ -276,9 +283,11 @@ export class TinyFile {
   async compress(input: Uint8Array): Promise<Buffer> {
     checkInput(input);
     const ch = await this.#ready();
-    // Spread the input over all our segments (in 64 KiB multiples) so that
-    // several workers share one large call.
-    const pieces = Math.max(Math.ceil(input.length / this.#chunkSize()), Math.min(ch.slots, Math.ceil(input.length / 65536)));
+    // Spread the input over as many pieces (64 KiB multiples) as tinyd has
+    // executors and we have segments, so that they share one large call; no
+    // more, since every piece costs a hand-off and an answer.
+    const spread = Math.min(ch.slots, ch.executors > 0 ? ch.executors : ch.slots);
+    const pieces = Math.max(Math.ceil(input.length / this.#chunkSize()), Math.min(spread, Math.ceil(input.length / 65536)));
     const size = Math.ceil(input.length / Math.max(1, pieces) / 65536) * 65536;
     const parts: Array<Promise<Buffer>> = [];
     // Chunks are independent (64 KiB-aligned fragments), so all of them are

@@ -30,6 +30,8 @@ export class ClientConn {
   readonly seenAt: number[];
   /** Input bytes of the chunk a worker is serving, per slot, for the byte counters. */
   readonly pendingIn: number[] = [];
+  /** Finished slots whose numbers are not yet on the response queue (tinyd batches them per pass). */
+  readonly answered: number[] = [];
   inFlightCount = 0;
   dead = false;
   released = false;
