@@ -128,7 +128,7 @@ describe('pushFile → PushReceiver', () => {
     expect(sha(path.join(r.dir, 'renamed.bin'))).toBe(src.sha);
   });
 
-  it('verifies big files both ways: crc32 inline behind the copy, sha256 in hashing threads', async () => {
+  it('verifies big files both ways: crc32 as the bytes pass through, sha256 in hashing threads', async () => {
     // 17 MiB: above the size where sha256 gets a hashing thread at each end.
     const rs = await Promise.all([receiver('a'), receiver('b')]);
     const src = source(17 * 1024 * 1024 + 5);

@@ -1,19 +1,25 @@
 import * as sys from '@shmkit/shm-fd/sys';
 
 import type { ChecksumId } from './constants';
-import { FileHasher } from './hash';
+import { createChecksum, FileHasher } from './hash';
 import { CHECKSUMS } from './constants';
 import { awaitDigest, cancelFollower, followState, publishLanded, wantsFollower } from './hash-follower';
 import { startWorker } from './start-worker';
 
 /**
- * The receiver's checksum of the file being written: in a second thread that
- * follows the write offset for big files with sha256; otherwise inline, in
- * the receiving thread. crc32 hashes each batch right after it was spliced
- * into the file, while those pages are still in the CPU cache; sha256 of a
- * small file hashes whenever the socket is momentarily empty.
+ * The receiver's checksum of the file being written. crc32 is computed from
+ * the received bytes themselves as they pass through memory on their way to
+ * the file (`update`); sha256 from the file: in a second thread that follows
+ * the write offset for big files, inline whenever the socket is momentarily
+ * empty for small ones.
  */
 export interface Verifier {
+  /**
+   * Present when the checksum wants the bytes as they arrive: the receiver
+   * then reads the socket into memory and writes the file, rather than
+   * splicing (see receive-loop.ts for why that is cheaper with crc32).
+   */
+  readonly update?: (bytes: Uint8Array) => void;
   /** [0, offset) is in the file. */
   landed(offset: number): void;
   /** The socket is empty: do some hashing if that helps; true if it did. */
@@ -27,14 +33,24 @@ export interface Verifier {
 const INLINE_STEP = 1024 * 1024;
 
 export function createVerifier(fileFd: number, size: number, checksum: ChecksumId): Verifier {
+  if (CHECKSUMS[checksum].name === 'crc32') {
+    const sum = createChecksum(checksum);
+    let hashed = 0;
+    return {
+      update: (bytes) => {
+        sum.update(bytes);
+        hashed += bytes.length;
+      },
+      landed: () => undefined,
+      idle: () => false,
+      finish: (total) => (hashed === total ? sum.digest() : null),
+      cancel: () => undefined,
+    };
+  }
   if (!wantsFollower(size, checksum)) {
     const h = new FileHasher(fileFd, checksum);
-    const eager = CHECKSUMS[checksum].name === 'crc32';
     return {
-      landed: (offset) => {
-        // A short file is a failure finish() reports; here it just stops.
-        if (eager) h.advance(offset);
-      },
+      landed: () => undefined,
       idle: (offset) => {
         if (h.hashed >= offset) return false;
         h.advance(offset, INLINE_STEP);
