@@ -50,9 +50,6 @@ import type { WorkerDone } from './worker-messages';
 // loop gets a turn. None on one CPU: the client could not run meanwhile.
 const SPIN_MAX_US = os.availableParallelism() > 1 ? 200 : 0;
 const SPIN_SESSION_US = 2000;
-// Largest chunk the main thread serves itself while the workers are busy
-// with the same client's other chunks (~2-4 ms of snappyjs).
-const IDLE_INLINE_MAX = 512 * 1024;
 
 export interface TinydOptions {
   socketPath: string;
@@ -108,7 +105,6 @@ export class Tinyd {
   readonly codec: Codec;
   readonly #slotsPerClient: number;
   readonly #inlineMax: number;
-  readonly #idleInlineMax: number;
   readonly #log: (line: string) => void;
   readonly #server: net.Server;
   readonly #pool: WorkerPool | undefined;
@@ -141,7 +137,6 @@ export class Tinyd {
     this.codec = codecByName(opts.codec);
     this.#slotsPerClient = opts.slotsPerClient;
     this.#inlineMax = opts.inlineMax;
-    this.#idleInlineMax = Math.max(opts.inlineMax, IDLE_INLINE_MAX);
     this.#log = opts.log;
     this.#server = server;
     this.#scratch = scratchFor(this.smsSize);
@@ -314,7 +309,7 @@ export class Tinyd {
     Atomics.store(w, H_VERSION, VERSION);
     Atomics.store(w, H_SLOTS, slots);
     Atomics.store(w, H_SLOT_SIZE, this.smsSize);
-    Atomics.store(w, H_EXECUTORS, this.#pool === undefined ? 1 : this.#pool.size + 1);
+    Atomics.store(w, H_EXECUTORS, this.#pool === undefined ? 1 : this.#pool.size);
     // The magic goes last: a half-initialised header never looks valid.
     Atomics.store(w, H_MAGIC, MAGIC);
     const welcome = encodeWelcome({ clientId: id, slots, slotSize: this.smsSize, daemonPid: process.pid, codec: this.codec.name });
@@ -408,6 +403,8 @@ export class Tinyd {
           this.#pass();
           const now = performance.now();
           if (now - start > SPIN_SESSION_US / 1000) return true;
+          // Work went to a worker: its completion needs the event loop.
+          if (this.#pool !== undefined && this.#pool.idle < this.#pool.size) return false;
           until = now + budget / 1000;
           continue;
         }
@@ -503,11 +500,9 @@ export class Tinyd {
     const op = Atomics.load(c.words, h + S_OP);
     const inLen = Atomics.load(c.words, h + S_IN_LEN);
     const work = op === OP.DECOMPRESS_RAW ? Atomics.load(c.words, h + S_OUT_LIMIT) : op === OP.DECOMPRESS_FRAMED ? 4 * inLen : inLen;
-    // Small work runs inline (a worker hand-off costs more than it). Medium
-    // work also runs inline when every worker is busy and no other client
-    // has anything queued or running: the main thread is then a third
-    // executor for one client's large call, and nobody waits behind it.
-    const inline = this.#pool === undefined || work <= this.#inlineMax || (this.#pool.idle === 0 && work <= this.#idleInlineMax && this.#aloneIn(c));
+    // Small work runs inline (a worker hand-off costs more than it); larger
+    // work waits for a worker, so the main thread stays free to dispatch.
+    const inline = this.#pool === undefined || work <= this.#inlineMax;
     if (!inline && this.#pool!.idle === 0) return false;
     Atomics.store(c.words, h + S_SEEN_AT, c.seenAt[slot]!);
     Atomics.store(c.words, h + S_DISPATCHED_AT, this.#dispatchSeq++);
@@ -524,12 +519,6 @@ export class Tinyd {
       this.#pool!.run({ type: 'task', clientId: c.id, fd: c.fd, length: c.mapping.length, slot });
       c.pendingIn[slot] = inBytes;
     }
-    return true;
-  }
-
-  /** True when no client other than `c` has chunks queued or running. */
-  #aloneIn(c: ClientConn): boolean {
-    for (const o of this.#clients.values()) if (o !== c && !o.dead && (o.ready.length > 0 || o.inFlightCount > 0)) return false;
     return true;
   }
 

@@ -26,9 +26,9 @@ export const H_VERSION = 1;
 export const H_SLOTS = 2;
 export const H_SLOT_SIZE = 3;
 /**
- * Threads that may compress one client's chunks at the same time (workers,
- * plus the main thread when it is otherwise idle). A hint for how many
- * pieces to cut a buffer into; 0 (an older daemon) means "unknown".
+ * Threads that may run one client's large chunks at the same time (the
+ * workers). A hint for how many pieces to cut a buffer into; 0 (an older
+ * daemon) means "unknown".
  */
 export const H_EXECUTORS = 4;
 
