@@ -32,7 +32,7 @@ export interface LockGuard extends Disposable {
    */
   readonly ownerDead: boolean;
   /** The pid (or thread id) of the dead holder this acquisition took over from; absent otherwise. */
-  readonly deadOwner?: number;
+  readonly deadOwner?: number | undefined;
   markConsistent(): void;
   unlock(): void;
 }
@@ -232,7 +232,7 @@ export class Mutex {
     };
     return {
       ownerDead,
-      ...(deadOwner === undefined ? {} : { deadOwner }),
+      deadOwner, // always present (undefined when no takeover): one object shape for every guard
       markConsistent: () => {
         if (!held) throw new ShmStateError('ERR_SHM_STATE_NOT_OWNER', 'markConsistent() needs the lock held');
         Atomics.store(h, W_INCONSISTENT, 0);

@@ -273,7 +273,7 @@ export class Semaphore {
     };
     return {
       ownerDead,
-      ...(deadOwner === undefined ? {} : { deadOwner }),
+      deadOwner, // always present (undefined when no takeover): one object shape for every guard
       markConsistent: () => {
         if (!held) throw new ShmStateError('ERR_SHM_STATE_NOT_OWNER', 'markConsistent() needs the permit held');
         Atomics.store(h, W_INCONSISTENT, 0);
