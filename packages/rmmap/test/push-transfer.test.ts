@@ -128,6 +128,21 @@ describe('pushFile → PushReceiver', () => {
     expect(sha(path.join(r.dir, 'renamed.bin'))).toBe(src.sha);
   });
 
+  it('serves concurrent and back-to-back pushes on one receiver (threads are recycled)', async () => {
+    const r = await receiver('a');
+    const src = source(300_000);
+    const stored: string[] = [];
+    r.on('stored', (e: { name: string }) => stored.push(e.name));
+    const together = await Promise.all(['c0', 'c1', 'c2'].map((name, i) => pushFile(src.file, [dest(r)], { name, ...(i === 1 ? { checksum: 'sha256' as const } : {}) })));
+    expect(together.map((x) => x.ok)).toEqual([true, true, true]);
+    for (const name of ['s0', 's1', 's2']) expect((await pushFile(src.file, [dest(r)], { name })).ok).toBe(true);
+    // The sender hears STORED before the receiver's thread reports it here.
+    for (let i = 0; i < 500 && (stored.length < 6 || r.transfers().length > 0); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(stored.sort()).toEqual(['c0', 'c1', 'c2', 's0', 's1', 's2']);
+    for (const name of stored) expect(sha(path.join(r.dir, name))).toBe(src.sha);
+    expect(r.transfers()).toEqual([]);
+  });
+
   it('verifies big files both ways: crc32 as the bytes pass through, sha256 in hashing threads', async () => {
     // 17 MiB: above the size where sha256 gets a hashing thread at each end.
     const rs = await Promise.all([receiver('a'), receiver('b')]);

@@ -53,7 +53,9 @@ export interface ReceiveJob {
 export type ReceiveEvent =
   | { type: 'header'; name: string; size: number }
   | { type: 'stored'; name: string; size: number; digest: string; path: string }
-  | { type: 'failed'; code: string; message: string; name?: string };
+  | { type: 'failed'; code: string; message: string; name?: string }
+  /** After the verdict, once every fd of the job is closed: the thread can take another job. */
+  | { type: 'idle' };
 
 /** A reason to refuse the push, sent back to the sender as a reply. */
 class Refusal extends Error {

@@ -70,7 +70,12 @@ export class PushReceiver extends EventEmitter {
   readonly #sockets = new Set<net.Socket>();
   #nextId = 1;
   #closing: Promise<void> | undefined;
-  /** Started ahead of the next connection, so a sender is not kept waiting for a thread. */
+  /**
+   * Waits for the next connection, so a sender is not kept waiting for a
+   * thread: the one started with the receiver, then each thread whose
+   * transfer ended (threads are reused; a second connection arriving while
+   * a transfer runs starts a new one).
+   */
   #spare: Worker | undefined;
 
   private constructor(dir: string, options: ReceiverOptions) {
@@ -119,7 +124,10 @@ export class PushReceiver extends EventEmitter {
   }
 
   #newSpare(): Worker {
-    const w = startWorker();
+    return this.#makeSpare(startWorker());
+  }
+
+  #makeSpare(w: Worker): Worker {
     // An idle spare must not keep the process alive on its own.
     w.unref();
     w.on('error', (err) => this.emit('error', err));
@@ -149,10 +157,12 @@ export class PushReceiver extends EventEmitter {
     const stop = new Int32Array(stopBuf);
     const t0 = performance.now();
     const token = this.#options.token;
-    const worker = this.#spare ?? this.#newSpare();
+    // No replacement spare is started here: it would cost a thread start-up
+    // (~80 ms CPU) competing with this transfer; the thread is recycled instead.
+    const worker = this.#spare ?? startWorker();
+    this.#spare = undefined;
     worker.ref();
     worker.removeAllListeners('error');
-    this.#spare = this.#newSpare();
     worker.postMessage({
       op: 'receive',
       fd: sys.dup(fd),
@@ -167,7 +177,12 @@ export class PushReceiver extends EventEmitter {
       stop: stopBuf,
     } satisfies ReceiveJob);
     let verdict = false;
-    worker.on('message', (e: ReceiveEvent) => {
+    let finished: (() => void) | undefined;
+    const onMessage = (e: ReceiveEvent) => {
+      if (e.type === 'idle') {
+        finished?.();
+        return;
+      }
       if (e.type === 'header') {
         transfer.name = e.name;
         transfer.size = e.size;
@@ -183,20 +198,41 @@ export class PushReceiver extends EventEmitter {
         if (pushChannels.failed.hasSubscribers) pushChannels.failed.publish(failed);
         this.emit('failed', failed);
       }
-    });
+    };
+    worker.on('message', onMessage);
     const done = new Promise<void>((resolve) => {
-      worker.once('error', (err) => {
-        if (!verdict) this.emit('failed', { ...transfer, code: 'ERR_RMMAP_PUSH_INTERNAL', message: `the receive worker crashed: ${err.message}` });
-        verdict = true;
-      });
-      worker.once('exit', () => {
+      let ended = false;
+      const end = () => {
+        if (ended) return;
+        ended = true;
         this.#active.delete(id);
         // The worker wrote its reply on its own dup. Drain whatever the sender
         // still sends so closing does not reset the connection under the reply.
         socket.end();
         linger(socket);
         resolve();
-      });
+      };
+      const onError = (err: Error) => {
+        if (!verdict) this.emit('failed', { ...transfer, code: 'ERR_RMMAP_PUSH_INTERNAL', message: `the receive worker crashed: ${err.message}` });
+        verdict = true;
+      };
+      worker.once('error', onError);
+      worker.once('exit', end);
+      finished = () => {
+        // The job is over and its fds are closed: the thread becomes the
+        // spare, or ends when there already is one (or we are closing).
+        worker.off('message', onMessage);
+        worker.off('error', onError);
+        worker.off('exit', end);
+        if (this.#spare === undefined && this.#closing === undefined) {
+          this.#spare = this.#makeSpare(worker);
+          end();
+        } else {
+          // close() waits for `done`, so it also waits for the thread to be gone.
+          worker.once('exit', end);
+          worker.postMessage(null);
+        }
+      };
     });
     this.#active.set(id, { transfer, worker, socket, progress, stop, done });
   }
@@ -210,7 +246,11 @@ export class PushReceiver extends EventEmitter {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     const spare = this.#spare;
     this.#spare = undefined;
-    await spare?.terminate();
+    if (spare !== undefined) {
+      const gone = new Promise((resolve) => spare.once('exit', resolve));
+      spare.postMessage(null);
+      await gone;
+    }
     const all = Promise.all([...this.#active.values()].map((a) => a.done));
     const timer = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), graceMs).unref());
     if ((await Promise.race([all, timer])) === 'late') {
