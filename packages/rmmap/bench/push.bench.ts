@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { Worker } from 'node:worker_threads';
 
 import type { pushFile as pushFileType, PushOptions } from '../src/push';
@@ -28,8 +29,9 @@ interface Sample {
 
 async function main(): Promise<void> {
   const role = process.argv[2];
-  if (role === '--stream-receiver') return streamReceiver(process.argv[3] ?? os.tmpdir(), false);
-  if (role === '--stream-receiver-sha256') return streamReceiver(process.argv[3] ?? os.tmpdir(), true);
+  if (role === '--stream-receiver') return streamReceiver(process.argv[3] ?? os.tmpdir(), undefined);
+  if (role === '--stream-receiver-sha256') return streamReceiver(process.argv[3] ?? os.tmpdir(), 'sha256');
+  if (role === '--stream-receiver-crc32') return streamReceiver(process.argv[3] ?? os.tmpdir(), 'crc32');
   if (role === '--discard-receiver') return discardReceiver();
   if (!fs.existsSync(distPush)) throw new Error(`${distPush} is missing: build first (pnpm --filter @shmkit/rmmap build)`);
   // The built code, as users run it (worker threads load dist/ too).
@@ -50,17 +52,21 @@ async function main(): Promise<void> {
       const hashed = await Promise.all(
         Array.from({ length: n }, (_, i) => startReceiver(children, [__filename, '--stream-receiver-sha256', mkdir(base, `stream-sha-${n}-${i}`)], true)),
       );
+      const crced = await Promise.all(
+        Array.from({ length: n }, (_, i) => startReceiver(children, [__filename, '--stream-receiver-crc32', mkdir(base, `stream-crc-${n}-${i}`)], true)),
+      );
       const push = (options: PushOptions) => async () => {
         const res = await pushFile(file, ours, options);
         if (!res.ok) throw new Error(`push failed: ${JSON.stringify(res.receivers)}`);
         return res.receivers.map((x) => x.ms);
       };
       const methods: Array<[string, () => Promise<number[]>]> = [
-        ['sendfile push, sha256', push({})],
-        ['sendfile push, crc32', push({ checksum: 'crc32' })],
-        ...(n > 1 ? ([[`sendfile push, sha256, ${n} sender threads`, push({ senderThreads: n })]] as Array<[string, () => Promise<number[]>]>) : []),
-        ['createReadStream().pipe(socket) + sha256 both ends', () => Promise.all(hashed.map((d) => streamSend(file, d, true)))],
-        ['createReadStream().pipe(socket)', () => Promise.all(theirs.map((d) => streamSend(file, d, false)))],
+        ['sendfile push, crc32 (the default)', push({})],
+        ['sendfile push, sha256', push({ checksum: 'sha256' })],
+        ...(n > 1 ? ([[`sendfile push, crc32, ${n} sender threads`, push({ senderThreads: n })]] as Array<[string, () => Promise<number[]>]>) : []),
+        ['createReadStream().pipe(socket) + crc32 both ends', () => Promise.all(crced.map((d) => streamSend(file, d, 'crc32')))],
+        ['createReadStream().pipe(socket) + sha256 both ends', () => Promise.all(hashed.map((d) => streamSend(file, d, 'sha256')))],
+        ['createReadStream().pipe(socket)', () => Promise.all(theirs.map((d) => streamSend(file, d, undefined)))],
       ];
       const samples = methods.map((): Sample[] => []);
       // Interleaved so that drift (other load on the machine) hits all alike.
@@ -78,7 +84,7 @@ async function main(): Promise<void> {
       const sinks = await Promise.all(Array.from({ length: n }, () => startReceiver(children, [__filename, '--discard-receiver'], true)));
       const transport: Array<[string, () => Promise<number[]>]> = [
         ['non-blocking sendfile, one poll(2) loop in one thread (as pushFile)', () => sendfileStrategy('poll', file, size, sinks)],
-        ['blocking sendfile, one thread per receiver', () => sendfileStrategy('blocking', file, size, sinks)],
+        ['blocking sendfile (SO_SNDTIMEO 30 s), one thread per receiver', () => sendfileStrategy('blocking', file, size, sinks)],
         ['createReadStream().pipe(socket)', () => Promise.all(sinks.map((d) => rawStream(file, size, d)))],
       ];
       const transportSamples = transport.map((): Sample[] => []);
@@ -101,7 +107,7 @@ async function main(): Promise<void> {
         ...rows,
         '',
         'sendfile push = rmmap pushFile: connect, header, READY, sendfile(2) from worker thread(s), checksum trailer, the receiver splices into a temp file, verifies, renames, replies. MB/s per receiver = size ÷ (connect → verified reply); CPU = process.cpuUsage() of the sender (all threads), including the sender-side checksum and thread start-up.',
-        'createReadStream().pipe(socket) = one read stream per receiver, no verification; the receiver (also a separate process) pipes into fs.createWriteStream and sends one byte once the file is written. "+ sha256 both ends": both sides also hash the stream and the receiver acks with its digest (the guarantee the push gives). Ratios are against the plain pipe.',
+        'createReadStream().pipe(socket) = one read stream per receiver, no verification; the receiver (also a separate process) pipes into fs.createWriteStream and sends one byte once the file is written. "+ crc32/sha256 both ends": both sides also hash the stream and the receiver acks with its digest (the guarantee the push gives). Ratios are against the plain, unverified pipe.',
         '',
         'Transport only (no protocol, no checksum, no file at the receiver: receivers count and discard the bytes, then ack):',
         '',
@@ -169,20 +175,20 @@ function median(xs: Sample[]): Sample {
  * receiver acks with its sha256, which the sender compares (the same
  * guarantee the push gives).
  */
-function streamSend(file: string, dest: string, verify: boolean): Promise<number> {
+function streamSend(file: string, dest: string, verify: 'sha256' | 'crc32' | undefined): Promise<number> {
   const [host, port] = dest.split(':') as [string, string];
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const h = verify ? crypto.createHash('sha256') : undefined;
+    const h = verify === undefined ? undefined : hasher(verify);
     const socket = net.connect({ host, port: Number(port) }, () => {
       const rs = fs.createReadStream(file);
-      if (h !== undefined) rs.on('data', (d) => h.update(d));
+      if (h !== undefined) rs.on('data', (d) => h.update(d as Buffer));
       rs.pipe(socket);
     });
     let ack = Buffer.alloc(0);
     socket.on('data', (d: Buffer) => {
       ack = Buffer.concat([ack, d]);
-      if (ack.length < (h === undefined ? 1 : 32)) return;
+      if (ack.length < (h === undefined ? 1 : verify === 'crc32' ? 4 : 32)) return;
       socket.destroy();
       if (h !== undefined && !h.digest().equals(ack)) reject(new Error('checksum mismatch'));
       else resolve(performance.now() - t0);
@@ -191,12 +197,31 @@ function streamSend(file: string, dest: string, verify: boolean): Promise<number
   });
 }
 
-/** Baseline receiver: socket.pipe(createWriteStream); acks once the file is written (with its sha256 if `verify`). */
-function streamReceiver(dir: string, verify: boolean): void {
+// zlib.crc32 exists since Node 20.15; @types/node 20.11 does not know it.
+const crc32 = (zlib as unknown as { crc32: (data: Uint8Array, value?: number) => number }).crc32;
+
+/** What a user would write to hash a stream: crypto's sha256, or zlib.crc32 folded over the chunks. */
+function hasher(kind: 'sha256' | 'crc32'): { update(d: Buffer): void; digest(): Buffer } {
+  if (kind === 'sha256') return crypto.createHash('sha256');
+  let value = 0;
+  return {
+    update: (d) => {
+      value = crc32(d, value);
+    },
+    digest: () => {
+      const out = Buffer.alloc(4);
+      out.writeUInt32BE(value >>> 0);
+      return out;
+    },
+  };
+}
+
+/** Baseline receiver: socket.pipe(createWriteStream); acks once the file is written (with its digest if `verify`). */
+function streamReceiver(dir: string, verify: 'sha256' | 'crc32' | undefined): void {
   let n = 0;
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
     const out = fs.createWriteStream(path.join(dir, `file-${n++}`), { mode: 0o600 });
-    const h = verify ? crypto.createHash('sha256') : undefined;
+    const h = verify === undefined ? undefined : hasher(verify);
     if (h !== undefined) socket.on('data', (d: Buffer) => h.update(d));
     socket.pipe(out);
     out.once('finish', () => socket.end(h === undefined ? 'K' : h.digest()));
@@ -292,7 +317,14 @@ const fds = w.dests.map((d) => connect(d.host, d.port));
 const ms = [];
 if (w.mode === 'blocking') {
   const fd = fds[0];
-  for (let off = 0; off < w.size; ) off += sys.sendfile(fd, file, off, w.size - off);
+  // What a production version needs: a receiver that stops reading must not
+  // hold this thread forever (sendfile returns EAGAIN after 30 s without progress).
+  sys.setSendTimeout(fd, 30000);
+  for (let off = 0; off < w.size; ) {
+    const n = sys.sendfile(fd, file, off, w.size - off);
+    if (n === null) throw new Error('the receiver took no data for 30 s');
+    off += n;
+  }
   readAck(fd);
   ms.push(performance.now() - t0);
 } else {

@@ -41,5 +41,6 @@ export {
 } from './socket';
 export { sendfile, splice, pipe } from './io';
 export { getScratch } from './scratch';
+export { setSockOpt, getSockOpt, setSendTimeout, SOL_SOCKET, SO_SNDBUF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDTIMEO, SO_RCVTIMEO, IPPROTO_TCP, TCP_NODELAY } from './sockopt';
 export { lseek, dataExtents, SEEK_SET, SEEK_DATA, SEEK_HOLE, type Extent } from './seek';
 export { shmget, shmdt, sysvStat, sysvAttach, sysvRemove, sysvMaxSize, validateSysvKey, type SysvStat } from './sysv';

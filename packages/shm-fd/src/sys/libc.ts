@@ -31,6 +31,8 @@ export interface Libc {
   sendmsg(fd: number, msg: number, flags: number): Ret;
   recvmsg(fd: number, msg: number, flags: number): Ret;
   poll(fds: number, nfds: number, timeoutMs: number): Ret;
+  setsockopt(fd: number, level: number, name: number, value: number, len: number): Ret;
+  getsockopt(fd: number, level: number, name: number, value: number, lenPtr: number): Ret;
   eventfd(initval: number, flags: number): Ret;
   read(fd: number, buf: number, count: number): Ret;
   write(fd: number, buf: number, count: number): Ret;
@@ -110,6 +112,8 @@ export const ffiLibc: Libc = {
   sendmsg: caller('sendmsg', I64, [I32, I64, I32]),
   recvmsg: caller('recvmsg', I64, [I32, I64, I32]),
   poll: caller('poll', I32, [I64, I64, I32]),
+  setsockopt: caller('setsockopt', I32, [I32, I32, I32, I64, I32]),
+  getsockopt: caller('getsockopt', I32, [I32, I32, I32, I64, I64]),
   eventfd: caller('eventfd', I32, [I32, I32]),
   read: caller('read', I64, [I32, I64, I64]),
   write: caller('write', I64, [I32, I64, I64]),
