@@ -255,8 +255,16 @@ export class Channel {
     }
   }
 
-  /** Publishes the request already written into `slot`. `done` runs synchronously on completion. */
-  publish(slot: number, done: Completion): void {
+  /**
+   * Publishes the request already written into `slot`. `done` runs
+   * synchronously on completion. `wait`: how the caller waits for the answer:
+   * 'async' through the event loop (the answer pump), 'sync' with
+   * waitSync(), which takes answers itself. `spin`: a lone small async
+   * request first checks the answer queue for a while (see SPIN_MAX_US); the
+   * pump, which announces us as asleep so that tinyd rings our doorbell, only
+   * starts when that did not catch the answer.
+   */
+  publish(slot: number, done: Completion, wait: 'async' | 'sync' = 'async', spin = false): void {
     this.#owner[slot] = done;
     Atomics.store(this.words, this.header(slot) + S_STATE, STATE_REQUEST);
     // The slot's words are written; pushing its number publishes them (the queue stores its tail last).
@@ -265,17 +273,9 @@ export class Channel {
       throw new TinyFileError('ERR_TINYFILE_INTERNAL', 'the request queue is full, which cannot happen with one entry per slot');
     }
     this.#outstanding++;
-    if (!this.#pumping) void this.#pump();
-  }
-
-  /**
-   * For a lone small request: check the response queue for a few
-   * microseconds before going back to the event loop, which saves a doorbell
-   * round trip. Never spins while other requests are out.
-   */
-  spinFor(slot: number): void {
-    if (this.#outstanding !== 1) return;
-    this.#spin(slot);
+    if (wait === 'sync') return;
+    if (spin && this.#outstanding === 1) this.#spin(slot);
+    if (this.#outstanding > 0 && !this.#pumping) void this.#pump();
   }
 
   /** Checks the answer queue (shared-memory loads only) until `slot` is answered or the budget is spent. */
@@ -292,11 +292,12 @@ export class Channel {
         const m = this.#responses.tryPop();
         if (m !== null) this.#answer(m);
       } else if ((i & 31) === 0 && performance.now() >= until) {
-        this.#spinUs /= 2;
+        this.#spinUs = budget / 2;
         return;
       }
     }
-    this.#spinUs = Math.min(SPIN_MAX_US, this.#spinUs * 2 + 1);
+    // A hit (a probe's included) restores at least the budget that caught it.
+    this.#spinUs = Math.min(SPIN_MAX_US, budget * 2 + 1);
   }
 
   /**

@@ -243,9 +243,8 @@ export class TinyFile {
         } catch (err) {
           reject(err as Error);
         }
-      });
+      }, 'async', small);
     });
-    if (small) ch.spinFor(slot);
     return p;
   }
 
@@ -265,7 +264,7 @@ export class TinyFile {
       } catch (err) {
         result = { ok: false, err: err as Error };
       }
-    });
+    }, 'sync');
     ch.waitSync(slot, smallWork(ch.words, h, op));
     if (result === undefined) throw ch.dead ?? new TinyFileError('ERR_TINYFILE_INTERNAL', 'the request ended without a result');
     if (!result.ok) throw result.err;

@@ -412,7 +412,8 @@ export class Tinyd {
       }
     } finally {
       this.#spinning = false;
-      this.#spinUs = hit ? Math.min(SPIN_MAX_US, this.#spinUs * 2 + 1) : this.#spinUs / 2;
+      // A hit (a probe's included) restores at least the budget that caught it.
+      this.#spinUs = hit ? Math.min(SPIN_MAX_US, budget * 2 + 1) : budget / 2;
     }
   }
 
