@@ -1,6 +1,6 @@
 // Sequential read and write through a mapping vs a plain Buffer of the same size.
 import { SharedFd } from '../src';
-import { timeMs, type Row } from './util';
+import { timePair, type Row } from './util';
 
 const SIZE = 64 * 1024 * 1024;
 
@@ -24,13 +24,12 @@ export function run(): Row[] {
   const mb = SIZE / 1024 / 1024;
   const rows: Row[] = [];
   const pair = (scenario: string, ours: () => void, base: () => void) => {
-    const a = timeMs(ours);
-    const b = timeMs(base);
+    const t = timePair(ours, base);
     rows.push({
       scenario,
-      ours: `${((mb / a.median) * 1000).toFixed(0)} MB/s`,
-      baseline: `${((mb / b.median) * 1000).toFixed(0)} MB/s`,
-      ratio: b.median / a.median,
+      ours: `${((mb / t.ours) * 1000).toFixed(0)} MB/s`,
+      baseline: `${((mb / t.base) * 1000).toFixed(0)} MB/s`,
+      ratio: t.base / t.ours,
     });
   };
   pair('sequential write, Float64Array loop (64 MiB)', () => writeLoop(m.buffer), () => writeLoop(plain));

@@ -23,6 +23,26 @@ export function timeMs(fn: () => void, runs = 7): { median: number; spread: numb
   return { median, spread: ((t[t.length - 1] as number) - (t[0] as number)) / 2 };
 }
 
+/**
+ * Times `ours` and `base` alternately, so load from other processes drifts
+ * into both sides alike; medians of `runs` each.
+ */
+export function timePair(ours: () => void, base: () => void, runs = 9): { ours: number; base: number } {
+  ours();
+  base();
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    for (const [fn, into] of i % 2 === 0 ? ([[ours, a], [base, b]] as const) : ([[base, b], [ours, a]] as const)) {
+      const s = process.hrtime.bigint();
+      fn();
+      into.push(Number(process.hrtime.bigint() - s) / 1e6);
+    }
+  }
+  const median = (t: number[]) => [...t].sort((x, y) => x - y)[Math.floor(t.length / 2)] as number;
+  return { ours: median(a), base: median(b) };
+}
+
 export function environment(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return `Node ${process.version}, ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}`;

@@ -2,17 +2,20 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 
-import { timeMs, type Row } from './util';
+import { timePair, type Row } from './util';
 
 export function run(): Row[] {
   const bin = path.join(__dirname, '..', 'dist', 'bin', 'shm-fd.js');
-  const wrapped = timeMs(() => {
-    const r = spawnSync(process.execPath, [bin, '-q', '--', process.execPath, '-e', ''], { stdio: 'ignore' });
-    if (r.status !== 0) throw new Error(`shm-fd failed with ${r.status}; build first (pnpm build)`);
-  }, 9);
-  const bare = timeMs(() => {
-    spawnSync(process.execPath, ['-e', ''], { stdio: 'ignore' });
-  }, 9);
+  const t = timePair(
+    () => {
+      const r = spawnSync(process.execPath, [bin, '-q', '--', process.execPath, '-e', ''], { stdio: 'ignore' });
+      if (r.status !== 0) throw new Error(`shm-fd failed with ${r.status}; build first (pnpm build)`);
+    },
+    () => void spawnSync(process.execPath, ['-e', ''], { stdio: 'ignore' }),
+    9,
+  );
+  const wrapped = { median: t.ours };
+  const bare = { median: t.base };
   return [
     {
       scenario: "shm-fd run -- node -e '' vs node -e ''",
