@@ -13,7 +13,6 @@ import { decodeWelcome, encodeHello, KIND_REGISTER, type Welcome } from '../prot
 import {
   ANSWER_NOTIFIER_AT,
   channelLength,
-  H_EXECUTORS,
   H_MAGIC,
   H_SLOT_SIZE,
   H_SLOTS,
@@ -95,8 +94,6 @@ export class Channel {
   readonly welcome: Welcome;
   readonly slots: number;
   readonly slotSize: number;
-  /** How many chunks tinyd may run at once for us (0: an older daemon that does not say). */
-  readonly executors: number;
   readonly words: Int32Array;
   readonly #requests: SpscQueue;
   readonly #responses: SpscQueue;
@@ -146,8 +143,6 @@ export class Channel {
     this.#mapping = mapping;
     this.slots = welcome.slots;
     this.slotSize = welcome.slotSize;
-    // A hint from the peer: only used to choose piece sizes, clamped anyway.
-    this.executors = Math.max(0, Math.min(Atomics.load(this.words, H_EXECUTORS), 256));
     this.#owner = new Array<Completion | undefined>(this.slots).fill(undefined);
     for (let i = 0; i < this.slots; i++) this.#free.push(i);
     this.#fd = fd;

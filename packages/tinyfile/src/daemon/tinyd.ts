@@ -12,7 +12,6 @@ import { TinyFileError } from '../errors';
 import { decodeHello, encodeRefusal, encodeWelcome, HELLO_BYTES, KIND_STATUS, REFUSED_BUSY, REFUSED_PROTOCOL } from '../protocol/handshake';
 import {
   channelLength,
-  H_EXECUTORS,
   H_MAGIC,
   H_SLOT_SIZE,
   H_SLOTS,
@@ -309,7 +308,6 @@ export class Tinyd {
     Atomics.store(w, H_VERSION, VERSION);
     Atomics.store(w, H_SLOTS, slots);
     Atomics.store(w, H_SLOT_SIZE, this.smsSize);
-    Atomics.store(w, H_EXECUTORS, this.#pool === undefined ? 1 : this.#pool.size);
     // The magic goes last: a half-initialised header never looks valid.
     Atomics.store(w, H_MAGIC, MAGIC);
     const welcome = encodeWelcome({ clientId: id, slots, slotSize: this.smsSize, daemonPid: process.pid, codec: this.codec.name });

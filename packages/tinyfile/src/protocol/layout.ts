@@ -25,12 +25,6 @@ export const H_MAGIC = 0;
 export const H_VERSION = 1;
 export const H_SLOTS = 2;
 export const H_SLOT_SIZE = 3;
-/**
- * Threads that may run one client's large chunks at the same time (the
- * workers). A hint for how many pieces to cut a buffer into; 0 (an older
- * daemon) means "unknown".
- */
-export const H_EXECUTORS = 4;
 
 export const REQUEST_QUEUE_AT = 4096;
 export const RESPONSE_QUEUE_AT = 4096 + 2048;
