@@ -10,7 +10,7 @@ import { FrameSplitter, type FrameBatch } from '../codec/frame-splitter';
 import { STREAM_IDENTIFIER } from '../codec/framing';
 import { HISTORY } from '../codec/raw-decoder';
 import { readVarint, varintLength, writeVarint } from '../codec/varint';
-import { CorruptInputError, DaemonError, TinyFileClosedError, TinyFileError } from '../errors';
+import { CorruptInputError, type DaemonError, TinyFileClosedError, TinyFileError } from '../errors';
 import {
   compressChunkSize,
   OP,
