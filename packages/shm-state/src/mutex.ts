@@ -3,6 +3,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateError } from './errors';
+import { waitCheckingOwners, waitSyncCheckingOwners } from './liveness-wait';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { ownerId, type LockOwner } from './task-id';
 import { checkRegion, fourcc, int32At, type Memory } from './words';
@@ -21,7 +22,6 @@ const NOTIFIER = 64;
 const BYTES = NOTIFIER + Notifier.byteLength; // 320
 
 /** How often a waiter checks whether the holder is still alive. */
-const LIVENESS_MS = 20;
 
 /** What a successful lock returns; release it with `unlock()` or `Symbol.dispose`. */
 export interface LockGuard extends Disposable {
@@ -146,25 +146,12 @@ export class Mutex {
 
   /** Blocks the thread until locked; null on timeout. */
   lockSync(options: SyncWaitOptions = {}): LockGuard | null {
-    const fast = this.#acquire(false);
-    if (fast !== undefined) return fast;
-    // Check the holders once on entering the wait, then every LIVENESS_MS.
-    let lastCheck = -Infinity;
-    return (
-      this.#notifier.waitSync(() => {
-        const now = performance.now();
-        const checkOwner = now - lastCheck >= LIVENESS_MS;
-        if (checkOwner) lastCheck = now;
-        return this.#acquire(checkOwner);
-      }, { ...options, pollMs: LIVENESS_MS }) ?? null
-    );
+    return waitSyncCheckingOwners(this.#notifier, (check) => this.#acquire(check), options);
   }
 
   /** Resolves once locked, or with null on timeout; never blocks the event loop. */
   async lock(options: WaitOptions = {}): Promise<LockGuard | null> {
-    let polls = 0;
-    const guard = await this.#notifier.wait(() => this.#acquire(polls++ > 0), { ...options, pollMs: LIVENESS_MS });
-    return guard ?? null;
+    return waitCheckingOwners(this.#notifier, (check) => this.#acquire(check), options);
   }
 
   /** Runs `fn` under the lock (blocking), unlocking afterwards even if it throws. */

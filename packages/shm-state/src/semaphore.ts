@@ -4,6 +4,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateError } from './errors';
 import type { LockGuard, LockOptions } from './mutex';
+import { waitCheckingOwners, waitSyncCheckingOwners } from './liveness-wait';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { ownerId, type LockOwner } from './task-id';
 import { alignUp, checkRegion, fourcc, int32At, type Memory } from './words';
@@ -19,7 +20,6 @@ const W_CREATOR = 5; // pid initialising a fresh semaphore (openOrCreate)
 const NOTIFIER = 64;
 const HOLDERS = NOTIFIER + Notifier.byteLength; // 320
 const MAX_PERMITS = 4096;
-const LIVENESS_MS = 20;
 
 /**
  * A counting semaphore in shared memory whose permits are owned: each permit
@@ -139,23 +139,11 @@ export class Semaphore {
   }
 
   acquireSync(options: SyncWaitOptions = {}): LockGuard | null {
-    const fast = this.#acquire(false);
-    if (fast !== undefined) return fast;
-    // Check the holders once on entering the wait, then every LIVENESS_MS.
-    let lastCheck = -Infinity;
-    return (
-      this.#notifier.waitSync(() => {
-        const now = performance.now();
-        const checkOwner = now - lastCheck >= LIVENESS_MS;
-        if (checkOwner) lastCheck = now;
-        return this.#acquire(checkOwner);
-      }, { ...options, pollMs: LIVENESS_MS }) ?? null
-    );
+    return waitSyncCheckingOwners(this.#notifier, (check) => this.#acquire(check), options);
   }
 
   async acquire(options: WaitOptions = {}): Promise<LockGuard | null> {
-    let polls = 0;
-    return (await this.#notifier.wait(() => this.#acquire(polls++ > 0), { ...options, pollMs: LIVENESS_MS })) ?? null;
+    return waitCheckingOwners(this.#notifier, (check) => this.#acquire(check), options);
   }
 
   /**
@@ -171,24 +159,13 @@ export class Semaphore {
   /** Blocks the thread until `count` permits are taken together; null on timeout. */
   acquireManySync(count: number, options: SyncWaitOptions = {}): LockGuard[] | null {
     this.#checkCount(count);
-    const fast = this.#acquireMany(count, false);
-    if (fast !== undefined) return fast;
-    let lastCheck = -Infinity;
-    return (
-      this.#notifier.waitSync(() => {
-        const now = performance.now();
-        const checkOwner = now - lastCheck >= LIVENESS_MS;
-        if (checkOwner) lastCheck = now;
-        return this.#acquireMany(count, checkOwner);
-      }, { ...options, pollMs: LIVENESS_MS }) ?? null
-    );
+    return waitSyncCheckingOwners(this.#notifier, (check) => this.#acquireMany(count, check), options);
   }
 
   /** Resolves once `count` permits are taken together, or with null on timeout; never blocks the event loop. */
   async acquireMany(count: number, options: WaitOptions = {}): Promise<LockGuard[] | null> {
     this.#checkCount(count);
-    let polls = 0;
-    return (await this.#notifier.wait(() => this.#acquireMany(count, polls++ > 0), { ...options, pollMs: LIVENESS_MS })) ?? null;
+    return waitCheckingOwners(this.#notifier, (check) => this.#acquireMany(count, check), options);
   }
 
   close(): void {
