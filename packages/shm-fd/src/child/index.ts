@@ -5,3 +5,4 @@ export { resolveCommand, type Resolved } from './resolve-command';
 export { acquireSharedFile, type Acquired, type AcquireOptions } from '../cli/acquire';
 export { parseSize, formatSize } from '../cli/size';
 export { UsageError } from '../cli/usage-error';
+export { splitOption, takeValue } from '../cli/option';

@@ -1,3 +1,4 @@
+import { splitOption, takeValue } from './option';
 import { parseSize } from './size';
 import { UsageError } from './usage-error';
 
@@ -37,13 +38,6 @@ Options:
   -V, --version      print the version
 `;
 
-function takeValue(argv: string[], i: number, flag: string, inline: string | undefined): [string, number] {
-  if (inline !== undefined) return [inline, i];
-  const v = argv[i + 1];
-  if (v === undefined) throw new UsageError(`option ${flag} needs a value`);
-  return [v, i + 1];
-}
-
 /** Parses shm-fd's argv (without node and script). Throws UsageError. */
 export function parseArgs(argv: string[]): ShmFdOptions {
   const o: ShmFdOptions = {
@@ -73,9 +67,7 @@ export function parseArgs(argv: string[]): ShmFdOptions {
       o.command = argv.slice(i);
       break;
     }
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
+    const { flag, inline } = splitOption(arg);
     let v: string;
     switch (flag) {
       case '-h':

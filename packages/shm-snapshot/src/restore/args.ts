@@ -1,4 +1,4 @@
-import { UsageError } from '@shmkit/shm-fd/unstable-child-process';
+import { splitOption, takeValue, UsageError } from '@shmkit/shm-fd/unstable-child-process';
 
 export interface RunOptions {
   mode: 'run';
@@ -40,13 +40,6 @@ inspect prints BACKUP's configuration, valid entries (payloads in hex, the
 first N bytes, default 64) and tail size; --json for machines.
 `;
 
-function value(argv: string[], i: number, flag: string, inline: string | undefined): [string, number] {
-  if (inline !== undefined) return [inline, i];
-  const v = argv[i + 1];
-  if (v === undefined) throw new UsageError(`option ${flag} needs a value`);
-  return [v, i + 1];
-}
-
 /** Parses shm-restore's argv (without node and script). Throws UsageError. */
 export function parseArgs(argv: string[]): RestoreOptions {
   if (argv[0] === 'inspect') return parseInspect(argv.slice(1));
@@ -67,9 +60,7 @@ export function parseArgs(argv: string[]): RestoreOptions {
       o.command = argv.slice(i);
       break;
     }
-    const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const inline = eq === -1 ? undefined : arg.slice(eq + 1);
+    const { flag, inline } = splitOption(arg);
     let v: string;
     switch (flag) {
       case '-h':
@@ -86,12 +77,12 @@ export function parseArgs(argv: string[]): RestoreOptions {
         o.reset = true;
         break;
       case '--snapshot':
-        [v, i] = value(argv, i, flag, inline);
+        [v, i] = takeValue(argv, i, flag, inline);
         if (v !== 'restore-v1') throw new UsageError(`--snapshot: unknown mode ${JSON.stringify(v)}; the only mode is restore-v1`);
         o.snapshot = v;
         break;
       case '--interval': {
-        [v, i] = value(argv, i, flag, inline);
+        [v, i] = takeValue(argv, i, flag, inline);
         if (!/^[0-9]+$/.test(v) || Number(v) < 1 || Number(v) > 86_400_000) {
           throw new UsageError(`--interval: ${JSON.stringify(v)} is not a whole number of milliseconds (1 to 86400000)`);
         }
@@ -99,7 +90,7 @@ export function parseArgs(argv: string[]): RestoreOptions {
         break;
       }
       case '--fd-name':
-        [v, i] = value(argv, i, flag, inline);
+        [v, i] = takeValue(argv, i, flag, inline);
         if (!/^[\x21-\x39\x3b-\x7e]{1,255}$/.test(v)) throw new UsageError(`--fd-name: ${JSON.stringify(v)} is not a valid LISTEN_FDNAMES entry (no ':' or spaces)`);
         o.fdName = v;
         break;
@@ -124,7 +115,7 @@ function parseInspect(argv: string[]): RestoreOptions {
     else if (arg === '-h' || arg === '--help') return { mode: 'help' };
     else if (arg === '--bytes' || arg.startsWith('--bytes=')) {
       let v: string;
-      [v, i] = value(argv, i, '--bytes', arg.startsWith('--bytes=') ? arg.slice(8) : undefined);
+      [v, i] = takeValue(argv, i, '--bytes', arg.startsWith('--bytes=') ? arg.slice(8) : undefined);
       if (!/^[0-9]+$/.test(v)) throw new UsageError(`--bytes: ${JSON.stringify(v)} is not a whole number`);
       maxBytes = Number(v);
     } else if (arg.startsWith('-') && arg !== '-') throw new UsageError(`inspect: unknown option ${arg}`);
