@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { environment, printTable as printShmkitTable, type Row } from '@shmkit/shm-fd/unstable-bench';
+
 import { IPCBuffer } from '../src';
 
-export interface Row {
-  scenario: string;
-  ours: string;
-  baseline: string;
-  /** ours / baseline throughput: > 1 means IPCBuffer is faster. */
-  ratio: number;
+export { environment, type Row };
+
+export function printTable(title: string, rows: Row[]): void {
+  printShmkitTable(title, rows, 'IPCBuffer');
 }
 
 /**
@@ -101,23 +101,3 @@ export function opsRate(ops: number, ms: number): string {
   return `${((ops / ms) * 1000 / 1e6).toFixed(0)} M ops/s`;
 }
 
-export function environment(): string {
-  let cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  try {
-    cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpu;
-  } catch {
-    // keep os.cpus()
-  }
-  return `Node ${process.version}, ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}`;
-}
-
-export function printTable(title: string, rows: Row[]): void {
-  const header = ['scenario', 'IPCBuffer', 'alternative', 'ratio'];
-  const body = rows.map((r) => [r.scenario, r.ours, r.baseline, `${r.ratio.toFixed(2)}×`]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
-  console.log(`\n### ${title}\n\n${environment()}\n`);
-  console.log(line(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const b of body) console.log(line(b));
-}

@@ -1,13 +1,4 @@
-import os from 'node:os';
-
-export interface Row {
-  scenario: string;
-  ours: string;
-  baseline: string;
-  /** ours / baseline for rates, baseline / ours for costs: > 1 means we are better. */
-  ratio: number;
-  note?: string;
-}
+export { environment, printTable, type Row } from '../src/bench-table';
 
 /** Median of `runs` timings (ms) of fn. */
 export function timeMs(fn: () => void, runs = 7): { median: number; spread: number } {
@@ -43,18 +34,3 @@ export function timePair(ours: () => void, base: () => void, runs = 9): { ours: 
   return { ours: median(a), base: median(b) };
 }
 
-export function environment(): string {
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  return `Node ${process.version}, ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}`;
-}
-
-export function printTable(title: string, rows: Row[]): void {
-  const header = ['scenario', 'shmkit', 'alternative', 'ratio'];
-  const body = rows.map((r) => [r.scenario, r.ours, r.baseline, `${r.ratio.toFixed(2)}×${r.note ? ` ${r.note}` : ''}`]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
-  console.log(`\n### ${title}\n\n${environment()}\n`);
-  console.log(line(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const b of body) console.log(line(b));
-}

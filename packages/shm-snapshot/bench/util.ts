@@ -1,12 +1,10 @@
-import os from 'node:os';
 
-export interface Row {
-  scenario: string;
-  ours: string;
-  baseline: string;
-  /** ours / baseline for rates, baseline / ours for costs: > 1 means we are better. */
-  ratio: number;
-  note?: string;
+import { environment, printTable as printShmkitTable, type Row } from '@shmkit/shm-fd/unstable-bench';
+
+export { environment, type Row };
+
+export function printTable(title: string, rows: Row[]): void {
+  printShmkitTable(title, rows, 'shmkit');
 }
 
 /** Median of `runs` timings (ms) of fn, after one warm-up. */
@@ -45,18 +43,3 @@ export function fmtRate(r: number): string {
   return r >= 1e6 ? `${(r / 1e6).toFixed(2)} M/s` : r >= 1e3 ? `${(r / 1e3).toFixed(0)} k/s` : `${r.toFixed(0)}/s`;
 }
 
-export function environment(): string {
-  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  return `Node ${process.version}, ${cpu}, ${os.cpus().length} cores, Linux ${os.release()}`;
-}
-
-export function printTable(title: string, rows: Row[]): void {
-  const header = ['scenario', 'shmkit', 'alternative', 'ratio'];
-  const body = rows.map((r) => [r.scenario, r.ours, r.baseline, `${r.ratio.toFixed(2)}×${r.note ? ` ${r.note}` : ''}`]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
-  console.log(`\n### ${title}\n\n${environment()}\n`);
-  console.log(line(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const b of body) console.log(line(b));
-}

@@ -1,30 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export interface Row {
-  scenario: string;
-  ours: string;
-  baseline: string;
-  /** > 1 means shm-state is faster or cheaper than the alternative in the same run. */
-  ratio: number;
-}
+import { environment, printTable as printShmkitTable, type Row } from '@shmkit/shm-fd/unstable-bench';
 
-export function environment(): string {
-  const model = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown CPU';
-  return `Node ${process.version}, ${model}, ${os.cpus().length} cores, Linux ${os.release()}`;
-}
+export { environment, type Row };
 
 export function printTable(title: string, rows: Row[]): void {
-  const header = ['scenario', 'shm-state', 'alternative', 'ratio'];
-  const body = rows.map((r) => [r.scenario, r.ours, r.baseline, `${r.ratio.toFixed(2)}×`]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] as string).length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`;
-  console.log(`\n### ${title}\n\n${environment()}\n`);
-  console.log(line(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const b of body) console.log(line(b));
+  printShmkitTable(title, rows, 'shm-state');
 }
 
 export interface Peer {
