@@ -1,5 +1,6 @@
 import { HEADER_AFTER_LENGTH, LENGTH_BYTES, ParserState, type ParserStateCode } from './constants';
 import { RmmapProtocolError } from './errors';
+import { takeBytes } from './take-bytes';
 
 /** One decoded frame. */
 export interface RawFrame {
@@ -191,26 +192,7 @@ export class FrameParser {
   /** Takes `n` buffered bytes; zero-copy when they lie in the first chunk. */
   #consume(n: number): Buffer {
     this.#buffered -= n;
-    const first = this.#chunks[0] as Buffer;
-    if (first.length === n) {
-      this.#chunks.shift();
-      return first;
-    }
-    if (first.length > n) {
-      this.#chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    const out = Buffer.allocUnsafe(n);
-    let at = 0;
-    while (at < n) {
-      const c = this.#chunks[0] as Buffer;
-      const take = Math.min(c.length, n - at);
-      c.copy(out, at, 0, take);
-      at += take;
-      if (take === c.length) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(take);
-    }
-    return out;
+    return takeBytes(this.#chunks, n);
   }
 
   #fail(code: string, message: string): void {

@@ -18,6 +18,7 @@ import {
 } from './constants';
 import { PushStatus, type PushStatusCode } from './codes';
 import { PushError } from './errors';
+import { takeBytes } from '../take-bytes';
 
 export interface Header {
   name: string;
@@ -156,24 +157,6 @@ export class ReplyParser {
   /** Takes n buffered bytes, copying only when they span chunks. */
   #consume(n: number): Buffer {
     this.#buffered -= n;
-    const first = this.#chunks[0];
-    if (n === 0) return Buffer.alloc(0);
-    if (first !== undefined && first.length >= n) {
-      const head = first.subarray(0, n);
-      if (first.length === n) this.#chunks.shift();
-      else this.#chunks[0] = first.subarray(n);
-      return head;
-    }
-    const out = Buffer.allocUnsafe(n);
-    let at = 0;
-    while (at < n) {
-      const c = this.#chunks[0] as Buffer;
-      const take = Math.min(c.length, n - at);
-      c.copy(out, at, 0, take);
-      at += take;
-      if (take === c.length) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(take);
-    }
-    return out;
+    return takeBytes(this.#chunks, n);
   }
 }
