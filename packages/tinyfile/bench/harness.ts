@@ -52,32 +52,76 @@ export async function startTinyd(args: string[]): Promise<Daemon> {
   };
 }
 
-/** Runs `count` client processes; each waits for "go" so they start together. Returns their JSON results and the wall time. */
-export async function runClients(count: number, args: string[]): Promise<{ results: Array<Record<string, number>>; seconds: number }> {
-  const kids = Array.from({ length: count }, () => spawn(process.execPath, [clientScript, ...args], { stdio: ['pipe', 'pipe', 'inherit'] }));
-  const outputs = kids.map((k) => {
-    let out = '';
-    k.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-    return () => out;
-  });
-  await Promise.all(outputs.map((o, i) => waitFor(kids[i]!, o, 'ready')));
-  const t0 = process.hrtime.bigint();
-  for (const k of kids) k.stdin!.write('go\n');
-  await Promise.all(kids.map((k) => new Promise((r) => k.once('exit', r))));
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  return { results: outputs.map((o) => JSON.parse(/result (.*)/.exec(o())![1]!) as Record<string, number>), seconds };
+export interface ClientRound {
+  results: Array<{ seconds: number; bytes: number; cpuSeconds: number }>;
+  /** Wall time from "go" to the last client's result. */
+  seconds: number;
 }
 
-function waitFor(k: ChildProcess, out: () => string, what: string): Promise<void> {
+/**
+ * `count` client processes, connected and warmed up, that run one round at
+ * once on each round(); alive between rounds so that rounds can alternate
+ * with the in-process baseline.
+ */
+export class ClientGroup {
+  readonly #kids: ChildProcess[];
+  readonly #outputs: Array<() => string>;
+
+  private constructor(kids: ChildProcess[]) {
+    this.#kids = kids;
+    this.#outputs = kids.map((k) => {
+      let out = '';
+      k.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+      return () => out;
+    });
+  }
+
+  static async start(count: number, args: string[]): Promise<ClientGroup> {
+    const g = new ClientGroup(Array.from({ length: count }, () => spawn(process.execPath, [clientScript, ...args], { stdio: ['pipe', 'pipe', 'inherit'] })));
+    try {
+      await Promise.all(g.#kids.map((k, i) => waitFor(k, g.#outputs[i]!, /ready\n/g, 1)));
+    } catch (err) {
+      await g.stop();
+      throw err;
+    }
+    return g;
+  }
+
+  async round(): Promise<ClientRound> {
+    const before = this.#outputs.map((o) => (o().match(/result /g) ?? []).length);
+    const t0 = process.hrtime.bigint();
+    for (const k of this.#kids) k.stdin!.write('go\n');
+    await Promise.all(this.#kids.map((k, i) => waitFor(k, this.#outputs[i]!, /result /g, before[i]! + 1)));
+    const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+    const results = this.#outputs.map((o) => JSON.parse([...o().matchAll(/result (.*)\n/g)].at(-1)![1]!) as ClientRound['results'][number]);
+    return { results, seconds };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.#kids.map((k) => {
+        if (k.exitCode !== null || k.signalCode !== null) return undefined;
+        const exited = new Promise((r) => k.once('exit', r));
+        k.stdin!.end();
+        return exited;
+      }),
+    );
+  }
+}
+
+/** Resolves once `out()` holds `times` matches of `what`; rejects if the client exits first. */
+function waitFor(k: ChildProcess, out: () => string, what: RegExp, times: number): Promise<void> {
   return new Promise((resolve, reject) => {
+    const done = () => (out().match(what) ?? []).length >= times;
     const check = () => {
-      if (out().includes(what)) {
-        k.stdout!.off('data', check);
-        resolve();
-      }
+      if (!done()) return;
+      k.stdout!.off('data', check);
+      k.off('exit', onExit);
+      resolve();
     };
+    const onExit = (code: number | null) => (done() ? resolve() : reject(new Error(`bench client exited (${code}) early: ${out()}`)));
     k.stdout!.on('data', check);
-    k.once('exit', (code) => (out().includes(what) ? resolve() : reject(new Error(`bench client exited (${code}) before ${what}: ${out()}`))));
+    k.once('exit', onExit);
     check();
   });
 }
@@ -99,15 +143,20 @@ export async function timeAlternating(rounds: number, a: () => unknown, b: () =>
     await b();
     tb.push(Number(process.hrtime.bigint() - t0) / 1e9);
   }
-  const med = (x: number[]) => x.sort((p, q) => p - q)[x.length >> 1]!;
-  return [med(ta), med(tb)];
+  return [median(ta), median(tb)];
 }
 
-export const SIZES: Array<{ label: string; bytes: number; rounds: number }> = [
-  { label: '4 KiB', bytes: 4096, rounds: quick ? 300 : 3000 },
-  { label: '1 MiB', bytes: 1 << 20, rounds: quick ? 10 : 60 },
-  { label: '64 MiB', bytes: 64 << 20, rounds: quick ? 1 : 5 },
+/** `rounds`: calls per client per measurement; `pairs`: baseline / tinyd measurements alternated, for the median ratio. */
+export const SIZES: Array<{ label: string; bytes: number; rounds: number; pairs: number }> = [
+  { label: '4 KiB', bytes: 4096, rounds: quick ? 300 : 1000, pairs: quick ? 3 : 7 },
+  { label: '1 MiB', bytes: 1 << 20, rounds: quick ? 10 : 30, pairs: quick ? 3 : 9 },
+  { label: '64 MiB', bytes: 64 << 20, rounds: quick ? 1 : 2, pairs: quick ? 1 : 5 },
 ];
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
 
 export function mbps(bytes: number, seconds: number): string {
   return `${(bytes / 1e6 / seconds).toFixed(1)} MB/s`;

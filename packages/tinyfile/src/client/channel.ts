@@ -51,6 +51,8 @@ export interface ConnectParams {
   slots: number;
   priority: number;
   timeoutMs: number;
+  /** Counted into: every time answers were taken off the queue (one wake-up of the client). */
+  counters?: { wakeUps: number };
 }
 
 /** Called synchronously when a slot completes; must copy what it needs before returning. */
@@ -111,8 +113,10 @@ export class Channel {
   #spinUs = SPIN_MAX_US;
   #spinMisses = 0;
   readonly #onDead: (err: DaemonError) => void;
+  readonly #counters: { wakeUps: number };
 
-  private constructor(socketPath: string, fd: number, welcome: Welcome, memfd: number, onDead: (err: DaemonError) => void) {
+  private constructor(socketPath: string, fd: number, welcome: Welcome, memfd: number, onDead: (err: DaemonError) => void, counters: { wakeUps: number }) {
+    this.#counters = counters;
     this.socketPath = socketPath;
     this.welcome = welcome;
     this.#onDead = onDead;
@@ -182,7 +186,7 @@ export class Channel {
       throw err;
     }
     try {
-      return new Channel(p.socketPath, fd, welcome, r.fds[0]!, onDead);
+      return new Channel(p.socketPath, fd, welcome, r.fds[0]!, onDead, p.counters ?? { wakeUps: 0 });
     } catch (err) {
       sys.close(fd);
       throw err;
@@ -311,7 +315,10 @@ export class Channel {
   /** Takes one answer, blocking the thread: spins briefly, then sleeps on the queue's bell, checking that the daemon lives. */
   #receiveSync(): void {
     const m = this.#responses.popSync({ timeoutMs: 250 });
-    if (m !== null) this.#answer(m);
+    if (m !== null) {
+      this.#counters.wakeUps++;
+      this.#answer(m);
+    }
     else this.#checkAlive();
   }
 
@@ -323,6 +330,7 @@ export class Channel {
         // Peek, never pop, inside the wait: answers are taken only here, in
         // the same synchronous step that runs their completions (see layout.ts).
         await this.#answers.wait(() => (this.#dead !== undefined || this.#responses.peekLength() !== -1 ? true : undefined));
+        this.#counters.wakeUps++;
         for (let n = this.#responses.tryPop(); n !== null && this.#dead === undefined; n = this.#responses.tryPop()) this.#answer(n);
       }
     } catch (err) {

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 
+import { maxCompressedLength } from '../codec/codec';
 import { FrameSplitter, type FrameBatch } from '../codec/frame-splitter';
 import { STREAM_IDENTIFIER } from '../codec/framing';
 import { HISTORY } from '../codec/raw-decoder';
@@ -19,6 +20,7 @@ import {
   S_COPY_OFFSET,
   S_DISPATCHED_AT,
   S_ERR_OFFSET,
+  S_GROUP,
   S_HIST_LEN,
   S_IN_LEN,
   S_LITERAL,
@@ -33,6 +35,7 @@ import {
   STATUS_NAME,
 } from '../protocol/layout';
 import { defaultSocketPath } from '../protocol/socket-path';
+import { BlockGather, MAX_GATHER_BYTES, ScratchPool } from './block-gather';
 import { Channel } from './channel';
 import { kUnsafeSubmit, type UnsafeRequest, type UnsafeResult } from './unsafe';
 
@@ -65,6 +68,8 @@ export interface ClientStats {
   chunks: number;
   /** Most chunks of other work tinyd dispatched while one of ours was ready and waiting. */
   maxWaitedChunks: number;
+  /** Times the client woke up to take answers (a multi-chunk compress() is answered at once: one wake-up). */
+  wakeUps: number;
 }
 
 /** What a completed chunk's callback receives; valid only during the callback. */
@@ -109,7 +114,9 @@ export class TinyFile {
   #closed = false;
   #closing: Promise<void> | undefined;
   #reqId = 0;
-  readonly #stats: ClientStats = { chunks: 0, maxWaitedChunks: 0 };
+  #group = 0;
+  readonly #stats: ClientStats = { chunks: 0, maxWaitedChunks: 0, wakeUps: 0 };
+  readonly #scratch = new ScratchPool();
 
   private constructor(options: ConnectOptions) {
     this.socketPath = options.socket ?? defaultSocketPath();
@@ -158,10 +165,11 @@ export class TinyFile {
   resetStats(): void {
     this.#stats.chunks = 0;
     this.#stats.maxWaitedChunks = 0;
+    this.#stats.wakeUps = 0;
   }
 
   #params() {
-    return { socketPath: this.socketPath, slots: this.#opts.segments, priority: this.#opts.priority, timeoutMs: this.#opts.connectTimeout };
+    return { socketPath: this.socketPath, slots: this.#opts.segments, priority: this.#opts.priority, timeoutMs: this.#opts.connectTimeout, counters: this.#stats };
   }
 
   #connect(): Promise<Channel> {
@@ -219,20 +227,21 @@ export class TinyFile {
     if (waited > this.#stats.maxWaitedChunks) this.#stats.maxWaitedChunks = waited;
   }
 
-  #fill(ch: Channel, slot: number, op: number, prepare: Prepare): { data: Buffer; h: number } {
+  #fill(ch: Channel, slot: number, op: number, prepare: Prepare, group: number): { data: Buffer; h: number } {
     const data = ch.data(slot);
     const h = ch.header(slot);
     Atomics.store(ch.words, h + S_OP, op);
+    Atomics.store(ch.words, h + S_GROUP, group);
     Atomics.store(ch.words, h + S_REQ_ID, ++this.#reqId | 0);
     prepare(data, ch.words, h);
     return { data, h };
   }
 
   /** One chunk through one slot. `complete` runs while the slot's data is still ours. */
-  async #chunk<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base = 0): Promise<T> {
+  async #chunk<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base = 0, group = 0): Promise<T> {
     const ch = await this.#ready();
     const slot = await ch.acquire();
-    const { data, h } = this.#fill(ch, slot, op, prepare);
+    const { data, h } = this.#fill(ch, slot, op, prepare, group);
     const small = smallWork(ch.words, h, op);
     const p = new Promise<T>((resolve, reject) => {
       ch.publish(slot, (_s, failed) => {
@@ -251,7 +260,7 @@ export class TinyFile {
   #chunkSync<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base = 0): T {
     const ch = this.#readySync();
     const slot = ch.acquireSync();
-    const { data, h } = this.#fill(ch, slot, op, prepare);
+    const { data, h } = this.#fill(ch, slot, op, prepare, 0);
     let result: { ok: true; value: T } | { ok: false; err: Error } | undefined;
     ch.publish(slot, (_s, failed) => {
       if (failed) {
@@ -269,6 +278,11 @@ export class TinyFile {
     if (result === undefined) throw ch.dead ?? new TinyFileError('ERR_TINYFILE_INTERNAL', 'the request ended without a result');
     if (!result.ok) throw result.err;
     return result.value;
+  }
+
+  #nextGroup(): number {
+    this.#group = (this.#group + 1) & 0x7fffffff || 1;
+    return this.#group;
   }
 
   #chunkSize(): number {
@@ -289,30 +303,53 @@ export class TinyFile {
     // turned around between calls.)
     const pieces = Math.max(Math.ceil(input.length / this.#chunkSize()), Math.min(ch.slots, Math.ceil(input.length / 65536)));
     const size = Math.ceil(input.length / Math.max(1, pieces) / 65536) * 65536;
-    const parts: Array<Promise<Buffer>> = [];
-    // Chunks are independent (64 KiB-aligned fragments), so all of them are
-    // queued at once and run on as many segments and workers as are free.
-    for (let at = 0; at < input.length; at += size) {
-      const piece = input.subarray(at, Math.min(input.length, at + size));
-      parts.push(this.#chunk(OP.COMPRESS_RAW, compressPrepare(piece), copyOut));
+    const count = Math.ceil(input.length / size) || 0;
+    const stride = maxCompressedLength(size);
+    if (count * stride > MAX_GATHER_BYTES) {
+      // Chunks are independent (64 KiB-aligned fragments), so all of them are
+      // queued at once and run on as many segments and workers as are free.
+      const parts: Array<Promise<Buffer>> = [];
+      for (let at = 0; at < input.length; at += size) parts.push(this.#chunk(OP.COMPRESS_RAW, compressPrepare(input.subarray(at, Math.min(input.length, at + size))), copyOut));
+      const bodies = await settleAll(parts);
+      return Buffer.concat([varintHead(input.length), ...bodies]);
     }
-    const bodies = await settleAll(parts);
-    const head = Buffer.allocUnsafe(varintLength(input.length));
-    writeVarint(input.length, head, 0);
-    return Buffer.concat([head, ...bodies]);
+    const gather = new BlockGather(this.#scratch, count, stride);
+    // One wake-up for the whole call: tinyd answers the pieces together.
+    const group = count > 1 ? this.#nextGroup() : 0;
+    try {
+      const parts: Array<Promise<void>> = [];
+      for (let i = 0; i < count; i++) {
+        const piece = input.subarray(i * size, Math.min(input.length, (i + 1) * size));
+        parts.push(this.#chunk(OP.COMPRESS_RAW, compressPrepare(piece), (d) => gather.put(i, d.data, d.outLen), 0, group));
+      }
+      await settleAll(parts);
+      return gather.block(input.length);
+    } finally {
+      gather.release();
+    }
   }
 
   compressSync(input: Uint8Array): Buffer {
     checkInput(input);
     this.#readySync();
     const size = this.#chunkSize();
-    const head = Buffer.allocUnsafe(varintLength(input.length));
-    writeVarint(input.length, head, 0);
-    const parts: Buffer[] = [head];
-    for (let at = 0; at < input.length; at += size) {
-      parts.push(this.#chunkSync(OP.COMPRESS_RAW, compressPrepare(input.subarray(at, Math.min(input.length, at + size))), copyOut));
+    const count = Math.ceil(input.length / size) || 0;
+    const stride = maxCompressedLength(size);
+    if (count * stride > MAX_GATHER_BYTES) {
+      const parts: Buffer[] = [varintHead(input.length)];
+      for (let at = 0; at < input.length; at += size) parts.push(this.#chunkSync(OP.COMPRESS_RAW, compressPrepare(input.subarray(at, Math.min(input.length, at + size))), copyOut));
+      return Buffer.concat(parts);
     }
-    return Buffer.concat(parts);
+    const gather = new BlockGather(this.#scratch, count, stride);
+    try {
+      for (let i = 0; i < count; i++) {
+        const piece = input.subarray(i * size, Math.min(input.length, (i + 1) * size));
+        this.#chunkSync(OP.COMPRESS_RAW, compressPrepare(piece), (d) => gather.put(i, d.data, d.outLen));
+      }
+      return gather.block(input.length);
+    } finally {
+      gather.release();
+    }
   }
 
   /** Decompresses one raw snappy block. */
@@ -542,6 +579,7 @@ export class TinyFile {
     this.#reconnectTimer = undefined;
     await this.#connecting?.catch(() => undefined);
     this.#channel?.close();
+    this.#scratch.clear();
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -584,6 +622,12 @@ function framedPrepare(batch: FrameBatch): Prepare {
     batch.data.copy(data, 0);
     Atomics.store(words, h + S_IN_LEN, batch.data.length);
   };
+}
+
+function varintHead(n: number): Buffer {
+  const head = Buffer.allocUnsafe(varintLength(n));
+  writeVarint(n, head, 0);
+  return head;
 }
 
 function copyOut(d: Done): Buffer {

@@ -28,6 +28,8 @@ export class ClientConn {
   readonly ready: number[] = [];
   readonly queued: boolean[];
   readonly seenAt: number[];
+  /** S_GROUP of each queued or running slot, as read when it was submitted. */
+  readonly group: number[];
   /** Input bytes of the chunk a worker is serving, per slot, for the byte counters. */
   readonly pendingIn: number[] = [];
   /** Finished slots whose numbers are not yet on the response queue (tinyd batches them per pass). */
@@ -56,6 +58,7 @@ export class ClientConn {
     this.inFlight = new Array<boolean>(init.slots).fill(false);
     this.queued = new Array<boolean>(init.slots).fill(false);
     this.seenAt = new Array<number>(init.slots).fill(0);
+    this.group = new Array<number>(init.slots).fill(0);
   }
 
   /** Unmaps and closes the channel. The client's own mapping keeps the memory alive until it exits. */

@@ -22,6 +22,7 @@ import {
   MIN_SLOT_SIZE,
   OP,
   S_DISPATCHED_AT,
+  S_GROUP,
   S_IN_LEN,
   S_OP,
   S_OUT_LEN,
@@ -426,6 +427,7 @@ export class Tinyd {
     }
     c.queued[slot] = true;
     c.seenAt[slot] = this.#dispatchSeq;
+    c.group[slot] = Atomics.load(c.words, SLOTS_AT / 4 + slot * SLOT_WORDS + S_GROUP);
     c.ready.push(slot);
   }
 
@@ -566,6 +568,7 @@ export class Tinyd {
    * once per chunk made a 4-chunk call pay four context switches.
    */
   #flush(c: ClientConn): void {
+    if (this.#groupUnfinished(c)) return;
     this.#unflushed.delete(c);
     const slots = c.answered.splice(0);
     if (c.dead || slots.length === 0) return;
@@ -582,6 +585,17 @@ export class Tinyd {
       c.socket.destroy();
       this.#onClientGone(c);
     }
+  }
+
+  /** Whether an answered chunk of `c` still has a sibling in its group queued or running (layout.ts S_GROUP). */
+  #groupUnfinished(c: ClientConn): boolean {
+    if (c.dead) return false;
+    for (const s of c.answered) {
+      const g = c.group[s]!;
+      if (g === 0) continue;
+      for (let t = 0; t < c.slots; t++) if (t !== s && c.group[t] === g && (c.queued[t] || c.inFlight[t])) return true;
+    }
+    return false;
   }
 
   #flushAll(): void {

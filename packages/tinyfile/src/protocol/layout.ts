@@ -70,6 +70,14 @@ export const S_SEEN_AT = 14;
 export const S_DISPATCHED_AT = 15;
 /** Daemon: input offset a decode error refers to, or -1. */
 export const S_ERR_OFFSET = 16;
+/**
+ * Client: nonzero marks the chunks of one call. tinyd holds a finished
+ * chunk's answer while another chunk of its group is still queued or
+ * running, so the client wakes once per call, not once per chunk. 0: answer
+ * at once. A hint read once per request; it can only delay the client's own
+ * answers, never past the end of its own chunks.
+ */
+export const S_GROUP = 17;
 export const SLOT_WORDS = SLOT_HEADER_BYTES / 4;
 
 /**
