@@ -10,6 +10,8 @@ import { FrameParser, type RawFrame } from '../src/parser';
 import { CuttingProxy } from './helpers/proxy';
 
 let root: string;
+/** Outside the root: the write journal of the test's main server. */
+let journalPath: string;
 let server: RmmapServer;
 let port: number;
 const mappings: RemoteMapping[] = [];
@@ -22,8 +24,9 @@ async function open(p: string, offset = 0, length = 4096, extra: Partial<Paramet
 
 beforeEach(async () => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'rmmap-unit-'));
+  journalPath = `${root}.journal`;
   fs.writeFileSync(path.join(root, 'data.bin'), Buffer.alloc(256 * 1024, 0x2e));
-  server = new RmmapServer({ root });
+  server = new RmmapServer({ root, journalPath });
   port = (await server.listen(0)).port;
 });
 
@@ -31,6 +34,7 @@ afterEach(async () => {
   for (const m of mappings.splice(0)) await m.unmap();
   await server.close();
   fs.rmSync(root, { recursive: true, force: true });
+  fs.rmSync(journalPath, { force: true });
 });
 
 /** A raw protocol client for hostile-input checks. */
@@ -163,7 +167,7 @@ describe('rmmap client and server in one process', () => {
 
   test('a large write is split into frames and arrives whole', async () => {
     fs.writeFileSync(path.join(root, 'big.bin'), Buffer.alloc(3 * 1024 * 1024));
-    const small = new RmmapServer({ root, maxFrame: 64 * 1024 });
+    const small = new RmmapServer({ root, journalPath: false, maxFrame: 64 * 1024 });
     const p = (await small.listen(0)).port;
     try {
       const m = await rmmap({ host: '127.0.0.1', port: p, path: 'big.bin' }, 0, 3 * 1024 * 1024);
@@ -201,7 +205,7 @@ describe('rmmap client and server in one process', () => {
   });
 
   test('tokens: wrong token refused with ERR_RMMAP_AUTH, right token accepted', async () => {
-    const guarded = new RmmapServer({ root, token: Buffer.from('s3cret') });
+    const guarded = new RmmapServer({ root, journalPath: false, token: Buffer.from('s3cret') });
     const p = (await guarded.listen(0)).port;
     try {
       await expect(rmmap({ host: '127.0.0.1', port: p, path: 'data.bin', token: 'wrong' })).rejects.toMatchObject({ code: 'ERR_RMMAP_AUTH' });
@@ -250,7 +254,7 @@ describe('rmmap client and server in one process', () => {
   });
 
   test('a connection that never sends HELLO is closed after the handshake timeout', async () => {
-    const slow = new RmmapServer({ root, handshakeTimeoutMs: 100 });
+    const slow = new RmmapServer({ root, journalPath: false, handshakeTimeoutMs: 100 });
     const p = (await slow.listen(0)).port;
     try {
       const c = await rawClient(p);
@@ -263,7 +267,7 @@ describe('rmmap client and server in one process', () => {
   });
 
   test('connections beyond maxConnections are refused; the others keep working', async () => {
-    const small = new RmmapServer({ root, maxConnections: 1 });
+    const small = new RmmapServer({ root, journalPath: false, maxConnections: 1 });
     const p = (await small.listen(0)).port;
     try {
       const m = await rmmap({ host: '127.0.0.1', port: p, path: 'data.bin' }, 0, 10);
@@ -318,7 +322,7 @@ describe('rmmap client and server in one process', () => {
     await server.close();
     // Change the file while the server is down, then restart on the same port.
     fs.writeFileSync(path.join(root, 'data.bin'), Buffer.alloc(256 * 1024, 0x41));
-    server = new RmmapServer({ root });
+    server = new RmmapServer({ root, journalPath });
     await server.listen(port);
     // Any request (here a sync) drives the reconnect; the cache is revalidated before it is used again.
     const synced = m.sync();

@@ -5,6 +5,7 @@ import { parseSize, UsageError } from '@shmkit/shm-fd/unstable-child-process';
 import { RmmapServer } from '../server/server';
 
 export const USAGE = `usage: rmmapd --root DIR [--host 127.0.0.1] [--port 7878] [--token-file F] [--read-only] [--max-frame SIZE] [--max-connections N]
+              [--journal FILE | --no-journal] [--journal-max SIZE]
 
 Serves sections of the files under DIR to rmmap clients over TCP.
   --root DIR         directory served; paths outside it (.., absolute, symlink escapes) are refused
@@ -14,6 +15,12 @@ Serves sections of the files under DIR to rmmap clients over TCP.
   --read-only        refuse writable mappings; files are opened read-only
   --max-frame SIZE   largest frame accepted (default 16M; e.g. 1M, 64M)
   --max-connections N  connections served at once; more are closed at accept (default 1024)
+  --journal FILE     write journal: lets a client's retried write be recognised after rmmapd
+                     is killed and restarted, so it is not applied twice. Default: a file
+                     named after DIR in $XDG_RUNTIME_DIR/rmmapd/ (else /tmp/rmmapd-$UID/).
+                     Must lie outside DIR; one rmmapd per journal (locked).
+  --no-journal       no journal: retries are deduplicated only while this process lives
+  --journal-max SIZE compact the journal when it grows past SIZE (default 64M)
 `;
 
 export interface RmmapdArgs {
@@ -24,6 +31,9 @@ export interface RmmapdArgs {
   readOnly: boolean;
   maxFrame?: number;
   maxConnections?: number;
+  /** Explicit journal file, or false for --no-journal; undefined = the default location. */
+  journal?: string | false;
+  journalMaxBytes?: number;
 }
 
 export function parseArgs(argv: string[]): RmmapdArgs | 'help' {
@@ -34,6 +44,8 @@ export function parseArgs(argv: string[]): RmmapdArgs | 'help' {
   let readOnly = false;
   let maxFrame: number | undefined;
   let maxConnections: number | undefined;
+  let journal: string | false | undefined;
+  let journalMaxBytes: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const eq = arg.indexOf('=');
@@ -80,6 +92,24 @@ export function parseArgs(argv: string[]): RmmapdArgs | 'help' {
         maxConnections = Number(v);
         break;
       }
+      case '--journal': {
+        const v = value();
+        if (v.length === 0) throw new UsageError('--journal needs a file name');
+        if (journal === false) throw new UsageError('--journal and --no-journal exclude each other');
+        journal = v;
+        break;
+      }
+      case '--no-journal':
+        if (typeof journal === 'string') throw new UsageError('--journal and --no-journal exclude each other');
+        journal = false;
+        break;
+      case '--journal-max': {
+        const v = value();
+        const n = parseSize(v);
+        if (n === null || n < 4096) throw new UsageError(`--journal-max: ${JSON.stringify(v)} is not a size of at least 4k`);
+        journalMaxBytes = n;
+        break;
+      }
       default:
         throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
     }
@@ -89,6 +119,8 @@ export function parseArgs(argv: string[]): RmmapdArgs | 'help' {
   if (tokenFile !== undefined) args.tokenFile = tokenFile;
   if (maxFrame !== undefined) args.maxFrame = maxFrame;
   if (maxConnections !== undefined) args.maxConnections = maxConnections;
+  if (journal !== undefined) args.journal = journal;
+  if (journalMaxBytes !== undefined) args.journalMaxBytes = journalMaxBytes;
   return args;
 }
 
@@ -130,7 +162,16 @@ export async function main(argv: string[]): Promise<number> {
   }
   let server: RmmapServer;
   try {
-    server = new RmmapServer({ root: args.root, token, readOnly: args.readOnly, maxFrame: args.maxFrame, maxConnections: args.maxConnections, log });
+    server = new RmmapServer({
+      root: args.root,
+      token,
+      readOnly: args.readOnly,
+      maxFrame: args.maxFrame,
+      maxConnections: args.maxConnections,
+      journalPath: args.journal,
+      journalMaxBytes: args.journalMaxBytes,
+      log,
+    });
   } catch (e) {
     process.stderr.write(`rmmapd: ${(e as Error).message}\n`);
     return 2;
@@ -139,12 +180,16 @@ export async function main(argv: string[]): Promise<number> {
   try {
     addr = await server.listen(args.port, args.host);
   } catch (e) {
-    process.stderr.write(`rmmapd: cannot listen on ${args.host}:${args.port}: ${(e as Error).message}\n`);
+    const code = (e as { code?: unknown }).code;
+    // The journal is opened once the port is bound: an unusable one is named with its code and what to do.
+    if (typeof code === 'string' && code.startsWith('ERR_RMMAP_JOURNAL')) process.stderr.write(`rmmapd: ${code}: ${(e as Error).message}\n`);
+    else process.stderr.write(`rmmapd: cannot listen on ${args.host}:${args.port}: ${(e as Error).message}\n`);
     await server.close();
     return 1;
   }
   process.stdout.write(
-    `rmmapd: listening on ${addr.address}:${addr.port} root=${server.options.root}${args.readOnly ? ' read-only' : ''}${token ? ' token' : ''}\n`,
+    `rmmapd: listening on ${addr.address}:${addr.port} root=${server.options.root}${args.readOnly ? ' read-only' : ''}${token ? ' token' : ''}` +
+      ` journal=${server.options.journalPath === false ? 'off' : server.options.journalPath}\n`,
   );
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

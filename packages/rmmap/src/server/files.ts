@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
@@ -13,13 +14,17 @@ export class OpenFile {
   readonly sections = new Set<Section>();
   /** Bumped once per applied write; NOTIFY and DATA carry it (§4.5). */
   version = 0;
+  /** The path relative to the root, as the write journal records it. */
+  readonly relPath: string;
 
   constructor(
     readonly table: FileTable,
     readonly fd: number,
     readonly realPath: string,
     readonly writable: boolean,
-  ) {}
+  ) {
+    this.relPath = path.relative(table.rootReal, realPath);
+  }
 
   get size(): number {
     return fs.fstatSync(this.fd).size;
@@ -117,6 +122,20 @@ export class FileTable {
     const out: Section[] = [];
     for (const s of file.sections) if (s.offset < end && start < s.end) out.push(s);
     return out;
+  }
+
+  /** Sets the version a file starts from (the journal's, after a restart), so versions never go back (§4.5). */
+  restoreVersion(relPath: string, version: number): void {
+    const real = path.join(this.rootReal, relPath);
+    const open = this.#files.get(real);
+    if (open !== undefined) open.version = Math.max(open.version, version);
+    else this.#versions.set(real, Math.max(this.#versions.get(real) ?? 0, version));
+  }
+
+  /** [path relative to the root, version] of every file written since start (for the journal's snapshot). */
+  *versionEntries(): Generator<[string, number]> {
+    for (const [real, version] of this.#versions) if (!this.#files.has(real)) yield [path.relative(this.rootReal, real), version];
+    for (const file of this.#files.values()) yield [file.relPath, file.version];
   }
 
   closeAll(): void {

@@ -9,7 +9,11 @@ import { channels } from '../diagnostics';
 import { RmmapArgumentError, RmmapError } from '../errors';
 import * as msg from '../messages';
 import { FrameParser, type RawFrame } from '../parser';
+import { type AppliedTable, MAX_APPLIED, pruneApplied, recordApplied } from './applied';
 import { FileTable, type Section } from './files';
+import { DEFAULT_JOURNAL_MAX_BYTES, type JournalSnapshot, WriteJournal } from './journal';
+import { defaultJournalDir, defaultJournalPath, ensurePrivateDir } from './journal-location';
+import { reapplyLast } from './journal-replay';
 import { tokenMatches } from './token';
 
 export interface ServerOptions {
@@ -30,20 +34,33 @@ export interface ServerOptions {
   maxConnections?: number;
   /** One line per connection and error; default: none. */
   log?: (line: string) => void;
+  /**
+   * The write journal that lets exactly-once retries survive a restart
+   * (PROTOCOL.md §6). Default: a file named after the root in a private
+   * directory, `$XDG_RUNTIME_DIR/rmmapd/` or `/tmp/rmmapd-$UID/`. `false`:
+   * no journal (the dedupe tables then die with the process). A read-only
+   * server applies no writes and opens no journal.
+   */
+  journalPath?: string | false;
+  /** Compact the journal when it would grow past this (bytes, default 64 MiB). */
+  journalMaxBytes?: number;
 }
 
-type ResolvedServerOptions = Required<Omit<ServerOptions, 'token' | 'log'>> & Pick<ServerOptions, 'token' | 'log'>;
+type ResolvedServerOptions = Required<Omit<ServerOptions, 'token' | 'log' | 'journalPath'>> &
+  Pick<ServerOptions, 'token' | 'log'> & {
+    /** The journal in use; false when there is none. */
+    journalPath: string | false;
+  };
 
 /** Per-client state that outlives one TCP connection: which writes were applied (§6). */
 interface Session {
   id: string;
   /** request id → version the write produced, for writes the client may retry. */
-  applied: Map<number, number>;
+  applied: AppliedTable;
   conn: ServerConnection | undefined;
   expiry: NodeJS.Timeout | undefined;
 }
 
-const MAX_APPLIED = 1 << 20;
 /** Stop reading from a client whose replies pile up unread. */
 const HIGH_WATER = 64 * 1024 * 1024;
 
@@ -59,6 +76,7 @@ export class RmmapServer {
   readonly #conns = new Set<ServerConnection>();
   readonly #sessions = new Map<string, Session>();
   readonly #opts: ResolvedServerOptions;
+  #journal: WriteJournal | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: ServerOptions) {
@@ -73,9 +91,14 @@ export class RmmapServer {
     if (!Number.isInteger(maxFrame) || maxFrame < 1024 || maxFrame > MAX_FRAME_LIMIT) {
       throw new RmmapArgumentError('ERR_OUT_OF_RANGE', `maxFrame must be an integer in [1024, ${MAX_FRAME_LIMIT}], got ${maxFrame}`);
     }
+    const journalMaxBytes = options.journalMaxBytes ?? DEFAULT_JOURNAL_MAX_BYTES;
+    if (!Number.isInteger(journalMaxBytes) || journalMaxBytes < 4096) {
+      throw new RmmapArgumentError('ERR_OUT_OF_RANGE', `journalMaxBytes must be an integer of at least 4096, got ${journalMaxBytes}`);
+    }
+    const readOnly = options.readOnly ?? false;
     this.#opts = {
       root: rootReal,
-      readOnly: options.readOnly ?? false,
+      readOnly,
       maxFrame,
       maxMappingsPerConnection: options.maxMappingsPerConnection ?? 4096,
       sessionTtlMs: options.sessionTtlMs ?? 120_000,
@@ -83,6 +106,8 @@ export class RmmapServer {
       maxConnections: options.maxConnections ?? 1024,
       token: options.token,
       log: options.log,
+      journalMaxBytes,
+      journalPath: readOnly || options.journalPath === false ? false : (options.journalPath ?? defaultJournal(rootReal)),
     };
     this.files = new FileTable(rootReal, this.#opts.readOnly);
     this.#server = net.createServer((socket) => this.#accept(socket));
@@ -98,12 +123,77 @@ export class RmmapServer {
     return this.#conns.size;
   }
 
-  /** Starts listening; resolves with the bound address. */
+  /**
+   * Opens the journal and takes over what it recorded: every session's
+   * dedupe table (each with a fresh TTL), every file's version, and the last
+   * write, re-applied because it may not have reached the file.
+   */
+  #restore(file: string): WriteJournal {
+    const log = (line: string) => this.log(line);
+    const { journal, state } = WriteJournal.open({ path: file, rootReal: this.#opts.root, maxBytes: this.#opts.journalMaxBytes, log });
+    try {
+      const last = state.last;
+      const reapplied = last !== undefined && reapplyLast(this.#opts.root, last, file, log);
+      // Not re-applied: a retry must not be acknowledged as if it had been.
+      if (last !== undefined && !reapplied) state.sessions.get(last.session)?.delete(last.requestId);
+      for (const [rel, version] of state.fileVersions) this.files.restoreVersion(rel, version);
+      for (const [id, applied] of state.sessions) {
+        if (applied.size === 0) continue;
+        const s: Session = { id, applied, conn: undefined, expiry: undefined };
+        this.#sessions.set(id, s);
+        this.#expireLater(s);
+      }
+      log(`journal ${file}: ${this.#sessions.size} session(s) restored${reapplied ? ', last write re-applied' : ''}`);
+      return journal;
+    } catch (e) {
+      journal.close();
+      throw e;
+    }
+  }
+
+  /** What a compacted journal must keep. */
+  #snapshot(): JournalSnapshot {
+    return {
+      sessions: [...this.#sessions.values()].map((s) => [s.id, s.applied] as const),
+      files: this.files.versionEntries(),
+    };
+  }
+
+  /** @internal Journals a WRITE before it is applied (§6); throws when it could not be. */
+  journalWrite(session: Session, requestId: number, lowWater: number, s: Section, start: number, data: Uint8Array): void {
+    this.#journal?.appendWrite(
+      { session: session.id, requestId, lowWater, version: s.file.version + 1, path: s.file.relPath, offset: s.offset + start },
+      data,
+      () => this.#snapshot(),
+    );
+  }
+
+  #expireLater(s: Session): void {
+    s.expiry = setTimeout(() => this.#sessions.delete(s.id), this.#opts.sessionTtlMs);
+    s.expiry.unref();
+  }
+
+  /**
+   * Starts listening, then opens the journal and restores what it recorded
+   * (sessions, versions, the last write); resolves with the bound address.
+   * Rejects with an `ERR_RMMAP_JOURNAL_*` error (and stops listening) when
+   * the journal cannot be used, e.g. another rmmapd holds it.
+   */
   listen(port = 7878, host = '127.0.0.1'): Promise<net.AddressInfo> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(port, host, () => {
         this.#server.off('error', reject);
+        // The port is checked first (a second rmmapd on a busy port hears
+        // EADDRINUSE). No connection is accepted before this callback: it
+        // runs from process.nextTick after bind, ahead of any I/O callback.
+        try {
+          if (this.#opts.journalPath !== false && this.#journal === undefined) this.#journal = this.#restore(this.#opts.journalPath);
+        } catch (e) {
+          this.#server.close();
+          reject(e as Error);
+          return;
+        }
         resolve(this.#server.address() as net.AddressInfo);
       });
     });
@@ -117,6 +207,8 @@ export class RmmapServer {
   async #close(): Promise<void> {
     const closed = new Promise<void>((r) => this.#server.close(() => r()));
     for (const c of [...this.#conns]) c.destroy();
+    // Compacted, the journal keeps only the dedupe tables for the next rmmapd.
+    this.#journal?.close(this.#snapshot());
     for (const s of this.#sessions.values()) clearTimeout(s.expiry);
     this.#sessions.clear();
     this.files.closeAll();
@@ -148,8 +240,7 @@ export class RmmapServer {
     const s = conn.session;
     if (s !== undefined && s.conn === conn) {
       s.conn = undefined;
-      s.expiry = setTimeout(() => this.#sessions.delete(s.id), this.#opts.sessionTtlMs);
-      s.expiry.unref();
+      this.#expireLater(s);
     }
   }
 
@@ -405,14 +496,14 @@ export class ServerConnection {
         if (w.start + w.data.length > s.length) {
           throw new RmmapError('ERR_RMMAP_RANGE', `WRITE [${w.start}, ${w.start + w.data.length}) exceeds mapping ${s.id} of ${s.length} bytes`);
         }
+        // Journal first (one writev, no fsync): after a kill -9 the next
+        // rmmapd knows this request id was applied (§6). Every check that
+        // could refuse the write is above, so what is journaled gets applied.
+        this.#server.journalWrite(session, id, w.lowWater, s, w.start, w.data);
         // One copy on the single server thread: no reader sees half of it.
         s.mapping.buffer.set(w.data, w.start);
         const version = ++s.file.version;
-        session.applied.set(id, version);
-        if (session.applied.size > RmmapServer.MAX_APPLIED) {
-          const oldest = session.applied.keys().next();
-          if (oldest.done !== true) session.applied.delete(oldest.value);
-        }
+        recordApplied(session.applied, id, version);
         this.send(msg.encodeVersion(FrameType.WROTE, id, version));
         if (w.data.length > 0) this.#server.notifyOverlapping(s, s.offset + w.start, s.offset + w.start + w.data.length);
         return;
@@ -454,10 +545,13 @@ function writeSome(fd: number, addr: number, len: number): number {
   return r.value < 0 ? 0 : r.value;
 }
 
-function pruneApplied(applied: Map<number, number>, lowWater: number): void {
-  // Entries are inserted in increasing request-id order, so the oldest come first.
-  for (const key of applied.keys()) {
-    if (key >= lowWater) return;
-    applied.delete(key);
+/** The default journal of a root, in the private state directory (created 0700 if needed). */
+function defaultJournal(rootReal: string): string {
+  try {
+    ensurePrivateDir(defaultJournalDir());
+  } catch (e) {
+    if (e instanceof RmmapError) throw e;
+    throw new RmmapError('ERR_RMMAP_JOURNAL_IO', `cannot create the journal directory ${defaultJournalDir()}: ${(e as Error).message}; pass --journal FILE`, { cause: e });
   }
+  return defaultJournalPath(rootReal);
 }
