@@ -49,6 +49,13 @@ async function viaSocket(size: number, count: number): Promise<number> {
   return ms;
 }
 
+/** The 64 B Unix-socket rate (msgs/s), for scenarios run without this one. */
+export async function socketMsgsPerSec64(): Promise<number> {
+  const count = 400_000;
+  baselines.socketMsgsPerSec64 ??= (count / (await viaSocket(64, count))) * 1000;
+  return baselines.socketMsgsPerSec64;
+}
+
 export async function run(): Promise<Row[]> {
   const rows: Row[] = [];
   for (const [label, size, count, capacity] of [

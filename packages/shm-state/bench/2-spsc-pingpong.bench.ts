@@ -81,6 +81,12 @@ async function viaSocket(): Promise<number[]> {
   return lat.sort((x, y) => x - y);
 }
 
+/** The Unix-socket 64 B round trip p50 (µs), for scenarios run without this one. */
+export async function socketRoundTripP50Us(): Promise<number> {
+  baselines.socketRoundTripP50Us ??= percentile(await viaSocket(), 0.5);
+  return baselines.socketRoundTripP50Us;
+}
+
 export async function run(): Promise<Row[]> {
   const sock = await viaSocket();
   const s50 = percentile(sock, 0.5);
