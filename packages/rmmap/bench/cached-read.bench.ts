@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { rmmap } from '../src/index';
+// The built package, as users run it (tsx-transpiled sources add per-call overhead of their own).
+import { rmmap } from '@shmkit/rmmap';
 import { randomFile, scratch, startRmmapd, table } from './util';
 
 const MB = Number(process.env['RMMAP_BENCH_CACHED_MB'] ?? 16);

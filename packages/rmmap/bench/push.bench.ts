@@ -1,7 +1,7 @@
 // Push 256 MiB to 1 and 3 receivers: rmmap's sendfile push against Node's
 // createReadStream().pipe(socket), same file, same machine, same run.
 // Receivers run in their own processes, so process.cpuUsage() here is the
-// sender alone. Knobs: PUSH_BENCH_MB (256), PUSH_BENCH_RUNS (3),
+// sender alone. Knobs: PUSH_BENCH_MB (256), PUSH_BENCH_RUNS (6),
 // PUSH_BENCH_DIR (a tmpfs dir, default /dev/shm: the disk is not measured).
 //   tsx bench/push.bench.ts            (build first: it runs dist/, like users)
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   // The built code, as users run it (worker threads load dist/ too).
   const { pushFile } = require(distPush) as { pushFile: typeof pushFileType };
   const mb = Number(process.env['PUSH_BENCH_MB'] ?? 256);
-  const runs = Number(process.env['PUSH_BENCH_RUNS'] ?? 3);
+  const runs = Number(process.env['PUSH_BENCH_RUNS'] ?? 6);
   const base = fs.mkdtempSync(path.join(process.env['PUSH_BENCH_DIR'] ?? (fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()), 'rmmap-push-bench-'));
   const children: ChildProcess[] = [];
   try {
@@ -69,9 +69,15 @@ async function main(): Promise<void> {
         ['createReadStream().pipe(socket)', () => Promise.all(theirs.map((d) => streamSend(file, d, undefined)))],
       ];
       const samples = methods.map((): Sample[] => []);
-      // Interleaved so that drift (other load on the machine) hits all alike.
+      // Interleaved so that drift (other load on the machine) hits all alike,
+      // and rotated: a method's figures were seen to depend on which one ran
+      // just before it (one run put the default push at 143 MB/s in first
+      // place and 317 MB/s in another order), so each round starts one later.
       for (let r = 0; r < runs; r++) {
-        for (const [i, [, op]] of methods.entries()) samples[i]?.push(await measure(size, op));
+        for (let k = 0; k < methods.length; k++) {
+          const i = (r + k) % methods.length;
+          samples[i]?.push(await measure(size, methods[i]![1]));
+        }
       }
       const baseline = median(samples[samples.length - 1] ?? []);
       for (const [i, [label]] of methods.entries()) {
@@ -89,7 +95,10 @@ async function main(): Promise<void> {
       ];
       const transportSamples = transport.map((): Sample[] => []);
       for (let r = 0; r < runs; r++) {
-        for (const [i, [, op]] of transport.entries()) transportSamples[i]?.push(await measure(size, op));
+        for (let k = 0; k < transport.length; k++) {
+          const i = (r + k) % transport.length;
+          transportSamples[i]?.push(await measure(size, transport[i]![1]));
+        }
       }
       const pipe = median(transportSamples[transportSamples.length - 1] ?? []);
       for (const [i, [label]] of transport.entries()) {
@@ -220,11 +229,17 @@ function hasher(kind: 'sha256' | 'crc32'): { update(d: Buffer): void; digest(): 
 function streamReceiver(dir: string, verify: 'sha256' | 'crc32' | undefined): void {
   let n = 0;
   const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    const out = fs.createWriteStream(path.join(dir, `file-${n++}`), { mode: 0o600 });
+    const file = path.join(dir, `file-${n++}`);
+    const out = fs.createWriteStream(file, { mode: 0o600 });
     const h = verify === undefined ? undefined : hasher(verify);
     if (h !== undefined) socket.on('data', (d: Buffer) => h.update(d));
     socket.pipe(out);
-    out.once('finish', () => socket.end(h === undefined ? 'K' : h.digest()));
+    out.once('finish', () => {
+      socket.end(h === undefined ? 'K' : h.digest());
+      // Timed already; a new 256 MiB tmpfs file per run would otherwise pile
+      // up (rmmap's receivers replace theirs) and tax whatever runs next.
+      fs.unlink(file, () => undefined);
+    });
   });
   server.listen(0, '127.0.0.1', () => {
     const a = server.address() as net.AddressInfo;

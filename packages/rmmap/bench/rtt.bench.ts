@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-import { rmmap } from '../src/index';
+// The built package, as users run it (tsx-transpiled sources add per-call overhead of their own).
+import { rmmap } from '@shmkit/rmmap';
 import { percentile, scratch, startRmmapd, startScript, table } from './util';
 
 const N = Number(process.env['RMMAP_BENCH_RTT_N'] ?? 5000);
