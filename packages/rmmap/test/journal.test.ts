@@ -258,3 +258,22 @@ test('the crc32 fallback for Node < 20.15 matches zlib', () => {
   expect(crc32Fallback(data.subarray(10), crc32Fallback(data.subarray(0, 10)))).toBe(0x414fa339);
   if (native !== undefined) expect(native(data)).toBe(0x414fa339);
 });
+
+test('a compaction that fails (a stale .compact we may not remove) is logged and the journal keeps working', () => {
+  const { journal } = openJournal(4096);
+  // A directory where the temporary file goes: unlink fails (EISDIR), so compaction fails.
+  fs.mkdirSync(`${file}.compact`);
+  let snapshots = 0;
+  const snapshot = (): JournalSnapshot => {
+    snapshots++;
+    return { sessions: [], files: [] };
+  };
+  for (let i = 1; i <= 100; i++) journal.appendWrite({ session: S1, requestId: i, lowWater: i, version: i, path: 'f.bin', offset: 0 }, Buffer.alloc(64), snapshot);
+  expect(logs.join('\n')).toMatch(/compacting the journal .* failed: EISDIR.*; the journal keeps growing/);
+  expect(journal.size).toBeGreaterThan(4096);
+  // Retried when the journal doubled, not on every append.
+  expect(snapshots).toBeLessThan(5);
+  fs.rmdirSync(`${file}.compact`);
+  journal.close();
+  expect(openJournal().state.last?.requestId).toBe(100);
+});

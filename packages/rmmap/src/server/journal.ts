@@ -115,7 +115,16 @@ export class WriteJournal {
     this.#usable();
     const parts = encodeWrite(rec, data);
     const length = parts[0].length + parts[1].length;
-    if (this.#size + length > this.#limit) this.compact(snapshot());
+    if (this.#size + length > this.#limit) {
+      try {
+        this.compact(snapshot());
+      } catch (e) {
+        // A journal that cannot shrink still works: keep appending (and
+        // serving writes), try again when it has doubled.
+        this.#limit = 2 * (this.#size + length);
+        this.#log(`${(e as Error).message}; the journal keeps growing, next attempt at ${this.#limit} bytes`);
+      }
+    }
     this.#append(parts, length);
   }
 
@@ -127,9 +136,10 @@ export class WriteJournal {
   compact(snapshot: JournalSnapshot): void {
     this.#usable();
     const tmp = `${this.path}.compact`;
-    removeStale(tmp);
-    let fd: number | undefined = openPrivateFile(tmp, fs.constants.O_EXCL);
+    let fd: number | undefined;
     try {
+      removeStale(tmp);
+      fd = openPrivateFile(tmp, fs.constants.O_EXCL);
       const parts = [JOURNAL_MAGIC, encodeHeader(this.#rootReal)];
       for (const [p, version] of snapshot.files) if (version > 0) parts.push(encodeFile(p, version));
       for (const [id, applied] of snapshot.sessions) if (applied.size > 0) parts.push(encodeSession(id, applied));
