@@ -16,6 +16,8 @@ export class OpenFile {
   version = 0;
   /** The path relative to the root, as the write journal records it. */
   readonly relPath: string;
+  /** `relPath` in UTF-8, encoded once rather than per journaled write. */
+  readonly relPathBytes: Buffer;
 
   constructor(
     readonly table: FileTable,
@@ -24,6 +26,7 @@ export class OpenFile {
     readonly writable: boolean,
   ) {
     this.relPath = path.relative(table.rootReal, realPath);
+    this.relPathBytes = Buffer.from(this.relPath, 'utf8');
   }
 
   get size(): number {

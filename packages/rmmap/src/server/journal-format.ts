@@ -104,22 +104,42 @@ export function encodeHeader(root: string): Buffer {
   return seal(b);
 }
 
-/**
- * A WRITE record as two buffers, so the data is not copied: the caller
- * hands both to one writev(2).
- */
-export function encodeWrite(rec: Omit<WriteRecord, 'data'>, data: Uint8Array): [Buffer, Uint8Array] {
-  const p = Buffer.from(rec.path, 'utf8');
-  const head = Buffer.allocUnsafe(PREFIX_BYTES + WRITE_FIXED + p.length);
+/** The fields of a WRITE record besides its data. The server passes the session id and path as bytes it keeps, to spare a conversion per write. */
+export interface WriteHead {
+  /** 16 bytes, or their hex. */
+  session: Buffer | string;
+  requestId: number;
+  lowWater: number;
+  version: number;
+  /** UTF-8 bytes, or the string. */
+  path: Buffer | string;
+  offset: number;
+}
+
+/** Data up to this size is copied into the record (one buffer, one CRC call, one pwrite); larger data is not copied (writev). */
+const INLINE_MAX = 16 * 1024;
+
+/** A WRITE record: one buffer, or a head and the caller's data for one writev(2). */
+export function encodeWrite(rec: WriteHead, data: Uint8Array): Buffer | [Buffer, Uint8Array] {
+  const p = typeof rec.path === 'string' ? Buffer.from(rec.path, 'utf8') : rec.path;
+  const headLen = PREFIX_BYTES + WRITE_FIXED + p.length;
+  const inline = data.length <= INLINE_MAX;
+  const head = Buffer.allocUnsafe(inline ? headLen + data.length : headLen);
   let at = PREFIX_BYTES;
   head[at++] = RecordType.WRITE;
-  at += head.write(rec.session, at, 16, 'hex');
+  if (typeof rec.session === 'string') head.write(rec.session, at, 16, 'hex');
+  else rec.session.copy(head, at, 0, 16);
+  at += 16;
   head.writeUInt32BE(rec.requestId, at);
   head.writeUInt32BE(rec.lowWater, at + 4);
   writeU64(head, rec.version, at + 8);
   writeU64(head, rec.offset, at + 16);
   head.writeUInt16BE(p.length, at + 24);
   p.copy(head, at + 26);
+  if (inline) {
+    head.set(data, headLen);
+    return seal(head);
+  }
   const crc = crc32(data, crc32(head.subarray(PREFIX_BYTES)));
   prefix(head, crc, head.length - PREFIX_BYTES + data.length);
   return [head, data];

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 
 import { RmmapError } from '../errors';
-import { encodeFile, encodeHeader, encodeSession, encodeWrite, JOURNAL_MAGIC, type WriteRecord } from './journal-format';
+import { encodeFile, encodeHeader, encodeSession, encodeWrite, JOURNAL_MAGIC, type WriteHead } from './journal-format';
 import { loadJournal, type RestoredState } from './journal-load';
 import { checkOutsideRoot, openPrivateFile } from './journal-location';
 import { type JournalLock, lockJournal } from './journal-lock';
@@ -29,7 +29,7 @@ export interface JournalSnapshot {
 
 /**
  * rmmapd's write journal (PROTOCOL.md §6): each WRITE is appended, with one
- * writev(2) and no fsync, before it is applied, so that after a kill -9 the
+ * pwrite(2) (writev for big data) and no fsync, before it is applied, so that after a kill -9 the
  * next rmmapd can rebuild every session's dedupe table and re-apply the one
  * write that may not have reached the file.
  *
@@ -106,15 +106,15 @@ export class WriteJournal {
   }
 
   /**
-   * Appends one WRITE record (one writev(2)). Call it before applying the
+   * Appends one WRITE record (one system call). Call it before applying the
    * write, and apply only if it returned. Compacts first when the record
    * would take the file past the limit: every earlier write is applied by
    * then, so the snapshot needs no data.
    */
-  appendWrite(rec: Omit<WriteRecord, 'data'>, data: Uint8Array, snapshot: () => JournalSnapshot): void {
+  appendWrite(rec: WriteHead, data: Uint8Array, snapshot: () => JournalSnapshot): void {
     this.#usable();
-    const parts = encodeWrite(rec, data);
-    const length = parts[0].length + parts[1].length;
+    const record = encodeWrite(rec, data);
+    const length = Array.isArray(record) ? record[0].length + record[1].length : record.length;
     if (this.#size + length > this.#limit) {
       try {
         this.compact(snapshot());
@@ -125,7 +125,7 @@ export class WriteJournal {
         this.#log(`${(e as Error).message}; the journal keeps growing, next attempt at ${this.#limit} bytes`);
       }
     }
-    this.#append(parts, length);
+    this.#append(record, length);
   }
 
   /**
@@ -180,10 +180,10 @@ export class WriteJournal {
     if (this.#broken !== undefined) throw this.#broken;
   }
 
-  #append(parts: [Buffer, Uint8Array], length: number): void {
+  #append(record: Buffer | [Buffer, Uint8Array], length: number): void {
     let written = 0;
     try {
-      written = fs.writevSync(this.#fd, parts, this.#size);
+      written = Array.isArray(record) ? fs.writevSync(this.#fd, record, this.#size) : fs.writeSync(this.#fd, record, 0, length, this.#size);
     } catch (e) {
       throw new RmmapError('ERR_RMMAP_JOURNAL_IO', `appending to the journal ${this.path} failed: ${(e as Error).message}; the write was not applied`, { cause: e });
     }

@@ -55,6 +55,8 @@ type ResolvedServerOptions = Required<Omit<ServerOptions, 'token' | 'log' | 'jou
 /** Per-client state that outlives one TCP connection: which writes were applied (§6). */
 interface Session {
   id: string;
+  /** `id` as bytes, for the journal. */
+  idBytes: Buffer;
   /** request id → version the write produced, for writes the client may retry. */
   applied: AppliedTable;
   conn: ServerConnection | undefined;
@@ -139,7 +141,7 @@ export class RmmapServer {
       for (const [rel, version] of state.fileVersions) this.files.restoreVersion(rel, version);
       for (const [id, applied] of state.sessions) {
         if (applied.size === 0) continue;
-        const s: Session = { id, applied, conn: undefined, expiry: undefined };
+        const s: Session = { id, idBytes: Buffer.from(id, 'hex'), applied, conn: undefined, expiry: undefined };
         this.#sessions.set(id, s);
         this.#expireLater(s);
       }
@@ -159,12 +161,14 @@ export class RmmapServer {
     };
   }
 
+  readonly #snapshotFn = (): JournalSnapshot => this.#snapshot();
+
   /** @internal Journals a WRITE before it is applied (§6); throws when it could not be. */
   journalWrite(session: Session, requestId: number, lowWater: number, s: Section, start: number, data: Uint8Array): void {
     this.#journal?.appendWrite(
-      { session: session.id, requestId, lowWater, version: s.file.version + 1, path: s.file.relPath, offset: s.offset + start },
+      { session: session.idBytes, requestId, lowWater, version: s.file.version + 1, path: s.file.relPathBytes, offset: s.offset + start },
       data,
-      () => this.#snapshot(),
+      this.#snapshotFn,
     );
   }
 
@@ -249,7 +253,7 @@ export class RmmapServer {
     let s = this.#sessions.get(id);
     const resumed = s !== undefined;
     if (s === undefined) {
-      s = { id, applied: new Map(), conn: undefined, expiry: undefined };
+      s = { id, idBytes: Buffer.from(id, 'hex'), applied: new Map(), conn: undefined, expiry: undefined };
       this.#sessions.set(id, s);
     }
     clearTimeout(s.expiry);
