@@ -177,14 +177,17 @@ test('kill -9 mid-stream with the journal compacting: every write applied exactl
   const clients = [0, 1, 2].map((c) =>
     startClient({ host: '127.0.0.1', port: first.port, path: 'log.bin', length: 4096 * 16, mode: 'faults', tag: `k${c}`, firstSlot: c * 1000, count: per, pauseEvery: 3 }),
   );
-  await Promise.all(clients.map((c) => c.waitFor(/^progress 100$/m, 60000)));
+  await Promise.all(clients.map((c) => c.waitFor(/^progress 50$/m, 60000)));
   killGroup(first.proc.child, 'SIGKILL');
   await first.proc.exited;
+  // A fast client may have finished before the kill; every other one was cut mid-stream.
+  const cut = clients.filter((c) => !/^done /m.test(c.stdout()));
+  expect(cut.length).toBeGreaterThan(0);
   const second = await startServer(args.map((a) => (a === '0' ? String(first.port) : a)));
   const results = await Promise.all(clients.map((c) => jsonLine<{ acked: number; failures: string[] }>(c, 'done', 90000)));
   await Promise.all(clients.map((c) => c.waitFor(/^bye$/m)));
   for (const r of results) expect(r).toEqual({ acked: per, failures: [] });
-  for (const c of clients) expect(c.stdout()).toMatch(/^reconnect 1$/m);
+  for (const c of cut) expect(c.stdout()).toMatch(/^reconnect 1$/m);
   const file = fs.readFileSync(path.join(root, 'log.bin'));
   for (let c = 0; c < 3; c++) {
     for (let i = 0; i < per; i++) expect(file.subarray((c * 1000 + i) * 16, (c * 1000 + i + 1) * 16).toString()).toBe(record(`k${c}`, i));
