@@ -9,6 +9,7 @@ import { crc32Fallback } from '../src/server/crc32';
 import { JOURNAL_MAGIC } from '../src/server/journal-format';
 import { type JournalSnapshot, type RestoredState, WriteJournal } from '../src/server/journal';
 import { defaultJournalPath, ensurePrivateDir } from '../src/server/journal-location';
+import { loadJournal } from '../src/server/journal-load';
 import { reapplyLast } from '../src/server/journal-replay';
 
 let dir: string;
@@ -84,6 +85,39 @@ test('a torn tail (a record cut short by kill -9) is truncated away with a log l
   expect(fs.statSync(file).size).toBe(whole);
   expect([...(state.sessions.get(S1) ?? [])]).toEqual([[1, 1]]);
   expect(state.last?.requestId).toBe(1);
+});
+
+test('a live journal (as kill -9 leaves it: records, then reserved zeros) reads back whole', () => {
+  const { journal } = openJournal();
+  write(journal, S1, 1, 1, 'aaaa');
+  write(journal, S2, 2, 2, 'bbbb');
+  // Not closed: the file is still grown past the records, as after a kill -9.
+  expect(fs.statSync(file).size).toBeGreaterThan(journal.size);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const loaded = loadJournal(fd, file, root);
+    expect(loaded.tornReason).toBeUndefined();
+    expect(loaded.validEnd).toBe(journal.size);
+    expect(loaded.state.last).toMatchObject({ session: S2, requestId: 2 });
+  } finally {
+    fs.closeSync(fd);
+  }
+});
+
+test('a record killed while being written (length field still 0) is dropped with a log line', () => {
+  const { journal } = openJournal();
+  write(journal, S1, 1, 1, 'aaaa');
+  const second = journal.size;
+  write(journal, S1, 2, 2, 'bbbb');
+  journal.close();
+  const bytes = fs.readFileSync(file);
+  bytes.writeUInt32BE(0, second); // the commit of the second record never happened
+  fs.writeFileSync(file, bytes);
+  const { state } = openJournal();
+  expect(logs.join('\n')).toMatch(/dropped an unfinished record .* at byte \d+/);
+  expect(state.last?.requestId).toBe(1);
+  expect([...(state.sessions.get(S1) ?? [])]).toEqual([[1, 1]]);
+  expect(fs.statSync(file).size).toBe(second);
 });
 
 test('a last record failing its CRC is a torn tail too; one in the middle refuses to start', () => {

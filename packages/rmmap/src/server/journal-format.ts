@@ -13,8 +13,10 @@ import { crc32 } from './crc32';
  *                                           crc = CRC-32 of the body
  *   body    := u8 type, fields per type (below)
  *
- * A record is appended with one write(2), so after a crash only the last
- * one can be incomplete (a "torn tail").
+ * Records are stored into a shared mapping of the file, the length field
+ * last, so after a kill -9 only the last one can be unfinished, and then
+ * its length field is still 0. Past the last record the file is zeros
+ * (room reserved for the next records).
  */
 
 /** "RMMAPJ", NUL, format version 1. */
@@ -116,33 +118,38 @@ export interface WriteHead {
   offset: number;
 }
 
-/** Data up to this size is copied into the record (one buffer, one CRC call, one pwrite); larger data is not copied (writev). */
-const INLINE_MAX = 16 * 1024;
+/** Bytes a WRITE record takes, prefix included. */
+export function writeRecordLength(rec: WriteHead, dataLength: number): number {
+  const pathLen = typeof rec.path === 'string' ? Buffer.byteLength(rec.path, 'utf8') : rec.path.length;
+  return PREFIX_BYTES + WRITE_FIXED + pathLen + dataLength;
+}
 
-/** A WRITE record: one buffer, or a head and the caller's data for one writev(2). */
-export function encodeWrite(rec: WriteHead, data: Uint8Array): Buffer | [Buffer, Uint8Array] {
+/**
+ * Writes a WRITE record into `target` at `at` (room for writeRecordLength
+ * bytes, all zero) and returns its length. The length field is stored last:
+ * it is the commit. A process killed halfway leaves length 0 there, which a
+ * reader takes for the end of the journal (journal-load.ts).
+ */
+export function encodeWriteInto(target: Buffer, at: number, rec: WriteHead, data: Uint8Array): number {
   const p = typeof rec.path === 'string' ? Buffer.from(rec.path, 'utf8') : rec.path;
-  const headLen = PREFIX_BYTES + WRITE_FIXED + p.length;
-  const inline = data.length <= INLINE_MAX;
-  const head = Buffer.allocUnsafe(inline ? headLen + data.length : headLen);
-  let at = PREFIX_BYTES;
-  head[at++] = RecordType.WRITE;
-  if (typeof rec.session === 'string') head.write(rec.session, at, 16, 'hex');
-  else rec.session.copy(head, at, 0, 16);
-  at += 16;
-  head.writeUInt32BE(rec.requestId, at);
-  head.writeUInt32BE(rec.lowWater, at + 4);
-  writeU64(head, rec.version, at + 8);
-  writeU64(head, rec.offset, at + 16);
-  head.writeUInt16BE(p.length, at + 24);
-  p.copy(head, at + 26);
-  if (inline) {
-    head.set(data, headLen);
-    return seal(head);
-  }
-  const crc = crc32(data, crc32(head.subarray(PREFIX_BYTES)));
-  prefix(head, crc, head.length - PREFIX_BYTES + data.length);
-  return [head, data];
+  const bodyAt = at + PREFIX_BYTES;
+  let i = bodyAt;
+  target[i++] = RecordType.WRITE;
+  if (typeof rec.session === 'string') target.write(rec.session, i, 16, 'hex');
+  else rec.session.copy(target, i, 0, 16);
+  i += 16;
+  target.writeUInt32BE(rec.requestId, i);
+  target.writeUInt32BE(rec.lowWater, i + 4);
+  writeU64(target, rec.version, i + 8);
+  writeU64(target, rec.offset, i + 16);
+  target.writeUInt16BE(p.length, i + 24);
+  p.copy(target, i + 26);
+  const dataAt = i + 26 + p.length;
+  target.set(data, dataAt);
+  const end = dataAt + data.length;
+  target.writeUInt32BE(crc32(target.subarray(bodyAt, end)), at + 4);
+  target.writeUInt32BE(4 + end - bodyAt, at);
+  return end - at;
 }
 
 export function encodeSession(session: string, applied: ReadonlyMap<number, number>): Buffer {

@@ -89,9 +89,21 @@ export function loadJournal(fd: number, file: string, rootReal: string): LoadRes
     }
     return { state, validEnd, tornReason, fresh: state.records === 0 };
   };
+  /** True when [from, size) holds only zeros: room the server reserved for records it never wrote. */
+  const zerosFrom = (from: number): boolean => {
+    for (let pos = from; pos < size; pos += WINDOW) {
+      const chunk = reader.read(pos, Math.min(WINDOW, size - pos));
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) return false;
+    }
+    return true;
+  };
   let at = JOURNAL_MAGIC.length;
   while (at < size) {
-    if (size - at < PREFIX_BYTES) return done(at, `an incomplete record header (${size - at} bytes)`);
+    // A length field of 0 is the end: either reserved zeros, or a record the
+    // server was killed while writing (its length is stored last).
+    if (size - at < PREFIX_BYTES || reader.read(at, 4).readUInt32BE(0) === 0) {
+      return done(at, zerosFrom(at) ? undefined : `an unfinished record (${size - at} bytes up to the end of the file)`);
+    }
     const p = reader.read(at, PREFIX_BYTES);
     const length = p.readUInt32BE(0);
     const crc = p.readUInt32BE(4);
@@ -101,7 +113,8 @@ export function loadJournal(fd: number, file: string, rootReal: string): LoadRes
     if (end > size) return done(at, `a record cut short (${size - at} of ${4 + length} bytes)`);
     const body = reader.read(at + PREFIX_BYTES, length - 4);
     if (crc32(body) !== crc) {
-      if (end === size) return done(at, 'a last record failing its CRC');
+      // Damage to the last record only (zeros behind it) is what a power loss can leave; anything else is not ours to guess about.
+      if (zerosFrom(end)) return done(at, 'a last record failing its CRC');
       throw corrupt(file, at, 'a record fails its CRC and more records follow');
     }
     let rec;

@@ -500,7 +500,7 @@ export class ServerConnection {
         if (w.start + w.data.length > s.length) {
           throw new RmmapError('ERR_RMMAP_RANGE', `WRITE [${w.start}, ${w.start + w.data.length}) exceeds mapping ${s.id} of ${s.length} bytes`);
         }
-        // Journal first (one writev, no fsync): after a kill -9 the next
+        // Journal first (a copy into its mapping, no fsync): after a kill -9 the next
         // rmmapd knows this request id was applied (§6). Every check that
         // could refuse the write is above, so what is journaled gets applied.
         this.#server.journalWrite(session, id, w.lowWater, s, w.start, w.data);
