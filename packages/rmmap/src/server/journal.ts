@@ -10,8 +10,12 @@ import { type JournalLock, lockJournal } from './journal-lock';
 
 export type { RestoredState } from './journal-load';
 
-/** The file grows (zero-filled, then mapped) by at least this much at a time. */
-const GROW_MIN = 1024 * 1024;
+/**
+ * The file grows (allocated, zero-filled, then mapped again) by at least
+ * this much, and at least doubles: few remaps, and a killed server leaves
+ * little unused space behind.
+ */
+const GROW_MIN = 64 * 1024;
 
 /** Default size past which the journal is compacted. */
 export const DEFAULT_JOURNAL_MAX_BYTES = 64 * 1024 * 1024;
