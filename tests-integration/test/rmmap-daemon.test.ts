@@ -56,7 +56,7 @@ test('logs connections, --read-only refuses writes, SIGTERM exits 0', async () =
 
 test('a port already in use is reported without a stack trace', async () => {
   const first = await startServer(['--root', root, '--port', '0']);
-  const r = await run([rmmapd, '--root', root, '--port', String(first.port)]);
+  const r = await run([rmmapd, '--root', root, '--port', String(first.port), '--no-journal']);
   expect(r.status).toBe(1);
   expect(r.stderr).toMatch(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
   expect(r.stderr).not.toMatch(/\n\s+at /);

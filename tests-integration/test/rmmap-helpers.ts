@@ -12,8 +12,23 @@ export function tempRoot(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'rmmap-it-'));
 }
 
+// rmmapd's default journal lives in /tmp/rmmapd-$UID, keyed by the root: a
+// test's temporary root would leave one behind per test. Servers get one in
+// a directory of the test file instead, removed after its last test.
+let journals: string | undefined;
+let journalCount = 0;
+afterAll(() => {
+  if (journals !== undefined) fs.rmSync(journals, { recursive: true, force: true });
+  journals = undefined;
+});
+function journalArgs(args: string[]): string[] {
+  if (args.some((a) => a === '--journal' || a === '--no-journal' || a === '--read-only')) return [];
+  journals ??= fs.mkdtempSync(path.join(os.tmpdir(), 'rmmap-it-journals-'));
+  return ['--journal', path.join(journals, `${++journalCount}.journal`)];
+}
+
 export async function startServer(args: string[], cmdPrefix: string[] = []): Promise<{ proc: Proc; port: number; host: string }> {
-  const argv = [bin('rmmap', 'rmmapd'), ...args];
+  const argv = [bin('rmmap', 'rmmapd'), ...args, ...journalArgs(args)];
   const proc = cmdPrefix.length > 0 ? start([...cmdPrefix.slice(1), process.execPath, ...argv], { cmd: cmdPrefix[0] as string }) : start(argv);
   const line = await proc.waitFor(/listening on (\S+):(\d+)/);
   const m = /listening on (\S+):(\d+)/.exec(line) as RegExpExecArray;

@@ -24,7 +24,13 @@ export function randomFile(file: string, bytes: number): void {
 /** Starts the built rmmapd on a free port; resolves with it once it printed its readiness line. */
 export function startRmmapd(root: string): Promise<{ child: ChildProcess; port: number }> {
   if (!fs.existsSync(rmmapdBin)) throw new Error(`${rmmapdBin} is missing: build first (npm run build)`);
-  const child = spawn(process.execPath, [...(process.env['RMMAPD_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['RMMAPD_PROF']] : []), rmmapdBin, '--root', root, '--port', '0', '--max-frame', '16M'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  // With its write journal, as users run it, but kept in a directory of this
+  // run rather than rmmapd's default one (keyed by the throw-away root).
+  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'rmmap-bench-state-'));
+  process.once('exit', () => fs.rmSync(state, { recursive: true, force: true }));
+  const prof = process.env['RMMAPD_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['RMMAPD_PROF']] : [];
+  const args = [rmmapdBin, '--root', root, '--port', '0', '--max-frame', '16M', '--journal', path.join(state, 'journal')];
+  const child = spawn(process.execPath, [...prof, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
