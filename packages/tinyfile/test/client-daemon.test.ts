@@ -57,6 +57,15 @@ describe('tinyd + TinyFile (async, one process)', () => {
     expect((await tf.decompress(block)).equals(input)).toBe(true);
   });
 
+  it('decodes a big block in independent pieces, byte-identical', async () => {
+    const input = text(9 << 20);
+    const block = compressBlock(input);
+    tf.resetStats();
+    expect((await tf.decompress(block)).equals(input)).toBe(true);
+    // Sequentially a 9 MiB block takes ≥ 72 rounds of one 128 KiB segment; cut, 144 pieces of 64 KiB.
+    expect(tf.stats.chunks).toBeGreaterThanOrEqual(144);
+  });
+
   it('pipelines concurrent calls from one client', async () => {
     const inputs = Array.from({ length: 10 }, (_, i) => text(20_000 + i * 30_000));
     const blocks = await Promise.all(inputs.map((b) => tf.compress(b)));

@@ -8,6 +8,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 import { maxCompressedLength } from '../codec/codec';
 import { FrameSplitter, type FrameBatch } from '../codec/frame-splitter';
+import { type RawPiece, splitRawBlock } from '../codec/raw-split';
 import { STREAM_IDENTIFIER } from '../codec/framing';
 import { HISTORY } from '../codec/raw-decoder';
 import { readVarint, varintLength, writeVarint } from '../codec/varint';
@@ -315,7 +316,10 @@ export class TinyFile {
     }
     const gather = new BlockGather(this.#scratch, count, stride);
     // One wake-up for the whole call: tinyd answers the pieces together.
-    const group = count > 1 ? this.#nextGroup() : 0;
+    // Only while every piece can be out at once: tinyd holds a group's answers
+    // until none of it is queued, which would otherwise turn a long call into
+    // lockstep batches of `slots` pieces.
+    const group = count > 1 && count <= ch.slots ? this.#nextGroup() : 0;
     try {
       const parts: Array<Promise<void>> = [];
       for (let i = 0; i < count; i++) {
@@ -356,8 +360,17 @@ export class TinyFile {
   async decompress(block: Uint8Array): Promise<Buffer> {
     checkInput(block);
     const d = new RawDecode(block, this.#opts.maxOutputLength);
-    while (!d.finished) await this.#chunk(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos);
-    return d.result();
+    const ch = await this.#ready();
+    const pieces = d.finished ? null : independentPieces(block, d.inPos, d.declared, ch);
+    if (pieces === null) {
+      while (!d.finished) await this.#chunk(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos);
+      return d.result();
+    }
+    // The pieces decode on as many workers as are free, each straight into its place.
+    const out = d.result();
+    const group = pieces.length <= ch.slots ? this.#nextGroup() : 0;
+    await settleAll(pieces.map((p) => this.#chunk(OP.DECOMPRESS_RAW, piecePrepare(block, p), (c) => pieceComplete(c, p, out), p.inStart, group)));
+    return out;
   }
 
   decompressSync(block: Uint8Array): Buffer {
@@ -617,12 +630,55 @@ function compressPrepare(piece: Uint8Array): Prepare {
   };
 }
 
+/** Pieces of a raw block for parallel decoding, or null to decode it sequentially. */
+function independentPieces(block: Uint8Array, start: number, declared: number, ch: Channel): RawPiece[] | null {
+  if (ch.slots < 2 || declared < SPLIT_MIN_BLOCK) return null;
+  const target = Math.max(SPLIT_MIN, Math.min(Math.ceil(declared / ch.slots), ch.slotSize >>> 1));
+  const pieces = splitRawBlock(block, start, declared, { target, maxIn: ch.slotSize, maxOut: ch.slotSize });
+  return pieces !== null && pieces.length > 1 ? pieces : null;
+}
+
+function piecePrepare(block: Uint8Array, p: RawPiece): Prepare {
+  return (data, words, h) => {
+    data.set(block.subarray(p.inStart, p.inEnd), 0);
+    Atomics.store(words, h + S_IN_LEN, p.inEnd - p.inStart);
+    Atomics.store(words, h + S_HIST_LEN, 0);
+    Atomics.store(words, h + S_OUT_LIMIT, p.outEnd - p.outStart);
+    Atomics.store(words, h + S_LITERAL, 0);
+    Atomics.store(words, h + S_COPY_LEFT, 0);
+    Atomics.store(words, h + S_COPY_OFFSET, 0);
+    Atomics.store(words, h + S_PRODUCED_LO, p.outStart % 2 ** 32 | 0);
+    Atomics.store(words, h + S_PRODUCED_HI, Math.floor(p.outStart / 2 ** 32));
+  };
+}
+
+function pieceComplete(d: Done, p: RawPiece, out: Buffer): void {
+  const consumed = Atomics.load(d.words, d.h + S_CONSUMED);
+  const whole = Atomics.load(d.words, d.h + S_LITERAL) === 0 && Atomics.load(d.words, d.h + S_COPY_LEFT) === 0;
+  // Sizes come from the daemon, and must be exactly what the piece decodes to.
+  if (d.outLen !== p.outEnd - p.outStart || consumed !== p.inEnd - p.inStart || !whole) {
+    throw new TinyFileError('ERR_TINYFILE_PROTOCOL', `tinyd decoded a piece to ${d.outLen} bytes from ${consumed}, not ${p.outEnd - p.outStart} from ${p.inEnd - p.inStart}`);
+  }
+  d.data.copy(out, p.outStart, 0, d.outLen);
+}
+
 function framedPrepare(batch: FrameBatch): Prepare {
   return (data, words, h) => {
     batch.data.copy(data, 0);
     Atomics.store(words, h + S_IN_LEN, batch.data.length);
   };
 }
+
+/** The smallest piece a block is cut into. */
+const SPLIT_MIN = 64 * 1024;
+/**
+ * Smaller blocks decode sequentially. Finding the cuts walks every element
+ * on the client (≈ 1.3 ms per MiB of text here, a quarter of decoding it):
+ * at 1 MiB that ate the gain of two workers (5.3 ms split vs 4.9 ms
+ * sequential) and cost a CPU-bound pair of clients a third of their rate;
+ * at 64 MiB one client decodes 1.3× faster split (275 vs 356 ms).
+ */
+const SPLIT_MIN_BLOCK = 8 * 1024 * 1024;
 
 function varintHead(n: number): Buffer {
   const head = Buffer.allocUnsafe(varintLength(n));
@@ -721,6 +777,11 @@ class RawDecode {
 
   result(): Buffer {
     return this.#out;
+  }
+
+  /** The output length the block declares. */
+  get declared(): number {
+    return this.#declared;
   }
 }
 
