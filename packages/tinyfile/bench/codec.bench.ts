@@ -2,7 +2,8 @@
 // snappyjs, in-process and through tinyd, on 1 MiB of text.
 import * as snappyjs from 'snappyjs';
 
-import { TinyFile } from '../src';
+// The built package, as users run it (through tsx the sources carry helpers of their own).
+import { TinyFile } from '@shmkit/tinyfile';
 import { mbps, quick, sampleText, startTinyd, timeAlternating, type Row } from './harness';
 
 export async function run(): Promise<Row[]> {

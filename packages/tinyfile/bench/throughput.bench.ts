@@ -10,7 +10,8 @@
 // round with it, and the row gives the median of the per-pair ratios.
 import * as snappyjs from 'snappyjs';
 
-import { TinyFile } from '../src';
+// The built package, as users run it (through tsx the sources carry helpers of their own).
+import { TinyFile } from '@shmkit/tinyfile';
 import { ClientGroup, mbps, median, sampleText, SIZES, startTinyd, timeAlternating, type Row } from './harness';
 
 export async function run(): Promise<Row[]> {
