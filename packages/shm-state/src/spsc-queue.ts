@@ -275,6 +275,16 @@ export class SpscQueue {
   }
 
   /**
+   * Resolves true once a message is waiting, false on timeout, without taking
+   * it: the caller then takes it with tryPop() in the same synchronous step.
+   * Unlike `await pop()`, a pending wait holds no message, so the thread may
+   * also use popSync() meanwhile (see the README).
+   */
+  async waitNotEmpty(options: WaitOptions = {}): Promise<boolean> {
+    return (await this.#notEmpty.wait(() => (this.peekLength() !== -1 ? true : undefined), options)) === true;
+  }
+
+  /**
    * Detaches this handle: pending async waits reject with ERR_SHM_CLOSED and
    * every method throws it. The queue in memory is untouched.
    */

@@ -34,6 +34,21 @@ describe('SpscQueue', () => {
     m.close();
   });
 
+  test('waitNotEmpty() resolves without taking the message, so popSync() may run while it is pending', async () => {
+    const m = mapped(SpscQueue.byteLengthFor(256));
+    const q = SpscQueue.create(m.buffer, { capacity: 256 });
+    expect(await q.waitNotEmpty({ timeoutMs: 20 })).toBe(false);
+    const pending = q.waitNotEmpty({ timeoutMs: 5000 });
+    q.tryPush(Buffer.from('one'));
+    // The pending wait holds nothing: a blocking pop in this same tick gets the message.
+    expect(q.popSync({ timeoutMs: 1000 })?.toString()).toBe('one');
+    q.tryPush(Buffer.from('two'));
+    expect(await pending).toBe(true);
+    expect(q.tryPop()?.toString()).toBe('two');
+    q.close();
+    m.close();
+  });
+
   test('largest message is capacity - 4 bytes; larger is a coded error', () => {
     const m = mapped(SpscQueue.byteLengthFor(256));
     const q = SpscQueue.create(m.buffer, { capacity: 256 });
