@@ -332,6 +332,38 @@ describe('rmmap client and server in one process', () => {
     expect((await m.read(0, 4)).toString()).toBe('AAAA');
   });
 
+  test('a first connection cut during the handshake is retried; nothing listening fails at once', async () => {
+    // Drops the first two connections right after accepting them, then forwards.
+    let accepted = 0;
+    const flaky = net.createServer((down) => {
+      if (++accepted <= 2) return void down.destroy();
+      const up = net.connect(port, '127.0.0.1');
+      down.pipe(up).pipe(down);
+      const end = () => (down.destroy(), up.destroy());
+      down.on('error', end).on('close', end);
+      up.on('error', end).on('close', end);
+    });
+    await new Promise<void>((r) => flaky.listen(0, '127.0.0.1', r));
+    try {
+      const fport = (flaky.address() as net.AddressInfo).port;
+      const m = await rmmap({ host: '127.0.0.1', port: fport, path: 'data.bin' }, 0, 16, { backoffMinMs: 5 } as object);
+      expect(accepted).toBe(3);
+      expect((await m.read(0, 4)).length).toBe(4);
+      await m.unmap();
+    } finally {
+      await new Promise((r) => flaky.close(r));
+    }
+    // A port nobody listens on: refused, reported without waiting for the 60 s reconnect timeout.
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const dead = (probe.address() as net.AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    await expect(rmmap({ host: '127.0.0.1', port: dead, path: 'data.bin' }, 0, 16, { reconnectTimeoutMs: 60_000 } as object)).rejects.toMatchObject({
+      code: 'ERR_RMMAP_UNAVAILABLE',
+      message: expect.stringMatching(/ECONNREFUSED/),
+    });
+  });
+
   test('the server staying away fails operations with ERR_RMMAP_UNAVAILABLE', async () => {
     const m = await rmmap({ host: '127.0.0.1', port, path: 'data.bin' }, 0, 10, { reconnectTimeoutMs: 200, backoffMinMs: 10 } as object);
     await server.close();

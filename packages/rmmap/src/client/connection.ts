@@ -7,6 +7,9 @@ import { RmmapClosedError, RmmapProtocolError, RmmapRemoteError, RmmapUnavailabl
 import * as msg from '../messages';
 import { FrameParser, type RawFrame } from '../parser';
 
+/** Handshake failures after TCP connected: worth retrying even on a first connection. */
+const transientFailures = new WeakSet<Error>();
+
 export interface ServerAddress {
   host: string;
   port: number;
@@ -212,7 +215,7 @@ export class ClientConnection {
     }
   }
 
-  /** Connects (retrying with backoff when `retry`), shakes hands, re-maps members, resends. */
+  /** Connects (retrying with backoff when `retry`, or after a transient cut), shakes hands, re-maps members, resends. */
   async #establish(retry: boolean): Promise<void> {
     const deadline = Date.now() + this.#opts.reconnectTimeoutMs;
     let delay = this.#opts.backoffMinMs;
@@ -225,7 +228,11 @@ export class ClientConnection {
         break;
       } catch (e) {
         const fatal = e instanceof RmmapRemoteError && (e.code === 'ERR_RMMAP_AUTH' || e.code === 'ERR_RMMAP_VERSION');
-        if (!retry || fatal || Date.now() + delay > deadline) {
+        // A first connection retries only a cut after TCP connected (the
+        // server is there; the network dropped us): nothing listening, or an
+        // unreachable host, is reported at once.
+        const again = retry || transientFailures.has(e as Error);
+        if (!again || fatal || Date.now() + delay > deadline) {
           const err = fatal
             ? e
             : new RmmapUnavailableError('ERR_RMMAP_UNAVAILABLE', `cannot reach rmmapd at ${this.address}: ${(e as Error).message}`, { cause: e });
@@ -328,15 +335,28 @@ export class ClientConnection {
           socket.destroy(err);
         },
       });
-      socket.once('connect', () => socket.write(msg.encodeHello(0, this.session, this.#token, PROTOCOL_VERSION)));
+      let connected = false;
+      let socketError: Error | undefined;
+      socket.once('connect', () => {
+        connected = true;
+        socket.write(msg.encodeHello(0, this.session, this.#token, PROTOCOL_VERSION));
+      });
       socket.on('error', (err) => {
+        socketError ??= err;
         debug('socket to %s: %s', this.address, err.message);
       });
       socket.once('close', () => {
         parser?.stop();
         if (!settled) {
           settled = true;
-          reject(new RmmapUnavailableError('ERR_RMMAP_UNAVAILABLE', `connection to ${this.address} closed during the handshake`));
+          if (!connected) {
+            const why = (socketError as NodeJS.ErrnoException | undefined)?.code ?? socketError?.message ?? 'closed';
+            reject(new RmmapUnavailableError('ERR_RMMAP_UNAVAILABLE', `connecting to ${this.address} failed (${why})`, { cause: socketError }));
+            return;
+          }
+          const err = new RmmapUnavailableError('ERR_RMMAP_UNAVAILABLE', `connection to ${this.address} closed during the handshake`, { cause: socketError });
+          transientFailures.add(err);
+          reject(err);
           return;
         }
         if (this.#socket === socket) this.#lost();
