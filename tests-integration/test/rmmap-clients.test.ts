@@ -40,7 +40,8 @@ function makeWrites(rand: () => number, lo: number, hi: number, count: number): 
 }
 
 test('4 client processes, disjoint and overlapping writes: file = applied order, caches converge', async () => {
-  const seed = Date.now() % 100000;
+  // A failure prints its seed; RMMAP_SEED=<seed> replays it.
+  const seed = Number(process.env['RMMAP_SEED'] ?? Date.now() % 100000);
   const rand = prng(seed);
   const { port } = await startServer(['--root', root, '--port', '0']);
   const plans = [

@@ -85,7 +85,9 @@ function errorCodes(x: Exchange): string[] {
 }
 
 test('hostile frames get error frames or a close; the server stays up and other clients are unaffected', async () => {
-  const seed = Date.now() % 100000;
+  // RMMAP_SEED=<seed> replays a run; the seed is logged for that.
+  const seed = Number(process.env['RMMAP_SEED'] ?? Date.now() % 100000);
+  console.log(`rmmap-hostile: seed ${seed}`);
   const rand = prng(seed);
   const server = await startServer(['--root', root, '--port', '0', '--token-file', path.join(root, 'token'), '--max-frame', '1M']);
   const port = server.port;
