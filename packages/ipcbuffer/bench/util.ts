@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { environment, printTable as printShmkitTable, type Row } from '@shmkit/shm-fd/unstable-bench';
+import { alternateTimings, environment, printTable as printShmkitTable, type Row } from '@shmkit/shm-fd/unstable-bench';
 
 import { IPCBuffer } from '../src';
 
@@ -18,18 +18,8 @@ export function printTable(title: string, rows: Row[]): void {
  * disturbed by other work on a shared machine; medians moved by ±30% here.
  */
 export function compare(ours: () => void, base: () => void, runs = 15): { ours: number; base: number } {
-  ours();
-  base();
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    for (const [fn, into] of i % 2 === 0 ? ([[ours, a], [base, b]] as const) : ([[base, b], [ours, a]] as const)) {
-      const s = process.hrtime.bigint();
-      fn();
-      into.push(Number(process.hrtime.bigint() - s) / 1e6);
-    }
-  }
-  return { ours: Math.min(...a), base: Math.min(...b) };
+  const t = alternateTimings(ours, base, runs);
+  return { ours: Math.min(...t.ours), base: Math.min(...t.base) };
 }
 
 /**

@@ -1,17 +1,11 @@
-export { environment, printTable, type Row } from '../src/bench-table';
+import { alternateTimings, medianOf, sortedTimings } from '../src/bench';
+
+export { environment, printTable, type Row } from '../src/bench';
 
 /** Median of `runs` timings (ms) of fn. */
 export function timeMs(fn: () => void, runs = 7): { median: number; spread: number } {
-  fn(); // warm-up
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const s = process.hrtime.bigint();
-    fn();
-    t.push(Number(process.hrtime.bigint() - s) / 1e6);
-  }
-  t.sort((a, b) => a - b);
-  const median = t[Math.floor(t.length / 2)] as number;
-  return { median, spread: ((t[t.length - 1] as number) - (t[0] as number)) / 2 };
+  const t = sortedTimings(fn, runs);
+  return { median: medianOf(t), spread: ((t[t.length - 1] as number) - (t[0] as number)) / 2 };
 }
 
 /**
@@ -19,18 +13,7 @@ export function timeMs(fn: () => void, runs = 7): { median: number; spread: numb
  * into both sides alike; medians of `runs` each.
  */
 export function timePair(ours: () => void, base: () => void, runs = 9): { ours: number; base: number } {
-  ours();
-  base();
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    for (const [fn, into] of i % 2 === 0 ? ([[ours, a], [base, b]] as const) : ([[base, b], [ours, a]] as const)) {
-      const s = process.hrtime.bigint();
-      fn();
-      into.push(Number(process.hrtime.bigint() - s) / 1e6);
-    }
-  }
-  const median = (t: number[]) => [...t].sort((x, y) => x - y)[Math.floor(t.length / 2)] as number;
-  return { ours: median(a), base: median(b) };
+  const t = alternateTimings(ours, base, runs);
+  const median = (xs: number[]) => medianOf([...xs].sort((x, y) => x - y));
+  return { ours: median(t.ours), base: median(t.base) };
 }
-

@@ -1,5 +1,5 @@
 
-import { environment, printTable as printShmkitTable, type Row } from '@shmkit/shm-fd/unstable-bench';
+import { environment, medianOf, printTable as printShmkitTable, sortedTimings, type Row } from '@shmkit/shm-fd/unstable-bench';
 
 export { environment, type Row };
 
@@ -9,15 +9,8 @@ export function printTable(title: string, rows: Row[]): void {
 
 /** Median of `runs` timings (ms) of fn, after one warm-up. */
 export function timeMs(fn: () => void, runs = 7): { median: number; min: number; max: number } {
-  fn();
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const s = process.hrtime.bigint();
-    fn();
-    t.push(Number(process.hrtime.bigint() - s) / 1e6);
-  }
-  t.sort((a, b) => a - b);
-  return { median: t[Math.floor(t.length / 2)] as number, min: t[0] as number, max: t[t.length - 1] as number };
+  const t = sortedTimings(fn, runs);
+  return { median: medianOf(t), min: t[0] as number, max: t[t.length - 1] as number };
 }
 
 /** Operations per second of `op`, run in batches for about `ms` milliseconds (median of 5 slices). */
