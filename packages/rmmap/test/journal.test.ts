@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-import { crc32Fallback } from '../src/server/crc32';
+import { crc32Fallback } from '../src/crc32';
 import { JOURNAL_MAGIC } from '../src/server/journal-format';
 import { type JournalSnapshot, type RestoredState, WriteJournal } from '../src/server/journal';
 import { defaultJournalPath, ensurePrivateDir } from '../src/server/journal-location';

@@ -2,7 +2,7 @@ import { MAX_FRAME_LIMIT, MAX_PATH_BYTES } from '../constants';
 import { RmmapError } from '../errors';
 import { MAX_APPLIED } from './applied';
 import { checkRelativePath } from './confine';
-import { crc32 } from './crc32';
+import { crc32 } from '../crc32';
 
 /*
  * The byte layout of rmmapd's write journal (PROTOCOL.md §6, "The write

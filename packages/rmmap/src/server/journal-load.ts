@@ -2,7 +2,7 @@ import fs from 'node:fs';
 
 import { RmmapError } from '../errors';
 import { type AppliedTable, pruneApplied, recordApplied } from './applied';
-import { crc32 } from './crc32';
+import { crc32 } from '../crc32';
 import { BadRecord, decodeBody, JOURNAL_MAGIC, MAX_BODY, PREFIX_BYTES, type WriteRecord } from './journal-format';
 
 /** What a journal says about the server that wrote it. */
