@@ -3,28 +3,16 @@
 // milliseconds: between tinyd first seeing a small request and dispatching
 // it, it dispatches at most one chunk of each other active client
 // (README "Fairness"). Latencies are printed for the README, not asserted.
-import fs from 'node:fs';
-import path from 'node:path';
 
-import { killAll } from './helpers/proc';
-import { client, startDaemon, tempDir } from './tinyfile-helpers';
+import { client, startDaemon, useTempSocket } from './tinyfile-helpers';
 
-let dir: string;
-let socket: string;
-beforeEach(() => {
-  dir = tempDir();
-  socket = path.join(dir, 'tinyd.sock');
-});
-afterEach(async () => {
-  await killAll();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const t = useTempSocket();
 
 test('a 4 KiB request waits for at most one chunk of a client streaming 32 MiB buffers', async () => {
-  await startDaemon(socket, ['--workers', '1']);
-  const hog = client('loop', socket, String(32 * 1024 * 1024));
+  await startDaemon(t.socket, ['--workers', '1']);
+  const hog = client('loop', t.socket, String(32 * 1024 * 1024));
   await hog.waitFor('ready', 60_000);
-  const small = client('small', socket, '300');
+  const small = client('small', t.socket, '300');
   const r = await small.exited;
   expect({ status: r.status, out: small.stdout() }).toMatchObject({ status: 0, out: expect.stringContaining('small ') });
   const stats = JSON.parse(/small (.*)/.exec(small.stdout())![1]!) as { p50: number; p99: number; max: number; chunks: number; maxWaitedChunks: number };
@@ -36,10 +24,10 @@ test('a 4 KiB request waits for at most one chunk of a client streaming 32 MiB b
 });
 
 test('with --qos a priority-7 client never waits behind a priority-0 stream', async () => {
-  await startDaemon(socket, ['--workers', '1', '--qos']);
-  const hog = client('loop', socket, String(32 * 1024 * 1024));
+  await startDaemon(t.socket, ['--workers', '1', '--qos']);
+  const hog = client('loop', t.socket, String(32 * 1024 * 1024));
   await hog.waitFor('ready', 60_000);
-  const vip = client('small', socket, '200', '7');
+  const vip = client('small', t.socket, '200', '7');
   const r = await vip.exited;
   expect({ status: r.status, out: vip.stdout() }).toMatchObject({ status: 0, out: expect.stringContaining('small ') });
   const stats = JSON.parse(/small (.*)/.exec(vip.stdout())![1]!) as { chunks: number; maxWaitedChunks: number };

@@ -1,32 +1,22 @@
 // Crashes and hostile peers, with real processes and real SIGKILL.
 import fs from 'node:fs';
-import path from 'node:path';
 
-import { killAll, killGroup, run, until } from './helpers/proc';
-import { client, devShm, parseStatus, startDaemon, tempDir, tinyfileCli } from './tinyfile-helpers';
+import { killGroup, run, until } from './helpers/proc';
+import { client, devShm, parseStatus, startDaemon, tinyfileCli, useTempSocket } from './tinyfile-helpers';
 
-let dir: string;
-let socket: string;
-beforeEach(() => {
-  dir = tempDir();
-  socket = path.join(dir, 'tinyd.sock');
-});
-afterEach(async () => {
-  await killAll();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const t = useTempSocket();
 
 async function status() {
-  const r = await run([tinyfileCli, '--socket', socket, 'status', '--json']);
+  const r = await run([tinyfileCli, '--socket', t.socket, 'status', '--json']);
   expect(r.status).toBe(0);
   return parseStatus(r.stdout);
 }
 
 test('SIGKILL of a client mid-request: its segments are reclaimed, /dev/shm is untouched, others carry on', async () => {
   const shmBefore = devShm();
-  const d = await startDaemon(socket, ['--workers', '2', '--n-sms', '8']);
-  const victim = client('loop', socket, String(8 * 1024 * 1024));
-  const bystander = client('loop', socket, String(100_000));
+  const d = await startDaemon(t.socket, ['--workers', '2', '--n-sms', '8']);
+  const victim = client('loop', t.socket, String(8 * 1024 * 1024));
+  const bystander = client('loop', t.socket, String(100_000));
   await victim.waitFor('ready', 60_000);
   await bystander.waitFor('ready', 60_000);
   expect((await status()).segments.used).toBe(8);
@@ -42,7 +32,7 @@ test('SIGKILL of a client mid-request: its segments are reclaimed, /dev/shm is u
   expect(s.segments.used).toBe(4);
   expect(s.clients.map((c) => c.pid)).toEqual([bystander.child.pid]);
   // A new client gets the reclaimed segments.
-  const late = client('roundtrip', socket, '5');
+  const late = client('roundtrip', t.socket, '5');
   expect((await late.exited).status).toBe(0);
   expect(bystander.stdout()).not.toMatch(/err|FAIL/);
   // Other tests on this machine use /dev/shm too: only look at what is new.
@@ -65,9 +55,9 @@ function channelFds(pid: number): number {
 }
 
 test('SIGKILL of the daemon: async and blocking calls fail cleanly; a reconnect client resumes after restart', async () => {
-  const d = await startDaemon(socket, ['--workers', '1']);
-  const asyncClient = client('loop', socket, String(2 * 1024 * 1024), 'reconnect');
-  const syncClient = client('syncloop', socket, String(4 * 1024 * 1024));
+  const d = await startDaemon(t.socket, ['--workers', '1']);
+  const asyncClient = client('loop', t.socket, String(2 * 1024 * 1024), 'reconnect');
+  const syncClient = client('syncloop', t.socket, String(4 * 1024 * 1024));
   await asyncClient.waitFor('ready', 60_000);
   await syncClient.waitFor('ready', 60_000);
   killGroup(d.child, 'SIGKILL');
@@ -77,16 +67,16 @@ test('SIGKILL of the daemon: async and blocking calls fail cleanly; a reconnect 
   expect(sr.status).toBe(3);
   expect(syncClient.stdout()).toMatch(/err ERR_TINYFILE_DAEMON_GONE: tinyd \(pid \d+\) at .* went away/);
   // The socket file is stale now; a new daemon replaces it and the client comes back.
-  const d2 = await startDaemon(socket, ['--workers', '1']);
+  const d2 = await startDaemon(t.socket, ['--workers', '1']);
   await until(() => /err ERR_TINYFILE_\w+\nok\n/.test(asyncClient.stdout()), 30_000, 'the client to resume');
   await d2.waitFor(/client \d+ registered/);
 });
 
 test('garbage in a segment fails that request only; the daemon and other clients carry on', async () => {
-  const d = await startDaemon(socket, ['--workers', '2']);
-  const bystander = client('loop', socket, String(300_000));
+  const d = await startDaemon(t.socket, ['--workers', '2']);
+  const bystander = client('loop', t.socket, String(300_000));
   await bystander.waitFor('ready', 60_000);
-  const h = client('hostile', socket);
+  const h = client('hostile', t.socket);
   const r = await h.exited;
   expect({ status: r.status, out: h.stdout() }).toMatchObject({ status: 0, out: expect.stringContaining('ok after hostile') });
   const results = JSON.parse(/hostile (.*)/.exec(h.stdout())![1]!) as Array<{ failed: boolean; status: string }>;
@@ -99,13 +89,13 @@ test('garbage in a segment fails that request only; the daemon and other clients
 });
 
 test('SIGTERM finishes in-flight work, removes the socket and exits 0', async () => {
-  const d = await startDaemon(socket, ['--workers', '1']);
-  const c = client('loop', socket, String(1024 * 1024));
+  const d = await startDaemon(t.socket, ['--workers', '1']);
+  const c = client('loop', t.socket, String(1024 * 1024));
   await c.waitFor('ready', 60_000);
   killGroup(d.child, 'SIGTERM');
   const r = await d.exited;
   expect(r.status).toBe(0);
   expect(d.stderr()).toMatch(/SIGTERM received[\s\S]*stopped/);
-  expect(fs.existsSync(socket)).toBe(false);
+  expect(fs.existsSync(t.socket)).toBe(false);
   await c.waitFor(/err ERR_TINYFILE_(DAEMON_GONE|NOT_RUNNING)/);
 });

@@ -2,11 +2,28 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { bin, start, type Proc } from './helpers/proc';
+import { bin, killAll, start, type Proc } from './helpers/proc';
 
 export const tinyd = bin('tinyfile', 'tinyd');
 export const tinyfileCli = bin('tinyfile', 'tinyfile');
 export const clientFixture = path.join(__dirname, 'fixtures', 'tinyfile-client.js');
+
+/**
+ * Per test: a fresh directory with a socket path in it; afterwards every
+ * process the test started is killed and the directory removed.
+ */
+export function useTempSocket(): { readonly dir: string; readonly socket: string } {
+  const t = { dir: '', socket: '' };
+  beforeEach(() => {
+    t.dir = tempDir();
+    t.socket = path.join(t.dir, 'tinyd.sock');
+  });
+  afterEach(async () => {
+    await killAll();
+    fs.rmSync(t.dir, { recursive: true, force: true });
+  });
+  return t;
+}
 
 export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'tinyfile-it-'));

@@ -5,8 +5,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { killAll, run } from './helpers/proc';
-import { startDaemon, tempDir, tinyfileCli } from './tinyfile-helpers';
+import { run } from './helpers/proc';
+import { startDaemon, tinyfileCli, useTempSocket } from './tinyfile-helpers';
 
 const PY = '/usr/bin/python3';
 // Debian's python3-snappy 0.5.3 ships a C CRC-32C that raises SystemError
@@ -47,16 +47,7 @@ function py(op: string, src: string, dst: string): void {
   execFileSync(PY, ['-c', PY_HELPER, op, src, dst], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
 }
 
-let dir: string;
-let socket: string;
-beforeEach(() => {
-  dir = tempDir();
-  socket = path.join(dir, 'tinyd.sock');
-});
-afterEach(async () => {
-  await killAll();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const t = useTempSocket();
 
 function sample(): Buffer {
   const lines: string[] = [];
@@ -71,50 +62,50 @@ if (!havePythonSnappy()) {
 }
 
 maybe('python stream_compress → tinyfile decompress, and tinyfile compress → python stream_decompress', async () => {
-  await startDaemon(socket, ['--workers', '1']);
+  await startDaemon(t.socket, ['--workers', '1']);
   const input = sample();
-  const plain = path.join(dir, 'plain.txt');
+  const plain = path.join(t.dir, 'plain.txt');
   fs.writeFileSync(plain, input);
 
-  py('stream_compress', plain, path.join(dir, 'py.sz'));
-  const d = await run([tinyfileCli, '--socket', socket, 'decompress', path.join(dir, 'py.sz'), '-o', path.join(dir, 'from-py.txt')]);
+  py('stream_compress', plain, path.join(t.dir, 'py.sz'));
+  const d = await run([tinyfileCli, '--socket', t.socket, 'decompress', path.join(t.dir, 'py.sz'), '-o', path.join(t.dir, 'from-py.txt')]);
   expect(d).toMatchObject({ status: 0 });
-  expect(fs.readFileSync(path.join(dir, 'from-py.txt')).equals(input)).toBe(true);
+  expect(fs.readFileSync(path.join(t.dir, 'from-py.txt')).equals(input)).toBe(true);
 
-  const c = await run([tinyfileCli, '--socket', socket, 'compress', plain, '-o', path.join(dir, 'ours.sz')]);
+  const c = await run([tinyfileCli, '--socket', t.socket, 'compress', plain, '-o', path.join(t.dir, 'ours.sz')]);
   expect(c).toMatchObject({ status: 0 });
-  py('stream_decompress', path.join(dir, 'ours.sz'), path.join(dir, 'from-ours.txt'));
-  expect(fs.readFileSync(path.join(dir, 'from-ours.txt')).equals(input)).toBe(true);
+  py('stream_decompress', path.join(t.dir, 'ours.sz'), path.join(t.dir, 'from-ours.txt'));
+  expect(fs.readFileSync(path.join(t.dir, 'from-ours.txt')).equals(input)).toBe(true);
 });
 
 maybe('raw blocks: python compress → tinyfile decompress, and back', async () => {
-  await startDaemon(socket, ['--workers', '1']);
+  await startDaemon(t.socket, ['--workers', '1']);
   const { TinyFile } = await import('@shmkit/tinyfile');
-  const tf = await TinyFile.connect({ socket });
+  const tf = await TinyFile.connect({ socket: t.socket });
   try {
     const input = sample();
-    fs.writeFileSync(path.join(dir, 'plain'), input);
-    py('compress', path.join(dir, 'plain'), path.join(dir, 'py.raw'));
-    expect((await tf.decompress(fs.readFileSync(path.join(dir, 'py.raw')))).equals(input)).toBe(true);
-    fs.writeFileSync(path.join(dir, 'ours.raw'), await tf.compress(input));
-    py('uncompress', path.join(dir, 'ours.raw'), path.join(dir, 'back'));
-    expect(fs.readFileSync(path.join(dir, 'back')).equals(input)).toBe(true);
+    fs.writeFileSync(path.join(t.dir, 'plain'), input);
+    py('compress', path.join(t.dir, 'plain'), path.join(t.dir, 'py.raw'));
+    expect((await tf.decompress(fs.readFileSync(path.join(t.dir, 'py.raw')))).equals(input)).toBe(true);
+    fs.writeFileSync(path.join(t.dir, 'ours.raw'), await tf.compress(input));
+    py('uncompress', path.join(t.dir, 'ours.raw'), path.join(t.dir, 'back'));
+    expect(fs.readFileSync(path.join(t.dir, 'back')).equals(input)).toBe(true);
   } finally {
     await tf.close();
   }
 });
 
 maybe('a corrupted python stream fails with a checksum error and no output file', async () => {
-  await startDaemon(socket, ['--workers', '1']);
-  const plain = path.join(dir, 'plain.txt');
+  await startDaemon(t.socket, ['--workers', '1']);
+  const plain = path.join(t.dir, 'plain.txt');
   fs.writeFileSync(plain, crypto.randomBytes(100_000)); // stored uncompressed: a flipped bit only breaks the CRC
-  py('stream_compress', plain, path.join(dir, 'py.sz'));
-  const framed = fs.readFileSync(path.join(dir, 'py.sz'));
+  py('stream_compress', plain, path.join(t.dir, 'py.sz'));
+  const framed = fs.readFileSync(path.join(t.dir, 'py.sz'));
   framed[framed.length - 10]! ^= 0x01;
-  fs.writeFileSync(path.join(dir, 'py.sz'), framed);
-  const d = await run([tinyfileCli, '--socket', socket, 'decompress', path.join(dir, 'py.sz'), '-o', path.join(dir, 'out')]);
+  fs.writeFileSync(path.join(t.dir, 'py.sz'), framed);
+  const d = await run([tinyfileCli, '--socket', t.socket, 'decompress', path.join(t.dir, 'py.sz'), '-o', path.join(t.dir, 'out')]);
   expect(d.status).toBe(1);
   expect(d.stderr).toMatch(/^tinyfile: checksum mismatch.*at input byte \d+/);
   expect(d.stderr).not.toMatch(/\n\s+at /);
-  expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
+  expect(fs.existsSync(path.join(t.dir, 'out'))).toBe(false);
 });

@@ -7,24 +7,14 @@ import { TinyFile } from '@shmkit/tinyfile';
 import { compressBlock } from '@shmkit/tinyfile/codec';
 import { kUnsafeSubmit, OP, S_GROUP, S_IN_LEN } from '@shmkit/tinyfile/unstable-protocol';
 
-import { killAll, run } from './helpers/proc';
-import { client, startDaemon, tempDir, tinyfileCli } from './tinyfile-helpers';
+import { run } from './helpers/proc';
+import { client, startDaemon, tinyfileCli, useTempSocket } from './tinyfile-helpers';
 
-let dir: string;
-let socket: string;
-
-beforeEach(() => {
-  dir = tempDir();
-  socket = path.join(dir, 'tinyd.sock');
-});
-afterEach(async () => {
-  await killAll();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const t = useTempSocket();
 
 test('8 clients at once: empty, 1 byte, text, random, binary; sync and async; pipelined', async () => {
-  await startDaemon(socket, ['--workers', '2', '--n-sms', '32', '--sms-size', '256']);
-  const clients = Array.from({ length: 8 }, (_, i) => client('roundtrip', socket, String(i + 1)));
+  await startDaemon(t.socket, ['--workers', '2', '--n-sms', '32', '--sms-size', '256']);
+  const clients = Array.from({ length: 8 }, (_, i) => client('roundtrip', t.socket, String(i + 1)));
   const results = await Promise.all(clients.map((c) => c.exited));
   clients.forEach((c, i) => {
     expect({ i, status: results[i]!.status, out: c.stdout(), err: c.stderr() }).toMatchObject({ status: 0, out: expect.stringContaining('ok 6 inputs') });
@@ -32,12 +22,12 @@ test('8 clients at once: empty, 1 byte, text, random, binary; sync and async; pi
 });
 
 test('a 104 MiB buffer round-trips async, and a 104 MiB file through the CLI with --sync', async () => {
-  const d = await startDaemon(socket, ['--workers', '2']);
-  const c = client('big', socket, '104', 'async');
+  const d = await startDaemon(t.socket, ['--workers', '2']);
+  const c = client('big', t.socket, '104', 'async');
   const r = await c.exited;
   expect({ status: r.status, out: c.stdout() }).toMatchObject({ status: 0, out: expect.stringMatching(/^ok 109051904 bytes/) });
 
-  const file = path.join(dir, 'big.bin');
+  const file = path.join(t.dir, 'big.bin');
   const chunk = Buffer.alloc(1024 * 1024);
   const fd = fs.openSync(file, 'w');
   for (let i = 0; i < 104; i++) {
@@ -46,10 +36,10 @@ test('a 104 MiB buffer round-trips async, and a 104 MiB file through the CLI wit
     fs.writeSync(fd, chunk);
   }
   fs.closeSync(fd);
-  const comp = await run([tinyfileCli, '--socket', socket, 'compress', file, '--sync'], { timeoutMs: 120_000 });
+  const comp = await run([tinyfileCli, '--socket', t.socket, 'compress', file, '--sync'], { timeoutMs: 120_000 });
   expect(comp).toMatchObject({ status: 0, stderr: expect.stringMatching(/big\.bin → .*big\.bin\.sz: 104\.0 MiB in, .* MB\/s \(sync\)/) });
   fs.renameSync(file, `${file}.orig`);
-  const dec = await run([tinyfileCli, '--socket', socket, 'decompress', `${file}.sz`], { timeoutMs: 120_000 });
+  const dec = await run([tinyfileCli, '--socket', t.socket, 'decompress', `${file}.sz`], { timeoutMs: 120_000 });
   expect(dec.status).toBe(0);
   expect(fs.statSync(file).size).toBe(104 * 1024 * 1024);
   const a = fs.readFileSync(file);
@@ -66,8 +56,8 @@ describe('one wake-up per call (S_GROUP)', () => {
   }
 
   test('a 3 MiB compress() is cut into 4 pieces on 2 workers and answered in one batch', async () => {
-    await startDaemon(socket, ['--workers', '2']);
-    const tf = await TinyFile.connect({ socket });
+    await startDaemon(t.socket, ['--workers', '2']);
+    const tf = await TinyFile.connect({ socket: t.socket });
     try {
       const input = text(3 << 20);
       const expected = compressBlock(input);
@@ -87,8 +77,8 @@ describe('one wake-up per call (S_GROUP)', () => {
   });
 
   test('tinyd holds a finished chunk while a sibling of its group runs, and never holds a lone one', async () => {
-    await startDaemon(socket, ['--workers', '1']);
-    const tf = await TinyFile.connect({ socket });
+    await startDaemon(t.socket, ['--workers', '1']);
+    const tf = await TinyFile.connect({ socket: t.socket });
     try {
       const big = text(700_000);
       const small = text(1000);
