@@ -1,30 +1,15 @@
 // Multi-process tests of @shmkit/shm-state locks (built dist).
-import fs from 'node:fs';
-import path from 'node:path';
 
-import { SharedFd } from '@shmkit/shm-fd';
+import type { SharedFd } from '@shmkit/shm-fd';
 import { Mutex } from '@shmkit/shm-state';
 
-import { killAll, killGroup, repoRoot, start, type Proc } from './helpers/proc';
+import { killGroup } from './helpers/proc';
+import { BASE, role, useStateFile } from './shm-state-helpers';
 
-const ROLE = path.join(repoRoot, 'packages', 'shm-state', 'test', 'fixtures', 'role.js');
-const BASE = 65536;
-
-afterEach(killAll);
-
-let dir: string;
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'shm-state-it-'));
-});
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function role(file: string, name: string, ...args: string[]): Proc {
-  return start([ROLE, name, file, ...args], { cwd: path.dirname(ROLE) });
-}
+const newFile = useStateFile();
 
 function setup(): { file: string; shared: SharedFd } {
-  const file = path.join(dir, 'state');
-  const shared = SharedFd.openFile(file, { create: true, size: BASE + 4096 });
+  const { file, shared } = newFile(BASE + 4096);
   const m = shared.map();
   Mutex.create(m.buffer, { offset: BASE });
   m.close();

@@ -1,38 +1,17 @@
 // Multi-process tests of @shmkit/shm-state queues (built dist): real
 // processes sharing one tmpfs file, real SIGKILLs.
-import fs from 'node:fs';
-import path from 'node:path';
 
-import { SharedFd } from '@shmkit/shm-fd';
 import { MpmcQueue, SpscQueue } from '@shmkit/shm-state';
 
-import { killAll, killGroup, repoRoot, start, type Proc } from './helpers/proc';
+import { killGroup, type Proc } from './helpers/proc';
+import { BASE, role, useStateFile } from './shm-state-helpers';
 
-const ROLE = path.join(repoRoot, 'packages', 'shm-state', 'test', 'fixtures', 'role.js');
-const BASE = 65536;
-
-afterEach(killAll);
-
-let dir: string;
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'shm-state-it-'));
-});
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function role(file: string, ...args: string[]): Proc {
-  return start([ROLE, args[0] as string, file, ...args.slice(1)], { cwd: path.dirname(ROLE) });
-}
+const newFile = useStateFile();
 
 function resultOf(p: Proc): Record<string, unknown> {
   const m = /result (\{.*\})/.exec(p.stdout());
   if (m === null) throw new Error(`no result line\n--- stdout ---\n${p.stdout()}\n--- stderr ---\n${p.stderr()}`);
   return JSON.parse(m[1] as string) as Record<string, unknown>;
-}
-
-function newFile(size: number): { file: string; shared: SharedFd } {
-  const file = path.join(dir, 'state');
-  const shared = SharedFd.openFile(file, { create: true, size });
-  return { file, shared };
 }
 
 describe('MpmcQueue across processes', () => {

@@ -1,31 +1,11 @@
 // Multi-process tests of the region directory, HashMap and Semaphore (built dist).
-import fs from 'node:fs';
-import path from 'node:path';
 
-import { SharedFd } from '@shmkit/shm-fd';
 import { Semaphore, ShmState } from '@shmkit/shm-state';
 
-import { killAll, killGroup, repoRoot, start, type Proc } from './helpers/proc';
+import { killGroup } from './helpers/proc';
+import { BASE, role, useStateFile } from './shm-state-helpers';
 
-const ROLE = path.join(repoRoot, 'packages', 'shm-state', 'test', 'fixtures', 'role.js');
-const BASE = 65536;
-
-afterEach(killAll);
-
-let dir: string;
-beforeEach(() => {
-  dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : '/tmp', 'shm-state-it-'));
-});
-afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function role(file: string, name: string, ...args: string[]): Proc {
-  return start([ROLE, name, file, ...args], { cwd: path.dirname(ROLE) });
-}
-
-function newFile(size: number): { file: string; shared: SharedFd } {
-  const file = path.join(dir, 'state');
-  return { file, shared: SharedFd.openFile(file, { create: true, size }) };
-}
+const newFile = useStateFile();
 
 describe('region directory across processes', () => {
   it('4 processes racing to create the same names on a fresh file get one region each, shared', async () => {
