@@ -1,5 +1,5 @@
 import { ShmkitError } from '@shmkit/shm-fd';
-import { formatSize, UsageError } from '@shmkit/shm-fd/unstable-child-process';
+import { formatSize, stdio, UsageError, type Io } from '@shmkit/shm-fd/unstable-child-process';
 
 import { listObjects, parseTarget, removeObject, type ObjectInfo } from '../objects';
 import { entries, registryDir } from '../registry';
@@ -23,13 +23,6 @@ else /dev/shm/shmkit-ipcbuffer-<uid> (0700, one 0600 record per object).
 
 Exit status: 0 success, 1 an object could not be removed, 2 usage error.
 `;
-
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-const stdio: Io = { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) };
 
 function describe(o: ObjectInfo): string {
   return o.kind === 'sysv' ? `${o.id} (${hexKey(Number(o.id))})` : o.id;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { ShmkitError } from '@shmkit/shm-fd';
-import { formatSize, parseSize, UsageError } from '@shmkit/shm-fd/unstable-child-process';
+import { formatSize, parseSize, stdio, UsageError, type Io } from '@shmkit/shm-fd/unstable-child-process';
 
 import { parseDestination } from './destination';
 import { PushError } from './errors';
@@ -28,16 +28,6 @@ export const USAGE = `Usage:
       it travels in clear, so use it on trusted networks or through a tunnel.
   rmmap --help | --version
 `;
-
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-const stdio: Io = {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
-};
 
 /** Runs the CLI; resolves to the exit status. */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {

@@ -6,3 +6,4 @@ export { acquireSharedFile, type Acquired, type AcquireOptions } from '../cli/ac
 export { parseSize, formatSize } from '../cli/size';
 export { UsageError } from '../cli/usage-error';
 export { splitOption, takeValue } from '../cli/option';
+export { stdio, type Io } from '../cli/io';

@@ -5,18 +5,9 @@ import { resolveCommand } from '../child/resolve-command';
 import { FORWARDED_SIGNALS, spawnWithFds, supervise } from '../child/supervise';
 import { acquireSharedFile } from './acquire';
 import { parseArgs, USAGE, type ShmFdOptions } from './args';
+import { stdio, type Io } from './io';
 import { UsageError } from './usage-error';
 import { version } from './version';
-
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
-const stdio: Io = {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
-};
 
 /** Runs the shm-fd CLI; resolves to the process exit status. */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {

@@ -2,7 +2,7 @@ import { debuglog } from 'node:util';
 
 import { ShmkitError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
-import { acquireSharedFile, resolveCommand, spawnWithFds, supervise, UsageError, type ChildExit } from '@shmkit/shm-fd/unstable-child-process';
+import { acquireSharedFile, resolveCommand, spawnWithFds, stdio, supervise, UsageError, type ChildExit, type Io } from '@shmkit/shm-fd/unstable-child-process';
 
 import { parseArgs, USAGE, type RunOptions } from './args';
 import { BackupPath } from './backup';
@@ -10,22 +10,12 @@ import { formatReport, inspect } from './inspect';
 import { examineBackup, fillFromBackup, snapshotCycle, writeBack, type SnapshotState } from './snapshotter';
 import { version } from './version';
 
-export interface Io {
-  out: (s: string) => void;
-  err: (s: string) => void;
-}
-
 // Cycles that skip for these reasons are the normal course (before the child
 // configured the file, or while it is idle); the rest are worth a line.
 const BENIGN = /^(the shared file has \d+ bytes|the shared file carries no|no valid entry|no commit since)/;
 
 // NODE_DEBUG=shm-restore traces every snapshot cycle.
 const debug = debuglog('shm-restore');
-
-const stdio: Io = {
-  out: (s) => process.stdout.write(s),
-  err: (s) => process.stderr.write(s),
-};
 
 /** Runs the shm-restore CLI; resolves to the process exit status. */
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
