@@ -36,7 +36,6 @@ export class ScratchPool {
 export class BlockGather {
   readonly #scratch: Buffer;
   readonly #lengths: number[];
-  #released = false;
 
   constructor(
     readonly pool: ScratchPool,
@@ -58,7 +57,7 @@ export class BlockGather {
     this.#lengths[i] = length;
   }
 
-  /** The block: the varint of `inputLength`, then every piece in order. Returns the scratch to the pool. */
+  /** The block: the varint of `inputLength`, then every piece in order. */
   block(inputLength: number): Buffer {
     const head = varintLength(inputLength);
     const out = Buffer.allocUnsafe(head + this.#lengths.reduce((a, n) => a + n, 0));
@@ -69,13 +68,11 @@ export class BlockGather {
       if (n < 0) throw new TinyFileError('ERR_TINYFILE_INTERNAL', `piece ${i} of the block never arrived`);
       at += this.#scratch.copy(out, at, i * this.stride, i * this.stride + n);
     }
-    this.release();
     return out;
   }
 
+  /** Returns the scratch to the pool; call once, when the call is over (done or failed). */
   release(): void {
-    if (this.#released) return;
-    this.#released = true;
     this.pool.give(this.#scratch);
   }
 }

@@ -360,8 +360,10 @@ export class TinyFile {
   async decompress(block: Uint8Array): Promise<Buffer> {
     checkInput(block);
     const d = new RawDecode(block, this.#opts.maxOutputLength);
+    // An empty block needs no daemon, as before.
+    if (d.finished) return d.result();
     const ch = await this.#ready();
-    const pieces = d.finished ? null : independentPieces(block, d.inPos, d.declared, ch);
+    const pieces = independentPieces(block, d.inPos, d.declared, ch);
     if (pieces === null) {
       while (!d.finished) await this.#chunk(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos);
       return d.result();
