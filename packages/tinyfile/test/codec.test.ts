@@ -79,6 +79,62 @@ describe('raw blocks', () => {
     expect(result.equals(input)).toBe(true);
   });
 
+  it('decodes every short literal and every copy offset / length combination as snappyjs does, whole and in small pieces', () => {
+    // Random valid element streams rather than compressor output: they reach
+    // the word-copy paths with offsets below 8 (self-overlapping patterns),
+    // copies ending right at the output's end and literals at the input's end.
+    let seed = 12345;
+    const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8) % n;
+    for (let round = 0; round < 200; round++) {
+      const body: number[] = [];
+      let produced = 0;
+      const elements = 1 + rand(60);
+      for (let e = 0; e < elements; e++) {
+        if (produced === 0 || rand(3) === 0) {
+          const n = 1 + rand(round % 2 === 0 ? 20 : 70);
+          if (n <= 60) body.push((n - 1) << 2);
+          else body.push(60 << 2, n - 1);
+          for (let i = 0; i < n; i++) body.push(rand(256));
+          produced += n;
+        } else if (rand(2) === 0) {
+          const n = 4 + rand(8);
+          const off = 1 + rand(Math.min(produced, 2047));
+          body.push(1 | ((n - 4) << 2) | ((off >> 8) << 5), off & 0xff);
+          produced += n;
+        } else {
+          const n = 1 + rand(64);
+          const off = 1 + rand(Math.min(produced, 24));
+          body.push(2 | ((n - 1) << 2), off & 0xff, off >> 8);
+          produced += n;
+        }
+      }
+      const pre: number[] = [];
+      for (let v = produced; ; v >>>= 7) {
+        if (v < 0x80) {
+          pre.push(v);
+          break;
+        }
+        pre.push((v & 0x7f) | 0x80);
+      }
+      const block = Buffer.from([...pre, ...body]);
+      const expected = Buffer.from(snappyjs.uncompress(block));
+      expect(decompressBlock(block).equals(expected)).toBe(true);
+      // In pieces: input and output windows of a few bytes, output in a larger buffer.
+      const out = Buffer.alloc(produced + 32, 0xee);
+      const state = initialDecodeState();
+      let inPos = pre.length;
+      let outPos = 0;
+      for (let guard = 0; outPos < produced || inPos < block.length; guard++) {
+        expect(guard).toBeLessThan(100_000);
+        const r = decodeRawStep(block, inPos, Math.min(block.length, inPos + 1 + rand(30)), out, outPos, Math.min(produced, outPos + 1 + rand(40)), state);
+        inPos = r.inPos;
+        outPos = r.outPos;
+      }
+      expect(out.subarray(0, produced).equals(expected)).toBe(true);
+      expect(out.subarray(produced).every((b) => b === 0xee)).toBe(true);
+    }
+  });
+
   it.each([
     ['a copy before the start', Buffer.from([4, 0x01, 0x02])],
     ['a truncated literal', Buffer.from([10, 0x24, 1, 2])],

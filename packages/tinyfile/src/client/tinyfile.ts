@@ -715,6 +715,7 @@ class RawDecode {
   #copyLeft = 0;
   #copyOffset = 0;
   #sent = 0;
+  #hist = 0;
   finished = false;
 
   constructor(block: Uint8Array, maxOutputLength: number) {
@@ -734,11 +735,12 @@ class RawDecode {
       const hist = Math.min(HISTORY, this.#produced);
       const inLen = Math.min(slotSize - hist, this.#block.length - this.inPos);
       this.#sent = inLen;
+      this.#hist = hist;
       this.#out.copy(data, 0, this.#produced - hist, this.#produced);
       data.set(this.#block.subarray(this.inPos, this.inPos + inLen), hist);
       Atomics.store(words, h + S_IN_LEN, inLen);
       Atomics.store(words, h + S_HIST_LEN, hist);
-      Atomics.store(words, h + S_OUT_LIMIT, Math.min(slotSize, this.#declared - this.#produced));
+      Atomics.store(words, h + S_OUT_LIMIT, Math.min(slotSize - hist, this.#declared - this.#produced));
       Atomics.store(words, h + S_LITERAL, this.#literal);
       Atomics.store(words, h + S_COPY_LEFT, this.#copyLeft);
       Atomics.store(words, h + S_COPY_OFFSET, this.#copyOffset);
@@ -749,10 +751,11 @@ class RawDecode {
   complete = (d: Done): void => {
     const consumed = Atomics.load(d.words, d.h + S_CONSUMED);
     // Sizes come from the daemon: check them before copying.
-    if (d.outLen < 0 || d.outLen > this.#declared - this.#produced || consumed < 0 || consumed > this.#sent) {
+    if (d.outLen < 0 || d.outLen > this.#declared - this.#produced || this.#hist + d.outLen > d.data.length || consumed < 0 || consumed > this.#sent) {
       throw new TinyFileError('ERR_TINYFILE_PROTOCOL', 'tinyd answered with out-of-range lengths');
     }
-    d.data.copy(this.#out, this.#produced, 0, d.outLen);
+    // tinyd decodes in place, right after the history it was given.
+    d.data.copy(this.#out, this.#produced, this.#hist, this.#hist + d.outLen);
     this.#produced += d.outLen;
     this.#literal = Atomics.load(d.words, d.h + S_LITERAL);
     this.#copyLeft = Atomics.load(d.words, d.h + S_COPY_LEFT);

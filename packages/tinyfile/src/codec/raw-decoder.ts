@@ -48,6 +48,9 @@ export function decodeRawStep(
   inputBase = 0,
 ): DecodeStep {
   const outStart = outPos;
+  // Word-wide copies through DataViews take half the time of byte loops on text.
+  const outView = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const inView = new DataView(input.buffer, input.byteOffset, input.byteLength);
   let literal = state.literal;
   let copyLeft = state.copyLeft;
   const produced0 = state.produced;
@@ -89,7 +92,15 @@ export function decodeRawStep(
           p += extra;
         }
         if (p + n > inEnd || outPos + n > outEnd) break;
-        if (n < 32) {
+        if (n <= 16 && p + 16 <= inEnd && outPos + 16 <= outEnd) {
+          // 16 bytes in four words; the bytes past n are rewritten by what follows.
+          outView.setUint32(outPos, inView.getUint32(p, true), true);
+          outView.setUint32(outPos + 4, inView.getUint32(p + 4, true), true);
+          outView.setUint32(outPos + 8, inView.getUint32(p + 8, true), true);
+          outView.setUint32(outPos + 12, inView.getUint32(p + 12, true), true);
+          outPos += n;
+          p += n;
+        } else if (n < 32) {
           for (let i = 0; i < n; i++) out[outPos++] = input[p++]!;
         } else {
           out.set(input.subarray(p, p + n), outPos);
@@ -118,7 +129,20 @@ export function decodeRawStep(
       if (off === 0 || off > outPos || outPos + n > outEnd) break; // the slow path reports or resumes
       inPos += size;
       let from = outPos - off;
-      if (off >= n && n >= 16) {
+      if (off >= 4 && outPos + n + 8 <= outEnd) {
+        // A word at a time, in order: with off ≥ 4 each word read was fully
+        // written before (by an earlier element or the word just stored), so
+        // a self-overlapping copy still repeats its pattern. The up to 7
+        // bytes stored past n are rewritten by what follows.
+        outView.setUint32(outPos, outView.getUint32(from, true), true);
+        outView.setUint32(outPos + 4, outView.getUint32(from + 4, true), true);
+        const end = outPos + n;
+        for (let d = outPos + 8, f = from + 8; d < end; d += 8, f += 8) {
+          outView.setUint32(d, outView.getUint32(f, true), true);
+          outView.setUint32(d + 4, outView.getUint32(f + 4, true), true);
+        }
+        outPos = end;
+      } else if (off >= n && n >= 16) {
         out.copyWithin(outPos, from, from + n);
         outPos += n;
       } else {

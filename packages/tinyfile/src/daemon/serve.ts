@@ -97,11 +97,15 @@ export function serveSlot(
         if (state.literal < 0 || state.copyLeft < 0 || state.copyLeft > 64) throw new BadRequest('decoder state is out of range');
         if (state.copyLeft > 0 && (state.copyOffset <= 0 || state.copyOffset > hist)) throw new BadRequest('pending copy reaches outside the history');
         if (hist > state.produced) throw new BadRequest(`history of ${hist} bytes exceeds the ${state.produced} bytes produced`);
-        data.copy(scratch.work, 0, 0, hist);
-        const r = decodeRawStep(data, hist, hist + inLen, scratch.work, hist, hist + outLimit, state, -hist);
-        scratch.work.copy(data, 0, hist, r.outPos);
+        // The input moves to private memory and the output is decoded in
+        // place after the history: the output is the larger of the two (3×
+        // for text), and the client can then change no byte the decoder's
+        // bounds depend on. (History it scribbles on only spoils its own output.)
+        const input = scratch.work;
+        data.copy(input, 0, hist, hist + inLen);
+        const r = decodeRawStep(input, 0, inLen, data, hist, Math.min(hist + outLimit, slotSize), state);
         Atomics.store(words, h + S_OUT_LEN, r.outPos - hist);
-        Atomics.store(words, h + S_CONSUMED, r.inPos - hist);
+        Atomics.store(words, h + S_CONSUMED, r.inPos);
         Atomics.store(words, h + S_LITERAL, state.literal);
         Atomics.store(words, h + S_COPY_LEFT, state.copyLeft);
         Atomics.store(words, h + S_COPY_OFFSET, state.copyOffset);

@@ -17,7 +17,7 @@
 // acquire on its positions orders those writes for the other side.
 
 export const MAGIC = 0x46594e54; // "TNYF" little-endian
-export const VERSION = 2;
+export const VERSION = 3;
 export const HEADER_BYTES = 4096;
 
 /** Header words (Int32 indexes). */
@@ -51,9 +51,9 @@ export const S_REQ_ID = 2;
 export const S_IN_LEN = 3;
 /** DECOMPRESS_RAW: bytes of earlier output placed before the input. */
 export const S_HIST_LEN = 4;
-/** DECOMPRESS_RAW: at most this many output bytes this round. */
+/** DECOMPRESS_RAW: at most this many output bytes this round; the daemon also stops at the slot's end. */
 export const S_OUT_LIMIT = 5;
-/** Daemon: output bytes written to the slot data. */
+/** Daemon: output bytes written to the slot data (DECOMPRESS_RAW: from S_HIST_LEN on, after the history; others: from 0). */
 export const S_OUT_LEN = 6;
 /** Daemon, DECOMPRESS_RAW: input bytes consumed. */
 export const S_CONSUMED = 7;
