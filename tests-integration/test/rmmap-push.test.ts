@@ -281,6 +281,15 @@ describe('hostile names', () => {
     expect(r.proc.child.exitCode).toBeNull();
   });
 
+  it('rmmap send exits once the push is done: its idle sender thread does not hold the process', async () => {
+    const src = randomFile('small.bin', 4096);
+    const r = await receiver(mkdir('idle'));
+    // An hour of idle time: a thread that kept the process alive would hold it past the 30 s kill.
+    const sent = await run([rmmap, 'send', src.file, r.dest], { timeoutMs: 30_000, env: { ...process.env, RMMAP_SENDER_IDLE_MS: '3600000' } });
+    expect(sent.status).toBe(0);
+    expect(sent.stdout).toContain('stored small.bin');
+  });
+
   it('rmmap send --name with a path is a usage error', async () => {
     const src = randomFile('x', 10);
     const r = await run([rmmap, 'send', '--name', '../x', src.file, '127.0.0.1:9']);

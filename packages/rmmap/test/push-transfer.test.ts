@@ -8,7 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-import { PushReceiver, pushFile, PushStatus, type FailedEvent } from '../src/push';
+import { closeIdleSenderThreads, PushReceiver, pushFile, PushStatus, type FailedEvent } from '../src/push';
+import { idleSenderThreads } from '../src/push/sender-threads';
 import { encodeHeader, encodeReply, encodeTrailer, ReplyParser, type Reply } from '../src/push/wire';
 
 let base: string;
@@ -141,6 +142,21 @@ describe('pushFile → PushReceiver', () => {
     expect(stored.sort()).toEqual(['c0', 'c1', 'c2', 's0', 's1', 's2']);
     for (const name of stored) expect(sha(path.join(r.dir, name))).toBe(src.sha);
     expect(r.transfers()).toEqual([]);
+  });
+
+  it('keeps one idle sender thread between pushes and reuses it; closeIdleSenderThreads() ends it', async () => {
+    await closeIdleSenderThreads();
+    const r = await receiver('reuse', { overwrite: true });
+    const src = source(100_000);
+    for (let i = 0; i < 5; i++) {
+      expect((await pushFile(src.file, [dest(r)])).ok).toBe(true);
+      // A new thread per push would leave 2, 3, 4 idle threads here.
+      expect(idleSenderThreads()).toBe(1);
+    }
+    await closeIdleSenderThreads();
+    expect(idleSenderThreads()).toBe(0);
+    expect((await pushFile(src.file, [dest(r)])).ok).toBe(true);
+    expect(idleSenderThreads()).toBe(1);
   });
 
   it('verifies big files both ways: crc32 as the bytes pass through, sha256 in hashing threads', async () => {

@@ -49,12 +49,18 @@ interface Slot {
   lastProgressAt: number;
 }
 
-export function runSender(job: SendJob): void {
+/**
+ * Serves one push. `onEnd` runs once the owner's 'close' was answered: the
+ * job holds no fd any more, takes no message, and the thread may take the
+ * next push (threads are reused, see sender-threads.ts).
+ */
+export function runSender(job: SendJob, onEnd: () => void = () => undefined): void {
   const port = parentPort;
   if (port === null) throw new Error('runSender must run in a worker thread');
   const progress = new BigInt64Array(job.progress);
   const slots = new Map<number, Slot>();
   let running = false;
+  let ended = false;
   let hasher = job.checksum === undefined ? undefined : new FileHasher(job.fileFd, job.checksum);
 
   const post = (e: SendEvent) => port.postMessage(e);
@@ -121,6 +127,7 @@ export function runSender(job: SendJob): void {
   };
 
   const loop = () => {
+    if (ended) return;
     if (slots.size === 0) {
       // No receiver ready yet (or all done): hash ahead, or stop until 'add'.
       if (hashStep()) setImmediate(loop);
@@ -145,7 +152,7 @@ export function runSender(job: SendJob): void {
     }
   };
 
-  port.on('message', (cmd: SendCommand) => {
+  const onMessage = (cmd: SendCommand) => {
     if (cmd.type === 'add') {
       if (job.size === 0) {
         sys.close(cmd.fd);
@@ -157,7 +164,13 @@ export function runSender(job: SendJob): void {
     } else if (cmd.type === 'close') {
       for (const s of slots.values()) sys.close(s.fd);
       slots.clear();
+      // Nothing of this push may run after 'closed': the owner closes the
+      // file, and the thread may already serve the next push.
+      ended = true;
+      hasher = undefined;
+      port.off('message', onMessage);
       post({ type: 'closed', slot: CLOSED_SLOT });
+      onEnd();
     } else {
       const s = slots.get(cmd.slot);
       if (s !== undefined) {
@@ -165,7 +178,8 @@ export function runSender(job: SendJob): void {
         sys.close(s.fd);
       }
     }
-  });
+  };
+  port.on('message', onMessage);
   kick();
 }
 

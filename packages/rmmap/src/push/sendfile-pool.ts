@@ -4,16 +4,20 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import type { ChecksumId } from './constants';
 import { cancelFollower, followState, publishLanded, wantsFollower } from './hash-follower';
-import type { SendCommand, SendEvent } from './sendfile-loop';
+import type { SendCommand, SendEvent, SendJob } from './sendfile-loop';
+import { giveBackSenderThread, takeSenderThread } from './sender-threads';
 import { startWorker } from './start-worker';
 
 /**
  * The main thread's handle on the sendfile worker threads of one push.
- * Slot i (receiver i) goes to thread i mod threads. Owns the threads; each
+ * Slot i (receiver i) goes to thread i mod threads. Its sender threads come
+ * from sender-threads.ts and go back there at close(); each
  * slot's socket dup is owned by its thread from add() on.
  */
 export class SendfilePool {
   readonly #workers: Worker[] = [];
+  /** Per thread: removes this push's listeners before the thread is given back. */
+  readonly #detach: Array<() => void> = [];
   readonly #waiters = new Map<number, (e: SendEvent) => void>();
   #crash: Error | undefined;
   #hasher: Worker | undefined;
@@ -46,8 +50,8 @@ export class SendfilePool {
       h.once('error', (err) => failDigest(err));
     }
     for (let t = 0; t < threads; t++) {
-      const w = startWorker({ op: 'send', ...rest, ...(t === 0 && !follow ? { checksum } : {}) });
-      w.on('message', (e: SendEvent) => {
+      const w = takeSenderThread();
+      const onMessage = (e: SendEvent) => {
         if (e.type === 'digest') {
           setDigest(e.digest === null ? null : Buffer.from(e.digest, 'hex'));
           return;
@@ -55,14 +59,21 @@ export class SendfilePool {
         const waiter = this.#waiters.get(e.slot);
         this.#waiters.delete(e.slot);
         waiter?.(e);
-      });
-      w.on('error', (err) => {
+      };
+      const onError = (err: Error) => {
         this.#crash ??= err;
         if (t === 0) failDigest(err);
         for (const [slot, waiter] of this.#waiters) {
           if (slot % this.#workers.length === t) waiter({ type: 'failed', slot, code: 'ERR_RMMAP_PUSH_INTERNAL', message: `the sendfile thread failed: ${err.message}` });
         }
+      };
+      w.on('message', onMessage);
+      w.on('error', onError);
+      this.#detach.push(() => {
+        w.off('message', onMessage);
+        w.off('error', onError);
       });
+      w.postMessage({ op: 'send', ...rest, ...(t === 0 && !follow ? { checksum } : {}) } satisfies SendJob);
       this.#workers.push(w);
     }
   }
@@ -87,20 +98,27 @@ export class SendfilePool {
     this.#worker(slot).postMessage({ type: 'abort', slot } satisfies SendCommand);
   }
 
-  /** Lets every thread close the fds it still holds, then ends the threads. */
+  /** Lets every thread close the fds it still holds, then hands the threads back (or ends them). */
   async close(): Promise<void> {
-    await Promise.all(
+    // Per thread: whether it answered 'closed' (and so is free for the next push).
+    const closed = await Promise.all(
       this.#workers.map(
         (w) =>
-          new Promise<void>((resolve) => {
-            if (this.#crash !== undefined) return resolve();
-            const onMessage = (e: SendEvent) => {
-              if (e.type !== 'closed') return;
+          new Promise<boolean>((resolve) => {
+            if (this.#crash !== undefined) return resolve(false);
+            const settle = (ok: boolean) => {
               w.off('message', onMessage);
-              resolve();
+              w.off('error', onGone);
+              w.off('exit', onGone);
+              resolve(ok);
             };
+            const onMessage = (e: SendEvent) => {
+              if (e.type === 'closed') settle(true);
+            };
+            const onGone = () => settle(false);
             w.on('message', onMessage);
-            w.once('error', () => resolve());
+            w.once('error', onGone);
+            w.once('exit', onGone);
             w.postMessage({ type: 'close' } satisfies SendCommand);
           }),
       ),
@@ -111,6 +129,13 @@ export class SendfilePool {
       cancelFollower(this.#followState);
       await this.digest.catch(() => null);
     }
-    await Promise.all([...this.#workers, ...(this.#hasher === undefined ? [] : [this.#hasher])].map((w) => w.terminate()));
+    // A sender thread that answered 'closed' holds nothing of this push and
+    // serves the next one; one that crashed is ended.
+    this.#workers.forEach((w, t) => {
+      this.#detach[t]?.();
+      if (closed[t] === true && this.#crash === undefined) giveBackSenderThread(w);
+      else void w.terminate();
+    });
+    if (this.#hasher !== undefined) await this.#hasher.terminate();
   }
 }
