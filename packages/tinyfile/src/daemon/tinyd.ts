@@ -504,7 +504,7 @@ export class Tinyd {
     // Small work runs inline (a worker hand-off costs more than it); larger
     // work waits for a worker, so the main thread stays free to dispatch.
     const inline = this.#pool === undefined || work <= this.#inlineMax;
-    if (!inline && this.#pool!.idle === 0) return false;
+    if (!inline && this.#pool!.room === 0) return false;
     Atomics.store(c.words, h + S_SEEN_AT, c.seenAt[slot]!);
     Atomics.store(c.words, h + S_DISPATCHED_AT, this.#dispatchSeq++);
     Atomics.store(c.words, h + S_STATE, STATE_BUSY);
