@@ -47,6 +47,19 @@ function source(bytes: number, name = 'payload.bin'): { file: string; sha: strin
 
 const dest = (r: PushReceiver) => `127.0.0.1:${r.address.port}`;
 const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+/** Paths under `dir` that this process holds open (deleted files included). */
+function openFilesUnder(dir: string): string[] {
+  return fs
+    .readdirSync('/proc/self/fd')
+    .map((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return ''; // closed meanwhile (the listing's own fd)
+      }
+    })
+    .filter((target) => target.startsWith(dir));
+}
 const nextFailure = (r: PushReceiver) => new Promise<FailedEvent>((resolve) => r.once('failed', resolve));
 
 /** A hand-driven sender speaking the wire format, for hostile and broken peers. */
@@ -262,9 +275,14 @@ describe('pushFile → PushReceiver', () => {
     const r = await PushReceiver.listen({ dir: dir('fds'), overwrite: true });
     await pushFile(big.file, [dest(r)]);
     await pushFile(small.file, [dest(r)]);
+    // Replaces big.bin: the receiver holds the replaced file until it has replied.
     await pushFile(big.file, [dest(r), '127.0.0.1:9']);
     const ac = new AbortController();
     await pushFile(big.file, [dest(r)], { signal: ac.signal, progressIntervalMs: 1, onProgress: (ps) => (ps[0]?.sent ?? 0) > 0 && ac.abort() });
+    // By name, while the receiver still runs: its threads' fds are closed
+    // when a thread ends, so a leak in a transfer shows only before close().
+    for (let i = 0; i < 500 && r.transfers().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(openFilesUnder(base)).toEqual([]);
     await r.close();
     expect(fds()).toBe(before);
   });

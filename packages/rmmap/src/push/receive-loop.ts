@@ -24,6 +24,8 @@ import { decodeHeaderFixed, decodeName, decodeTrailer, encodeReply } from './wir
 
 const C = sys.constants;
 const F_SETPIPE_SZ = 1031;
+/** open(2) O_PATH on Linux x86-64 and arm64 (Node's fs.constants does not name it). */
+const O_PATH = 0o10000000;
 const TMPFS_MAGIC = 0x01021994;
 const PIPE_SIZE = 1024 * 1024;
 /** One read's worth: large enough for few syscalls, small enough to hash while it is cached. */
@@ -77,6 +79,7 @@ export function runReceiver(job: ReceiveJob): void {
   let fileFd = -1;
   let verdict: ReceiveEvent | undefined;
   let verifier: Verifier | undefined;
+  let replaced = -1;
   try {
     const deadline = Date.now() + job.headerTimeoutMs;
     const fixed = decodeHeaderFixed(readExact(job.fd, HEADER_FIXED_LEN, deadline), job.maxSize);
@@ -138,7 +141,7 @@ export function runReceiver(job: ReceiveJob): void {
         `${CHECKSUMS[fixed.checksum].name} of the received data is ${digest.toString('hex')} but the sender announced ${trailer.toString('hex')}; the data was corrupted in transit`,
       );
     }
-    publish(tempPath, finalPath, job);
+    replaced = publish(tempPath, finalPath, job);
     tempPath = undefined;
     const hex = `${CHECKSUMS[fixed.checksum].name}:${digest.toString('hex')}`;
     writeAll(job.fd, encodeReply(PushStatus.STORED, `${name} ${size} ${hex}`), Date.now() + job.idleTimeoutMs);
@@ -155,6 +158,7 @@ export function runReceiver(job: ReceiveJob): void {
   } finally {
     verifier?.cancel();
     if (fileFd >= 0) fs.closeSync(fileFd);
+    if (replaced >= 0) fs.closeSync(replaced);
     if (tempPath !== undefined) fs.rmSync(tempPath, { force: true });
     sys.close(job.fd);
     // Reported only now, so whoever hears it sees the directory already clean.
@@ -238,10 +242,30 @@ function receiveBySplice(job: ReceiveJob, fileFd: number, size: number, progress
   }
 }
 
-/** Puts the verified temp file under its final name; without --overwrite, never replaces. */
-function publish(tempPath: string, finalPath: string, job: ReceiveJob): void {
+/**
+ * Puts the verified temp file under its final name; without --overwrite,
+ * never replaces. Returns an O_PATH fd of the file it replaced (-1 if none),
+ * for the caller to close after replying: the replaced file's pages are
+ * freed at its last reference, and that is then this close, after the
+ * sender has its verdict, instead of inside rename(2) before it (a 256 MiB
+ * file on tmpfs took ~15 % of a receiver's CPU to free).
+ */
+function publish(tempPath: string, finalPath: string, job: ReceiveJob): number {
+  let replaced = -1;
   if (job.overwrite) {
-    fs.renameSync(tempPath, finalPath);
+    try {
+      // O_PATH: a reference only, nothing is opened for reading (no side
+      // effects on whatever the name is); O_NOFOLLOW holds a symlink itself.
+      replaced = fs.openSync(finalPath, O_PATH | fs.constants.O_NOFOLLOW);
+    } catch {
+      // nothing there (or nothing we may hold): nothing to defer
+    }
+    try {
+      fs.renameSync(tempPath, finalPath);
+    } catch (err) {
+      if (replaced >= 0) fs.closeSync(replaced);
+      throw err;
+    }
   } else {
     try {
       // link(2) fails with EEXIST atomically, unlike a check followed by rename.
@@ -255,13 +279,19 @@ function publish(tempPath: string, finalPath: string, job: ReceiveJob): void {
     fs.unlinkSync(tempPath);
   }
   if (job.fsync) {
-    const d = fs.openSync(job.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     try {
-      fs.fsyncSync(d);
-    } finally {
-      fs.closeSync(d);
+      const d = fs.openSync(job.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+      try {
+        fs.fsyncSync(d);
+      } finally {
+        fs.closeSync(d);
+      }
+    } catch (err) {
+      if (replaced >= 0) fs.closeSync(replaced);
+      throw err;
     }
   }
+  return replaced;
 }
 
 function exists(p: string): boolean {
