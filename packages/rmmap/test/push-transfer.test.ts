@@ -115,8 +115,14 @@ describe('pushFile → PushReceiver', () => {
       fs.writeFileSync(path.join(r.dir, 'taken.bin'), 'x');
       const src = source(1000, 'taken.bin');
       const stored = source(1000, 'fresh.bin');
+      // The sender hears the verdict before the receiver's thread reports
+      // it to its main thread: wait for the receiver's own events too.
+      const storedEvent = new Promise((resolve) => r.once('stored', resolve));
       await pushFile(stored.file, [dest(r)]);
+      await storedEvent;
+      const failedEvent = nextFailure(r);
       await pushFile(src.file, [dest(r)]);
+      await failedEvent;
       expect(seen).toEqual(
         expect.arrayContaining([
           ['rmmap:push:stored', expect.objectContaining({ name: 'fresh.bin', size: 1000, digest: `crc32:${stored.crc}` })],
