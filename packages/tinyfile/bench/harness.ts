@@ -149,7 +149,7 @@ export async function timeAlternating(rounds: number, a: () => unknown, b: () =>
 /** `rounds`: calls per client per measurement; `pairs`: baseline / tinyd measurements alternated, for the median ratio. */
 export const SIZES: Array<{ label: string; bytes: number; rounds: number; pairs: number }> = [
   { label: '4 KiB', bytes: 4096, rounds: quick ? 300 : 1000, pairs: quick ? 3 : 7 },
-  { label: '1 MiB', bytes: 1 << 20, rounds: quick ? 10 : 30, pairs: quick ? 3 : 9 },
+  { label: '1 MiB', bytes: 1 << 20, rounds: quick ? 10 : 30, pairs: quick ? 3 : 15 },
   { label: '64 MiB', bytes: 64 << 20, rounds: quick ? 1 : 2, pairs: quick ? 1 : 5 },
 ];
 
