@@ -131,11 +131,13 @@ export class SendfilePool {
     }
     // A sender thread that answered 'closed' holds nothing of this push and
     // serves the next one; one that crashed is ended.
+    const ending: Array<Promise<number>> = [];
     this.#workers.forEach((w, t) => {
       this.#detach[t]?.();
       if (closed[t] === true && this.#crash === undefined) giveBackSenderThread(w);
-      else void w.terminate();
+      else ending.push(w.terminate());
     });
-    if (this.#hasher !== undefined) await this.#hasher.terminate();
+    if (this.#hasher !== undefined) ending.push(this.#hasher.terminate());
+    await Promise.all(ending);
   }
 }
