@@ -12,7 +12,7 @@ import { type Row } from './util';
 const ROUNDS = Number(process.env['IPCBUFFER_BENCH_ROUNDS'] ?? 2000);
 
 function child(mode: string, prefix: string): Promise<ChildProcess> {
-  const c = fork(path.join(__dirname, 'fixtures', 'pong.ts'), [mode, prefix], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const c = fork(path.join(__dirname, 'fixtures', 'pong.ts'), [mode, prefix], { execArgv: ['-r', 'tsx/cjs'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     c.once('message', () => resolve(c));
     c.once('error', reject);

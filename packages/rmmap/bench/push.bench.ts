@@ -149,7 +149,7 @@ function writeRandom(file: string, bytes: number): void {
 
 /** Spawns a receiver process and resolves with its HOST:PORT from the readiness line. */
 function startReceiver(children: ChildProcess[], args: string[], viaTsx = false): Promise<string> {
-  const argv = viaTsx ? ['--import', 'tsx', ...args] : args;
+  const argv = viaTsx ? ['-r', 'tsx/cjs', ...args] : args;
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise((resolve, reject) => {

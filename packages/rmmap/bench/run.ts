@@ -14,7 +14,7 @@ let failed = 0;
 for (const file of fs.readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).sort()) {
   if (only !== undefined && !file.includes(only)) continue;
   process.stdout.write(`\n## ${file}\n`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(__dirname, file)], { stdio: 'inherit', cwd: path.resolve(__dirname, '..') });
+  const r = spawnSync(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, file)], { stdio: 'inherit', cwd: path.resolve(__dirname, '..') });
   if (r.status !== 0) {
     failed++;
     process.stderr.write(`${file} failed (status ${String(r.status ?? r.signal)})\n`);

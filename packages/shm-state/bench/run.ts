@@ -11,7 +11,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   for (const file of fs.readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).sort()) {
     if (only !== undefined && !file.includes(only)) continue;
-    const mod = (await import(path.join(__dirname, file))) as { run: () => Promise<Row[]> };
+    const mod = require(path.join(__dirname, file)) as { run: () => Promise<Row[]> };
     rows.push(...(await mod.run()));
   }
   printTable('@shmkit/shm-state', rows);

@@ -18,7 +18,7 @@ export interface Peer {
 
 /** Starts bench/peer.ts in a child, with `fds` at 3, 4, …; waits for nothing. */
 export function peer(args: string[], fds: number[] = []): Peer {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'peer.ts'), ...args], {
+  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'peer.ts'), ...args], {
     stdio: ['ignore', 'pipe', 'inherit', ...fds],
   });
   let out = '';

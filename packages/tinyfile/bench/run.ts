@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     .sort();
   const rows: Row[] = [];
   for (const f of files) {
-    const mod = (await import(path.join(__dirname, f))) as { run: () => Promise<Row[]> };
+    const mod = require(path.join(__dirname, f)) as { run: () => Promise<Row[]> };
     rows.push(...(await mod.run()));
   }
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
