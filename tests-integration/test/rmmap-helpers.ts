@@ -50,6 +50,29 @@ export async function jsonLine<T>(p: Proc, prefix: string, timeoutMs = 60000): P
   return JSON.parse(hit.slice(prefix.length + 1).trimEnd()) as T;
 }
 
+/** The 16 bytes a writer client (fixtures/rmmap-client.js) puts at index `i`. */
+export function record(tag: string, i: number): string {
+  return `${tag}:${String(i).padStart(8, '0')}`.padEnd(16, '.');
+}
+
+/**
+ * After three writer clients tagged `${prefix}0..2` each wrote `per` records
+ * (client c at indexes c × 1000 + i): every record is in place, and every
+ * write was applied exactly once. Each applied write bumps the file's
+ * version by one, so the acknowledged versions are distinct and the file
+ * ends at version 3 × per.
+ */
+export async function expectWrittenOnce(root: string, clients: Proc[], prefix: string, per: number, port: number): Promise<void> {
+  const file = fs.readFileSync(path.join(root, 'log.bin'));
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < per; i++) expect(file.subarray((c * 1000 + i) * 16, (c * 1000 + i + 1) * 16).toString()).toBe(record(`${prefix}${c}`, i));
+  }
+  const versions = clients.flatMap((c) => [...c.stdout().matchAll(/^ack \d+ (\d+)$/gm)].map((m) => Number(m[1])));
+  expect(new Set(versions).size).toBe(3 * per);
+  const probe = startClient({ host: '127.0.0.1', port, path: 'log.bin', length: 16, mode: 'version' });
+  expect(await probe.waitFor(/^version (\d+)$/m)).toBe(`version ${3 * per}`);
+}
+
 /** mulberry32: reproducible randomness; the seed is printed on failure. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;

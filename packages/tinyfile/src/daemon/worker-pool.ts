@@ -1,6 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+
+import { startModuleWorker } from '@shmkit/shm-fd/unstable-worker';
 
 import type { TaskMessage, ToWorker, WorkerDone } from './worker-messages';
 
@@ -27,7 +27,7 @@ export class WorkerPool {
 
   constructor(count: number, codec: string, slotSize: number, onDone: (d: WorkerDone) => void, onError: (err: Error) => void) {
     for (let i = 0; i < count; i++) {
-      const worker = startWorker({ codec, slotSize });
+      const worker = startModuleWorker(__dirname, 'worker', { codec, slotSize });
       const s: Slotted = { worker, pending: 0 };
       worker.on('message', (d: WorkerDone) => {
         s.pending--;
@@ -81,18 +81,4 @@ export class WorkerPool {
       ),
     );
   }
-}
-
-/**
- * The built package runs worker.js. From the sources (jest, tsx) the thread
- * registers tsx's require hook first so that it can load worker.ts
- * (`--import tsx` in execArgv is not honoured for workers under jest).
- */
-function startWorker(workerData: { codec: string; slotSize: number }): Worker {
-  const js = path.join(__dirname, 'worker.js');
-  // No inherited execArgv: a parent started with `--import tsx` would load the TypeScript loader into every thread.
-  if (fs.existsSync(js)) return new Worker(js, { workerData, execArgv: [] });
-  const tsx = require.resolve('tsx/cjs/api');
-  const code = `require(${JSON.stringify(tsx)}).register(); require(${JSON.stringify(path.join(__dirname, 'worker.ts'))});`;
-  return new Worker(code, { eval: true, workerData });
 }
