@@ -61,9 +61,10 @@ async function main(): Promise<void> {
         return res.receivers.map((x) => x.ms);
       };
       const methods: Array<[string, () => Promise<number[]>]> = [
-        ['sendfile push, crc32 (the default)', push({})],
+        ['sendfile push, xxh64 (the default)', push({})],
+        ['sendfile push, crc32', push({ checksum: 'crc32' })],
         ['sendfile push, sha256', push({ checksum: 'sha256' })],
-        ...(n > 1 ? ([[`sendfile push, crc32, ${n} sender threads`, push({ senderThreads: n })]] as Array<[string, () => Promise<number[]>]>) : []),
+        ...(n > 1 ? ([[`sendfile push, xxh64, ${n} sender threads`, push({ senderThreads: n })]] as Array<[string, () => Promise<number[]>]>) : []),
         ['createReadStream().pipe(socket) + crc32 both ends', () => Promise.all(crced.map((d) => streamSend(file, d, 'crc32')))],
         ['createReadStream().pipe(socket) + sha256 both ends', () => Promise.all(hashed.map((d) => streamSend(file, d, 'sha256')))],
         ['createReadStream().pipe(socket)', () => Promise.all(theirs.map((d) => streamSend(file, d, undefined)))],
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
         '|---:|---|---:|---:|---:|---:|',
         ...rows,
         '',
-        'sendfile push = rmmap pushFile: connect, header, READY, sendfile(2) from worker thread(s), checksum trailer, the receiver splices into a temp file, verifies, renames, replies. MB/s per receiver = size ÷ (connect → verified reply); CPU = process.cpuUsage() of the sender (all threads), including the sender-side checksum and thread start-up.',
+        'sendfile push = rmmap pushFile: connect, header, READY, sendfile(2) from worker thread(s), checksum trailer; the receiver reads the socket into memory, hashes it there (xxh64, crc32) and writes a temp file, or splices into it and hashes the file (sha256), then verifies, renames, replies. MB/s per receiver = size ÷ (connect → verified reply); CPU = process.cpuUsage() of the sender (all threads), including the sender-side checksum and thread start-up.',
         'createReadStream().pipe(socket) = one read stream per receiver, no verification; the receiver (also a separate process) pipes into fs.createWriteStream and sends one byte once the file is written. "+ crc32/sha256 both ends": both sides also hash the stream and the receiver acks with its digest (the guarantee the push gives). Ratios are against the plain, unverified pipe.',
         '',
         'Transport only (no protocol, no checksum, no file at the receiver: receivers count and discard the bytes, then ack):',

@@ -20,7 +20,7 @@ describe('rmmap CLI usage', () => {
     [['send', 'file', 'nohost'], 'invalid destination "nohost"'],
     [['send', 'file', 'h:99999'], 'invalid destination'],
     [['send', '--bogus', 'file', 'h:1'], "Unknown option '--bogus'"],
-    [['send', '--checksum', 'md5', 'file', 'h:1'], '--checksum must be sha256 or crc32'],
+    [['send', '--checksum', 'md5', 'file', 'h:1'], '--checksum must be sha256, crc32, xxh64'],
     [['send', '--name', '../x', 'file', 'h:1'], 'cannot push under the name "../x"'],
     [['receive', '--dir', '/tmp'], '--port is required'],
     [['receive', '--port', '1'], '--dir is required'],

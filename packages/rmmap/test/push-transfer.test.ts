@@ -11,6 +11,7 @@ import zlib from 'node:zlib';
 import { closeIdleSenderThreads, PushReceiver, pushFile, PushStatus, type FailedEvent } from '../src/push';
 import { idleSenderThreads } from '../src/push/sender-threads';
 import { encodeHeader, encodeReply, encodeTrailer, ReplyParser, type Reply } from '../src/push/wire';
+import { loadXxhashRef } from './helpers/xxhash-ref';
 
 let base: string;
 const receivers: PushReceiver[] = [];
@@ -37,12 +38,21 @@ async function receiver(name: string, options: { overwrite?: boolean; maxSize?: 
 
 // zlib.crc32 exists since Node 20.15; @types/node 20.11 does not know it.
 const crc32 = (zlib as unknown as { crc32: (data: Uint8Array) => number }).crc32;
+let h64: (data: Uint8Array) => bigint;
+beforeAll(async () => {
+  h64 = (await loadXxhashRef()).h64Raw;
+});
 
-function source(bytes: number, name = 'payload.bin'): { file: string; sha: string; crc: string } {
+function source(bytes: number, name = 'payload.bin'): { file: string; sha: string; crc: string; xxh: string } {
   const file = path.join(base, name);
   const data = crypto.randomBytes(bytes);
   fs.writeFileSync(file, data);
-  return { file, sha: crypto.createHash('sha256').update(data).digest('hex'), crc: (crc32(data) >>> 0).toString(16).padStart(8, '0') };
+  return {
+    file,
+    sha: crypto.createHash('sha256').update(data).digest('hex'),
+    crc: (crc32(data) >>> 0).toString(16).padStart(8, '0'),
+    xxh: h64(data).toString(16).padStart(16, '0'),
+  };
 }
 
 const dest = (r: PushReceiver) => `127.0.0.1:${r.address.port}`;
@@ -91,8 +101,8 @@ describe('pushFile → PushReceiver', () => {
     const seen: number[] = [];
     const result = await pushFile(src.file, rs.map(dest), { onProgress: (ps) => seen.push(...ps.map((p) => p.sent)), progressIntervalMs: 5 });
     expect(result.ok).toBe(true);
-    // crc32 is the default checksum.
-    expect(result.digest).toBe(`crc32:${src.crc}`);
+    // xxh64 is the default checksum.
+    expect(result.digest).toBe(`xxh64:${src.xxh}`);
     expect(result.receivers.map((x) => x.ok)).toEqual([true, true]);
     for (const r of rs) {
       const stored = path.join(r.dir, 'payload.bin');
@@ -125,7 +135,7 @@ describe('pushFile → PushReceiver', () => {
       await failedEvent;
       expect(seen).toEqual(
         expect.arrayContaining([
-          ['rmmap:push:stored', expect.objectContaining({ name: 'fresh.bin', size: 1000, digest: `crc32:${stored.crc}` })],
+          ['rmmap:push:stored', expect.objectContaining({ name: 'fresh.bin', size: 1000, digest: `xxh64:${stored.xxh}` })],
           ['rmmap:push:result', expect.objectContaining({ name: 'fresh.bin', ok: true, destination: dest(r) })],
           ['rmmap:push:failed', expect.objectContaining({ name: 'taken.bin', code: 'ERR_RMMAP_PUSH_EXISTS' })],
           ['rmmap:push:result', expect.objectContaining({ name: 'taken.bin', ok: false, code: 'ERR_RMMAP_PUSH_EXISTS' })],
@@ -178,17 +188,20 @@ describe('pushFile → PushReceiver', () => {
     expect(idleSenderThreads()).toBe(1);
   });
 
-  it('verifies big files both ways: crc32 as the bytes pass through, sha256 in hashing threads', async () => {
+  it('verifies big files every way: xxh64 and crc32 as the bytes pass through, sha256 in hashing threads', async () => {
     // 17 MiB: above the size where sha256 gets a hashing thread at each end.
     const rs = await Promise.all([receiver('a'), receiver('b')]);
     const src = source(17 * 1024 * 1024 + 5);
-    const crc = await pushFile(src.file, rs.map(dest), { name: 'crc.bin' });
+    const xxh = await pushFile(src.file, rs.map(dest), { name: 'xxh.bin' });
+    expect(xxh.digest).toBe(`xxh64:${src.xxh}`);
+    const crc = await pushFile(src.file, rs.map(dest), { name: 'crc.bin', checksum: 'crc32' });
     expect(crc.digest).toBe(`crc32:${src.crc}`);
     const sha256 = await pushFile(src.file, rs.map(dest), { name: 'sha.bin', checksum: 'sha256' });
     expect(sha256.digest).toBe(`sha256:${src.sha}`);
-    expect([crc.ok, sha256.ok]).toEqual([true, true]);
+    expect([xxh.ok, crc.ok, sha256.ok]).toEqual([true, true, true]);
     for (const r of rs) {
-      expect(fs.readdirSync(r.dir).sort()).toEqual(['crc.bin', 'sha.bin']);
+      expect(fs.readdirSync(r.dir).sort()).toEqual(['crc.bin', 'sha.bin', 'xxh.bin']);
+      expect(sha(path.join(r.dir, 'xxh.bin'))).toBe(src.sha);
       expect(sha(path.join(r.dir, 'crc.bin'))).toBe(src.sha);
       expect(sha(path.join(r.dir, 'sha.bin'))).toBe(src.sha);
     }
@@ -329,6 +342,34 @@ describe('PushReceiver against hostile or broken senders', () => {
     expect(await failed).toMatchObject({ code: 'ERR_RMMAP_PUSH_CHECKSUM_MISMATCH', name: 'x.bin' });
     socket.destroy();
     expect(fs.readdirSync(r.dir)).toEqual([]);
+  });
+
+  it.each([
+    ['stores', 'the bytes as hashed', PushStatus.STORED],
+    ['refuses', 'one bit flipped after hashing', PushStatus.CHECKSUM_MISMATCH],
+  ])('xxh64 from a sender writing odd-sized pieces: %s %s', async (_verb, _what, status) => {
+    const r = await receiver('in');
+    // Reported by the receiver's thread only once its files are cleaned up.
+    const verdict = status === PushStatus.STORED ? new Promise((resolve) => r.once('stored', resolve)) : nextFailure(r);
+    const { socket, reply } = await rawSender(r);
+    const data = crypto.randomBytes(2 * 1024 * 1024 + 77);
+    const digest = Buffer.alloc(8);
+    digest.writeBigUInt64BE(h64(data));
+    if (status === PushStatus.CHECKSUM_MISMATCH) data[1_234_567]! ^= 0x10;
+    socket.write(encodeHeader({ name: 'x.bin', size: data.length, checksum: 3 }));
+    expect(await reply()).toMatchObject({ status: PushStatus.READY });
+    // Pieces that straddle the hash's 32-byte stripes and the receiver's 1 MiB window.
+    for (let at = 0, k = 0; at < data.length; k++) {
+      const n = Math.min(data.length - at, [1, 31, 33, 4099, 65_537, 1_048_583][k % 6]!);
+      socket.write(data.subarray(at, at + n));
+      at += n;
+    }
+    socket.write(encodeTrailer(digest));
+    expect(await reply()).toMatchObject({ status });
+    await verdict;
+    socket.destroy();
+    if (status === PushStatus.STORED) expect(fs.readFileSync(path.join(r.dir, 'x.bin')).equals(data)).toBe(true);
+    else expect(fs.readdirSync(r.dir)).toEqual([]);
   });
 
   it('cleans up when the sender vanishes mid-data, and keeps serving', async () => {

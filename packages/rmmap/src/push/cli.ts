@@ -6,6 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ShmkitError } from '@shmkit/shm-fd';
 import { formatSize, parseSize, stdio, UsageError, type Io } from '@shmkit/shm-fd/unstable-child-process';
 
+import { CHECKSUM_NAMES, type ChecksumName } from './constants';
 import { parseDestination } from './destination';
 import { PushError } from './errors';
 import { nameProblem } from './names';
@@ -13,12 +14,15 @@ import { PushReceiver } from './receiver';
 import { pushFile, type ReceiverProgress } from './send';
 
 export const USAGE = `Usage:
-  rmmap send [--name NAME] [--checksum crc32|sha256] [--token-file F] [--quiet]
+  rmmap send [--name NAME] [--checksum xxh64|crc32|sha256] [--token-file F]
+             [--quiet]
              FILE HOST:PORT [HOST:PORT...]
       Push FILE to every receiver at once (sendfile, one read of the file).
       Exit 0 when every receiver verified and stored it, 1 when any failed
-      (each failure is named), 2 for usage errors. --checksum: crc32 (the
-      default) catches corruption; sha256 also resists deliberate tampering.
+      (each failure is named), 2 for usage errors. --checksum: xxh64 (the
+      default; xxhsum -H1 prints the same digest) and crc32 catch
+      corruption; sha256 also resists deliberate
+      tampering.
   rmmap receive --port PORT --dir DIR [--host 127.0.0.1] [--overwrite] [--fsync]
                 [--max-size SIZE] [--token-file F] [--once] [--quiet]
       Accept pushes and store them in DIR (files 0600, never outside DIR,
@@ -93,7 +97,7 @@ async function send(args: string[], io: Io): Promise<number> {
     if (problem !== null) throw new UsageError(`send: cannot push under the name ${JSON.stringify(name)}: ${problem}`);
   }
   const sum = values['checksum'];
-  if (sum !== undefined && sum !== 'sha256' && sum !== 'crc32') throw new UsageError(`send: --checksum must be sha256 or crc32, got ${JSON.stringify(sum)}`);
+  if (sum !== undefined && (typeof sum !== 'string' || !isChecksumName(sum))) throw new UsageError(`send: --checksum must be ${CHECKSUM_NAMES.join(', ')}, got ${JSON.stringify(sum)}`);
   const quiet = values['quiet'] === true;
   const t0 = performance.now();
   const result = await pushFile(file, parsed, {
@@ -240,4 +244,8 @@ function version(): string {
     }
   }
   return 'unknown';
+}
+
+function isChecksumName(s: string): s is ChecksumName {
+  return (CHECKSUM_NAMES as readonly string[]).includes(s);
 }

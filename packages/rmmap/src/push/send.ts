@@ -8,7 +8,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { PushStatus, errorCodeOf } from './codes';
 import { ReceiverConnection, type ConnEvent } from './connection';
-import { checksumId, CHECKSUMS, DEFAULT_CHECKSUM, FALLBACK_CHECKSUM, MAX_TOKEN_LEN, type ChecksumName } from './constants';
+import { checksumId, CHECKSUMS, DEFAULT_CHECKSUM, MAX_TOKEN_LEN, type ChecksumName } from './constants';
 import { parseDestination, type Destination } from './destination';
 import { debug, pushChannels } from './diagnostics';
 import { PushError } from './errors';
@@ -20,7 +20,10 @@ import { encodeHeader, encodeTrailer } from './wire';
 export interface PushOptions {
   /** Name stored at the receivers; defaults to the file's base name. */
   name?: string;
-  /** 'crc32' (default where zlib.crc32 exists: Node 20.15+) or 'sha256' (slower; also resists tampering). */
+  /**
+   * 'xxh64' (the default; `xxhsum -H1` prints the same digest), 'crc32'
+   * (zlib's; Node 20.15+) or 'sha256' (slower; also resists tampering).
+   */
   checksum?: ChecksumName;
   /** The receivers' shared secret, if they were started with one. */
   token?: string | Buffer;
@@ -66,7 +69,7 @@ export interface ReceiverResult {
 export interface PushResult {
   name: string;
   size: number;
-  /** "crc32:<hex>" or "sha256:<hex>" */
+  /** "xxh64:<hex>", "crc32:<hex>" or "sha256:<hex>" */
   digest: string;
   ok: boolean;
   receivers: ReceiverResult[];
@@ -89,9 +92,9 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
   if (token !== undefined && (token.length < 1 || token.length > MAX_TOKEN_LEN)) {
     throw new PushError('ERR_RMMAP_PUSH_BAD_TOKEN', `the token must be 1 to ${MAX_TOKEN_LEN} bytes`);
   }
-  const checksum = options.checksum === undefined ? (checksumAvailable(DEFAULT_CHECKSUM) ? DEFAULT_CHECKSUM : FALLBACK_CHECKSUM) : checksumId(options.checksum);
+  const checksum = options.checksum === undefined ? DEFAULT_CHECKSUM : checksumId(options.checksum);
   if (checksum === undefined || !checksumAvailable(checksum)) {
-    throw new PushError('ERR_RMMAP_PUSH_BAD_CHECKSUM', `checksum ${JSON.stringify(options.checksum)} is not available; use sha256 or crc32 (Node 20.15+)`);
+    throw new PushError('ERR_RMMAP_PUSH_BAD_CHECKSUM', `checksum ${JSON.stringify(options.checksum)} is not available; use xxh64, sha256 or crc32 (Node 20.15+)`);
   }
 
   // libuv opens with O_CLOEXEC, so no child inherits the file.

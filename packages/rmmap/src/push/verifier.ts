@@ -7,9 +7,10 @@ import { awaitDigest, cancelFollower, followState, publishLanded, wantsFollower 
 import { startWorker } from './start-worker';
 
 /**
- * The receiver's checksum of the file being written. crc32 is computed from
- * the received bytes themselves as they pass through memory on their way to
- * the file (`update`); sha256 from the file: in a second thread that follows
+ * The receiver's checksum of the file being written. xxh64 is computed in
+ * the memory the socket is read into (`window`), crc32 from the received
+ * bytes as they pass through memory on their way to the file (`update`);
+ * sha256 from the file: in a second thread that follows
  * the write offset for big files, inline whenever the socket is momentarily
  * empty for small ones.
  */
@@ -20,6 +21,13 @@ export interface Verifier {
    * splicing (see receive-loop.ts for why that is cheaper with crc32).
    */
   readonly update?: (bytes: Uint8Array) => void;
+  /**
+   * Present when the checksum has memory of its own to receive into
+   * (xxh64): the receiver reads the socket into `window`, calls
+   * `hashWindow(n)` and writes the file from `window`.
+   */
+  readonly window?: Uint8Array;
+  hashWindow?(n: number): void;
   /** [0, offset) is in the file. */
   landed(offset: number): void;
   /** The socket is empty: do some hashing if that helps; true if it did. */
@@ -31,8 +39,25 @@ export interface Verifier {
 }
 
 const INLINE_STEP = 1024 * 1024;
+/** One socket read's worth: large enough for few syscalls, small enough to hash while it is cached. */
+export const RECEIVE_WINDOW = 1024 * 1024;
 
 export function createVerifier(fileFd: number, size: number, checksum: ChecksumId): Verifier {
+  if (CHECKSUMS[checksum].name === 'xxh64') {
+    const sum = createChecksum(checksum, Math.max(Math.min(RECEIVE_WINDOW, size), 32));
+    let hashed = 0;
+    return {
+      window: sum.window!,
+      hashWindow: (n) => {
+        sum.hashWindow!(n);
+        hashed += n;
+      },
+      landed: () => undefined,
+      idle: () => false,
+      finish: (total) => (hashed === total ? sum.digest() : null),
+      cancel: () => undefined,
+    };
+  }
   if (CHECKSUMS[checksum].name === 'crc32') {
     const sum = createChecksum(checksum);
     let hashed = 0;
