@@ -1,14 +1,14 @@
 // Whole-buffer helpers that run in the calling thread. tinyd's results are
 // byte-identical to these; tests and the bench use them as the reference.
 import { TinyFileError } from '../errors';
-import { maxCompressedLength, snappyjsCodec, type Codec } from './codec';
+import { jsCodec, maxCompressedLength, type Codec } from './codec';
 import { FrameSplitter } from './frame-splitter';
 import { decodeFrames, encodeFrames, maxFramedLength, STREAM_IDENTIFIER } from './framing';
 import { decodeRawBlock } from './raw-decoder';
 import { readVarint } from './varint';
 
 /** A raw snappy block of `input`. */
-export function compressBlock(input: Uint8Array, codec: Codec = snappyjsCodec): Buffer {
+export function compressBlock(input: Uint8Array, codec: Codec = jsCodec): Buffer {
   const out = Buffer.allocUnsafe(maxCompressedLength(input.length));
   return out.subarray(0, codec.compress(input, out));
 }
@@ -25,7 +25,7 @@ export function decompressBlock(block: Uint8Array, maxOutputLength = 0x7fffffff)
 }
 
 /** A complete framed stream (stream identifier first) of `input`. */
-export function compressFramed(input: Uint8Array, codec: Codec = snappyjsCodec): Buffer {
+export function compressFramed(input: Uint8Array, codec: Codec = jsCodec): Buffer {
   const out = Buffer.allocUnsafe(STREAM_IDENTIFIER.length + maxFramedLength(input.length));
   STREAM_IDENTIFIER.copy(out, 0);
   const scratch = Buffer.allocUnsafe(maxCompressedLength(65536));

@@ -1,7 +1,7 @@
 export { crc32c, maskChecksum } from './crc32c';
 export { varintLength, writeVarint, readVarint } from './varint';
 export { decodeRawStep, decodeRawBlock, finishRaw, initialDecodeState, HISTORY, type RawDecodeState, type DecodeStep } from './raw-decoder';
-export { snappyjsCodec, nativeCodec, codecByName, maxCompressedLength, type Codec, type CodecName } from './codec';
+export { jsCodec, snappyjsCodec, nativeCodec, codecByName, maxCompressedLength, CODEC_NAMES, type Codec, type CodecName } from './codec';
 export {
   encodeFrames,
   decodeFrames,

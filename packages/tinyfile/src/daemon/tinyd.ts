@@ -159,7 +159,7 @@ export class Tinyd {
       smsSize: options.smsSize ?? 1024 * 1024,
       workers: options.workers ?? os.availableParallelism(),
       qos: options.qos ?? false,
-      codec: options.codec ?? 'snappyjs',
+      codec: options.codec ?? 'js',
       slotsPerClient: options.slotsPerClient ?? 4,
       inlineMax: options.inlineMax ?? 64 * 1024,
       log: options.log ?? ((line: string) => process.stderr.write(`tinyd: ${line}\n`)),
