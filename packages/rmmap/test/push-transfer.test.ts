@@ -207,6 +207,39 @@ describe('pushFile → PushReceiver', () => {
     }
   });
 
+  it('fails with ERR_RMMAP_PUSH_FILE_CHANGED, and does not crash, when the file is truncated mid-push', async () => {
+    const src = source(64 * 1024 * 1024);
+    // A receiver that says READY and then stops reading, until the file shrank.
+    const held: net.Socket[] = [];
+    const server = net.createServer((sock) => {
+      held.push(sock);
+      sock.once('data', () => {
+        sock.write(encodeReply(PushStatus.READY, ''));
+        sock.pause();
+      });
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      let truncated = false;
+      const result = await pushFile(src.file, [`127.0.0.1:${(server.address() as net.AddressInfo).port}`], {
+        progressIntervalMs: 5,
+        onProgress: (ps) => {
+          if (truncated || (ps[0]?.sent ?? 0) === 0) return;
+          truncated = true;
+          fs.truncateSync(src.file, 1024 * 1024);
+          for (const sock of held) sock.resume();
+        },
+      });
+      expect(truncated).toBe(true);
+      expect(result.ok).toBe(false);
+      expect(result.receivers[0]).toMatchObject({ ok: false, code: 'ERR_RMMAP_PUSH_FILE_CHANGED' });
+    } finally {
+      for (const sock of held) sock.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('reports a dead destination by name and still delivers to the others', async () => {
     const r = await receiver('a');
     const closed = net.createServer();
