@@ -95,6 +95,25 @@ describe('rmmap client and server in one process', () => {
     await expect(m.write(256 * 1024 - 1000 - 2, Buffer.alloc(10))).rejects.toMatchObject({ code: 'ERR_RMMAP_RANGE' });
   });
 
+  test('write reports bad arguments and a closed mapping by rejecting, never by throwing', async () => {
+    const m = await open('data.bin', 0, 4096);
+    const calls: Array<[() => Promise<number>, string]> = [
+      [() => m.write(-1, Buffer.alloc(1)), 'ERR_OUT_OF_RANGE'],
+      [() => m.write(0, 'text' as unknown as Uint8Array), 'ERR_INVALID_ARG_TYPE'],
+      [() => m.write(256 * 1024, Buffer.alloc(1)), 'ERR_RMMAP_RANGE'],
+    ];
+    for (const [call, code] of calls) {
+      let p: Promise<number> | undefined;
+      expect(() => (p = call())).not.toThrow();
+      await expect(p).rejects.toMatchObject({ code });
+    }
+    await expect(m.write(10, Buffer.from('ok'))).resolves.toBeGreaterThan(0);
+    await m.unmap();
+    let closed: Promise<number> | undefined;
+    expect(() => (closed = m.write(0, Buffer.alloc(1)))).not.toThrow();
+    await expect(closed).rejects.toMatchObject({ code: 'ERR_RMMAP_CLOSED' });
+  });
+
   test('cached reads do not hit the network; readCached is synchronous', async () => {
     const m = await open('data.bin', 0, 65536);
     expect(m.readCached(0, 10)).toBeUndefined();

@@ -256,12 +256,23 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
    * writes are split. Writes past the end of the file are refused: rmmap
    * does not grow files.
    */
-  async write(offset: number, data: Uint8Array): Promise<number> {
-    this.#check();
-    if (!(data instanceof Uint8Array)) throw new RmmapArgumentError('ERR_INVALID_ARG_TYPE', 'write data must be a Buffer or Uint8Array');
-    checkRange(offset, data.length, 'write');
-    if (!this.writable) throw new RmmapError('ERR_RMMAP_READ_ONLY', `${this.path} was mapped read-only; map it with { writable: true }`);
-    if (data.length === 0) return this.#version;
+  write(offset: number, data: Uint8Array): Promise<number> {
+    // Not an async function: a write that fits one frame returns the
+    // frame's own promise, without the extra turns of adopting it.
+    try {
+      this.#check();
+      if (!(data instanceof Uint8Array)) throw new RmmapArgumentError('ERR_INVALID_ARG_TYPE', 'write data must be a Buffer or Uint8Array');
+      checkRange(offset, data.length, 'write');
+      if (!this.writable) throw new RmmapError('ERR_RMMAP_READ_ONLY', `${this.path} was mapped read-only; map it with { writable: true }`);
+      if (data.length === 0) return Promise.resolve(this.#version);
+      if (offset + data.length <= this.#length && data.length <= this.#maxChunk()) return this.#writeFrame(offset, Buffer.from(data));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return this.#writeSlow(offset, data);
+  }
+
+  async #writeSlow(offset: number, data: Uint8Array): Promise<number> {
     if (offset + data.length > this.#length) await this.#ensureLength(offset + data.length);
     if (offset + data.length > this.#length) {
       throw new RmmapError(
@@ -347,14 +358,18 @@ export class RemoteMapping extends EventEmitter implements ConnectionMember {
           if (reply?.type !== FrameType.WROTE) this.#cache.invalidate(at, at + piece.length);
         },
       })
-      .then((f) => {
-        const version = msg.decodeVersion(expect(f, FrameType.WROTE, 'WRITE'), 'WROTE');
-        this.#seeVersion(version);
-        return version;
-      })
-      .finally(() => {
-        this.#pendingWritePromises.delete(p);
-      });
+      .then(
+        (f) => {
+          this.#pendingWritePromises.delete(p);
+          const version = msg.decodeVersion(expect(f, FrameType.WROTE, 'WRITE'), 'WROTE');
+          this.#seeVersion(version);
+          return version;
+        },
+        (err: unknown) => {
+          this.#pendingWritePromises.delete(p);
+          throw err;
+        },
+      );
     this.#pendingWritePromises.add(p);
     return p;
   }
