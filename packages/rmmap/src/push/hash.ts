@@ -19,7 +19,7 @@ export interface Checksum {
   hashWindow?(n: number): void;
 }
 
-// The push needs zlib's speed: without it (Node < 20.15) it defaults to sha256 rather than the table fallback.
+// crc32 is offered for zlib's speed only: without zlib.crc32 (Node < 20.15) it is refused, rather than run through the slow table fallback.
 const crc32 = nativeCrc32;
 
 export function checksumAvailable(id: ChecksumId): boolean {
