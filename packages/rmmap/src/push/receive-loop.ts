@@ -2,7 +2,7 @@
 // accepted socket. With xxh64 (the default) data is read from the socket into
 // the hasher's own 1 MiB of WebAssembly memory, hashed there while it is in
 // the CPU cache, and written to the file: two copies and a hash, in one pass.
-// crc32 works the same way through one reused native buffer. With sha256 it
+// crc32 works the same way through a 1 MiB buffer. With sha256 it
 // moves socket → pipe → file with splice(2) and is hashed from the file (by
 // a second thread for big files): sha256 is slow enough to want its own core.
 // Measured (PUSH.md, "Performance pass"): read + crc32 + write costs ~20 %
@@ -19,7 +19,7 @@ import { PushStatus, PushStatusName, type PushStatusCode } from './codes';
 import { checkStop, FdEof, FdStopped, FdTimeout, readExact, waitFd, watchStop, writeAll } from './fdio';
 import { checksumAvailable } from './hash';
 import { nameProblem } from './names';
-import { createVerifier, RECEIVE_WINDOW, type Verifier } from './verifier';
+import { createVerifier, type Verifier } from './verifier';
 import { debug } from './diagnostics';
 import { decodeHeaderFixed, decodeName, decodeTrailer, encodeReply } from './wire';
 
@@ -29,8 +29,6 @@ const F_SETPIPE_SZ = 1031;
 const O_PATH = 0o10000000;
 const TMPFS_MAGIC = 0x01021994;
 const PIPE_SIZE = 1024 * 1024;
-const EAGAIN = 11;
-const EINTR = 4;
 
 export interface ReceiveJob {
   op: 'receive';
@@ -169,11 +167,10 @@ export function runReceiver(job: ReceiveJob): void {
 function receiveData(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, verifier: Verifier): void {
   if (size === 0) return;
   if (verifier.window !== undefined && verifier.hashWindow !== undefined) receiveIntoWindow(job, fileFd, size, progress, verifier.window, verifier.hashWindow);
-  else if (verifier.update !== undefined) receiveByCopy(job, fileFd, size, progress, verifier.update);
   else receiveBySplice(job, fileFd, size, progress, verifier);
 }
 
-/** socket → the checksum's own memory (hashed there) → file. */
+/** socket → the checksum's window (hashed there) → file. */
 function receiveIntoWindow(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, window: Uint8Array, hashWindow: (n: number) => void): void {
   let offset = 0;
   let deadline = Date.now() + job.idleTimeoutMs;
@@ -181,8 +178,8 @@ function receiveIntoWindow(job: ReceiveJob, fileFd: number, size: number, progre
     checkStop();
     let n: number;
     try {
-      // The memory is WebAssembly's, which only fs can read into (ffi-rs
-      // passes pointers to native memory); on a socket it is a plain read(2).
+      // fs, not ffi-rs: xxh64's window is WebAssembly memory, which has no
+      // native address to hand to read(2). On a socket this is a plain read(2).
       n = fs.readSync(job.fd, window, 0, Math.min(window.length, size - offset), null);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
@@ -199,35 +196,6 @@ function receiveIntoWindow(job: ReceiveJob, fileFd: number, size: number, progre
     deadline = Date.now() + job.idleTimeoutMs;
     // Read by the main thread for progress lines.
     Atomics.store(progress, 0, BigInt(offset));
-  }
-}
-
-/** socket → native buffer (hashed there) → file. */
-function receiveByCopy(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, update: (bytes: Uint8Array) => void): void {
-  const buf = sys.mapAnonymous(Math.min(RECEIVE_WINDOW, size));
-  try {
-    const L = sys.libc();
-    let offset = 0;
-    let deadline = Date.now() + job.idleTimeoutMs;
-    while (offset < size) {
-      checkStop();
-      const r = L.read(job.fd, buf.address, Math.min(buf.length, size - offset));
-      if (r.value === -1 && (r.errno === EAGAIN || r.errno === EINTR)) {
-        waitFd(job.fd, C.POLLIN, deadline);
-        continue;
-      }
-      const n = sys.check(r, 'read', `receiving data from socket fd ${job.fd}`);
-      if (n === 0) throw new FdEof(`the sender closed the connection after ${offset} of ${size} bytes`);
-      const bytes = buf.buffer.subarray(0, n);
-      update(bytes);
-      for (let w = 0; w < n; ) w += fs.writeSync(fileFd, bytes, w, n - w, offset + w);
-      offset += n;
-      deadline = Date.now() + job.idleTimeoutMs;
-      // Read by the main thread for progress lines.
-      Atomics.store(progress, 0, BigInt(offset));
-    }
-  } finally {
-    buf.close();
   }
 }
 

@@ -7,24 +7,18 @@ import { awaitDigest, cancelFollower, followState, publishLanded, wantsFollower 
 import { startWorker } from './start-worker';
 
 /**
- * The receiver's checksum of the file being written. xxh64 is computed in
- * the memory the socket is read into (`window`), crc32 from the received
- * bytes as they pass through memory on their way to the file (`update`);
- * sha256 from the file: in a second thread that follows
- * the write offset for big files, inline whenever the socket is momentarily
- * empty for small ones.
+ * The receiver's checksum of the file being written. xxh64 and crc32 are
+ * computed from the received bytes while they are in memory on their way
+ * to the file (`window`: xxh64 hashes its own memory in place); sha256 from
+ * the file: in a second thread that follows the write offset for big files,
+ * inline whenever the socket is momentarily empty for small ones.
  */
 export interface Verifier {
   /**
    * Present when the checksum wants the bytes as they arrive: the receiver
-   * then reads the socket into memory and writes the file, rather than
-   * splicing (see receive-loop.ts for why that is cheaper with crc32).
-   */
-  readonly update?: (bytes: Uint8Array) => void;
-  /**
-   * Present when the checksum has memory of its own to receive into
-   * (xxh64): the receiver reads the socket into `window`, calls
-   * `hashWindow(n)` and writes the file from `window`.
+   * reads the socket into `window`, calls `hashWindow(n)` and writes the
+   * file from `window`, rather than splicing (see receive-loop.ts for why
+   * that is cheaper with these checksums).
    */
   readonly window?: Uint8Array;
   hashWindow?(n: number): void;
@@ -40,31 +34,17 @@ export interface Verifier {
 
 const INLINE_STEP = 1024 * 1024;
 /** One socket read's worth: large enough for few syscalls, small enough to hash while it is cached. */
-export const RECEIVE_WINDOW = 1024 * 1024;
+const RECEIVE_WINDOW = 1024 * 1024;
 
 export function createVerifier(fileFd: number, size: number, checksum: ChecksumId): Verifier {
-  if (CHECKSUMS[checksum].name === 'xxh64') {
+  if (CHECKSUMS[checksum].name !== 'sha256') {
     const sum = createChecksum(checksum, Math.max(Math.min(RECEIVE_WINDOW, size), 32));
     let hashed = 0;
     return {
-      window: sum.window!,
+      window: sum.window,
       hashWindow: (n) => {
-        sum.hashWindow!(n);
+        sum.hashWindow(n);
         hashed += n;
-      },
-      landed: () => undefined,
-      idle: () => false,
-      finish: (total) => (hashed === total ? sum.digest() : null),
-      cancel: () => undefined,
-    };
-  }
-  if (CHECKSUMS[checksum].name === 'crc32') {
-    const sum = createChecksum(checksum);
-    let hashed = 0;
-    return {
-      update: (bytes) => {
-        sum.update(bytes);
-        hashed += bytes.length;
       },
       landed: () => undefined,
       idle: () => false,

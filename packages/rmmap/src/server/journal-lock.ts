@@ -14,30 +14,12 @@ import { openPrivateFile } from './journal-location';
  * would be gone). The kernel drops a flock when its holder dies, so a
  * kill -9 leaves no stale lock and no pid guessing is needed; the holder's
  * pid is written into the file only to name it in the refusal.
- *
- * @shmkit/shm-fd/sys has no flock wrapper, so this calls the syscall through
- * its generic `syscall6` (same Libc interface, so tests can fake it). The
- * numbers are from the kernel's syscall tables (arch/x86/entry/syscalls/
- * syscall_64.tbl: 73; include/uapi/asm-generic/unistd.h for arm64: 32).
- * TODO: move to shm-fd's SYS table with a `flock()` wrapper.
  */
-const SYS_flock = process.arch === 'arm64' ? 32 : 73;
-const LOCK_EX = 2;
-const LOCK_NB = 4;
-const EWOULDBLOCK = 11;
 
 /** A held lock; `release()` unlinks the lock file and closes it. Owns `fd`. */
 export interface JournalLock {
   readonly path: string;
   release(): void;
-}
-
-function tryFlock(fd: number): boolean {
-  const r = sys.libc().syscall6(SYS_flock, fd, LOCK_EX | LOCK_NB, 0, 0, 0, 0);
-  if (r.value === 0) return true;
-  if (r.errno === EWOULDBLOCK) return false;
-  sys.check(r, 'flock', `locking fd ${fd}`);
-  return false;
 }
 
 function holderPid(fd: number): string {
@@ -54,7 +36,7 @@ export function lockJournal(journal: string): JournalLock {
     const fd = openPrivateFile(lockPath);
     let locked = false;
     try {
-      if (!tryFlock(fd)) {
+      if (!sys.tryLockExclusive(fd)) {
         const pid = holderPid(fd);
         throw new RmmapError(
           'ERR_RMMAP_JOURNAL_LOCKED',

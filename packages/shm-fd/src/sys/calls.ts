@@ -103,6 +103,22 @@ export function dup2(fd: number, to: number, cloexec = false): number {
   return check(libc().dup3(fd, to, cloexec ? C.O_CLOEXEC : 0), 'dup3', `duplicating fd ${fd} onto ${to}`);
 }
 
+const EWOULDBLOCK = 11;
+
+/**
+ * An exclusive flock(2) on `fd`, without waiting: false when another open
+ * file description holds it. The kernel drops it when the last fd of this
+ * description closes (a kill -9 leaves no stale lock). glibc's wrapper is
+ * not in the Libc interface, so this goes through syscall(2).
+ */
+export function tryLockExclusive(fd: number): boolean {
+  const r = libc().syscall6(C.SYS.flock, fd, C.LOCK_EX | C.LOCK_NB, 0, 0, 0, 0);
+  if (r.value === 0) return true;
+  if (r.errno === EWOULDBLOCK) return false;
+  check(r, 'flock', `locking fd ${fd}`);
+  return false;
+}
+
 export function eventfd(initial = 0, flags = C.EFD_CLOEXEC): number {
   return check(libc().eventfd(initial, flags), 'eventfd', 'creating an eventfd');
 }

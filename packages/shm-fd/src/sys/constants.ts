@@ -88,5 +88,9 @@ export const _SC_PAGESIZE = 30;
 
 /** `syscall(2)` numbers that differ between architectures. */
 export const SYS = process.arch === 'arm64'
-  ? { futex: 98, memfd_create: 279, gettid: 178 }
-  : { futex: 202, memfd_create: 319, gettid: 186 };
+  ? { futex: 98, memfd_create: 279, gettid: 178, flock: 32 }
+  : { futex: 202, memfd_create: 319, gettid: 186, flock: 73 };
+
+/** flock(2) operations. */
+export const LOCK_EX = 2;
+export const LOCK_NB = 4;

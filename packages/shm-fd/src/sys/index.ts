@@ -22,6 +22,7 @@ export {
   dup,
   dup2,
   eventfd,
+  tryLockExclusive,
   schedYield,
   getpid,
   processAlive,
