@@ -1,8 +1,9 @@
 // Push 256 MiB to 1 and 3 receivers: rmmap's sendfile push against Node's
 // createReadStream().pipe(socket), same file, same machine, same run.
 // Receivers run in their own processes, so process.cpuUsage() here is the
-// sender alone. Knobs: PUSH_BENCH_MB (256), PUSH_BENCH_RUNS (6),
-// PUSH_BENCH_DIR (a tmpfs dir, default /dev/shm: the disk is not measured).
+// sender alone. Runs once with the files in /var/tmp (a disk filesystem)
+// and once in /dev/shm (tmpfs). Knobs: PUSH_BENCH_MB (256), PUSH_BENCH_RUNS
+// (6), PUSH_BENCH_DIR (measure this directory only).
 //   tsx bench/push.bench.ts            (build first: it runs dist/, like users)
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -38,7 +39,28 @@ async function main(): Promise<void> {
   const { pushFile } = require(distPush) as { pushFile: typeof pushFileType };
   const mb = Number(process.env['PUSH_BENCH_MB'] ?? 256);
   const runs = Number(process.env['PUSH_BENCH_RUNS'] ?? 6);
-  const base = fs.mkdtempSync(path.join(process.env['PUSH_BENCH_DIR'] ?? (fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir()), 'rmmap-push-bench-'));
+  for (const dir of benchDirs()) await benchDir(pushFile, dir, mb, runs);
+}
+
+/**
+ * Where the files live. A push's cost is mostly page-cache work on both
+ * sides, which differs by filesystem: disk filesystems (ext4, xfs) keep
+ * large folios, tmpfs 4 KiB pages. So both are measured: /var/tmp (a disk
+ * filesystem on every FHS system; nothing is fsynced, so the disk itself is
+ * hardly touched) and /dev/shm. PUSH_BENCH_DIR=DIR measures one directory.
+ */
+function benchDirs(): string[] {
+  const one = process.env['PUSH_BENCH_DIR'];
+  if (one !== undefined) return [one];
+  return ['/var/tmp', '/dev/shm', os.tmpdir()].filter((d, i, all) => fs.existsSync(d) && all.indexOf(d) === i).slice(0, 2);
+}
+
+const FS_NAMES: Record<number, string> = { 0xef53: 'ext4', 0x01021994: 'tmpfs', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x794c7630: 'overlayfs' };
+
+async function benchDir(pushFile: typeof pushFileType, dir: string, mb: number, runs: number): Promise<void> {
+  const base = fs.mkdtempSync(path.join(dir, 'rmmap-push-bench-'));
+  const fsType = fs.statfsSync(dir).type;
+  const fsName = FS_NAMES[fsType] ?? `fs 0x${fsType.toString(16)}`;
   const children: ChildProcess[] = [];
   try {
     const file = path.join(base, 'payload.bin');
@@ -77,6 +99,7 @@ async function main(): Promise<void> {
       for (let r = 0; r < runs; r++) {
         for (let k = 0; k < methods.length; k++) {
           const i = (r + k) % methods.length;
+          await settle(children);
           samples[i]?.push(await measure(size, methods[i]![1]));
         }
       }
@@ -98,6 +121,7 @@ async function main(): Promise<void> {
       for (let r = 0; r < runs; r++) {
         for (let k = 0; k < transport.length; k++) {
           const i = (r + k) % transport.length;
+          await settle(children);
           transportSamples[i]?.push(await measure(size, transport[i]![1]));
         }
       }
@@ -110,7 +134,7 @@ async function main(): Promise<void> {
     const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
     process.stdout.write(
       [
-        `push of ${mb} MiB, median of ${runs} runs — Node ${process.version}, ${cpu} (${os.cpus().length} cores), receivers writing to ${path.dirname(base)}`,
+        `push of ${mb} MiB, median of ${runs} runs — Node ${process.version}, ${cpu} (${os.cpus().length} cores), files in ${dir} (${fsName})`,
         '',
         '| receivers | method | MB/s per receiver | throughput vs stream | sender CPU ms | stream CPU ÷ this CPU |',
         '|---:|---|---:|---:|---:|---:|',
@@ -118,6 +142,7 @@ async function main(): Promise<void> {
         '',
         'sendfile push = rmmap pushFile: connect, header, READY, sendfile(2) from worker thread(s), checksum trailer; the receiver reads the socket into memory, hashes it there (xxh64, crc32) and writes a temp file, or splices into it and hashes the file (sha256), then verifies, renames, replies. MB/s per receiver = size ÷ (connect → verified reply); CPU = process.cpuUsage() of the sender (all threads), including the sender-side checksum and thread start-up.',
         'createReadStream().pipe(socket) = one read stream per receiver, no verification; the receiver (also a separate process) pipes into fs.createWriteStream and sends one byte once the file is written. "+ crc32/sha256 both ends": both sides also hash the stream and the receiver acks with its digest (the guarantee the push gives). Ratios are against the plain, unverified pipe.',
+        'Methods take turns, each round starting one later; every sample starts once the receivers and the sender\'s threads are idle (no sample pays for the one before it freeing its file); each figure is the median of its own samples.',
         '',
         'Transport only (no protocol, no checksum, no file at the receiver: receivers count and discard the bytes, then ack):',
         '',
@@ -164,6 +189,47 @@ function startReceiver(children: ChildProcess[], args: string[], viaTsx = false)
   });
 }
 
+/** CPU time (ns) used so far by the threads of `pid` (all but `skip`), from /proc/PID/task/TID/schedstat. */
+function cpuNs(pid: number, skip?: string): number {
+  let ns = 0;
+  let tids: string[];
+  try {
+    tids = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0; // gone
+  }
+  for (const tid of tids) {
+    if (tid === skip) continue;
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended between readdir and read
+    }
+  }
+  return ns;
+}
+
+/**
+ * Waits until the receivers and this process are idle (under 1 ms of CPU in
+ * 50 ms; at most 3 s), so that no sample pays for the tail of the one
+ * before it: a receiver freeing the 256 MiB file it just replaced or
+ * deleted costs ~35 ms of CPU after its reply, and on two cores that landed
+ * in whichever method ran next.
+ */
+async function settle(children: ChildProcess[]): Promise<void> {
+  const pids = children.map((c) => c.pid).filter((p): p is number => p !== undefined);
+  // This process's main thread is the one reading /proc here: only its other threads count.
+  const total = () => pids.reduce((s, p) => s + cpuNs(p), cpuNs(process.pid, String(process.pid)));
+  const giveUp = Date.now() + 3000;
+  let before = total();
+  while (Date.now() < giveUp) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = total();
+    if (now - before < 1e6) return;
+    before = now;
+  }
+}
+
 async function measure(size: number, op: () => Promise<number[]>): Promise<Sample> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -174,9 +240,13 @@ async function measure(size: number, op: () => Promise<number[]>): Promise<Sampl
   return { mbps: mean, cpuMs: (c.user + c.system) / 1000, wallMs };
 }
 
+/** The median of each figure on its own. */
 function median(xs: Sample[]): Sample {
-  const sorted = [...xs].sort((p, q) => p.wallMs - q.wallMs);
-  return sorted[Math.floor(sorted.length / 2)] as Sample;
+  const mid = (f: (s: Sample) => number) => {
+    const sorted = xs.map(f).sort((p, q) => p - q);
+    return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+  };
+  return { mbps: mid((s) => s.mbps), cpuMs: mid((s) => s.cpuMs), wallMs: mid((s) => s.wallMs) };
 }
 
 /**
