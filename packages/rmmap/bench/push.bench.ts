@@ -15,6 +15,7 @@ import zlib from 'node:zlib';
 import { Worker } from 'node:worker_threads';
 
 import type { pushFile as pushFileType, PushOptions } from '../src/push';
+import { killedAtExit, removedAtExit } from './util';
 
 const pkgDir = path.resolve(__dirname, '..');
 const distPush = path.join(pkgDir, 'dist', 'src', 'push', 'index.js');
@@ -58,7 +59,7 @@ function benchDirs(): string[] {
 const FS_NAMES: Record<number, string> = { 0xef53: 'ext4', 0x01021994: 'tmpfs', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x794c7630: 'overlayfs' };
 
 async function benchDir(pushFile: typeof pushFileType, dir: string, mb: number, runs: number): Promise<void> {
-  const base = fs.mkdtempSync(path.join(dir, 'rmmap-push-bench-'));
+  const base = removedAtExit(fs.mkdtempSync(path.join(dir, 'rmmap-push-bench-')));
   const fsType = fs.statfsSync(dir).type;
   const fsName = FS_NAMES[fsType] ?? `fs 0x${fsType.toString(16)}`;
   const children: ChildProcess[] = [];
@@ -176,7 +177,7 @@ function writeRandom(file: string, bytes: number): void {
 /** Spawns a receiver process and resolves with its HOST:PORT from the readiness line. */
 function startReceiver(children: ChildProcess[], args: string[], viaTsx = false): Promise<string> {
   const argv = viaTsx ? ['-r', 'tsx/cjs', ...args] : args;
-  const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = killedAtExit(spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] }));
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = '';

@@ -10,7 +10,43 @@ const rmmapdBin = path.join(pkgDir, 'dist', 'bin', 'rmmapd.js');
 /** A scratch directory on tmpfs when there is one: the disk is not what we measure. */
 export function scratch(): string {
   const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
-  return fs.mkdtempSync(path.join(base, 'rmmap-bench-'));
+  return removedAtExit(fs.mkdtempSync(path.join(base, 'rmmap-bench-')));
+}
+
+const doomedDirs = new Set<string>();
+const doomedChildren = new Set<ChildProcess>();
+let cleanupArmed = false;
+
+/**
+ * At exit, also on Ctrl-C or SIGTERM, kills what the bench started and
+ * removes its files: a bench stopped halfway used to leave both behind
+ * (hundreds of MiB for the push bench, in /var/tmp, which outlives a reboot).
+ */
+function armCleanup(): void {
+  if (cleanupArmed) return;
+  cleanupArmed = true;
+  process.once('exit', () => {
+    for (const c of doomedChildren) c.kill('SIGKILL');
+    for (const d of doomedDirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+  // exit() runs the 'exit' handler above; 128 + the signal's number, as a shell reports it.
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
+}
+
+/** `dir`, removed with everything in it when the process exits. */
+export function removedAtExit(dir: string): string {
+  armCleanup();
+  doomedDirs.add(dir);
+  return dir;
+}
+
+/** `child`, killed when the process exits (a child that ended first is forgotten). */
+export function killedAtExit<T extends ChildProcess>(child: T): T {
+  armCleanup();
+  doomedChildren.add(child);
+  child.once('exit', () => doomedChildren.delete(child));
+  return child;
 }
 
 export function randomFile(file: string, bytes: number): void {
@@ -30,7 +66,7 @@ export function startRmmapd(root: string): Promise<{ child: ChildProcess; port: 
   process.once('exit', () => fs.rmSync(state, { recursive: true, force: true }));
   const prof = process.env['RMMAPD_PROF'] ? ['--cpu-prof', '--cpu-prof-dir', process.env['RMMAPD_PROF']] : [];
   const args = [rmmapdBin, '--root', root, '--port', '0', '--max-frame', '16M', '--journal', path.join(state, 'journal')];
-  const child = spawn(process.execPath, [...prof, ...args], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = killedAtExit(spawn(process.execPath, [...prof, ...args], { stdio: ['ignore', 'pipe', 'ignore'] }));
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
@@ -44,7 +80,7 @@ export function startRmmapd(root: string): Promise<{ child: ChildProcess; port: 
 
 /** Runs `script` (JS source) in a child Node process; resolves with the first stdout line and the child. */
 export function startScript(script: string, args: string[] = []): Promise<{ child: ChildProcess; line: string }> {
-  const child = spawn(process.execPath, ['-e', script, '--', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = killedAtExit(spawn(process.execPath, ['-e', script, '--', ...args], { stdio: ['ignore', 'pipe', 'inherit'] }));
   return new Promise((resolve, reject) => {
     let out = '';
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
