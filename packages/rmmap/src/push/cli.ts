@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ShmkitError } from '@shmkit/shm-fd';
 import { formatSize, parseSize, stdio, UsageError, type Io } from '@shmkit/shm-fd/unstable-child-process';
 
-import { CHECKSUM_NAMES, type ChecksumName } from './constants';
+import { CHECKSUM_NAMES, isChecksumName } from './constants';
 import { parseDestination } from './destination';
 import { PushError } from './errors';
 import { nameProblem } from './names';
@@ -21,8 +21,7 @@ export const USAGE = `Usage:
       Exit 0 when every receiver verified and stored it, 1 when any failed
       (each failure is named), 2 for usage errors. --checksum: xxh64 (the
       default; xxhsum -H1 prints the same digest) and crc32 catch
-      corruption; sha256 also resists deliberate
-      tampering.
+      corruption; sha256 also resists deliberate tampering.
   rmmap receive --port PORT --dir DIR [--host 127.0.0.1] [--overwrite] [--fsync]
                 [--max-size SIZE] [--token-file F] [--once] [--quiet]
       Accept pushes and store them in DIR (files 0600, never outside DIR,
@@ -244,8 +243,4 @@ function version(): string {
     }
   }
   return 'unknown';
-}
-
-function isChecksumName(s: string): s is ChecksumName {
-  return (CHECKSUM_NAMES as readonly string[]).includes(s);
 }

@@ -42,6 +42,10 @@ export function checksumId(name: string): ChecksumId | undefined {
   return undefined;
 }
 
+export function isChecksumName(s: string): s is ChecksumName {
+  return checksumId(s) !== undefined;
+}
+
 /** magic u32, then the digest. */
 export function trailerLen(checksum: ChecksumId): number {
   return 4 + CHECKSUMS[checksum].digestLen;

@@ -166,12 +166,13 @@ export function runReceiver(job: ReceiveJob): void {
 /** Moves exactly `size` bytes from the socket into the file. */
 function receiveData(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, verifier: Verifier): void {
   if (size === 0) return;
-  if (verifier.window !== undefined && verifier.hashWindow !== undefined) receiveIntoWindow(job, fileFd, size, progress, verifier.window, verifier.hashWindow);
+  if (verifier.inline !== undefined) receiveIntoWindow(job, fileFd, size, progress, verifier.inline);
   else receiveBySplice(job, fileFd, size, progress, verifier);
 }
 
 /** socket → the checksum's window (hashed there) → file. */
-function receiveIntoWindow(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, window: Uint8Array, hashWindow: (n: number) => void): void {
+function receiveIntoWindow(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, sum: NonNullable<Verifier['inline']>): void {
+  const { window } = sum;
   let offset = 0;
   let deadline = Date.now() + job.idleTimeoutMs;
   while (offset < size) {
@@ -190,7 +191,7 @@ function receiveIntoWindow(job: ReceiveJob, fileFd: number, size: number, progre
       throw err;
     }
     if (n === 0) throw new FdEof(`the sender closed the connection after ${offset} of ${size} bytes`);
-    hashWindow(n);
+    sum.hashWindow(n);
     for (let w = 0; w < n; ) w += fs.writeSync(fileFd, window, w, n - w, offset + w);
     offset += n;
     deadline = Date.now() + job.idleTimeoutMs;

@@ -1,8 +1,7 @@
 import * as sys from '@shmkit/shm-fd/sys';
 
-import type { ChecksumId } from './constants';
-import { createChecksum, FileHasher } from './hash';
-import { CHECKSUMS } from './constants';
+import { CHECKSUMS, type ChecksumId } from './constants';
+import { createChecksum, FileHasher, type Checksum } from './hash';
 import { awaitDigest, cancelFollower, followState, publishLanded, wantsFollower } from './hash-follower';
 import { startWorker } from './start-worker';
 
@@ -16,12 +15,11 @@ import { startWorker } from './start-worker';
 export interface Verifier {
   /**
    * Present when the checksum wants the bytes as they arrive: the receiver
-   * reads the socket into `window`, calls `hashWindow(n)` and writes the
-   * file from `window`, rather than splicing (see receive-loop.ts for why
-   * that is cheaper with these checksums).
+   * reads the socket into `inline.window`, calls `inline.hashWindow(n)` and
+   * writes the file from the window, rather than splicing (see
+   * receive-loop.ts for why that is cheaper with these checksums).
    */
-  readonly window?: Uint8Array;
-  hashWindow?(n: number): void;
+  readonly inline?: Pick<Checksum, 'window' | 'hashWindow'>;
   /** [0, offset) is in the file. */
   landed(offset: number): void;
   /** The socket is empty: do some hashing if that helps; true if it did. */
@@ -41,10 +39,12 @@ export function createVerifier(fileFd: number, size: number, checksum: ChecksumI
     const sum = createChecksum(checksum, Math.max(Math.min(RECEIVE_WINDOW, size), 32));
     let hashed = 0;
     return {
-      window: sum.window,
-      hashWindow: (n) => {
-        sum.hashWindow(n);
-        hashed += n;
+      inline: {
+        window: sum.window,
+        hashWindow: (n) => {
+          sum.hashWindow(n);
+          hashed += n;
+        },
       },
       landed: () => undefined,
       idle: () => false,

@@ -6,6 +6,8 @@
 // matches extended a word at a time, literals copied a word at a time, and
 // the hash table cleared with fill().
 
+import { writeVarint } from './varint';
+
 const BLOCK_SIZE = 65536;
 const MAX_HASH_TABLE_BITS = 14;
 /** The last bytes of a fragment are always emitted as a literal (snappy's kInputMarginBytes). */
@@ -27,19 +29,10 @@ const tables: Array<Uint16Array | undefined> = [];
 export function compressRaw(input: Uint8Array, out: Uint8Array): number {
   const inView = new DataView(input.buffer, input.byteOffset, input.byteLength);
   const outView = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  let op = putVarint(input.length, out, 0);
+  let op = writeVarint(input.length, out, 0);
   for (let pos = 0; pos < input.length; pos += BLOCK_SIZE) {
     op = compressFragment(input, inView, pos, Math.min(input.length - pos, BLOCK_SIZE), out, outView, op);
   }
-  return op;
-}
-
-function putVarint(value: number, out: Uint8Array, op: number): number {
-  do {
-    const b = value & 0x7f;
-    value >>>= 7;
-    out[op++] = value > 0 ? b | 0x80 : b;
-  } while (value > 0);
   return op;
 }
 
