@@ -56,6 +56,20 @@ export class ShmClosedError extends ShmkitError {
   }
 }
 
+/**
+ * A shared path (in /dev/shm, /tmp, a runtime directory) is a symlink, is
+ * owned by another user, or can be written by others: using it would let
+ * them redirect or read our data. `path` names it.
+ */
+export class UnsafePathError extends ShmkitError {
+  readonly path: string;
+
+  constructor(message: string, path: string) {
+    super('ERR_SHM_UNSAFE_PATH', message);
+    this.path = path;
+  }
+}
+
 /** LISTEN_FDS and friends are present but inconsistent. */
 export class ListenFdsError extends ShmkitError {}
 

@@ -18,6 +18,8 @@ export {
   SystemError,
   ShmArgumentError,
   ShmClosedError,
+  UnsafePathError,
   ListenFdsError,
   errnoName,
 } from './errors';
+export { LogLimiter, type LogLimiterOptions, type LogDecision } from './log-limiter';

@@ -84,15 +84,22 @@ export class SharedFd implements Disposable {
     return shared;
   }
 
-  /** Opens (or creates) POSIX shared memory "/name". */
+  /**
+   * Opens (or creates) POSIX shared memory "/name". It must be ours: one
+   * that another user made, or can write, is refused (ERR_SHM_UNSAFE_PATH).
+   */
   static openShm(name: string, options: OpenOptions = {}): SharedFd {
-    const fd = sys.shmOpen(name, openFlags(options), options.mode ?? 0o600);
+    const fd = sys.openOwnedShm(name, ownedOptions(options));
     return SharedFd.#sized(fd, options);
   }
 
-  /** Opens (or creates) a file; on tmpfs (/dev/shm) it is shared memory that outlives the process. */
+  /**
+   * Opens (or creates) a file; on tmpfs (/dev/shm) it is shared memory that
+   * outlives the process. Never through a symlink, and never a file another
+   * user owns or can write (ERR_SHM_UNSAFE_PATH).
+   */
   static openFile(path: string, options: OpenOptions = {}): SharedFd {
-    const fd = sys.open(path, openFlags(options), options.mode ?? 0o600);
+    const fd = sys.openOwnedFile(path, ownedOptions(options));
     return SharedFd.#sized(fd, options);
   }
 
@@ -183,11 +190,8 @@ export class SharedFd implements Disposable {
   }
 }
 
-function openFlags(o: OpenOptions): number {
-  let f = o.readOnly === true ? C.O_RDONLY : C.O_RDWR;
-  if (o.create === true) f |= C.O_CREAT;
-  if (o.exclusive === true) f |= C.O_EXCL;
-  return f;
+function ownedOptions(o: OpenOptions): sys.OwnedOpenOptions {
+  return { write: o.readOnly !== true, create: o.create === true, exclusive: o.exclusive === true, mode: o.mode ?? 0o600 };
 }
 
 /**

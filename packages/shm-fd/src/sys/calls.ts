@@ -39,6 +39,15 @@ export function addSeals(fd: number, seals: number): void {
   check(libc().fcntl(fd, C.F_ADD_SEALS, seals), 'fcntl', `adding seals 0x${seals.toString(16)} to fd ${fd}`);
 }
 
+/**
+ * Fixes a memfd's size for good (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
+ * before it is handed to a peer: a peer that could shrink it would make our
+ * next access to the mapping a SIGBUS.
+ */
+export function sealSize(fd: number): void {
+  addSeals(fd, C.F_SEAL_SHRINK | C.F_SEAL_GROW | C.F_SEAL_SEAL);
+}
+
 export function setCloexec(fd: number, on: boolean): void {
   const flags = fcntl(fd, C.F_GETFD);
   fcntl(fd, C.F_SETFD, on ? flags | C.FD_CLOEXEC : flags & ~C.FD_CLOEXEC);

@@ -9,6 +9,7 @@ export {
   fcntl,
   getSeals,
   addSeals,
+  sealSize,
   setCloexec,
   isCloexec,
   ftruncate,
@@ -27,7 +28,7 @@ export {
   getpid,
   processAlive,
 } from './calls';
-export { Mapping, map, mapAnonymous, adoptMapping, type MapOptions } from './memory';
+export { Mapping, map, mapAnonymous, adoptMapping, checkMappableSize, type MapOptions } from './memory';
 export { futexWait, futexWake, addressOf, type FutexWaitResult } from './futex';
 export {
   unixSocket,
@@ -42,6 +43,17 @@ export {
 } from './socket';
 export { sendfile, splice, pipe } from './io';
 export { getScratch } from './scratch';
-export { setSockOpt, getSockOpt, setSendTimeout, SOL_SOCKET, SO_SNDBUF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDTIMEO, SO_RCVTIMEO, IPPROTO_TCP, TCP_NODELAY } from './sockopt';
+export { setSockOpt, getSockOpt, setSendTimeout, peerCredentials, type PeerCredentials, SOL_SOCKET, SO_PEERCRED, SO_SNDBUF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDTIMEO, SO_RCVTIMEO, IPPROTO_TCP, TCP_NODELAY } from './sockopt';
 export { lseek, dataExtents, SEEK_SET, SEEK_DATA, SEEK_HOLE, type Extent } from './seek';
 export { shmget, shmdt, sysvStat, sysvAttach, sysvRemove, sysvMaxSize, validateSysvKey, type SysvStat } from './sysv';
+export { socketFd } from './socket-fd';
+export {
+  openOwnedFile,
+  openOwnedShm,
+  checkOwnedFd,
+  checkOwnedStat,
+  ensurePrivateDir,
+  checkSharedDir,
+  runtimeDir,
+  type OwnedOpenOptions,
+} from './owned-path';

@@ -1,3 +1,5 @@
+import { constants as bufferConstants } from 'node:buffer';
+
 import { ShmArgumentError, ShmClosedError } from '../errors';
 import { check, fstat, pageSize } from './calls';
 import * as C from './constants';
@@ -152,6 +154,25 @@ export class Mapping implements Disposable {
   }
 }
 
+/**
+ * Refuses, up front and with a coded error, a size that no Buffer can hold
+ * (buffer.constants.MAX_LENGTH), rather than failing late inside Node with
+ * ERR_BUFFER_TOO_LARGE after the memory was already created.
+ */
+export function checkMappableSize(size: number, what: string): void {
+  if (!Number.isSafeInteger(size) || size < 0) {
+    throw new ShmArgumentError('ERR_OUT_OF_RANGE', `${what} must be a non-negative integer number of bytes, got ${size}`);
+  }
+  if (size > MAX_BUFFER_LENGTH) {
+    throw new ShmArgumentError(
+      'ERR_SHM_SIZE_TOO_LARGE',
+      `${what} of ${size} bytes is more than one mapping can hold in Node (${MAX_BUFFER_LENGTH} bytes, buffer.constants.MAX_LENGTH); use a smaller size or map the file in parts`,
+    );
+  }
+}
+
+const MAX_BUFFER_LENGTH = bufferConstants.MAX_LENGTH;
+
 function checkRange(start: number, len: number, limit: number, what: string): void {
   if (!Number.isSafeInteger(start) || !Number.isSafeInteger(len) || start < 0 || len < 0 || start + len > limit) {
     throw new ShmArgumentError('ERR_OUT_OF_RANGE', `${what} [${start}, ${start + len}) is outside [0, ${limit})`);
@@ -170,6 +191,7 @@ export function map(fd: number, options: MapOptions = {}): Mapping {
     throw new ShmArgumentError('ERR_OUT_OF_RANGE', `map offset must be a non-negative integer, got ${offset}`);
   }
   const length = options.length ?? size - offset;
+  if (Number.isSafeInteger(length) && length > 0) checkMappableSize(length, `mapping of fd ${fd}`);
   if (!Number.isSafeInteger(length) || length <= 0) {
     throw new ShmArgumentError(
       'ERR_OUT_OF_RANGE',

@@ -6,6 +6,7 @@ import { getScratch } from './scratch';
 export const SOL_SOCKET = 1;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
+export const SO_PEERCRED = 17;
 export const SO_RCVLOWAT = 18;
 export const SO_RCVTIMEO = 20;
 export const SO_SNDTIMEO = 21;
@@ -43,4 +44,23 @@ export function setSendTimeout(fd: number, ms: number): void {
   s.buf.writeBigInt64LE(BigInt(Math.floor(ms / 1000)), VALUE_AT);
   s.buf.writeBigInt64LE(BigInt((ms % 1000) * 1000), VALUE_AT + 8);
   check(libc().setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, s.addr + VALUE_AT, 16), 'setsockopt', `setting a ${ms} ms send timeout on socket fd ${fd}`);
+}
+
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * SO_PEERCRED: who is at the other end of a connected Unix socket, as the
+ * kernel recorded it at connect()/listen() time (the peer cannot forge it).
+ */
+export function peerCredentials(fd: number): PeerCredentials {
+  const s = getScratch();
+  // struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+  s.buf.fill(0, VALUE_AT, VALUE_AT + 12);
+  s.buf.writeUInt32LE(12, LEN_AT);
+  check(libc().getsockopt(fd, SOL_SOCKET, SO_PEERCRED, s.addr + VALUE_AT, s.addr + LEN_AT), 'getsockopt', `reading the peer credentials of socket fd ${fd}`);
+  return { pid: s.buf.readInt32LE(VALUE_AT), uid: s.buf.readUInt32LE(VALUE_AT + 4), gid: s.buf.readUInt32LE(VALUE_AT + 8) };
 }
