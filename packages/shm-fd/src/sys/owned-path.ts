@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { UnsafePathError } from '../errors';
+import { SystemError, UnsafePathError } from '../errors';
 import { shmOpen } from './calls';
 import * as C from './constants';
 
@@ -72,6 +72,21 @@ function nodeFlags(o: OwnedOpenOptions): number {
   return flags;
 }
 
+function isSymlink(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Node's fs error as shmkit's SystemError, so callers see one error type with a code. */
+function systemError(err: unknown, context: string, where: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e.errno !== 'number') return err;
+  return new SystemError(Math.abs(e.errno), e.syscall ?? 'open', context, where);
+}
+
 /** Opens after the checks; closes and rethrows if they fail. */
 function checked(fd: number, what: string): number {
   try {
@@ -94,10 +109,10 @@ export function openOwnedFile(file: string, options: OwnedOpenOptions = {}): num
   try {
     fd = fs.openSync(file, nodeFlags(options), options.mode ?? 0o600);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
-      throw unsafe(file, 'is a symlink; shared paths are never followed through one', 'remove it or name the target directly', file);
-    }
-    throw err;
+    // O_NOFOLLOW answers ELOOP, but with fs.protected_symlinks the kernel
+    // refuses a planted link in a sticky directory with EACCES first.
+    if (isSymlink(file)) throw unsafe(file, 'is a symlink; shared paths are never followed through one', 'remove it or name the target directly', file);
+    throw systemError(err, 'opening a shared file', file);
   }
   return checked(fd, file);
 }
@@ -134,10 +149,16 @@ export function ensurePrivateDir(dir: string, options: { create?: boolean } = {}
     try {
       fs.mkdirSync(dir, { mode: 0o700 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw systemError(err, 'creating a private directory', dir);
     }
   }
-  checkOwnedStat(fs.lstatSync(dir), `directory ${dir}`, 'directory');
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(dir);
+  } catch (err) {
+    throw systemError(err, 'checking a private directory', dir);
+  }
+  checkOwnedStat(st, `directory ${dir}`, 'directory');
 }
 
 /**
@@ -147,7 +168,12 @@ export function ensurePrivateDir(dir: string, options: { create?: boolean } = {}
  * that they cannot rename or remove what we put there.
  */
 export function checkSharedDir(dir: string): void {
-  const st = fs.statSync(dir);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (err) {
+    throw systemError(err, 'checking a directory', dir);
+  }
   if (!st.isDirectory()) throw unsafe(dir, 'is not a directory', 'choose a directory', dir);
   const uid = euid();
   if (st.uid !== uid && st.uid !== 0) {
