@@ -54,7 +54,8 @@ export function checkOwnedStat(st: fs.Stats, what: string, kind: 'file' | 'direc
   const forbidden = kind === 'directory' ? 0o077 : 0o022;
   if ((st.mode & forbidden) !== 0) {
     const expected = kind === 'directory' ? '0700' : '0600 or 0644';
-    throw unsafe(what, `has mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')}, which lets other users in`, `chmod it to ${expected} or choose another path`, what);
+    const how = (st.mode & 0o022) !== 0 ? 'group- or world-writable' : 'open to group or other users';
+    throw unsafe(what, `is ${how} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`, `chmod it to ${expected} or choose another path`, what);
   }
 }
 
