@@ -14,6 +14,10 @@ import { ShmkitError } from '@shmkit/shm-fd';
  *   shmkit mapping nor a SharedArrayBuffer.
  * - `ERR_SHM_STATE_BUFFER_TOO_SMALL`: a destination buffer is too small.
  * - `ERR_SHM_STATE_DOORBELL`: another process's doorbell cannot be opened.
+ * - `ERR_SHM_STATE_CORRUPT`: a word of a structure already open (a position,
+ *   a length, a sequence number) holds a value the structure cannot have; a
+ *   process sharing the memory wrote it. That call fails; the structure is
+ *   not trusted further by it. Recreate the structure.
  */
 export class ShmStateError extends ShmkitError {}
 
@@ -29,5 +33,24 @@ export class AbortError extends ShmStateError {
   constructor(what: string, cause?: unknown) {
     super('ABORT_ERR', `${what} was aborted`, { cause });
     this.name = 'AbortError';
+  }
+}
+
+/**
+ * A word another process can write held an impossible value while a structure
+ * was in use. Names the structure and the word; the call that read it failed
+ * without touching memory outside the structure.
+ */
+export class ShmStateCorruptWordError extends ShmStateError {
+  readonly structure: string;
+  readonly word: string;
+
+  constructor(structure: string, word: string, detail: string) {
+    super(
+      'ERR_SHM_STATE_CORRUPT',
+      `${structure}: ${word} ${detail}; a process sharing this memory wrote a value this structure cannot hold; recreate it and check who writes there`,
+    );
+    this.structure = structure;
+    this.word = word;
   }
 }

@@ -13,5 +13,5 @@ export { Ring, type Descriptor, type FrozenDescriptor } from './ring';
 export { Seq } from './seq';
 export { Struct, inspectStruct, type StructOptions, type StructCreateOptions, type Migrate } from './struct';
 export { t, type FieldType, type ScalarType, type StructFields, type StructView, type Plain } from './struct-layout';
-export { ShmStateError, ShmStateCorruptError, AbortError } from './errors';
+export { ShmStateError, ShmStateCorruptError, ShmStateCorruptWordError, AbortError } from './errors';
 export { recovered, type RecoveredMessage } from './diagnostics';

@@ -2,7 +2,8 @@ import { ShmClosedError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { reportRecovery } from './diagnostics';
-import { ShmStateCorruptError, ShmStateError } from './errors';
+import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
+import { mappingOf, type ClosedProbe } from './mapping-probe';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
 
@@ -32,6 +33,8 @@ const TOMBSTONE = -1;
 const MAX_SLOTS = 1 << 24;
 /** How long a slot may stay owned by the same pid before the owner's liveness is checked. */
 const STUCK_MS = 5;
+/** Tries a try… call makes on a slot claimed by another process before it answers "not now". */
+const MAX_BLOCKED = 64;
 
 export interface MpmcCreateOptions {
   /** Byte offset in `memory` (multiple of 8; 64 recommended). Default 0. */
@@ -86,6 +89,9 @@ export class MpmcQueue {
   readonly #notEmpty: Notifier;
   readonly #notFull: Notifier;
   readonly #pid = process.pid;
+  /** Loop bound of one try… call: a full lap of tombstones plus the blocked tries. */
+  readonly #steps: number;
+  readonly #mapping: ClosedProbe | undefined;
   // Last stuck observation: slot index, owner, since when.
   #stuckSlot = -1;
   #stuckOwner = 0;
@@ -98,7 +104,9 @@ export class MpmcQueue {
     this.#strideWords = stride >>> 2;
     this.byteLength = HEADER + capacity * stride;
     this.#mask = capacity - 1;
+    this.#steps = capacity + 2 * MAX_BLOCKED;
     this.#h = int32At(memory, offset, HEADER, 'MpmcQueue');
+    this.#mapping = mappingOf(memory);
     this.#bytes = memory.subarray(offset + HEADER, offset + this.byteLength);
     this.#slots = new Int32Array(this.#bytes.buffer, this.#bytes.byteOffset, (capacity * stride) >>> 2);
     this.#notEmpty = new Notifier(memory, offset + NOT_EMPTY);
@@ -173,7 +181,12 @@ export class MpmcQueue {
     return { repairs: Atomics.load(h, W_REPAIRS), dropped: Atomics.load(h, W_DROPPED) };
   }
 
-  /** Appends a copy of `message`; false when full. */
+  /**
+   * Appends a copy of `message`; false when full — or when the slot it needs
+   * stays claimed by another live process for a few dozen tries (the
+   * blocking forms then wait for it). Never waits itself: every loop below is
+   * bounded, so a peer writing positions or slot words cannot hang it.
+   */
   tryPush(message: Uint8Array): boolean {
     const h = this.#header();
     const len = message.byteLength;
@@ -181,7 +194,8 @@ export class MpmcQueue {
       throw new ShmStateError('ERR_SHM_STATE_MESSAGE_TOO_LARGE', `a ${len}-byte message does not fit slots of ${this.slotSize} bytes`);
     }
     const slots = this.#slots;
-    for (let spins = 0; ; spins++) {
+    let blocked = 0;
+    for (let step = this.#steps; step > 0; step--) {
       const pos = Atomics.load(h, W_ENQ);
       const b = (pos & this.#mask) * this.#strideWords;
       const dif = (Atomics.load(slots, b + S_SEQ) - pos) | 0;
@@ -203,26 +217,38 @@ export class MpmcQueue {
           this.#notEmpty.notify();
           return true;
         }
-        this.#blocked(b, owner, spins);
+        if (++blocked > MAX_BLOCKED) return false;
+        this.#blocked(b, owner, blocked);
       } else if (dif < 0) {
         // Still holds the message of the previous round: full, unless a
         // consumer took that position and is (or died) mid-copy.
         const owner = Atomics.load(slots, b + S_OWNER);
         if (owner !== 0) {
-          this.#blocked(b, owner, spins);
+          this.#blocked(b, owner, ++blocked);
           if (Atomics.load(slots, b + S_OWNER) === 0) continue;
         }
         return false;
+      } else if (Atomics.load(h, W_ENQ) === pos) {
+        // A slot is only pushed after its position was claimed, which moves
+        // the enqueue position first: a sequence ahead of an unmoved position
+        // was written by someone outside the protocol.
+        throw this.#corrupt(`the sequence word of slot ${pos & this.#mask}`, `is ${dif} ahead of the enqueue position ${pos >>> 0} that nobody has claimed`);
       }
-      // dif > 0: another producer took pos; reload.
+      // dif > 0 and the position moved: another producer took pos; reload.
     }
+    return false;
   }
 
-  /** Removes the oldest message and returns a copy; null when empty. */
+  /**
+   * Removes the oldest message and returns a copy; null when empty — or when
+   * the next message stays claimed by a live producer still writing it for a
+   * few dozen tries. Bounded like tryPush().
+   */
   tryPop(): Buffer | null {
     const h = this.#header();
     const slots = this.#slots;
-    for (let spins = 0; ; spins++) {
+    let blocked = 0;
+    for (let step = this.#steps; step > 0; step--) {
       const pos = Atomics.load(h, W_DEQ);
       const b = (pos & this.#mask) * this.#strideWords;
       const dif = (Atomics.load(slots, b + S_SEQ) - ((pos + 1) | 0)) | 0;
@@ -249,23 +275,40 @@ export class MpmcQueue {
           Atomics.store(slots, b + S_SEQ, (pos + this.capacity) | 0);
           Atomics.store(slots, b + S_OWNER, 0);
           this.#notFull.notify();
-          if (bad) throw new ShmStateCorruptError('MpmcQueue', `slot ${pos & this.#mask} claims ${len} bytes in ${this.slotSize}-byte slots; the message was skipped`);
+          if (bad) throw this.#corrupt(`the length word of slot ${pos & this.#mask}`, `claims ${len} bytes in ${this.slotSize}-byte slots; the message was skipped`);
           if (out !== null) return out;
-          continue; // a tombstone: skip it
+          continue; // a tombstone: skip it (at most capacity of them per call)
         }
-        this.#blocked(b, owner, spins);
+        if (++blocked > MAX_BLOCKED) return null;
+        this.#blocked(b, owner, blocked);
       } else if (dif < 0) {
         // Not yet published for this round: empty, unless a producer claimed
         // the position and is (or died) mid-write.
-        if (Atomics.load(h, W_ENQ) !== pos) {
+        const enq = Atomics.load(h, W_ENQ);
+        if (enq !== pos) {
+          const pending = (enq - pos) | 0;
+          if (pending < 0 || pending > this.capacity) {
+            throw this.#corrupt('the enqueue/dequeue positions', `are ${pending} apart (enqueue ${enq >>> 0}, dequeue ${pos >>> 0}) with ${this.capacity} slots`);
+          }
           const owner = Atomics.load(slots, b + S_OWNER);
-          if (owner === 0) continue; // published or released since our load
-          this.#blocked(b, owner, spins);
+          if (owner === 0) {
+            // A claimant holds the owner word until it has published, so
+            // with the owner gone the sequence must show the message now —
+            // unless another consumer took the position meanwhile.
+            if (((Atomics.load(slots, b + S_SEQ) - ((pos + 1) | 0)) | 0) < 0 && Atomics.load(h, W_DEQ) === pos) {
+              throw this.#corrupt('the enqueue position', `${enq >>> 0} is ahead of position ${pos >>> 0}, but nobody is writing slot ${pos & this.#mask}`);
+            }
+            continue;
+          }
+          this.#blocked(b, owner, ++blocked);
           if (Atomics.load(slots, b + S_OWNER) === 0) continue;
         }
         return null;
+      } else if (Atomics.load(h, W_DEQ) === pos) {
+        throw this.#corrupt(`the sequence word of slot ${pos & this.#mask}`, `is ${dif} ahead of the dequeue position ${pos >>> 0} that nobody has taken`);
       }
     }
+    return null;
   }
 
   pushSync(message: Uint8Array, options: SyncWaitOptions = {}): boolean {
@@ -301,7 +344,15 @@ export class MpmcQueue {
 
   #header(): Int32Array {
     if (this.#h === undefined) throw new ShmClosedError('the MpmcQueue');
+    if (this.#mapping?.closed === true) {
+      this.close();
+      throw new ShmClosedError('the mapping under this MpmcQueue');
+    }
     return this.#h;
+  }
+
+  #corrupt(word: string, detail: string): ShmStateCorruptWordError {
+    return new ShmStateCorruptWordError('MpmcQueue', word, detail);
   }
 
   /**

@@ -1,6 +1,7 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 
-import { ShmStateCorruptError, ShmStateError } from './errors';
+import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
+import { mappingOf, type ClosedProbe } from './mapping-probe';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
 
@@ -60,6 +61,7 @@ export class SpscQueue {
   readonly byteLength: number;
   readonly #mask: number;
   #h: Int32Array | undefined;
+  readonly #mapping: ClosedProbe | undefined;
   #words: Int32Array;
   #data: Uint8Array;
   readonly #notEmpty: Notifier;
@@ -77,6 +79,7 @@ export class SpscQueue {
     this.byteLength = HEADER + capacity;
     this.#mask = capacity - 1;
     this.#h = int32At(memory, offset, HEADER, 'SpscQueue');
+    this.#mapping = mappingOf(memory);
     this.#data = memory.subarray(offset + HEADER, offset + HEADER + capacity);
     this.#words = new Int32Array(this.#data.buffer, this.#data.byteOffset, capacity >>> 2);
     this.#notEmpty = new Notifier(memory, offset + NOT_EMPTY);
@@ -151,7 +154,11 @@ export class SpscQueue {
     const tail = Atomics.load(h, W_TAIL);
     if (this.capacity - ((tail - this.#headSeen) >>> 0) < need) {
       this.#headSeen = Atomics.load(h, W_HEAD);
-      if (this.capacity - ((tail - this.#headSeen) >>> 0) < need) return false;
+      const used = (tail - this.#headSeen) >>> 0;
+      // Both positions are written by a peer: a gap the ring cannot hold
+      // would otherwise read as "full" forever.
+      if (used > this.capacity || (used & 3) !== 0) throw this.#corrupt(tail, this.#headSeen);
+      if (this.capacity - used < need) return false;
     }
     const pos = tail & this.#mask;
     Atomics.store(this.#words, pos >>> 2, len);
@@ -302,6 +309,10 @@ export class SpscQueue {
 
   #header(): Int32Array {
     if (this.#h === undefined) throw new ShmClosedError('the SpscQueue');
+    if (this.#mapping?.closed === true) {
+      this.close();
+      throw new ShmClosedError('the mapping under this SpscQueue');
+    }
     return this.#h;
   }
 
@@ -311,15 +322,22 @@ export class SpscQueue {
     if (avail === 0 || avail > this.capacity) {
       this.#tailSeen = Atomics.load(h, W_TAIL);
       avail = (this.#tailSeen - head) >>> 0;
+      // Bytes past the ring's size are not records: they would be read as
+      // up to capacity/4 phantom messages per lap.
+      if (avail > this.capacity || (avail & 3) !== 0) throw this.#corrupt(this.#tailSeen, head);
     }
     return avail;
+  }
+
+  #corrupt(tail: number, head: number): ShmStateCorruptWordError {
+    return new ShmStateCorruptWordError('SpscQueue', 'tail/head', `are ${(tail - head) >>> 0} bytes apart (tail ${tail >>> 0}, head ${head >>> 0}) in a ${this.capacity}-byte ring of 4-byte-aligned records`);
   }
 
   #recordLength(head: number, avail: number): number {
     // Lengths come from shared memory: bound them before they size anything.
     const len = Atomics.load(this.#words, (head & this.#mask) >>> 2);
     if (len < 0 || len > this.maxMessage || 4 + ((len + 3) & ~3) > avail) {
-      throw new ShmStateCorruptError('SpscQueue', `record at position ${head >>> 0} claims ${len} bytes but only ${avail - 4} are queued`);
+      throw new ShmStateCorruptWordError('SpscQueue', `the length word of the record at position ${head >>> 0}`, `claims ${len} bytes but only ${avail - 4} are queued`);
     }
     return len;
   }

@@ -106,7 +106,7 @@ describe('SpscQueue', () => {
       return null;
     })();
     expect(err).toBeInstanceOf(ShmStateError);
-    expect(err).toMatchObject({ code: 'ERR_SHM_STATE_BAD_HEADER' });
+    expect(err).toMatchObject({ code: 'ERR_SHM_STATE_CORRUPT' });
     m.close();
   });
 
