@@ -6,11 +6,14 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ShmkitError } from '@shmkit/shm-fd';
 import { formatSize, parseSize, stdio, UsageError, type Io } from '@shmkit/shm-fd/unstable-child-process';
 
-import { CHECKSUM_NAMES, isChecksumName } from './constants';
+import { CHECKSUM_NAMES, isChecksumName, MAX_SIZE } from './constants';
 import { parseDestination } from './destination';
+import { formatDuration, parseDuration } from './duration';
 import { PushError } from './errors';
+import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_SIZE } from './limits';
 import { nameProblem } from './names';
-import { PushReceiver } from './receiver';
+import { ReceiveLog } from './receive-log';
+import { PushReceiver, type RefusedEvent } from './receiver';
 import { pushFile, type ReceiverProgress } from './send';
 
 export const USAGE = `Usage:
@@ -23,10 +26,16 @@ export const USAGE = `Usage:
       default; xxhsum -H1 prints the same digest) and crc32 catch
       corruption; sha256 also resists deliberate tampering.
   rmmap receive --port PORT --dir DIR [--host 127.0.0.1] [--overwrite] [--fsync]
-                [--max-size SIZE] [--token-file F] [--once] [--quiet]
+                [--max-size SIZE] [--handshake-timeout T] [--idle-timeout T]
+                [--max-connections N] [--token-file F] [--once] [--quiet]
       Accept pushes and store them in DIR (files 0600, never outside DIR,
       renamed into place only after the checksum matched). --port 0 picks a
       free port. --once exits after one transfer (status 0 stored, 1 failed).
+      --max-size: larger files are refused before any data moves (default
+      64G). Disk is reserved only for data that arrived, one 16 MiB window
+      ahead. --handshake-timeout / --idle-timeout: drop a sender that sends
+      no complete header / nothing for T (default 10s each; 500ms, 2m).
+      --max-connections: transfers at once, more get BUSY (default 16).
       --token-file: a shared secret (first line of F) every sender must give;
       it travels in clear, so use it on trusted networks or through a tunnel.
   rmmap --help | --version
@@ -138,6 +147,9 @@ async function receive(args: string[], io: Io): Promise<number> {
     overwrite: { type: 'boolean' },
     fsync: { type: 'boolean' },
     'max-size': { type: 'string' },
+    'handshake-timeout': { type: 'string' },
+    'idle-timeout': { type: 'string' },
+    'max-connections': { type: 'string' },
     'token-file': { type: 'string' },
     once: { type: 'boolean' },
     quiet: { type: 'boolean', short: 'q' },
@@ -154,17 +166,30 @@ async function receive(args: string[], io: Io): Promise<number> {
   if (!/^\d{1,5}$/.test(portText) || port > 65535) throw new UsageError(`receive: --port must be 0..65535, got ${JSON.stringify(portText)}`);
   const dir = values['dir'];
   if (typeof dir !== 'string' || dir === '') throw new UsageError('receive: --dir is required');
-  let maxSize: number | undefined;
+  let maxSize = DEFAULT_MAX_SIZE;
   const maxText = values['max-size'];
   if (typeof maxText === 'string') {
     const n = parseSize(maxText);
-    if (n === null) throw new UsageError(`receive: --max-size must be a size like 512M or 4G, got ${JSON.stringify(maxText)}`);
+    if (n === null || n > MAX_SIZE) throw new UsageError(`receive: --max-size must be a size like 512M or 4G (at most 2^53-1 bytes), got ${JSON.stringify(maxText)}`);
     maxSize = n;
+  }
+  const headerTimeoutMs = durationOption(values['handshake-timeout'], '--handshake-timeout', DEFAULT_HEADER_TIMEOUT_MS);
+  const idleTimeoutMs = durationOption(values['idle-timeout'], '--idle-timeout', DEFAULT_IDLE_TIMEOUT_MS);
+  let maxConcurrent = DEFAULT_MAX_CONCURRENT;
+  const connText = values['max-connections'];
+  if (typeof connText === 'string') {
+    maxConcurrent = Number(connText);
+    if (!/^\d{1,5}$/.test(connText) || maxConcurrent < 1 || maxConcurrent > 65_536) {
+      throw new UsageError(`receive: --max-connections must be 1..65536, got ${JSON.stringify(connText)}`);
+    }
   }
   const quiet = values['quiet'] === true;
   const once = values['once'] === true;
-  const log = (s: string) => {
-    if (!quiet) io.err(`rmmap: ${s}\n`);
+  // Lines a sender can cause go through the limiter; `stored` lines on
+  // stdout do not: each one stands for a file that is now in DIR.
+  const limited = new ReceiveLog((line) => io.err(`rmmap: ${line}\n`));
+  const log = (remote: string, kind: string, s: string) => {
+    if (!quiet) limited.line(remote, kind, s);
   };
   const receiver = await PushReceiver.listen({
     dir,
@@ -172,12 +197,21 @@ async function receive(args: string[], io: Io): Promise<number> {
     host: typeof values['host'] === 'string' ? values['host'] : '127.0.0.1',
     overwrite: values['overwrite'] === true,
     fsync: values['fsync'] === true,
-    ...(maxSize === undefined ? {} : { maxSize }),
+    maxSize,
+    headerTimeoutMs,
+    idleTimeoutMs,
+    maxConcurrent,
     ...tokenOption(values['token-file']),
   });
   const { host, port: bound } = receiver.address;
   // As `rmmap send` takes it: IPv6 addresses in brackets.
   io.out(`listening on ${host.includes(':') ? `[${host}]` : host}:${bound}, storing into ${path.resolve(receiver.dir)}\n`);
+  if (!quiet) {
+    io.err(
+      `rmmap: limits: files up to ${formatSize(maxSize)}, header within ${formatDuration(headerTimeoutMs)}, ` +
+        `idle senders dropped after ${formatDuration(idleTimeoutMs)}, ${maxConcurrent} connections at once\n`,
+    );
+  }
   let status = 0;
   return await new Promise<number>((resolve) => {
     const stop = (code: number) => {
@@ -187,19 +221,30 @@ async function receive(args: string[], io: Io): Promise<number> {
     };
     const onSignal = () => stop(status);
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
+    // A progress line per transfer that moved since the last tick: a stalled
+    // sender adds no lines, and there are at most --max-connections per tick.
+    const lastReceived = new Map<number, number>();
     const ticker = setInterval(() => {
-      for (const t of receiver.transfers()) {
-        if (t.size !== undefined && t.size > 0) log(`${t.name ?? '?'} from ${t.remote}: ${Math.floor((t.received / t.size) * 100)}%`);
+      const live = receiver.transfers();
+      for (const id of lastReceived.keys()) if (!live.some((t) => t.id === id)) lastReceived.delete(id);
+      for (const t of live) {
+        if (t.size === undefined || t.size === 0 || lastReceived.get(t.id) === t.received) continue;
+        lastReceived.set(t.id, t.received);
+        if (!quiet) io.err(`rmmap: ${t.name ?? '?'} from ${t.remote}: ${Math.floor((t.received / t.size) * 100)}%\n`);
       }
     }, 1000);
     ticker.unref();
-    receiver.on('header', (t: { name: string; size: number; remote: string }) => log(`receiving ${t.name} (${formatSize(t.size)}) from ${t.remote}`));
+    receiver.on('header', (t: { name: string; size: number; remote: string }) => log(t.remote, 'receiving', `receiving ${t.name} (${formatSize(t.size)}) from ${t.remote}`));
+    receiver.on('refused', (e: RefusedEvent) => {
+      log(e.remote, e.code, `refused a connection from ${e.remote}: ${e.code}: ${e.message}${e.replied ? '' : ' (closed without a reply: too many refusals pending)'}`);
+    });
     receiver.on('stored', (e: { name: string; size: number; digest: string; remote: string; ms: number }) => {
       io.out(`stored ${e.name} (${formatSize(e.size)}, ${e.digest}) from ${e.remote} in ${(e.ms / 1000).toFixed(2)} s\n`);
       if (once) stop(0);
     });
     receiver.on('failed', (e: { name?: string; code: string; message: string; remote: string }) => {
-      io.err(`rmmap: FAILED ${e.name ?? '(no name yet)'} from ${e.remote}: ${e.code}: ${e.message}\n`);
+      // Not silenced by --quiet: the one line that says why a push failed.
+      limited.line(e.remote, e.code, `FAILED ${e.name ?? '(no name yet)'} from ${e.remote}: ${e.code}: ${e.message}`);
       status = 1;
       if (once) stop(1);
     });
@@ -208,6 +253,13 @@ async function receive(args: string[], io: Io): Promise<number> {
       stop(1);
     });
   });
+}
+
+function durationOption(text: unknown, flag: string, fallback: number): number {
+  if (typeof text !== 'string') return fallback;
+  const ms = parseDuration(text);
+  if (ms === null || ms < 1 || ms > 2 ** 31 - 1) throw new UsageError(`receive: ${flag} must be a duration like 10s, 500ms or 2m, got ${JSON.stringify(text)}`);
+  return ms;
 }
 
 /** Reads the token from the first line of a file (a trailing newline is not part of it). */

@@ -1,7 +1,7 @@
 // Multi-destination push (docs/PUSH.md). Re-exported by the package index.
 export { closeIdleSenderThreads } from './sender-threads';
 export { pushFile, type PushOptions, type PushResult, type ReceiverResult, type ReceiverProgress, type ReceiverPhase } from './send';
-export { PushReceiver, type ReceiverOptions, type Transfer, type StoredEvent, type FailedEvent } from './receiver';
+export { PushReceiver, type ReceiverOptions, type Transfer, type StoredEvent, type FailedEvent, type RefusedEvent } from './receiver';
 export { PushError } from './errors';
 export { PushStatus, type PushStatusName } from './codes';
 export { parseDestination, type Destination } from './destination';

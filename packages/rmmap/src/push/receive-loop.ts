@@ -18,7 +18,9 @@ import { CHECKSUMS, HEADER_FIXED_LEN, TEMP_PREFIX, TEMP_SUFFIX, trailerLen } fro
 import { PushStatus, PushStatusName, type PushStatusCode } from './codes';
 import { checkStop, FdEof, FdStopped, FdTimeout, readExact, waitFd, watchStop, writeAll } from './fdio';
 import { checksumAvailable } from './hash';
+import { hashCatchUpMs } from './limits';
 import { nameProblem } from './names';
+import { reserveAhead } from './reserve';
 import { createVerifier, type Verifier } from './verifier';
 import { debug } from './diagnostics';
 import { decodeHeaderFixed, decodeName, decodeTrailer, encodeReply } from './wire';
@@ -42,6 +44,8 @@ export interface ReceiveJob {
   tokenDigest?: string;
   headerTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Blocks are reserved this far ahead of the data received (limits.ts); never on tmpfs. */
+  reserveWindow: number;
   /** BigInt64Array over it: [bytes received, total size]. */
   progress: SharedArrayBuffer;
   /** Int32Array over it: [stop]; the owner sets it to 1 to make this transfer give up. */
@@ -77,6 +81,8 @@ export function runReceiver(job: ReceiveJob): void {
   let verdict: ReceiveEvent | undefined;
   let verifier: Verifier | undefined;
   let replaced = -1;
+  // What the sender was expected to send when a wait times out, for the TIMEOUT reply.
+  let awaited = `a complete header within ${job.headerTimeoutMs} ms of connecting (--handshake-timeout)`;
   try {
     const deadline = Date.now() + job.headerTimeoutMs;
     const fixed = decodeHeaderFixed(readExact(job.fd, HEADER_FIXED_LEN, deadline), job.maxSize);
@@ -114,18 +120,22 @@ export function runReceiver(job: ReceiveJob): void {
     const c = fs.constants;
     fileFd = fs.openSync(tempPath, c.O_RDWR | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, 0o600);
     fs.fchmodSync(fileFd, 0o600); // the umask can only narrow it, but be explicit
-    // Reserving blocks up front turns a full disk into an early, clean
-    // refusal. Not on tmpfs: there it means zero-filling every page first
-    // (224 ms for 256 MiB here), and statfs above already checked the room.
-    if (size > 0 && st.type !== TMPFS_MAGIC) sys.fallocate(fileFd, 0, size);
+    // Blocks are reserved one window ahead of the data as it arrives
+    // (limits.ts), never for the announced size: a sender that announces a
+    // terabyte and sends a megabyte holds a megabyte and one window. Not on
+    // tmpfs: there reserving means zero-filling every page first (224 ms for
+    // 256 MiB here), and statfs above already checked the room.
+    const reserveWindow = st.type === TMPFS_MAGIC ? 0 : job.reserveWindow;
 
+    awaited = `more data or the trailer within ${job.idleTimeoutMs} ms (--idle-timeout)`;
     writeAll(job.fd, encodeReply(PushStatus.READY, ''), Date.now() + job.idleTimeoutMs);
     verifier = createVerifier(fileFd, size, fixed.checksum);
     const t0 = performance.now();
-    receiveData(job, fileFd, size, progress, verifier);
+    receiveData(job, fileFd, size, progress, verifier, reserveWindow);
     const t1 = performance.now();
-    // Finish our checksum before waiting for the sender's: both sides hash at once.
-    const digest = verifier.finish(size, job.idleTimeoutMs);
+    // Finish our checksum before waiting for the sender's: both sides hash at
+    // once. This waits on our own thread, not the sender, over bytes that did arrive.
+    const digest = verifier.finish(size, hashCatchUpMs(size, job.idleTimeoutMs));
     verifier = undefined;
     if (digest === null) throw new Refusal(PushStatus.IO_ERROR, 'hashing the received file failed (it shrank, or the hashing thread died)');
     const trailer = decodeTrailer(readExact(job.fd, trailerLen(fixed.checksum), Date.now() + job.idleTimeoutMs), fixed.checksum);
@@ -144,7 +154,7 @@ export function runReceiver(job: ReceiveJob): void {
     writeAll(job.fd, encodeReply(PushStatus.STORED, `${name} ${size} ${hex}`), Date.now() + job.idleTimeoutMs);
     verdict = { type: 'stored', name, size, digest: hex, path: finalPath };
   } catch (err) {
-    const { status, message } = toRefusal(err);
+    const { status, message } = toRefusal(err, awaited);
     try {
       writeAll(job.fd, encodeReply(status, message), Date.now() + 1000);
     } catch {
@@ -163,17 +173,21 @@ export function runReceiver(job: ReceiveJob): void {
   }
 }
 
-/** Moves exactly `size` bytes from the socket into the file. */
-function receiveData(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, verifier: Verifier): void {
+/**
+ * Moves exactly `size` bytes from the socket into the file, reserving blocks
+ * `reserveWindow` bytes ahead of the data (0: never).
+ */
+function receiveData(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, verifier: Verifier, reserveWindow: number): void {
   if (size === 0) return;
-  if (verifier.inline !== undefined) receiveIntoWindow(job, fileFd, size, progress, verifier.inline);
-  else receiveBySplice(job, fileFd, size, progress, verifier);
+  if (verifier.inline !== undefined) receiveIntoWindow(job, fileFd, size, progress, verifier.inline, reserveWindow);
+  else receiveBySplice(job, fileFd, size, progress, verifier, reserveWindow);
 }
 
 /** socket → the checksum's window (hashed there) → file. */
-function receiveIntoWindow(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, sum: NonNullable<Verifier['inline']>): void {
+function receiveIntoWindow(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, sum: NonNullable<Verifier['inline']>, reserveWindow: number): void {
   const { window } = sum;
   let offset = 0;
+  let reserved = reserveWindow === 0 ? size : 0;
   let deadline = Date.now() + job.idleTimeoutMs;
   while (offset < size) {
     checkStop();
@@ -192,6 +206,7 @@ function receiveIntoWindow(job: ReceiveJob, fileFd: number, size: number, progre
     }
     if (n === 0) throw new FdEof(`the sender closed the connection after ${offset} of ${size} bytes`);
     sum.hashWindow(n);
+    if (offset + n > reserved) reserved = reserveAhead(fileFd, offset, size, reserveWindow);
     for (let w = 0; w < n; ) w += fs.writeSync(fileFd, window, w, n - w, offset + w);
     offset += n;
     deadline = Date.now() + job.idleTimeoutMs;
@@ -201,7 +216,7 @@ function receiveIntoWindow(job: ReceiveJob, fileFd: number, size: number, progre
 }
 
 /** socket → pipe → file with splice(2); the checksum is computed from the file. */
-function receiveBySplice(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, verifier: Verifier): void {
+function receiveBySplice(job: ReceiveJob, fileFd: number, size: number, progress: BigInt64Array, verifier: Verifier, reserveWindow: number): void {
   const [pr, pw] = sys.pipe(false);
   try {
     let pipeSize = 64 * 1024;
@@ -211,6 +226,7 @@ function receiveBySplice(job: ReceiveJob, fileFd: number, size: number, progress
       // above /proc/sys/fs/pipe-max-size for this user: keep the default
     }
     let offset = 0;
+    let reserved = reserveWindow === 0 ? size : 0;
     let deadline = Date.now() + job.idleTimeoutMs;
     while (offset < size) {
       checkStop();
@@ -222,6 +238,7 @@ function receiveBySplice(job: ReceiveJob, fileFd: number, size: number, progress
         continue;
       }
       if (n === 0) throw new FdEof(`the sender closed the connection after ${offset} of ${size} bytes`);
+      if (offset + n > reserved) reserved = reserveAhead(fileFd, offset, size, reserveWindow);
       let left = n;
       while (left > 0) {
         // Blocking pipe → file: the bytes are already in the pipe.
@@ -301,10 +318,11 @@ function exists(p: string): boolean {
   }
 }
 
-function toRefusal(err: unknown): { status: PushStatusCode; message: string } {
+/** `awaited`: what the sender failed to send in time, should `err` be a timeout. */
+function toRefusal(err: unknown, awaited: string): { status: PushStatusCode; message: string } {
   if (err instanceof Refusal) return { status: err.status, message: err.message };
   if (err instanceof FdEof) return { status: PushStatus.TRUNCATED, message: err.message };
-  if (err instanceof FdTimeout) return { status: PushStatus.TIMEOUT, message: 'the sender sent nothing for too long' };
+  if (err instanceof FdTimeout) return { status: PushStatus.TIMEOUT, message: `the sender sent nothing for too long: expected ${awaited}` };
   if (err instanceof FdStopped) return { status: PushStatus.BUSY, message: 'the receiver is shutting down; retry with another receiver or later' };
   const code = (err as { code?: string }).code;
   const text = err instanceof Error ? err.message : String(err);

@@ -16,6 +16,7 @@ import { pushChannels } from './diagnostics';
 import { PushError } from './errors';
 import type { ReceiveEvent, ReceiveJob } from './receive-loop';
 import { startWorker } from './start-worker';
+import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_SIZE, MAX_REFUSING, RESERVE_WINDOW } from './limits';
 import { encodeReply } from './wire';
 
 export interface ReceiverOptions {
@@ -28,10 +29,13 @@ export interface ReceiverOptions {
   overwrite?: boolean;
   /** fdatasync the file and fsync the directory before acknowledging. */
   fsync?: boolean;
+  /** Larger announced sizes are refused with TOO_LARGE before any data moves. Default 64 GiB (limits.ts). */
   maxSize?: number;
+  /** The whole header must arrive within this. Default 10 s. */
   headerTimeoutMs?: number;
+  /** A sender silent for this long after its header is dropped (TIMEOUT). Default 10 s. */
   idleTimeoutMs?: number;
-  /** Further connections are refused with BUSY. */
+  /** Connections served at once, handshakes included; further ones are refused with BUSY. Default 16. */
   maxConcurrent?: number;
   /** A shared secret every sender must present (sent in clear: use on trusted networks or a tunnel). */
   token?: string | Buffer;
@@ -58,9 +62,19 @@ export interface FailedEvent extends Transfer {
   message: string;
 }
 
+/** A connection turned away at accept (more than maxConcurrent, or closing): no transfer, no thread. */
+export interface RefusedEvent {
+  remote: string;
+  code: 'ERR_RMMAP_PUSH_BUSY';
+  message: string;
+  /** false when too many refusals were already pending: closed without a reply. */
+  replied: boolean;
+}
+
 /**
  * Events: 'transfer' (Transfer, a connection arrived), 'header' (Transfer with
- * name and size), 'stored' (StoredEvent), 'failed' (FailedEvent).
+ * name and size), 'stored' (StoredEvent), 'failed' (FailedEvent), 'refused'
+ * (RefusedEvent, a connection turned away with BUSY).
  */
 export class PushReceiver extends EventEmitter {
   readonly dir: string;
@@ -68,6 +82,8 @@ export class PushReceiver extends EventEmitter {
   readonly #server: net.Server;
   readonly #active = new Map<number, { transfer: Transfer; worker: Worker; socket: net.Socket; progress: BigInt64Array; stop: Int32Array; done: Promise<void> }>();
   readonly #sockets = new Set<net.Socket>();
+  /** Sockets answered with BUSY and not yet closed (bounded by MAX_REFUSING). */
+  #refusing = 0;
   #nextId = 1;
   #closing: Promise<void> | undefined;
   /**
@@ -98,6 +114,7 @@ export class PushReceiver extends EventEmitter {
     if (token !== undefined && (Buffer.byteLength(token) < 1 || Buffer.byteLength(token) > MAX_TOKEN_LEN)) {
       throw new PushError('ERR_RMMAP_PUSH_BAD_TOKEN', `the token must be 1 to ${MAX_TOKEN_LEN} bytes`);
     }
+    checkLimits(options);
     fs.accessSync(dir, fs.constants.W_OK);
     removeStaleParts(dir);
     const r = new PushReceiver(dir, options);
@@ -140,9 +157,19 @@ export class PushReceiver extends EventEmitter {
     socket.on('error', () => undefined); // reported through the worker's verdict
     this.#sockets.add(socket);
     socket.once('close', () => this.#sockets.delete(socket));
-    if (this.#closing !== undefined || this.#active.size >= (this.#options.maxConcurrent ?? 16)) {
-      socket.end(encodeReply(PushStatus.BUSY, 'the receiver is busy or shutting down; retry later'));
-      linger(socket);
+    const max = this.#options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
+    if (this.#closing !== undefined || this.#active.size >= max) {
+      const message = this.#closing !== undefined ? 'the receiver is shutting down; retry later' : `the receiver is busy (${max} transfers at once, --max-connections); retry later`;
+      const replied = this.#refusing < MAX_REFUSING;
+      if (replied) {
+        this.#refusing++;
+        socket.once('close', () => this.#refusing--);
+        socket.end(encodeReply(PushStatus.BUSY, message));
+        linger(socket);
+      } else {
+        socket.destroy();
+      }
+      this.emit('refused', { remote: transfer.remote, code: 'ERR_RMMAP_PUSH_BUSY', message, replied } satisfies RefusedEvent);
       return;
     }
     const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
@@ -169,10 +196,11 @@ export class PushReceiver extends EventEmitter {
       dir: this.dir,
       overwrite: this.#options.overwrite ?? false,
       fsync: this.#options.fsync ?? false,
-      maxSize: this.#options.maxSize ?? MAX_SIZE,
+      maxSize: this.#options.maxSize ?? DEFAULT_MAX_SIZE,
       ...(token === undefined ? {} : { tokenDigest: crypto.createHash('sha256').update(token).digest('hex') }),
-      headerTimeoutMs: this.#options.headerTimeoutMs ?? 10_000,
-      idleTimeoutMs: this.#options.idleTimeoutMs ?? 30_000,
+      headerTimeoutMs: this.#options.headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS,
+      idleTimeoutMs: this.#options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
+      reserveWindow: RESERVE_WINDOW,
       progress: progressBuf,
       stop: stopBuf,
     } satisfies ReceiveJob);
@@ -278,6 +306,20 @@ export class PushReceiver extends EventEmitter {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
+}
+
+/** Refuses option values that would disable a limit by accident (NaN, negative, fractional). */
+function checkLimits(options: ReceiverOptions): void {
+  const check = (name: keyof ReceiverOptions, value: number | undefined, min: number, max: number) => {
+    if (value !== undefined && !(Number.isSafeInteger(value) && value >= min && value <= max)) {
+      throw new PushError('ERR_OUT_OF_RANGE', `${name} must be an integer from ${min} to ${max}, got ${String(value)}`);
+    }
+  };
+  check('maxSize', options.maxSize, 0, MAX_SIZE);
+  // About 24 days: anything longer is a mistake, not a limit.
+  check('headerTimeoutMs', options.headerTimeoutMs, 1, 2 ** 31 - 1);
+  check('idleTimeoutMs', options.idleTimeoutMs, 1, 2 ** 31 - 1);
+  check('maxConcurrent', options.maxConcurrent, 1, 65_536);
 }
 
 /**
