@@ -3,6 +3,7 @@ import net from 'node:net';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
+import { BellWriters } from './bell-writers';
 import { debug } from './diagnostics';
 
 /**
@@ -89,25 +90,30 @@ function writeByte(fd: number): boolean {
 
 export type RingResult = 'rung' | 'gone' | 'denied';
 
-// Write ends of other processes' doorbells, keyed by their published address.
-// A cached fd keeps the old pipe alive, so if that process died the write
-// fails with EPIPE instead of reaching whoever reuses its pid.
-const writers = new Map<string, number>();
-const MAX_WRITERS = 256;
+const writers = new BellWriters();
 let warnedDenied = false;
 
-/** Rings the doorbell published as (pid, fd, ino). */
+/**
+ * Rings the doorbell published as (pid, fd, ino). All three come from shared
+ * memory a peer can write: the path is only opened when it names a pipe with
+ * that inode, so a forged address cannot make us write into a file, socket or
+ * terminal another process has open.
+ */
 export function ring(pid: number, fd: number, ino: number): RingResult {
   const own = Doorbell.existing();
   if (own !== undefined && pid === own.pid && fd === own.fd && ino === own.ino) {
     own.ringSelf();
     return 'rung';
   }
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(fd) || fd < 0) return 'gone';
   const key = `${pid}:${fd}:${ino}`;
   let w = writers.get(key);
   if (w === undefined) {
+    const path = `/proc/${pid}/fd/${fd}`;
     try {
-      w = fs.openSync(`/proc/${pid}/fd/${fd}`, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+      const target = fs.statSync(path);
+      if (!target.isFIFO() || target.ino !== ino) return 'gone';
+      w = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EACCES' || code === 'EPERM') {
@@ -122,16 +128,13 @@ export function ring(pid: number, fd: number, ino: number): RingResult {
       }
       return 'gone';
     }
-    if (fs.fstatSync(w).ino !== ino) {
+    // Checked again on the open file: the fd number may have been reused in between.
+    const opened = fs.fstatSync(w);
+    if (!opened.isFIFO() || opened.ino !== ino) {
       fs.closeSync(w);
       return 'gone';
     }
-    if (writers.size >= MAX_WRITERS) {
-      const [oldKey, oldFd] = writers.entries().next().value as [string, number];
-      writers.delete(oldKey);
-      fs.closeSync(oldFd);
-    }
-    writers.set(key, w);
+    writers.add(key, w);
   }
   try {
     writeByte(w);
@@ -139,7 +142,6 @@ export function ring(pid: number, fd: number, ino: number): RingResult {
   } catch {
     // EPIPE: the reader is gone (Node ignores SIGPIPE).
     writers.delete(key);
-    fs.closeSync(w);
     return 'gone';
   }
 }
