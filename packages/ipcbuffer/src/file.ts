@@ -7,9 +7,8 @@ import * as sys from '@shmkit/shm-fd/sys';
 import { fromMapping, type IPCBuffer } from './buffer';
 import { badValue, outOfRange, withHint } from './errors';
 import { record } from './registry';
-import { checkLength, checkMode, checkPath } from './validate';
-
-const C = sys.constants;
+import { createFile, openFile as openOwned } from './owned-open';
+import { checkLength, checkMappable, checkMode, checkPath } from './validate';
 
 export interface FileOptions {
   /** Create the file when missing (default true; needs a length). */
@@ -56,10 +55,11 @@ export function openFile(pathIn: unknown, lengthIn?: unknown, options: FileOptio
   const h = hints(file, readOnly);
   let fd = -1;
   let created = false;
+  // Never through a symlink, never into a file another user owns or can write (openFile).
   for (let attempt = 0; fd < 0; attempt++) {
     if (mayCreate) {
       try {
-        fd = sys.open(file, C.O_RDWR | C.O_CREAT | C.O_EXCL, mode);
+        fd = createFile(file, mode);
         created = true;
         break;
       } catch (err) {
@@ -67,7 +67,7 @@ export function openFile(pathIn: unknown, lengthIn?: unknown, options: FileOptio
       }
     }
     try {
-      fd = sys.open(file, readOnly ? C.O_RDONLY : C.O_RDWR, 0);
+      fd = openOwned(file, !readOnly);
     } catch (err) {
       if (!(mayCreate && attempt < 3 && err instanceof SystemError && err.code === 'ENOENT')) withHint(err, h);
     }
@@ -78,6 +78,7 @@ export function openFile(pathIn: unknown, lengthIn?: unknown, options: FileOptio
     if (!st.isFile()) throw badValue(`${file} is not a regular file; file-backed buffers map regular files only`);
     const size = st.size;
     const want = length ?? size;
+    if (length === undefined) checkMappable(size, file);
     if (want === 0) throw outOfRange(`${file} is empty; pass a length to grow it`);
     if (size < want) {
       if (readOnly) throw outOfRange(`${file} has ${size} bytes, fewer than the ${want} asked for, and is opened read-only; pass a length ≤ ${size}`);

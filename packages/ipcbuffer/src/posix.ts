@@ -4,9 +4,8 @@ import * as sys from '@shmkit/shm-fd/sys';
 import { fromMapping, type IPCBuffer } from './buffer';
 import { badValue, outOfRange, withHint } from './errors';
 import { forget, record } from './registry';
-import { checkLength, checkMode, posixName, posixShmCapacity } from './validate';
-
-const C = sys.constants;
+import { createShm, openShm } from './owned-open';
+import { checkLength, checkMappable, checkMode, posixName, posixShmCapacity } from './validate';
 
 export interface PosixOptions {
   /** Create the object when it does not exist (default true; needs a length). */
@@ -52,10 +51,11 @@ export function openPosix(nameIn: unknown, lengthIn?: unknown, options: PosixOpt
   let created = false;
   const hints = openHints(name);
   // O_EXCL first tells us whether we created it; a racing unlink sends us round again.
+  // An existing object must be ours alone (openShm): /dev/shm is writable by every user.
   for (let attempt = 0; fd < 0; attempt++) {
     if (mayCreate) {
       try {
-        fd = sys.shmOpen(name, C.O_RDWR | C.O_CREAT | C.O_EXCL, mode);
+        fd = createShm(name, mode);
         created = true;
         break;
       } catch (err) {
@@ -63,7 +63,7 @@ export function openPosix(nameIn: unknown, lengthIn?: unknown, options: PosixOpt
       }
     }
     try {
-      fd = sys.shmOpen(name, C.O_RDWR, 0);
+      fd = openShm(name);
     } catch (err) {
       if (!(mayCreate && attempt < 3 && err instanceof SystemError && err.code === 'ENOENT')) withHint(err, hints);
     }
@@ -73,6 +73,7 @@ export function openPosix(nameIn: unknown, lengthIn?: unknown, options: PosixOpt
   try {
     size = sys.fstat(fd).size;
     const want = length ?? size;
+    if (length === undefined) checkMappable(size, `POSIX shared memory ${name}`);
     if (want === 0) throw outOfRange(`POSIX shared memory ${name} exists but is empty; pass a length to size it`);
     if (size < want) {
       sys.ftruncate(fd, want);

@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { debuglog } from 'node:util';
 
+import * as sys from '@shmkit/shm-fd/sys';
+
 import { IPCBufferError } from './errors';
 
 const debug = debuglog('ipcbuffer');
@@ -40,17 +42,21 @@ export function registryDir(): string {
 }
 
 /**
- * The registry must be ours alone: records name files that `ipcbuffer rm`
- * deletes, so a directory someone else could write (a symlink planted in
- * /dev/shm, a group-writable directory) is refused.
+ * The registry must be ours alone: records name files and objects that
+ * `ipcbuffer rm` deletes, so a directory someone else could write (a
+ * symlink planted in /dev/shm, another user's or a group-accessible
+ * directory) is refused. `create` makes it 0700 when missing.
  */
-function checkDir(dir: string): void {
-  const st = fs.lstatSync(dir);
-  const uid = process.getuid?.() ?? st.uid;
-  if (!st.isDirectory() || st.uid !== uid || (st.mode & 0o022) !== 0) {
+function checkDir(dir: string, create: boolean): void {
+  try {
+    sys.ensurePrivateDir(dir, { create });
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'ERR_SHM_UNSAFE_PATH') throw err;
+    const uid = process.geteuid?.() ?? 0;
     throw new IPCBufferError(
       'ERR_IPCBUFFER_UNSAFE_REGISTRY',
-      `registry ${dir} is not a directory that only uid ${uid} can write (symlink, other owner, or group/world-writable); remove it or set SHMKIT_IPCBUFFER_REGISTRY`,
+      `registry ${dir} is not a directory that only uid ${uid} can write (symlink, other owner, or group/world-accessible: ${(err as Error).message}); remove it or set SHMKIT_IPCBUFFER_REGISTRY`,
+      { cause: err },
     );
   }
 }
@@ -58,13 +64,24 @@ function checkDir(dir: string): void {
 /** Creates the directory 0700 if needed and checks it. */
 function ensureDir(): string {
   const dir = registryDir();
-  try {
-    fs.mkdirSync(dir, { mode: 0o700 });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  checkDir(dir);
+  checkDir(dir, true);
   return dir;
+}
+
+/** Records are small; anything longer was not written by record(). */
+const MAX_RECORD_BYTES = 4096;
+
+/** Reads one record file through an fd that is ours (no symlink, our uid, not writable by others). */
+function readRecord(file: string): string {
+  const fd = sys.openOwnedFile(file);
+  try {
+    const buf = Buffer.alloc(MAX_RECORD_BYTES + 1);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    if (n > MAX_RECORD_BYTES) throw new Error(`longer than ${MAX_RECORD_BYTES} bytes`);
+    return buf.toString('utf8', 0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 function fileName(kind: RegisteredKind, id: string): string {
@@ -78,7 +95,12 @@ export function record(kind: RegisteredKind, id: string, size: number): void {
     const entry: Entry = { kind, id, size, pid: process.pid, start: processStart(process.pid), created: Date.now() };
     const file = path.join(dir, fileName(kind, id));
     const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(entry), { mode: 0o600, flag: 'wx' });
+    const fd = sys.openOwnedFile(tmp, { write: true, create: true, exclusive: true, mode: 0o600 });
+    try {
+      fs.writeSync(fd, JSON.stringify(entry));
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, file);
   } catch (err) {
     debug('could not record %s %s: %s', kind, id, (err as Error).message);
@@ -97,20 +119,17 @@ export function forget(kind: RegisteredKind, id: string): void {
 export function entries(): Entry[] {
   const dir = registryDir();
   try {
-    checkDir(dir);
+    checkDir(dir, false);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
-  const uid = process.getuid?.();
   const out: Entry[] = [];
   for (const n of fs.readdirSync(dir)) {
     if (!n.endsWith('.json')) continue;
     try {
-      const file = path.join(dir, n);
-      const st = fs.lstatSync(file);
-      if (!st.isFile() || (uid !== undefined && st.uid !== uid)) continue; // not a record we wrote
-      const e = JSON.parse(fs.readFileSync(file, 'utf8')) as Partial<Entry>;
+      // A file that is a symlink, not ours, or writable by others is not a record we wrote.
+      const e = JSON.parse(readRecord(path.join(dir, n))) as Partial<Entry>;
       if ((e.kind === 'posix' || e.kind === 'sysv' || e.kind === 'file') && typeof e.id === 'string' && typeof e.size === 'number' && typeof e.pid === 'number') {
         out.push({ kind: e.kind, id: e.id, size: e.size, pid: e.pid, start: typeof e.start === 'number' ? e.start : -1, created: typeof e.created === 'number' ? e.created : 0 });
       }

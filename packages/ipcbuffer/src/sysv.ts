@@ -2,9 +2,10 @@ import { SystemError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { fromMapping, type IPCBuffer } from './buffer';
-import { argType, badValue, outOfRange, withHint } from './errors';
+import { argType, badValue, IPCBufferError, outOfRange, withHint } from './errors';
 import { forget, record } from './registry';
-import { checkLength, checkMode } from './validate';
+import { checkLength, checkMappable, checkMode } from './validate';
+import { segmentCreator } from './sysv-creator';
 
 const C = sys.constants;
 
@@ -37,6 +38,27 @@ const hints = (key: number) => ({
   ENOMEM: 'not enough memory for the System V segment; use a smaller length',
   EIDRM: `System V segment ${hexKey(key)} was removed meanwhile; open it again to create a new one`,
 });
+
+/**
+ * Keys are one namespace for all users, so a segment that exists under our
+ * key may be someone else's, made to read or change what we put in it.
+ * Like the owned-path rule for files: it must be owned and created by us,
+ * and nobody else may write it.
+ */
+function checkOwnedSegment(key: number, st: sys.SysvStat): void {
+  const uid = process.geteuid?.() ?? 0;
+  const creator = segmentCreator(st.id);
+  const problem = st.uid !== uid ? `is owned by uid ${st.uid}`
+    : creator !== undefined && creator !== uid ? `was created by uid ${creator}`
+    : (st.mode & 0o022) !== 0 ? `has mode 0${st.mode.toString(8)}, which lets other users write it`
+    : undefined;
+  if (problem !== undefined) {
+    throw new IPCBufferError(
+      'ERR_SHM_UNSAFE_PATH',
+      `System V segment ${hexKey(key)} ${problem}, not private to this process (uid ${uid}); use another key, or have its owner remove it (ipcrm -M ${hexKey(key)})`,
+    );
+  }
+}
 
 /**
  * Opens or creates the System V segment with `key` and attaches `length`
@@ -78,6 +100,8 @@ export function openSysv(keyIn: unknown, lengthIn?: unknown, options: SysvOption
   let mapping: sys.Mapping;
   try {
     const st = sys.sysvStat(id);
+    if (!created) checkOwnedSegment(key, st);
+    if (length === undefined) checkMappable(st.size, `System V segment ${hexKey(key)}`);
     if (length !== undefined && st.size < length) {
       throw new SystemError(
         22,

@@ -1,10 +1,23 @@
 import fs from 'node:fs';
-import { constants as bufferConstants } from 'node:buffer';
 
-import { argType, badValue, outOfRange } from './errors';
+import * as sys from '@shmkit/shm-fd/sys';
 
-/** The largest Buffer this Node can make (4 GiB on Node 20). */
-export const MAX_LENGTH = bufferConstants.MAX_LENGTH;
+import { argType, badValue, IPCBufferArgumentError, outOfRange } from './errors';
+
+/**
+ * Refuses, before anything is created or mapped, a size no Buffer can hold:
+ * ERR_SHM_SIZE_TOO_LARGE naming buffer.constants.MAX_LENGTH. Node would
+ * otherwise fail late with ERR_BUFFER_TOO_LARGE, after the object exists.
+ * Also applied to the size of an existing object someone else made.
+ */
+export function checkMappable(size: number, what: string): void {
+  try {
+    sys.checkMappableSize(size, what);
+  } catch (err) {
+    const e = err as Error & { code: string };
+    throw new IPCBufferArgumentError(e.code, e.message, { cause: err });
+  }
+}
 
 /** A shared buffer's length: a positive safe integer no larger than a Buffer can be. */
 export function checkLength(length: unknown, what = 'length'): number {
@@ -12,7 +25,7 @@ export function checkLength(length: unknown, what = 'length'): number {
   if (!Number.isInteger(length) || length <= 0) {
     throw outOfRange(`${what} must be a positive integer number of bytes, got ${length}${length === 0 ? ' (a shared buffer cannot be empty)' : ''}`);
   }
-  if (length > MAX_LENGTH) throw outOfRange(`${what} ${length} is larger than the largest Buffer Node can make (${MAX_LENGTH} bytes); map the object in pieces`);
+  checkMappable(length, what);
   return length;
 }
 
@@ -20,7 +33,7 @@ export function checkLength(length: unknown, what = 'length'): number {
 export function checkMemoryLength(length: unknown): number {
   if (typeof length !== 'number') throw argType('length', 'a number', length);
   if (!Number.isInteger(length) || length < 0) throw outOfRange(`length must be a non-negative integer, got ${length}`);
-  if (length > MAX_LENGTH) throw outOfRange(`length ${length} is larger than the largest Buffer Node can make (${MAX_LENGTH} bytes)`);
+  checkMappable(length, 'length');
   return length;
 }
 
@@ -49,10 +62,18 @@ export function checkPath(path: unknown): string {
   return path;
 }
 
+/**
+ * Permission bits of a created object or file. Group/other write is refused:
+ * ipcbuffer opens only objects no other user can write (ERR_SHM_UNSAFE_PATH),
+ * so such an object could not even be opened again by its creator.
+ */
 export function checkMode(mode: unknown): number {
   if (mode === undefined) return 0o600;
   if (typeof mode !== 'number') throw argType('mode', 'a number such as 0o600', mode);
   if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) throw outOfRange(`mode must be permission bits in [0, 0o777], got 0o${mode.toString(8)}`);
+  if ((mode & 0o022) !== 0) {
+    throw badValue(`mode 0o${mode.toString(8)} lets other users write; ipcbuffer only opens objects that no other user can write, so use at most 0o644 (default 0o600)`);
+  }
   return mode;
 }
 

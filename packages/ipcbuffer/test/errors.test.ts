@@ -50,7 +50,7 @@ describe('ERR_INVALID_ARG_TYPE', () => {
 });
 
 describe('ERR_OUT_OF_RANGE', () => {
-  const lengths: [string, unknown][] = [['0', 0], ['-1', -1], ['1.5', 1.5], ['NaN', NaN], ['Infinity', Infinity], ['MAX_LENGTH + 1', bufferConstants.MAX_LENGTH + 1]];
+  const lengths: [string, unknown][] = [['0', 0], ['-1', -1], ['1.5', 1.5], ['NaN', NaN], ['Infinity', Infinity]];
   const makers: [string, (len: unknown) => unknown][] = [
     ['posix', (len) => call(len, `*${uniqueName()}`)],
     ['file', (len) => call(len, uniquePath())],
@@ -65,7 +65,7 @@ describe('ERR_OUT_OF_RANGE', () => {
     });
   }
 
-  test.each([['-1', -1], ['1.5', 1.5], ['MAX_LENGTH + 1', bufferConstants.MAX_LENGTH + 1]])('in-process length %s', (_l, len) => {
+  test.each([['-1', -1], ['1.5', 1.5]])('in-process length %s', (_l, len) => {
     expect(caught(() => call(len)).code).toBe('ERR_OUT_OF_RANGE');
   });
 
@@ -121,6 +121,24 @@ describe('ERR_OUT_OF_RANGE', () => {
     } finally {
       a.close();
     }
+  });
+});
+
+describe('ERR_SHM_SIZE_TOO_LARGE: past what a Buffer can hold, refused before anything is created', () => {
+  const max = bufferConstants.MAX_LENGTH;
+  test.each([
+    ['posix', () => { const n = uniqueName(); return [() => call(max + 1, `*${n}`), () => fs.existsSync(`/dev/shm${n}`)] as const; }],
+    ['file', () => { const p = uniquePath(); return [() => call(max + 1, p), () => fs.existsSync(p)] as const; }],
+    ['sysv', () => { const k = uniqueKey(); return [() => IPCBuffer.sysv(k, 100 * 2 ** 30), () => fs.readFileSync('/proc/sysvipc/shm', 'utf8').split('\n').some((l) => Number(l.trim().split(/\s+/)[0]) === (k | 0))] as const; }],
+    ['anonymous', () => [() => IPCBuffer.anonymous(max + 1), () => false] as const],
+    ['in-process', () => [() => call(max + 1), () => false] as const],
+  ])('%s', (_kind, setup) => {
+    const [make, exists] = setup();
+    const e = caught(make);
+    expect(e.code).toBe('ERR_SHM_SIZE_TOO_LARGE');
+    expect(e).toBeInstanceOf(IPCBufferArgumentError);
+    expect(e.message).toContain(`(${max} bytes, buffer.constants.MAX_LENGTH)`);
+    expect(exists()).toBe(false);
   });
 });
 
