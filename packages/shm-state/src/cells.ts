@@ -1,3 +1,4 @@
+import { checkMapped, mappingOf, type ClosedProbe } from './mapping-probe';
 import { checkRegion, int32At, type Memory } from './words';
 
 /**
@@ -8,10 +9,12 @@ import { checkRegion, int32At, type Memory } from './words';
  */
 export class Int32Cell {
   static readonly byteLength = 4;
-  readonly #w: Int32Array;
+  readonly #word: Int32Array;
+  readonly #mapping: ClosedProbe | undefined;
 
   constructor(memory: Memory, offset = 0) {
-    this.#w = int32At(memory, offset, 4, 'Int32Cell');
+    this.#word = int32At(memory, offset, 4, 'Int32Cell');
+    this.#mapping = mappingOf(memory);
   }
 
   load(): number {
@@ -34,16 +37,24 @@ export class Int32Cell {
   compareExchange(expected: number, value: number): number {
     return Atomics.compareExchange(this.#w, 0, expected, value);
   }
+
+  /** The word, after checking the mapping under it is still open (a closed one reads zeros). */
+  get #w(): Int32Array {
+    checkMapped(this.#mapping, 'Int32Cell');
+    return this.#word;
+  }
 }
 
 /** A 64-bit signed integer in shared memory (bigint API, Atomics throughout). */
 export class Int64Cell {
   static readonly byteLength = 8;
-  readonly #w: BigInt64Array;
+  readonly #word: BigInt64Array;
+  readonly #mapping: ClosedProbe | undefined;
 
   constructor(memory: Memory, offset = 0) {
     checkRegion(memory, offset, 8, 8, 'Int64Cell');
-    this.#w = new BigInt64Array(memory.buffer, memory.byteOffset + offset, 1);
+    this.#word = new BigInt64Array(memory.buffer, memory.byteOffset + offset, 1);
+    this.#mapping = mappingOf(memory);
   }
 
   load(): bigint {
@@ -64,6 +75,12 @@ export class Int64Cell {
   compareExchange(expected: bigint, value: bigint): bigint {
     return Atomics.compareExchange(this.#w, 0, expected, value);
   }
+
+  /** The word, after checking the mapping under it is still open (a closed one reads zeros). */
+  get #w(): BigInt64Array {
+    checkMapped(this.#mapping, 'Int64Cell');
+    return this.#word;
+  }
 }
 
 /**
@@ -73,11 +90,13 @@ export class Int64Cell {
  */
 export class Counter64 {
   static readonly byteLength = 8;
-  readonly #w: BigInt64Array;
+  readonly #word: BigInt64Array;
+  readonly #mapping: ClosedProbe | undefined;
 
   constructor(memory: Memory, offset = 0) {
     checkRegion(memory, offset, 8, 8, 'Counter64');
-    this.#w = new BigInt64Array(memory.buffer, memory.byteOffset + offset, 1);
+    this.#word = new BigInt64Array(memory.buffer, memory.byteOffset + offset, 1);
+    this.#mapping = mappingOf(memory);
   }
 
   get value(): number {
@@ -92,15 +111,23 @@ export class Counter64 {
   reset(): number {
     return Number(Atomics.exchange(this.#w, 0, 0n));
   }
+
+  /** The word, after checking the mapping under it is still open (a closed one reads zeros). */
+  get #w(): BigInt64Array {
+    checkMapped(this.#mapping, 'Counter64');
+    return this.#word;
+  }
 }
 
 /** A 32-bit counter (wraps at 2^32, read as unsigned). Cheaper than Counter64: no bigint. */
 export class Counter32 {
   static readonly byteLength = 4;
-  readonly #w: Int32Array;
+  readonly #word: Int32Array;
+  readonly #mapping: ClosedProbe | undefined;
 
   constructor(memory: Memory, offset = 0) {
-    this.#w = int32At(memory, offset, 4, 'Counter32');
+    this.#word = int32At(memory, offset, 4, 'Counter32');
+    this.#mapping = mappingOf(memory);
   }
 
   get value(): number {
@@ -111,5 +138,11 @@ export class Counter32 {
   }
   reset(): number {
     return Atomics.exchange(this.#w, 0, 0) >>> 0;
+  }
+
+  /** The word, after checking the mapping under it is still open (a closed one reads zeros). */
+  get #w(): Int32Array {
+    checkMapped(this.#mapping, 'Counter32');
+    return this.#word;
   }
 }

@@ -3,6 +3,7 @@ import { ShmClosedError } from '@shmkit/shm-fd';
 import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateError } from './errors';
 import { Mutex } from './mutex';
+import { mappingOf, type ClosedProbe } from './mapping-probe';
 import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
 
 const MAGIC = fourcc('HMAP');
@@ -63,6 +64,7 @@ export class HashMap {
   readonly valueSize: number;
   readonly byteLength: number;
   #h: Int32Array | undefined;
+  readonly #mapping: ClosedProbe | undefined;
   readonly #slots: Int32Array;
   readonly #bytes: Buffer;
   readonly #strideWords: number;
@@ -76,6 +78,7 @@ export class HashMap {
     this.#strideWords = stride / 4;
     this.byteLength = SLOTS_AT + capacity * stride;
     this.#h = int32At(memory, offset, 64, 'HashMap');
+    this.#mapping = mappingOf(memory);
     this.#slots = int32At(memory, offset + SLOTS_AT, capacity * stride, 'HashMap');
     this.#bytes = Buffer.from(memory.buffer, memory.byteOffset + offset + SLOTS_AT, capacity * stride);
     this.#mutex = Mutex.open(memory, { offset: offset + MUTEX_AT });
@@ -229,6 +232,7 @@ export class HashMap {
 
   /** Every [key, value], copied. A consistent view of each entry, not of the whole map. */
   *entries(): IterableIterator<[Buffer, Buffer]> {
+    this.#header();
     const s = this.#slots;
     for (let i = 0; i < this.capacity; i++) {
       const b = i * this.#strideWords;
@@ -266,6 +270,10 @@ export class HashMap {
 
   #header(): Int32Array {
     if (this.#h === undefined) throw new ShmClosedError('the HashMap');
+    if (this.#mapping?.closed === true) {
+      this.close();
+      throw new ShmClosedError('the mapping under this HashMap');
+    }
     return this.#h;
   }
 

@@ -1,3 +1,5 @@
+import { ShmClosedError } from '@shmkit/shm-fd';
+
 // candidate for @shmkit/shm-fd/sys
 /**
  * Whether the shmkit Mapping under a Buffer has been closed, without an ffi
@@ -21,4 +23,9 @@ export function mappingOf(memory: Uint8Array): ClosedProbe | undefined {
     if (typeof m === 'object' && m !== null && typeof (m as ClosedProbe).closed === 'boolean') return m as ClosedProbe;
   }
   return undefined;
+}
+
+/** Throws ERR_SHM_CLOSED when `probe` says the mapping under `what` was closed. */
+export function checkMapped(probe: ClosedProbe | undefined, what: string): void {
+  if (probe !== undefined && probe.closed) throw new ShmClosedError(`the mapping under this ${what}`);
 }

@@ -6,6 +6,7 @@ import { ShmStateCorruptError, ShmStateError } from './errors';
 import { waitCheckingOwners, waitSyncCheckingOwners } from './liveness-wait';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { ownerId, type LockOwner } from './task-id';
+import { mappingOf, type ClosedProbe } from './mapping-probe';
 import { checkRegion, fourcc, int32At, type Memory } from './words';
 
 const MAGIC = fourcc('MUTX');
@@ -63,6 +64,7 @@ export interface LockOptions {
 export class Mutex {
   static readonly byteLength = BYTES;
   #h: Int32Array | undefined;
+  readonly #mapping: ClosedProbe | undefined;
   readonly #notifier: Notifier;
   /** What this handle writes into the owner word: its pid, or its thread id with owner 'thread'. */
   readonly #pid: number;
@@ -70,6 +72,7 @@ export class Mutex {
   private constructor(memory: Memory, offset: number, owner: LockOwner | undefined) {
     this.#pid = ownerId(owner);
     this.#h = int32At(memory, offset, 64, 'Mutex');
+    this.#mapping = mappingOf(memory);
     this.#notifier = new Notifier(memory, offset + NOTIFIER);
   }
 
@@ -189,6 +192,10 @@ export class Mutex {
 
   #header(): Int32Array {
     if (this.#h === undefined) throw new ShmClosedError('the Mutex');
+    if (this.#mapping?.closed === true) {
+      this.close();
+      throw new ShmClosedError('the mapping under this Mutex');
+    }
     return this.#h;
   }
 

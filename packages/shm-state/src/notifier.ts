@@ -1,9 +1,11 @@
+import { ShmClosedError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { Doorbell, ring } from './doorbell';
 import { SyncBell } from './sync-bell';
 import { AbortError } from './errors';
 import { futexWord, type FutexWord } from './futex-word';
+import { checkMapped, mappingOf, type ClosedProbe } from './mapping-probe';
 import { int32At, type Memory } from './words';
 
 // Layout of a Notifier block (int32 words). Word 0 is the futex word of
@@ -91,6 +93,7 @@ export class Notifier {
   static readonly byteLength = BYTES;
 
   readonly #h: Int32Array;
+  readonly #mapping: ClosedProbe | undefined;
   readonly #futex: FutexWord;
   readonly #waiters = new Set<Waiter>();
   #slot = -1;
@@ -106,6 +109,7 @@ export class Notifier {
   /** Views the block at `offset`; does not initialise it. */
   constructor(memory: Memory, offset: number) {
     this.#h = int32At(memory, offset, BYTES, 'Notifier');
+    this.#mapping = mappingOf(memory);
     this.#futex = futexWord(this.#h, SEQ);
   }
 
@@ -125,6 +129,7 @@ export class Notifier {
    * after publishing the change the sleepers wait for.
    */
   notify(): void {
+    checkMapped(this.#mapping, 'Notifier');
     const h = this.#h;
     // One futex wake per sleep, not per notify: while a woken sleeper is
     // still being scheduled, later notifies find the flag already cleared.
@@ -157,6 +162,7 @@ export class Notifier {
    * Spins first, then sleeps with futex(2).
    */
   waitSync<T>(check: () => T | undefined, options: InternalSyncOptions = {}): T | undefined {
+    checkMapped(this.#mapping, 'Notifier');
     const adaptive = options.spinUs === undefined;
     const spinUs = adaptive ? this.#spinBudget() : (options.spinUs as number);
     if (spinUs > 0) {
@@ -269,6 +275,7 @@ export class Notifier {
    * `pollMs` re-runs `check` periodically even without a wakeup.
    */
   wait<T>(check: () => T | undefined, options: WaitOptions & { pollMs?: number } = {}): Promise<T | undefined> {
+    if (this.#mapping?.closed === true) return Promise.reject(new ShmClosedError('the mapping under this Notifier'));
     const first = check();
     if (first !== undefined) return Promise.resolve(first);
     const { signal, timeoutMs, pollMs } = options;
@@ -350,6 +357,10 @@ export class Notifier {
   }
 
   #serviceAll(): void {
+    if (this.#mapping?.closed === true) {
+      this.cancelAll(new ShmClosedError('the mapping under this Notifier'));
+      return;
+    }
     // Most rings satisfy every waiter: try first, and re-arm (then re-check,
     // per the protocol) only for those still waiting.
     for (const w of [...this.#waiters]) w.run();

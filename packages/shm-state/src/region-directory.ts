@@ -7,6 +7,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateError } from './errors';
 import { Mutex } from './mutex';
+import { checkMapped, mappingOf, type ClosedProbe } from './mapping-probe';
 import { alignUp, checkRegion, fourcc, int32At, type Memory } from './words';
 
 /**
@@ -141,10 +142,12 @@ export class RegionDirectory {
   readonly entries: number;
   readonly #h: Int32Array;
   readonly #mutex: Mutex;
+  readonly #mapping: ClosedProbe | undefined;
 
   private constructor(memory: Memory, entries: number) {
     this.memory = memory;
     this.entries = entries;
+    this.#mapping = mappingOf(memory);
     this.#h = int32At(memory, 0, heapStartFor(entries), 'RegionDirectory');
     this.#mutex = Mutex.open(memory, { offset: MUTEX_AT });
   }
@@ -267,6 +270,7 @@ export class RegionDirectory {
 
   /** Bytes still free for new regions. */
   get free(): number {
+    checkMapped(this.#mapping, 'RegionDirectory');
     return this.memory.byteLength - read64(this.#h, W_HEAP_NEXT_LO);
   }
 
@@ -355,6 +359,7 @@ export class RegionDirectory {
   }
 
   #words(i: number): Int32Array {
+    checkMapped(this.#mapping, 'RegionDirectory');
     return new Int32Array(this.memory.buffer, this.memory.byteOffset + ENTRIES_AT + i * ENTRY_BYTES, ENTRY_BYTES / 4);
   }
 

@@ -1,6 +1,7 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 
 import { ShmStateCorruptError, ShmStateError } from './errors';
+import { mappingOf, type ClosedProbe } from './mapping-probe';
 import { checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
 
 const MAGIC = fourcc('RING');
@@ -59,6 +60,7 @@ export class Ring {
   readonly count: number;
   readonly byteLength: number;
   #h: Int32Array | undefined;
+  readonly #mapping: ClosedProbe | undefined;
   readonly #d: Int32Array;
   #position = 0;
   #seq = 0;
@@ -67,6 +69,7 @@ export class Ring {
     this.count = count;
     this.byteLength = Ring.byteLengthFor(count);
     this.#h = int32At(memory, offset, HEADER, 'Ring');
+    this.#mapping = mappingOf(memory);
     this.#d = int32At(memory, offset + HEADER, count * D_WORDS * 4, 'Ring');
   }
 
@@ -172,6 +175,10 @@ export class Ring {
 
   #descs(): Int32Array {
     if (this.#h === undefined) throw new ShmClosedError('the Ring');
+    if (this.#mapping?.closed === true) {
+      this.close();
+      throw new ShmClosedError('the mapping under this Ring');
+    }
     return this.#d;
   }
 }

@@ -7,6 +7,7 @@ import type { LockGuard, LockOptions } from './mutex';
 import { waitCheckingOwners, waitSyncCheckingOwners } from './liveness-wait';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { ownerId, type LockOwner } from './task-id';
+import { mappingOf, type ClosedProbe } from './mapping-probe';
 import { alignUp, checkRegion, fourcc, int32At, type Memory } from './words';
 
 const MAGIC = fourcc('SEMA');
@@ -40,6 +41,7 @@ export class Semaphore {
   readonly permits: number;
   readonly byteLength: number;
   #h: Int32Array | undefined;
+  readonly #mapping: ClosedProbe | undefined;
   readonly #holders: Int32Array;
   readonly #notifier: Notifier;
   /** What this handle writes into permit words: its pid, or its thread id with owner 'thread'. */
@@ -50,6 +52,7 @@ export class Semaphore {
     this.permits = permits;
     this.byteLength = Semaphore.byteLengthFor(permits);
     this.#h = int32At(memory, offset, 64, 'Semaphore');
+    this.#mapping = mappingOf(memory);
     this.#holders = int32At(memory, offset + HOLDERS, permits * 4, 'Semaphore');
     this.#notifier = new Notifier(memory, offset + NOTIFIER);
   }
@@ -180,6 +183,10 @@ export class Semaphore {
 
   #header(): Int32Array {
     if (this.#h === undefined) throw new ShmClosedError('the Semaphore');
+    if (this.#mapping?.closed === true) {
+      this.close();
+      throw new ShmClosedError('the mapping under this Semaphore');
+    }
     return this.#h;
   }
 
@@ -190,6 +197,7 @@ export class Semaphore {
   }
 
   #acquireMany(count: number, checkOwners: boolean): LockGuard[] | undefined {
+    this.#header();
     // Count first, take only when enough look takeable: a failed attempt puts
     // its permits back and notifies, and two callers doing that to each other
     // on every wake-up would keep both busy while a third party holds them.

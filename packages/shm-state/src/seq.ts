@@ -1,5 +1,8 @@
 import { ShmStateCorruptError, ShmStateError } from './errors';
 import { Ring } from './ring';
+import { ShmClosedError } from '@shmkit/shm-fd';
+
+import { checkMapped, mappingOf, type ClosedProbe } from './mapping-probe';
 import { checkRegion, isPowerOfTwo, type Memory } from './words';
 
 const RING_COUNT = 4;
@@ -25,6 +28,8 @@ export class Seq {
   readonly #ring: Ring;
   readonly #data: Uint8Array;
   readonly #dataOffset: number;
+  readonly #mapping: ClosedProbe | undefined;
+  #closed = false;
   #begin = 0;
   #len = 0;
   #current = -1;
@@ -36,6 +41,7 @@ export class Seq {
     this.#ring = ring;
     this.#dataOffset = offset + ring.byteLength;
     this.#data = memory.subarray(this.#dataOffset, this.#dataOffset + buffer);
+    this.#mapping = mappingOf(memory);
   }
 
   static byteLengthFor(buffer: number): number {
@@ -65,6 +71,7 @@ export class Seq {
 
   /** Reloads the newest committed value; returns its length, or -1 when none was ever set. */
   restore(): number {
+    this.#check();
     const frozen = this.#ring.frozen();
     let newest = frozen[0];
     for (const f of frozen) if (newest === undefined || f.seq > newest.seq) newest = f;
@@ -90,6 +97,7 @@ export class Seq {
 
   /** Commits `value` (at most `maxValue` bytes). */
   set(value: Uint8Array): void {
+    this.#check();
     const len = value.byteLength;
     if (len > this.maxValue) throw new ShmStateError('ERR_SHM_STATE_MESSAGE_TOO_LARGE', `a ${len}-byte value exceeds half the ${this.buffer}-byte buffer`);
     const mask = this.buffer - 1;
@@ -106,6 +114,7 @@ export class Seq {
 
   /** A copy of the current value, or null when none was ever set. */
   get(): Buffer | null {
+    this.#check();
     if (this.#current < 0) return null;
     const out = Buffer.allocUnsafe(this.#len);
     const first = Math.min(this.#len, this.buffer - this.#begin);
@@ -115,7 +124,13 @@ export class Seq {
   }
 
   close(): void {
+    this.#closed = true;
     this.#ring.close();
+  }
+
+  #check(): void {
+    if (this.#closed) throw new ShmClosedError('the Seq');
+    checkMapped(this.#mapping, 'Seq');
   }
 }
 

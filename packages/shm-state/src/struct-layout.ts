@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { ShmStateError } from './errors';
+import { checkMapped, mappingOf, type ClosedProbe } from './mapping-probe';
 
 export type ScalarType = 'u8' | 'u16' | 'u32' | 'u64' | 'i8' | 'i16' | 'i32' | 'i64' | 'f32' | 'f64';
 /** A field type. Plain JSON, so a layout can be stored next to the data it describes. */
@@ -95,9 +96,10 @@ export type StructView = { [name: string]: unknown } & { toObject(): { [k: strin
 export function makeView(fields: StructFields, mem: Uint8Array, base: number): StructView {
   const dv = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
   const view = {} as StructView;
+  const probe = mappingOf(mem);
   for (const [name, type, off] of fieldOffsets(fields)) {
     const at = base + off;
-    defineField(view, name, type, mem, dv, at);
+    defineField(view, name, type, mem, dv, at, probe);
   }
   Object.defineProperty(view, 'toObject', {
     value: () => {
@@ -109,18 +111,36 @@ export function makeView(fields: StructFields, mem: Uint8Array, base: number): S
   return view;
 }
 
-function defineField(target: object, name: string, type: FieldType, mem: Uint8Array, dv: DataView, at: number): void {
+function defineField(target: object, name: string, type: FieldType, mem: Uint8Array, dv: DataView, at: number, probe: ClosedProbe | undefined): void {
   if (typeof type === 'string') {
     const [get, set] = scalarAccess(type, dv, at);
-    Object.defineProperty(target, name, { get, set, enumerable: true });
+    if (probe === undefined) Object.defineProperty(target, name, { get, set, enumerable: true });
+    else {
+      // A closed mapping reads zeros: say so instead of answering 0.
+      Object.defineProperty(target, name, {
+        enumerable: true,
+        get: () => {
+          checkMapped(probe, 'Struct');
+          return get();
+        },
+        set: (v: number | bigint) => {
+          checkMapped(probe, 'Struct');
+          set(v);
+        },
+      });
+    }
     return;
   }
   if ('bytes' in type) {
     const view = Buffer.from(mem.buffer, mem.byteOffset + at, type.bytes);
     Object.defineProperty(target, name, {
       enumerable: true,
-      get: () => view,
+      get: () => {
+        checkMapped(probe, 'Struct');
+        return view;
+      },
       set: (v: string | Uint8Array) => {
+        checkMapped(probe, 'Struct');
         const src = typeof v === 'string' ? Buffer.from(v) : v;
         if (src.byteLength > type.bytes) throw new ShmStateError('ERR_OUT_OF_RANGE', `field ${name} holds ${type.bytes} bytes, got ${src.byteLength}`);
         view.fill(0);
@@ -147,7 +167,7 @@ function defineField(target: object, name: string, type: FieldType, mem: Uint8Ar
     const items: unknown[] = [];
     for (let i = 0; i < type.length; i++) {
       const holder = {};
-      defineField(holder, 'v', type.array, mem, dv, at + i * stride);
+      defineField(holder, 'v', type.array, mem, dv, at + i * stride, probe);
       items.push(holder);
     }
     const elemType = type.array;
