@@ -1,10 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { SystemError } from '@shmkit/shm-fd';
+import * as sys from '@shmkit/shm-fd/sys';
+
 import { IPCBufferError } from './errors';
 import { unlinkPosix } from './posix';
-import { creatorAlive, entries, forget, type Entry } from './registry';
-import { hexKey, removeSysv } from './sysv';
+import { creatorAlive, entries, forget, registryDir, type Entry } from './registry';
+import { hexKey, segmentId } from './sysv';
+import { segmentCreator } from './sysv-creator';
+import { posixName } from './validate';
 
 /** One object shmkit created, as `ipcbuffer ls` shows it. */
 export interface ObjectInfo extends Entry {
@@ -94,22 +99,92 @@ export function parseTarget(arg: string, registered: readonly Entry[] = entries(
   return { kind: 'file', path: abs };
 }
 
-/** Removes one object; files only when shmkit created them (they may be someone's data otherwise). */
-export function removeObject(t: Target, registered: readonly Entry[] = entries()): string {
+export interface RemoveOptions {
+  /**
+   * Remove POSIX and System V objects that have no record in the registry
+   * (ipcbuffer did not create them as this user). Objects of another user
+   * stay refused unless running as root. Files are never removed without a
+   * record.
+   */
+  force?: boolean;
+}
+
+const euid = (): number => process.geteuid?.() ?? 0;
+
+function recordOf(registered: readonly Entry[], kind: Entry['kind'], same: (id: string) => boolean): Entry | undefined {
+  return registered.find((e) => e.kind === kind && same(e.id));
+}
+
+function notRegistered(what: string, force: string): IPCBufferError {
+  return new IPCBufferError(
+    'ERR_IPCBUFFER_NOT_REGISTERED',
+    `${what} was not created through ipcbuffer by uid ${euid()} (no record in ${registryDir()}); ${force}`,
+  );
+}
+
+function notOwner(what: string, owner: string, force: boolean): IPCBufferError {
+  const root = euid() === 0;
+  const fix = root ? (force ? '' : '; as root, pass --force to remove it anyway') : '; only its owner can remove it';
+  return new IPCBufferError('ERR_IPCBUFFER_NOT_OWNER', `${what} belongs to ${owner}, not to uid ${euid()}${fix}`);
+}
+
+function removePosix(nameIn: string, registered: readonly Entry[], force: boolean): string {
+  const name = posixName(nameIn);
+  const what = `POSIX shared memory ${name}`;
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(path.join('/dev/shm', name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    throw new SystemError(2, 'shm_unlink', `${what} does not exist, so there is nothing to remove; list objects with \`ipcbuffer ls\``, name);
+  }
+  const record = recordOf(registered, 'posix', (id) => id === name);
+  if (record === undefined && !force) throw notRegistered(what, `pass --force to remove it anyway (ipcbuffer rm --force ${name})`);
+  // A record says we made the name once; whoever holds it now may be someone else.
+  if (st.uid !== euid() && !(force && euid() === 0)) throw notOwner(what, `uid ${st.uid}`, force);
+  unlinkPosix(name);
+  return `posix ${name}`;
+}
+
+function removeSegment(key: number, registered: readonly Entry[], force: boolean): string {
+  const what = `System V segment ${key} (${hexKey(key)})`;
+  const id = segmentId(key);
+  const record = recordOf(registered, 'sysv', (k) => (Number(k) | 0) === (key | 0));
+  if (record === undefined && !force) throw notRegistered(what, `pass --force to remove it anyway (ipcbuffer rm --force ${key})`);
+  // Keys are shared by all users: check who owns and who created the segment under it now.
+  const st = sys.sysvStat(id);
+  const creator = segmentCreator(id);
+  const ours = st.uid === euid() && (creator === undefined || creator === euid());
+  if (!ours && !(force && euid() === 0)) throw notOwner(what, `uid ${st.uid}${creator === undefined || creator === st.uid ? '' : ` (created by uid ${creator})`}`, force);
+  sys.sysvRemove(id);
+  forget('sysv', record?.id ?? String(key));
+  return `sysv ${key} (${hexKey(key)})`;
+}
+
+function removeFile(file: string, registered: readonly Entry[]): string {
+  if (recordOf(registered, 'file', (id) => id === file) === undefined) {
+    throw new IPCBufferError('ERR_IPCBUFFER_NOT_REGISTERED', `${file} was not created by ipcbuffer (not in its registry); remove it with rm(1) if you mean to`);
+  }
+  // The record names a path; what is there now must still be our regular file, not a symlink or another user's.
+  sys.checkOwnedStat(fs.lstatSync(file), file, 'file');
+  fs.rmSync(file);
+  forget('file', file);
+  return `file ${file}`;
+}
+
+/**
+ * Removes one object. Only what the registry says this user created, unless
+ * `force` (POSIX and System V only); never another user's object, except as
+ * root with `force`; files only with a record, whatever `force` says.
+ */
+export function removeObject(t: Target, registered: readonly Entry[] = entries(), options: RemoveOptions = {}): string {
+  const force = options.force === true;
   switch (t.kind) {
     case 'posix':
-      unlinkPosix(t.name);
-      return `posix ${t.name.startsWith('/') ? t.name : `/${t.name}`}`;
+      return removePosix(t.name, registered, force);
     case 'sysv':
-      removeSysv(t.key);
-      return `sysv ${t.key} (${hexKey(t.key)})`;
-    case 'file': {
-      if (!registered.some((e) => e.kind === 'file' && e.id === t.path)) {
-        throw new IPCBufferError('ERR_IPCBUFFER_NOT_REGISTERED', `${t.path} was not created by ipcbuffer (not in its registry); remove it with rm(1) if you mean to`);
-      }
-      fs.rmSync(t.path);
-      forget('file', t.path);
-      return `file ${t.path}`;
-    }
+      return removeSegment(t.key, registered, force);
+    case 'file':
+      return removeFile(t.path, registered);
   }
 }

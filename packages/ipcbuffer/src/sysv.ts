@@ -37,6 +37,7 @@ const hints = (key: number) => ({
   ENOSPC: 'the system limit on System V segments (kernel.shmmni) or total shared memory (kernel.shmall) is reached; remove unused segments (ipcs -m, ipcrm) or raise the limits',
   ENOMEM: 'not enough memory for the System V segment; use a smaller length',
   EIDRM: `System V segment ${hexKey(key)} was removed meanwhile; open it again to create a new one`,
+  EPERM: `System V segment ${hexKey(key)} belongs to another user; only its owner, its creator or root can remove it`,
 });
 
 /**
@@ -118,16 +119,26 @@ export function openSysv(keyIn: unknown, lengthIn?: unknown, options: SysvOption
   return fromMapping({ kind: 'sysv', mapping, created, key, id, ...(options.encoding === undefined ? {} : { encoding: options.encoding }) });
 }
 
+/** The id of the segment with `key`; ENOENT says there is nothing to remove. */
+export function segmentId(key: number): number {
+  try {
+    return sys.shmget(key, 0, 0);
+  } catch (err) {
+    withHint(err, { ...hints(key), ENOENT: `no System V segment has key ${hexKey(key)}, so there is nothing to remove; list segments with \`ipcs -m\` or \`ipcbuffer ls\`` });
+  }
+}
+
 /**
  * Marks the segment with `key` for removal (IPC_RMID): the key is free at
  * once; attached processes keep their memory until they detach (close()).
  */
 export function removeSysv(keyIn: unknown): void {
   const key = sysvKey(keyIn);
+  const id = segmentId(key);
   try {
-    sys.sysvRemove(sys.shmget(key, 0, 0));
+    sys.sysvRemove(id);
   } catch (err) {
-    withHint(err, { ...hints(key), ENOENT: `no System V segment has key ${hexKey(key)}, so there is nothing to remove; list segments with \`ipcs -m\` or \`ipcbuffer ls\`` });
+    withHint(err, hints(key));
   }
   forget('sysv', String(key));
 }

@@ -90,7 +90,7 @@ test('rm reports what it cannot remove, refuses unregistered files, exits 1', ()
   expect(r.err).not.toMatch(/\n\s+at /); // no stack traces
 });
 
-test.each([[[]], [['frobnicate']], [['ls', 'extra']], [['rm']], [['rm', '--dead', 'x']], [['rm', '--force', 'x']]])('usage error %j exits 2', (argv) => {
+test.each([[[]], [['frobnicate']], [['ls', 'extra']], [['rm']], [['rm', '--dead', 'x']], [['rm', '--frobnicate', 'x']], [['rm', '--force']]])('usage error %j exits 2', (argv) => {
   const r = run(...argv);
   expect(r.status).toBe(2);
   expect(r.err).toMatch(/^ipcbuffer: .*\n\nUsage: ipcbuffer/);

@@ -13,8 +13,12 @@ removed; this is how you find and remove the ones nobody uses any more.
 
 Commands:
   ls [--json]        list objects: kind, name/key/path, size, creator pid, alive or dead
-  rm <object>...     remove objects: "/name" or "*name" (POSIX shm), a key such as
-                     1234 or 0x4d2 (System V), or the path of a file ipcbuffer created
+  rm <object>...     remove objects ipcbuffer created as this user: "/name" or "*name"
+                     (POSIX shm), a key such as 1234 or 0x4d2 (System V), or the path
+                     of a file ipcbuffer created
+  rm --force <object>...
+                     also remove POSIX and System V objects ipcbuffer has no record of
+                     (still only this user's own; root: anyone's). Files never.
   rm --dead          remove every listed object whose creator process has exited
   help               show this text
 
@@ -58,19 +62,21 @@ function rm(args: string[], io: Io): number {
   if (args.length === 0) throw new UsageError('rm needs the objects to remove, e.g. ipcbuffer rm /name 0x4d2, or --dead');
   const registered = entries();
   let targets: string[];
+  const force = args.includes('--force');
   if (args.includes('--dead')) {
     if (args.length > 1) throw new UsageError('rm --dead takes no other argument');
     targets = listObjects().filter((o) => !o.alive).map((o) => (o.kind === 'posix' ? `*${o.id}` : o.id));
     if (targets.length === 0) io.out('no objects of dead creators\n');
   } else {
-    const flag = args.find((a) => a.startsWith('--'));
-    if (flag !== undefined) throw new UsageError(`unknown option ${flag}; rm takes objects or --dead`);
-    targets = args;
+    const flag = args.find((a) => a.startsWith('--') && a !== '--force');
+    if (flag !== undefined) throw new UsageError(`unknown option ${flag}; rm takes objects (with --force) or --dead`);
+    targets = args.filter((a) => a !== '--force');
+    if (targets.length === 0) throw new UsageError('rm --force needs the objects to remove, e.g. ipcbuffer rm --force /name');
   }
   let status = 0;
   for (const arg of targets) {
     try {
-      io.out(`removed ${removeObject(parseTarget(arg, registered), registered)}\n`);
+      io.out(`removed ${removeObject(parseTarget(arg, registered), registered, { force })}\n`);
     } catch (err) {
       if (!(err instanceof ShmkitError) && (err as NodeJS.ErrnoException).code === undefined) throw err;
       io.err(`ipcbuffer: cannot remove ${arg}: ${(err as Error).message}\n`);
