@@ -230,7 +230,7 @@ async function receive(args: string[], io: Io): Promise<number> {
       for (const t of live) {
         if (t.size === undefined || t.size === 0 || lastReceived.get(t.id) === t.received) continue;
         lastReceived.set(t.id, t.received);
-        if (!quiet) io.err(`rmmap: ${t.name ?? '?'} from ${t.remote}: ${Math.floor((t.received / t.size) * 100)}%\n`);
+        if (!quiet) io.err(`rmmap: ${t.name ?? '?'} from ${t.remote}: ${Math.floor((t.received / t.size) * 100)}% (${formatSize(t.received)} of ${formatSize(t.size)})\n`);
       }
     }, 1000);
     ticker.unref();
