@@ -10,6 +10,7 @@ export {
   SEQUENCE_OFFSET,
   MAX_ENTRIES,
   MAX_DATA_BYTES,
+  MAX_WRITE_OFFSET,
   geometry,
   type Geometry,
 } from './layout';

@@ -24,6 +24,13 @@ export const ENTRIES_PER_PAGE = PAGE_BYTES / ENTRY_BYTES;
 
 /** shmkit keeps stream positions in doubles. */
 export const MAX_STREAM_OFFSET = Number.MAX_SAFE_INTEGER;
+/**
+ * Largest page_write_offset shmkit writes or accepts: 2^53 − 2^47, so that a
+ * commit past it (at most MAX_DATA_BYTES − 1 bytes) and every `offset +
+ * dataBytes` stays an exact double. A writer refuses commits beyond it
+ * (ERR_SNAPSHOT_STREAM_FULL); a head beyond it is corrupt.
+ */
+export const MAX_WRITE_OFFSET = 2 ** 53 - 2 ** 47;
 /** Limits configure() accepts: 16 Mi entries (256 MiB of sequence pages), 64 TiB of ring. */
 export const MAX_ENTRIES = 2 ** 24;
 export const MAX_DATA_BYTES = 2 ** 46;

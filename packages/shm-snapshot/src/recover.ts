@@ -1,6 +1,7 @@
 import { SnapshotCorruptError } from './errors';
 import {
   entryLengthWord,
+  ENTRIES_PER_PAGE,
   entryOffsetWord,
   geometry,
   HEAD_ENTRY_MASK,
@@ -9,7 +10,10 @@ import {
   HEAD_WRITE_OFFSET,
   MAGIC,
   MAGIC_OTHER_ENDIAN,
+  MAX_DATA_BYTES,
+  MAX_ENTRIES,
   MAX_STREAM_OFFSET,
+  MAX_WRITE_OFFSET,
   PAGE_BYTES,
   type Geometry,
 } from './layout';
@@ -90,15 +94,46 @@ export function readHead(mem: Uint8Array, words: Words, fileBytes: number): Head
       `the head declares a data ring of ${dataBytes} bytes at offset ${PAGE_BYTES * (1 + Number(seqPages))}, larger than the ${fileBytes}-byte file: it was cut short or the head is corrupt`,
     );
   }
-  if (writeOffset > BigInt(MAX_STREAM_OFFSET)) {
+  // Within the file, but beyond what configure() lays out: no v1 writer of
+  // ours made it, and loops over entries stay bounded.
+  if (entries > BigInt(MAX_ENTRIES)) {
+    throw new SnapshotCorruptError('ERR_SNAPSHOT_BAD_MASK', `entry_mask is ${hex(entryMask)}: ${entries} entries is more than the ${MAX_ENTRIES} a writer configures; the head is corrupt`);
+  }
+  if (dataBytes < 2n || dataBytes > BigInt(MAX_DATA_BYTES)) {
     throw new SnapshotCorruptError(
-      'ERR_SNAPSHOT_OFFSET_RANGE',
-      `page_write_offset is ${writeOffset}, beyond 2^53 − 1 stream bytes, which shmkit does not support`,
+      'ERR_SNAPSHOT_BAD_MASK',
+      `page_mask is ${hex(pageMask)}: a ${dataBytes}-byte ring is outside the 2 to 2^46 bytes a writer configures; the head is corrupt`,
     );
   }
+  if (writeOffset > BigInt(MAX_WRITE_OFFSET)) throw writeOffsetBeyondLimit(writeOffset);
   const e = Number(entries);
   const d = Number(dataBytes);
   return { configuration: { entries: e, dataBytes: d, writeOffset: Number(writeOffset) }, geometry: geometry(e, d, fileBytes) };
+}
+
+function writeOffsetBeyondLimit(writeOffset: bigint): SnapshotCorruptError {
+  return new SnapshotCorruptError(
+    'ERR_SNAPSHOT_OFFSET_RANGE',
+    `page_write_offset is ${writeOffset}, beyond the ${MAX_WRITE_OFFSET} stream bytes (2^53 − 2^47) a writer reaches: the head is corrupt`,
+  );
+}
+
+/**
+ * The slots after the last one entry_mask declares, up to the end of the
+ * sequence pages, are never written: configure() zeroes the pages and
+ * writers only use slots below entries. Data there means entry_mask lost a
+ * bit, which would silently hide the entries of those slots.
+ */
+function checkUnusedSlots(words: Words, g: Geometry): void {
+  const slots = g.sequencePages * ENTRIES_PER_PAGE;
+  for (let slot = g.entries; slot < slots; slot++) {
+    if (words.load(entryOffsetWord(slot)) !== 0n || words.load(entryLengthWord(slot)) !== 0n) {
+      throw new SnapshotCorruptError(
+        'ERR_SNAPSHOT_BAD_MASK',
+        `entry slot ${slot} holds data but entry_mask declares only ${g.entries} entries: the head is corrupt`,
+      );
+    }
+  }
 }
 
 export interface Scan {
@@ -122,13 +157,22 @@ export interface Scan {
  * invalidates, so a file it continued after ours keeps such entries. They
  * are returned as `stale`, never as valid.
  *
- * `strict` (a file at rest) throws on the first corrupt entry; a live scan
- * (another process may be committing while we read) skips it instead,
- * since a torn or outrun read is indistinguishable from a bad entry.
+ * The write offset itself is checked against the entries, so that a
+ * damaged one cannot turn valid entries into history: a writer stores it at
+ * most one payload (dataBytes − 1 bytes) past the end of its newest entry,
+ * and an entry is history only when that newest entry proves its bytes
+ * were overwritten (it ends more than dataBytes past the entry's start).
+ *
+ * `strict` (a file at rest) throws on the first corrupt entry or write
+ * offset; a live scan (another process may be committing while we read)
+ * skips bad entries instead, since a torn or outrun read is
+ * indistinguishable from a bad entry, and takes the write offset as read.
  */
 export function scanEntries(words: Words, g: Geometry, strict: boolean): Scan {
   const raw: Snapshot[] = [];
-  // Length first: a non-zero length was stored after its offset.
+  let rejected = 0;
+  // Length first: a non-zero length was stored after its offset. The loop
+  // runs over g.entries, which readHead() bounded by the file's size.
   for (let slot = 0; slot < g.entries; slot++) {
     const length = words.load(entryLengthWord(slot));
     if (length === 0n) continue;
@@ -140,31 +184,51 @@ export function scanEntries(words: Words, g: Geometry, strict: boolean): Scan {
           `entry ${slot} claims ${length} bytes at stream offset ${offset}, which does not fit the ${g.dataBytes}-byte ring: the file is corrupt`,
         );
       }
-      raw.push({ slot, offset: -1, length: -1 });
+      rejected += 1;
       continue;
     }
     raw.push({ slot, offset: Number(offset), length: Number(length) });
   }
+  if (strict) checkUnusedSlots(words, g);
   const writeOffsetWord = words.load(HEAD_WRITE_OFFSET);
-  const writeOffset = writeOffsetWord > BigInt(MAX_STREAM_OFFSET) ? MAX_STREAM_OFFSET : Number(writeOffsetWord);
+  if (writeOffsetWord > BigInt(MAX_WRITE_OFFSET)) {
+    if (strict) throw writeOffsetBeyondLimit(writeOffsetWord);
+    return { valid: [], stale: [], writeOffset: MAX_WRITE_OFFSET, rejected: rejected + raw.length };
+  }
+  const writeOffset = Number(writeOffsetWord);
+  const written: Snapshot[] = [];
+  for (const s of raw) {
+    if (s.offset + s.length <= writeOffset) {
+      written.push(s);
+      continue;
+    }
+    if (strict) {
+      throw new SnapshotCorruptError(
+        'ERR_SNAPSHOT_BAD_ENTRY',
+        `entry ${s.slot} covers stream bytes [${s.offset}, ${s.offset + s.length}) but only ${writeOffset} were written: the file is corrupt`,
+      );
+    }
+    rejected += 1;
+  }
+  let newestEnd = 0;
+  for (const s of written) newestEnd = Math.max(newestEnd, s.offset + s.length);
+  if (strict && written.length > 0 && writeOffset - newestEnd >= g.dataBytes) {
+    throw new SnapshotCorruptError(
+      'ERR_SNAPSHOT_OFFSET_RANGE',
+      `page_write_offset is ${writeOffset}, ${writeOffset - newestEnd} bytes past the end of the newest entry (${newestEnd}), but a writer stores it at most one payload (${g.dataBytes - 1} bytes) past it: the head is corrupt`,
+    );
+  }
   const valid: Snapshot[] = [];
   const stale: Snapshot[] = [];
-  let rejected = 0;
-  for (const s of raw) {
-    let problem: string | null = null;
-    if (s.length < 0) problem = 'does not fit the ring';
-    else if (s.offset + s.length > writeOffset) {
-      problem = `covers stream bytes [${s.offset}, ${s.offset + s.length}) but only ${writeOffset} were written`;
-    } else if (s.offset < writeOffset - g.dataBytes) {
-      stale.push(s);
-      continue;
+  for (const s of written) {
+    if (s.offset >= writeOffset - g.dataBytes) valid.push(s);
+    else if (!strict || s.offset < newestEnd - g.dataBytes) stale.push(s);
+    else {
+      throw new SnapshotCorruptError(
+        'ERR_SNAPSHOT_OFFSET_RANGE',
+        `page_write_offset ${writeOffset} would mean entry ${s.slot} (stream bytes [${s.offset}, ${s.offset + s.length})) was overwritten, but no entry reaches that far (the newest ends at ${newestEnd}): the head is corrupt`,
+      );
     }
-    if (problem === null) {
-      valid.push(s);
-      continue;
-    }
-    if (strict) throw new SnapshotCorruptError('ERR_SNAPSHOT_BAD_ENTRY', `entry ${s.slot} ${problem}: the file is corrupt`);
-    rejected += 1;
   }
   valid.sort((a, b) => a.offset - b.offset);
   return { valid, stale, writeOffset, rejected };

@@ -1,7 +1,7 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 
 import { ShmSnapshotError, SnapshotPayloadError } from './errors';
-import { entryLengthWord, entryOffsetWord, HEAD_WRITE_OFFSET, type Geometry } from './layout';
+import { entryLengthWord, entryOffsetWord, HEAD_WRITE_OFFSET, MAX_WRITE_OFFSET, type Geometry } from './layout';
 import { readRing, writeRing } from './ring';
 import type { RecoveredConfiguration, Snapshot } from './snapshot';
 import type { FileAccess } from './file-access';
@@ -136,6 +136,13 @@ export class Writer {
     const slot = this.#cursor;
     const start = this.#pos;
     const end = start + length;
+    if (end > MAX_WRITE_OFFSET) {
+      // Readers refuse a write offset beyond this limit; never store one.
+      throw new SnapshotPayloadError(
+        'ERR_SNAPSHOT_STREAM_FULL',
+        `the journal's stream is at ${start} bytes; a ${length}-byte payload would pass the ${MAX_WRITE_OFFSET}-byte limit: configure() the file anew`,
+      );
+    }
 
     // 1. Invalidate: the slot we reuse, then every entry whose bytes lie in
     //    the part of the ring [start, end) overwrites, i.e. starting before
