@@ -49,6 +49,7 @@ async function receiver(dir: string, ...extra: string[]): Promise<{ proc: Proc; 
 
 interface LiarConfig {
   size: number;
+  sendOnCue?: boolean;
   name?: string;
   nameHex?: string;
   headerBytes?: number;
@@ -140,6 +141,25 @@ describe('disk: a sender announcing far more than it sends', () => {
     await until(() => used(mnt!) - before <= 256 * 1024, 10_000, 'the partial file blocks to be freed');
 
     await honestPush(r, inbox);
+    expect(r.proc.child.exitCode).toBeNull();
+  });
+
+  it('a disk that fills up after READY fails the push with NO_SPACE and leaves no partial file', async () => {
+    if (mnt === undefined) return console.warn(skip);
+    const inbox = path.join(mnt, 'inbox');
+    fs.mkdirSync(inbox, { mode: 0o700 });
+    const r = await receiver(inbox);
+    const q = await lie(r, { size: 100 * MiB, send: 2 * MiB, sendOnCue: true, then: 'hold' });
+    await q.waitFor('reply {"status":0'); // READY: statfs saw room for 100 MiB
+    // Someone else takes all but a few MiB, less than one window.
+    const free = fs.statfsSync(mnt).bavail * fs.statfsSync(mnt).bsize;
+    const fa = spawnSync('fallocate', ['-l', String(free - 4 * MiB), path.join(mnt, 'filler')], { encoding: 'utf8' });
+    expect(fa.stderr).toBe('');
+    q.child.stdin?.write('send\n');
+    await q.waitFor('peer-closed');
+    expect(replies(q)).toEqual([{ status: Status.READY, message: '' }, expect.objectContaining({ status: 20, message: expect.stringContaining('full') })]);
+    await r.proc.waitFor(/FAILED liar\.bin from [\d.:]+: ERR_RMMAP_PUSH_NO_SPACE/);
+    expect(fs.readdirSync(inbox)).toEqual([]);
     expect(r.proc.child.exitCode).toBeNull();
   });
 

@@ -72,6 +72,13 @@ export interface State {
   exitRef?: WeakRef<sys.Mapping>;
   /** The owner's state, for aliases. */
   root?: State;
+  /** Things living in this memory (locks placed with .at) to close before it is unmapped. */
+  dependents?: Set<WeakRef<Dependent>>;
+}
+
+/** Something placed in a buffer's memory that must stop using it when the buffer is closed. */
+export interface Dependent {
+  close(): void;
 }
 
 function stateOf(b: unknown): State {
@@ -100,6 +107,7 @@ function close(this: IPCBuffer): void {
     return;
   }
   if (s.mapping.closed) return;
+  closeDependents(s);
   try {
     // Durability point of a file-backed buffer: close() waits for the disk.
     if (s.kind === 'file') s.mapping.sync();
@@ -113,6 +121,32 @@ function close(this: IPCBuffer): void {
       sys.close(fd);
     }
   }
+}
+
+function closeDependents(s: State): void {
+  const deps = s.dependents;
+  if (deps === undefined) return;
+  s.dependents = undefined;
+  for (const ref of deps) {
+    try {
+      ref.deref()?.close();
+    } catch {
+      // The memory is released whatever a dependent does; it reports its own state afterwards.
+    }
+  }
+}
+
+/**
+ * Closes `d` when the memory under `buf` is released (close() of the buffer
+ * or of the buffer it aliases), before it is unmapped, so a lock placed there
+ * rejects its waiters instead of waiting on memory that is gone. Held
+ * weakly; returns the function that forgets `d`.
+ */
+export function closeWith(buf: IPCBuffer, d: Dependent): () => void {
+  const root = stateOf(buf).root ?? stateOf(buf);
+  const ref = new WeakRef(d);
+  (root.dependents ??= new Set()).add(ref);
+  return () => root.dependents?.delete(ref);
 }
 
 // One set of functions shared by every instance, defined in one fixed order

@@ -1,7 +1,8 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
+import * as sys from '@shmkit/shm-fd/sys';
 
 import { reportRecovery } from './diagnostics';
-import { ShmStateCorruptError, ShmStateError } from './errors';
+import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { Mutex } from './mutex';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
 import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
@@ -30,6 +31,10 @@ const FULL = 1;
 const DELETED = 2;
 /** How long a reader waits on a slot being written before checking the writer is alive. */
 const STUCK_MS = 5;
+/** Reads of one slot before a reader gives up on it (each spins or yields; see #checkTries). */
+const READ_TRIES = 10_000;
+/** How long a reader waits for a live writer to finish one slot before giving up. */
+const MID_WRITE_MS = 2000;
 
 export interface HashMapOptions {
   offset?: number;
@@ -144,19 +149,25 @@ export class HashMap {
     const mask = this.capacity - 1;
     for (let n = 0, i = hash & mask; n < this.capacity; n++, i = (i + 1) & mask) {
       const b = i * this.#strideWords;
-      for (let since = 0; ; ) {
+      for (let since = 0, moved = 0; ; moved++) {
+        this.#checkMoved(i, moved);
         const v1 = Atomics.load(s, b + S_VERSION);
         if ((v1 & 1) === 1) {
-          since = this.#waitStable(since);
+          since = this.#waitStable(i, since);
+          moved--;
           continue;
         }
+        since = 0;
         const state = Atomics.load(s, b + S_STATE);
         let value: Buffer | undefined;
         let match = false;
         if (state === FULL && Atomics.load(s, b + S_HASH) === hash && Atomics.load(s, b + S_KEY_LEN) === k.length && this.#keyEquals(b, k)) {
           match = true;
           const vlen = Atomics.load(s, b + S_VALUE_LEN);
-          if (vlen < 0 || vlen > this.valueSize) throw new ShmStateCorruptError('HashMap', `slot ${i} claims a ${vlen}-byte value`);
+          if (vlen < 0 || vlen > this.valueSize) {
+            if (Atomics.load(s, b + S_VERSION) !== v1) continue;
+            throw new ShmStateCorruptWordError('HashMap', `the value length word of slot ${i}`, `claims ${vlen} bytes in ${this.valueSize}-byte values`);
+          }
           const at = b * 4 + SLOT_HEADER + alignUp(this.keySize, 4);
           value = Buffer.from(this.#bytes.subarray(at, at + vlen));
         }
@@ -236,12 +247,15 @@ export class HashMap {
     const s = this.#slots;
     for (let i = 0; i < this.capacity; i++) {
       const b = i * this.#strideWords;
-      for (let since = 0; ; ) {
+      for (let since = 0, moved = 0; ; moved++) {
+        this.#checkMoved(i, moved);
         const v1 = Atomics.load(s, b + S_VERSION);
         if ((v1 & 1) === 1) {
-          since = this.#waitStable(since);
+          since = this.#waitStable(i, since);
+          moved--;
           continue;
         }
+        since = 0;
         if (Atomics.load(s, b + S_STATE) !== FULL) {
           if (Atomics.load(s, b + S_VERSION) === v1) break;
           continue;
@@ -250,7 +264,7 @@ export class HashMap {
         const vlen = Atomics.load(s, b + S_VALUE_LEN);
         if (klen < 0 || klen > this.keySize || vlen < 0 || vlen > this.valueSize) {
           if (Atomics.load(s, b + S_VERSION) !== v1) continue;
-          throw new ShmStateCorruptError('HashMap', `slot ${i} claims a ${klen}-byte key and a ${vlen}-byte value`);
+          throw new ShmStateCorruptWordError('HashMap', `the length words of slot ${i}`, `claim a ${klen}-byte key and a ${vlen}-byte value`);
         }
         const at = b * 4 + SLOT_HEADER;
         const key = Buffer.from(this.#bytes.subarray(at, at + klen));
@@ -346,21 +360,37 @@ export class HashMap {
   }
 
   /** A reader found a slot mid-write: spin a little, then make sure the writer is alive. */
-  #waitStable(since: number): number {
+  #waitStable(slot: number, since: number): number {
     const now = performance.now();
     if (since === 0) return now;
+    if (now - since >= MID_WRITE_MS) {
+      throw new ShmStateError('ETIMEDOUT', `HashMap slot ${slot} has been mid-write for ${MID_WRITE_MS} ms by the live writer pid ${this.#mutex.holder}; retry later`);
+    }
     if (now - since >= STUCK_MS) {
       const g = this.#mutex.tryLock();
       if (g !== null) {
+        let repaired = false;
         if (g.ownerDead) {
           this.#repair(this.#header());
           g.markConsistent();
+          repaired = true;
         }
+        // With the writer lock held and nobody dead, no writer can be
+        // mid-update: an odd version now was written by someone else.
+        const odd = !repaired && (Atomics.load(this.#slots, slot * this.#strideWords + S_VERSION) & 1) === 1;
         g.unlock();
+        if (odd) throw new ShmStateCorruptWordError('HashMap', `the version word of slot ${slot}`, 'stays odd (mid-write) while no writer holds the lock');
+      } else {
+        sys.schedYield();
       }
-      return now;
     }
     return since;
+  }
+
+  /** A version word that moves under every one of READ_TRIES reads is not a writer's doing. */
+  #checkMoved(slot: number, moved: number): void {
+    if (moved < READ_TRIES) return;
+    throw new ShmStateCorruptWordError('HashMap', `the version word of slot ${slot}`, `changed under ${READ_TRIES} consecutive reads`);
   }
 }
 

@@ -11,6 +11,8 @@ import { checkRegion, fourcc, int32At, type Memory } from './words';
 
 const MAGIC = fourcc('MUTX');
 const VERSION = 1;
+/** Longest wait for another process to finish initialising (openOrCreate). */
+const CREATE_WAIT_MS = 5000;
 const W_MAGIC = 0;
 const W_VERSION = 1;
 /** 0 when free, else the pid of the holder: the lock word records its owner atomically. */
@@ -114,7 +116,14 @@ export class Mutex {
       for (;;) {
         const creator = Atomics.compareExchange(h, W_CREATOR, 0, me);
         if (creator === 0) break;
-        while (Atomics.load(h, W_MAGIC) !== MAGIC && Atomics.load(h, W_CREATOR) === creator && sys.processAlive(creator)) sys.schedYield();
+        const deadline = performance.now() + CREATE_WAIT_MS;
+        while (Atomics.load(h, W_MAGIC) !== MAGIC && Atomics.load(h, W_CREATOR) === creator && sys.processAlive(creator)) {
+          // The creator word is shared memory: a live pid left there for good must not hold us forever.
+          if (performance.now() > deadline) {
+            throw new ShmStateError('ETIMEDOUT', `pid ${creator} has been initialising the mutex at offset ${offset} for ${CREATE_WAIT_MS} ms; it is stuck, or something else wrote that word`);
+          }
+          sys.schedYield();
+        }
         if (Atomics.load(h, W_MAGIC) === MAGIC) return Mutex.open(memory, options);
         if (Atomics.compareExchange(h, W_CREATOR, creator, me) === creator) break;
       }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { reportRecovery } from './diagnostics';
-import { ShmStateCorruptError, ShmStateError } from './errors';
+import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { Mutex } from './mutex';
 import { checkMapped, mappingOf, type ClosedProbe } from './mapping-probe';
 import { alignUp, checkRegion, fourcc, int32At, type Memory } from './words';
@@ -287,7 +287,12 @@ export class RegionDirectory {
       }
     }
     if (slot < 0) throw new ShmStateError('ERR_SHM_STATE_FULL', `all ${this.entries} directory entries are used; create the file with more entries`);
-    const offset = alignUp(read64(h, W_HEAP_NEXT_LO), REGION_ALIGN);
+    const next = read64(h, W_HEAP_NEXT_LO);
+    // Allocating below the heap start (or past the end) would hand out bytes other regions use.
+    if (next < heapStartFor(this.entries) || next > this.memory.byteLength) {
+      throw new ShmStateCorruptWordError('RegionDirectory', 'the heap end word', `is ${next}, outside [${heapStartFor(this.entries)}, ${this.memory.byteLength}]`);
+    }
+    const offset = alignUp(next, REGION_ALIGN);
     if (offset + length > this.memory.byteLength) {
       throw new ShmStateError('ERR_SHM_STATE_FULL', `region "${name}" needs ${length} bytes but only ${Math.max(0, this.memory.byteLength - offset)} are free; enlarge the shared file`);
     }

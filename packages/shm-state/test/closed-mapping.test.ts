@@ -18,11 +18,14 @@ describe('handles over a mapping that was closed', () => {
     const st = Struct.create(mem, { offset: 40960, layout: t.struct({ n: t.u32, name: t.bytes(8) }) });
     const n = new Notifier(mem, 61440);
     Notifier.init(mem, 61440);
-    const cells = [new Int32Cell(mem, 65536), new Int64Cell(mem, 65544), new Counter32(mem, 65552), new Counter64(mem, 65560)];
+    const i32 = new Int32Cell(mem, 65536);
+    const i64 = new Int64Cell(mem, 65544);
+    const c32 = new Counter32(mem, 65552);
+    const c64 = new Counter64(mem, 65560);
     spsc.tryPush(Buffer.from('x'));
     map.set('k', 'v');
     seq.set(Buffer.from('value'));
-    st.view.n = 7;
+    st.view['n'] = 7;
 
     m.close();
 
@@ -38,13 +41,13 @@ describe('handles over a mapping that was closed', () => {
     expect(() => [...map.entries()]).toThrow(CLOSED);
     expect(() => ring.frozen()).toThrow(CLOSED);
     expect(() => seq.get()).toThrow(CLOSED);
-    expect(() => st.view.n).toThrow(CLOSED);
-    expect(() => (st.view.name = 'x')).toThrow(CLOSED);
+    expect(() => st.view['n']).toThrow(CLOSED);
+    expect(() => (st.view['name'] = 'x')).toThrow(CLOSED);
     expect(() => n.notify()).toThrow(CLOSED);
-    expect(() => cells[0]!.load()).toThrow(CLOSED);
-    expect(() => cells[1]!.load()).toThrow(CLOSED);
-    expect(() => cells[2]!.increment()).toThrow(CLOSED);
-    expect(() => cells[3]!.value).toThrow(CLOSED);
+    expect(() => i32.load()).toThrow(CLOSED);
+    expect(() => i64.load()).toThrow(CLOSED);
+    expect(() => c32.increment()).toThrow(CLOSED);
+    expect(() => c64.value).toThrow(CLOSED);
     // The Buffer itself stays safe to touch: it now addresses private zeros.
     expect(mem[0]).toBe(0);
     mem[0] = 1;

@@ -2,10 +2,10 @@ import diagnostics from 'node:diagnostics_channel';
 
 import { currentThreadId, Mutex as SharedMutex, type LockGuard } from '@shmkit/shm-state';
 
-import { type IPCBuffer } from '../buffer';
+import { closeWith, type IPCBuffer } from '../buffer';
 import { LockStateError, LockTimeoutError } from '../errors';
 import { openPosix, unlinkPosix } from '../posix';
-import { attach, checkPlacement, checkTimeout, translate, waitOptions, type AcquireOptions } from './placement';
+import { attach, checkOpen, checkPlacement, checkTimeout, translate, waitOptions, type AcquireOptions } from './placement';
 
 /** Published when a lock is taken over from a dead holder: { what, deadHolder, by, permits? }. */
 export const recoveredChannel = diagnostics.channel('ipcbuffer:lock:recovered');
@@ -47,15 +47,20 @@ export function reportTakeover(guard: LockGuard, what: string, permits?: number)
 export class Mutex implements Disposable {
   readonly #m: SharedMutex;
   readonly #owned: IPCBuffer | undefined;
+  /** The caller's buffer for locks placed with .at (named locks own theirs). */
+  readonly #placedIn: IPCBuffer | undefined;
   readonly #what: string;
+  readonly #forget: (() => void) | undefined;
   #guard: LockGuard | undefined;
   #recovered = false;
   #closed = false;
 
   private constructor(buffer: IPCBuffer, offset: number, owned: IPCBuffer | undefined, what: string) {
     this.#owned = owned;
+    this.#placedIn = owned === undefined ? buffer : undefined;
     this.#what = what;
     this.#m = attach(() => SharedMutex.openOrCreate(buffer, { offset, owner: 'thread' }), what);
+    this.#forget = owned === undefined ? closeWith(buffer, this) : undefined;
   }
 
   /** The mutex named `name` (a POSIX shm object "/name"), created unlocked if missing. */
@@ -81,7 +86,7 @@ export class Mutex implements Disposable {
   }
 
   #check(): void {
-    if (this.#closed) throw new LockStateError('ERR_IPCBUFFER_LOCK_CLOSED', `${this.#what} is closed; open it again`);
+    checkOpen(this.#closed, this.#placedIn, this.#what);
   }
 
   /** Thread id of the holder (its pid for a main thread), or 0 when free. */
@@ -183,6 +188,7 @@ export class Mutex implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#forget?.();
     this.#m.close();
     this.#owned?.close();
   }

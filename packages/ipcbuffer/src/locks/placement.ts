@@ -1,3 +1,4 @@
+import { ShmClosedError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { isIPCBuffer, type IPCBuffer } from '../buffer';
@@ -15,6 +16,7 @@ export function checkPlacement(buffer: unknown, offset: unknown, bytes: number):
   if (!isIPCBuffer(buffer) || (buffer as IPCBuffer).kind === 'memory') {
     throw new IPCBufferError('ERR_INVALID_ARG_VALUE', 'a lock must live in shared memory: pass an IPCBuffer of kind posix, file, sysv or anonymous');
   }
+  if ((buffer as IPCBuffer).closed) throw new ShmClosedError(`the ${(buffer as IPCBuffer).kind} IPCBuffer a lock was to be placed in`);
   if (!Number.isInteger(offset) || offset < 0 || (buffer.byteOffset + offset) % 8 !== 0 || offset + bytes > buffer.length) {
     throw outOfRange(`a lock needs ${bytes} bytes at an 8-byte aligned offset inside the buffer's ${buffer.length} bytes, got offset ${offset}`);
   }
@@ -32,6 +34,17 @@ export function attach<T>(open: () => T, what: string): T {
     }
     throw err;
   }
+}
+
+/**
+ * The check every lock operation starts with: ERR_SHM_CLOSED when the
+ * caller's IPCBuffer holding the lock (`placedIn`, for Mutex.at and
+ * Semaphore.at) was closed: its memory is gone. ERR_IPCBUFFER_LOCK_CLOSED
+ * when the lock object itself was.
+ */
+export function checkOpen(closed: boolean, placedIn: IPCBuffer | undefined, what: string): void {
+  if (placedIn?.closed === true) throw new ShmClosedError(`the IPCBuffer holding ${what}`);
+  if (closed) throw new LockStateError('ERR_IPCBUFFER_LOCK_CLOSED', `${what} is closed; open it again`);
 }
 
 /** shm-state's errors of a wait or release, in ipcbuffer's codes. */

@@ -1,10 +1,10 @@
 import { Semaphore as SharedSemaphore, type LockGuard } from '@shmkit/shm-state';
 
-import { type IPCBuffer } from '../buffer';
+import { closeWith, type IPCBuffer } from '../buffer';
 import { LockStateError, LockTimeoutError, argType, outOfRange } from '../errors';
 import { openPosix, unlinkPosix } from '../posix';
 import { NAMED_BYTES, reportTakeover, type OpenLockOptions } from './mutex';
-import { attach, checkPlacement, checkTimeout, translate, waitOptions, type AcquireOptions } from './placement';
+import { attach, checkOpen, checkPlacement, checkTimeout, translate, waitOptions, type AcquireOptions } from './placement';
 
 /** Most permits of a semaphore placed with Semaphore.at (each permit is a 4-byte owner word). */
 const MAX_PERMITS = 4096;
@@ -44,15 +44,20 @@ function checkPermits(n: unknown, what: string, max: number, hint = ''): number 
 export class Semaphore implements Disposable {
   readonly #s: SharedSemaphore;
   readonly #owned: IPCBuffer | undefined;
+  /** The caller's buffer for locks placed with .at (named locks own theirs). */
+  readonly #placedIn: IPCBuffer | undefined;
   readonly #what: string;
+  readonly #forget: (() => void) | undefined;
   /** Permits this object holds, one guard each; release() gives back the newest first. */
   readonly #held: LockGuard[] = [];
   #closed = false;
 
   private constructor(buffer: IPCBuffer, offset: number, owned: IPCBuffer | undefined, what: string, initial: number) {
     this.#owned = owned;
+    this.#placedIn = owned === undefined ? buffer : undefined;
     this.#what = what;
     this.#s = attach(() => SharedSemaphore.openOrCreate(buffer, { offset, permits: initial, owner: 'thread' }), what);
+    this.#forget = owned === undefined ? closeWith(buffer, this) : undefined;
   }
 
   /** Bytes a semaphore of `permits` permits occupies (Semaphore.at). */
@@ -84,7 +89,7 @@ export class Semaphore implements Disposable {
   }
 
   #check(): void {
-    if (this.#closed) throw new LockStateError('ERR_IPCBUFFER_LOCK_CLOSED', `${this.#what} is closed; open it again`);
+    checkOpen(this.#closed, this.#placedIn, this.#what);
   }
 
   /** Free permits right now. */
@@ -190,6 +195,7 @@ export class Semaphore implements Disposable {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#forget?.();
     this.#s.close();
     this.#owned?.close();
   }
