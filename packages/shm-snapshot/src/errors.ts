@@ -17,6 +17,7 @@ import { ShmkitError } from '@shmkit/shm-fd';
  * | ERR_SNAPSHOT_WRITER_EXISTS | ShmSnapshotError | a second Writer for the same file |
  * | ERR_SNAPSHOT_MISALIGNED | ShmSnapshotError | the memory is not 8-byte aligned |
  * | ERR_SNAPSHOT_BACKUP_BUSY | ShmSnapshotError | shm-restore: another wrapper uses this BACKUP |
+ * | ERR_SNAPSHOT_FILE_TOO_LARGE | ShmSnapshotError | shm-restore: the child resized the shared file beyond 2^53 − 1 bytes |
  *
  * Codes are never renamed or reused.
  */

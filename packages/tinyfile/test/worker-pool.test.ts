@@ -28,7 +28,7 @@ describe('WorkerPool', () => {
     try {
       expect(pool.room).toBe(WORKER_DEPTH);
       // fd -1 cannot be mapped: each task comes back at once with an error, which is all this needs.
-      const task = (slot: number) => ({ type: 'task' as const, clientId: 1, fd: -1, length: 8192, slot });
+      const task = (slot: number) => ({ type: 'task' as const, clientId: 1, fd: -1, length: 8192, slot, req: { op: 1, inLen: 0, outLimit: 0 } });
       const all = new Promise<void>((resolve) => (answered = resolve));
       for (let i = 0; i < WORKER_DEPTH; i++) expect(pool.run(task(i))).toBe(true);
       expect(pool.room).toBe(0);

@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { ShmSnapshotError } from '../errors';
+import { resolveBackup } from './backup-target';
 
 // fcntl(2) commands (linux/include/uapi/asm-generic/fcntl.h and
 // linux/fcntl.h at v6.6): open-file-description locks and leases.
@@ -29,11 +30,24 @@ function soleUser(fd: number): boolean {
   return true;
 }
 
+/** Opens a file of ours beside BACKUP, creating it (0600, O_EXCL) when absent; never through a symlink. */
+function openOrCreateOwned(file: string): number {
+  try {
+    return sys.openOwnedFile(file, { write: true, create: true, exclusive: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return sys.openOwnedFile(file, { write: true });
+}
+
 /**
  * Files beside BACKUP. A replacement is written as
  * `.NAME.shm-restore-PID-RANDOM.tmp` in the same directory (so rename() is
  * atomic), synced, renamed over BACKUP, and the directory synced: BACKUP is
  * at every instant either the old or the new complete file.
+ *
+ * Every file here is opened with O_NOFOLLOW and checked to be ours
+ * (shm-fd's openOwnedFile); new ones are created O_EXCL, 0600.
  */
 export class BackupPath {
   readonly file: string;
@@ -43,10 +57,21 @@ export class BackupPath {
   #spare: string | null = null;
   #lockFd: number | null = null;
 
+  /** A BACKUP at `file`, taken as it is: use BackupPath.open() for a path a user named. */
   constructor(file: string) {
     this.file = path.resolve(file);
     this.dir = path.dirname(this.file);
     this.base = path.basename(this.file);
+  }
+
+  /**
+   * The BACKUP a user named, resolved once (see resolveBackup): a symlink of
+   * this user's or root's is followed to its target, which is then all this
+   * object touches; anything another user could have planted is refused
+   * with ERR_SHM_UNSAFE_PATH.
+   */
+  static open(file: string): BackupPath {
+    return new BackupPath(resolveBackup(file));
   }
 
   #tempPattern(): RegExp {
@@ -68,7 +93,9 @@ export class BackupPath {
    */
   lock(): void {
     if (this.#lockFd !== null) return;
-    const fd = fs.openSync(path.join(this.dir, `.${this.base}.shm-restore.lock`), fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    // The lock file stays between runs, so an existing one is reused, but
+    // only if it is a regular file of ours.
+    const fd = openOrCreateOwned(path.join(this.dir, `.${this.base}.shm-restore.lock`));
     const s = sys.getScratch();
     // struct flock (x86_64 / aarch64): l_type, l_whence (shorts), l_start,
     // l_len (off_t), l_pid (must be 0 for OFD locks). Zero length = the whole file.
@@ -101,10 +128,14 @@ export class BackupPath {
     } catch {
       return removed;
     }
+    const uid = process.geteuid?.() ?? 0;
     for (const name of names) {
       const m = pattern.exec(name);
       if (m === null || Number(m[1]) === process.pid) continue;
       try {
+        // Only what a wrapper of this user left; another user's file is theirs.
+        const st = fs.lstatSync(path.join(this.dir, name));
+        if (!st.isFile() || st.uid !== uid) continue;
         fs.unlinkSync(path.join(this.dir, name));
         removed.push(name);
       } catch {
@@ -114,11 +145,11 @@ export class BackupPath {
     return removed;
   }
 
-  /** The size of BACKUP, or null when it does not exist. */
+  /** The size of BACKUP, or null when it does not exist. Throws ERR_SHM_UNSAFE_PATH for anything but a regular file of ours. */
   size(): number | null {
     try {
-      const st = fs.statSync(this.file);
-      if (!st.isFile()) throw Object.assign(new Error(`${this.file} is not a regular file`), { code: 'EISDIR' });
+      const st = fs.lstatSync(this.file);
+      sys.checkOwnedStat(st, `BACKUP ${this.file}`, 'file');
       return st.size;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -128,7 +159,7 @@ export class BackupPath {
 
   /** Creates an empty BACKUP (0600) if none exists, durably. */
   createEmpty(): void {
-    const fd = fs.openSync(this.file, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o600);
+    const fd = sys.openOwnedFile(this.file, { write: true, create: true, exclusive: true });
     try {
       fs.fsyncSync(fd);
     } finally {
@@ -178,10 +209,9 @@ export class BackupPath {
     const reused = this.#spare !== null;
     const temp = this.#spare ?? this.tempName();
     this.#spare = null;
-    const flags = reused ? fs.constants.O_RDWR : fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL;
     let fd: number;
     try {
-      fd = fs.openSync(temp, flags, 0o600);
+      fd = sys.openOwnedFile(temp, reused ? { write: true } : { write: true, create: true, exclusive: true });
     } catch (err) {
       if (!reused) throw err;
       return this.replace(fill);

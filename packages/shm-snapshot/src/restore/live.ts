@@ -1,5 +1,7 @@
 import fs from 'node:fs';
 
+import type { ShmkitError } from '@shmkit/shm-fd';
+
 import { ShmSnapshotError } from '../errors';
 import { PAGE_BYTES, type Geometry } from '../layout';
 import { readHead, scanEntries, type Head } from '../recover';
@@ -18,7 +20,8 @@ export interface LiveLayout {
   valid: Snapshot[];
 }
 
-export type Failure = { status: 'unconfigured' | 'changed' | 'corrupt'; reason: string };
+/** Why no snapshot was taken; `code` when the shared file broke a rule (a corrupt word, an impossible size). */
+export type Failure = { status: 'unconfigured' | 'changed' | 'corrupt'; reason: string; code?: string };
 export type Probe = { status: 'ok'; head: Head; fileBytes: number } | Failure;
 export type LiveRead = { status: 'ok'; layout: LiveLayout } | Failure;
 
@@ -34,9 +37,32 @@ export function preadFully(fd: number, buf: Buffer, at: number, length: number, 
   return true;
 }
 
+function corrupt(err: ShmkitError): Failure {
+  return { status: 'corrupt', reason: `the shared file is corrupt: ${err.message} (${err.code})`, code: err.code };
+}
+
+/**
+ * The shared file's size. The child sets it, up to 2^63 − 1 on a memfd;
+ * beyond 2^53 − 1 fstat's double is inexact and fs calls throw a
+ * RangeError on it, so such a size is refused before anything uses it.
+ */
+export function sharedFileSize(fd: number): number {
+  const size = fs.fstatSync(fd).size;
+  if (!Number.isSafeInteger(size)) {
+    throw new ShmSnapshotError('ERR_SNAPSHOT_FILE_TOO_LARGE', `the shared file's size is about ${size} bytes, beyond 2^53 − 1: the child resized it past anything restore-v1 copies`);
+  }
+  return size;
+}
+
 /** Reads the head page: the configuration, or why there is none. */
 export function probeHead(fd: number): Probe {
-  const fileBytes = fs.fstatSync(fd).size;
+  let fileBytes: number;
+  try {
+    fileBytes = sharedFileSize(fd);
+  } catch (err) {
+    if (err instanceof ShmSnapshotError) return corrupt(err);
+    throw err;
+  }
   if (fileBytes < 8) return { status: 'unconfigured', reason: `the shared file has ${fileBytes} bytes` };
   const first = Buffer.alloc(PAGE_BYTES);
   if (!preadFully(fd, first, 0, Math.min(PAGE_BYTES, fileBytes), 0)) return SHRANK;
@@ -45,7 +71,7 @@ export function probeHead(fd: number): Probe {
     if (head === null) return { status: 'unconfigured', reason: 'the shared file carries no shm-snapshot head yet' };
     return { status: 'ok', head, fileBytes };
   } catch (err) {
-    if (err instanceof ShmSnapshotError) return { status: 'corrupt', reason: err.message };
+    if (err instanceof ShmSnapshotError) return corrupt(err);
     throw err;
   }
 }
@@ -63,21 +89,32 @@ export function readRegion(fd: number, g: Geometry): Buffer | null {
   return region;
 }
 
-/** The valid entries of a region read by readRegion(), checked like a live scan (torn or outrun entries are left out). */
-export function parseRegion(region: Buffer | null, fileBytes: number, g: Geometry): LiveRead {
+/**
+ * The valid entries of a region read by readRegion(). `strict: false`
+ * checks them like a live scan (torn or outrun entries are left out);
+ * `strict: true` is for a region known to be at rest (nobody wrote while
+ * it was read), where anything a writer cannot have left is corruption.
+ */
+export function parseRegion(region: Buffer | null, fileBytes: number, g: Geometry, strict = false): LiveRead {
   if (region === null) return SHRANK;
   const words = new Words(region);
   let head;
   try {
     head = readHead(region, words, fileBytes);
   } catch (err) {
-    if (err instanceof ShmSnapshotError) return { status: 'changed', reason: err.message };
-    throw err;
+    if (!(err instanceof ShmSnapshotError)) throw err;
+    return strict ? corrupt(err) : { status: 'changed', reason: err.message };
   }
   if (head === null || head.configuration.entries !== g.entries || head.configuration.dataBytes !== g.dataBytes) {
     return { status: 'changed', reason: 'the shared file was reconfigured while being read' };
   }
-  const scan = scanEntries(words, g, false);
+  let scan;
+  try {
+    scan = scanEntries(words, g, strict);
+  } catch (err) {
+    if (err instanceof ShmSnapshotError) return corrupt(err);
+    throw err;
+  }
   return { status: 'ok', layout: { configuration: { ...head.configuration, writeOffset: scan.writeOffset }, geometry: g, valid: scan.valid } };
 }
 

@@ -1,6 +1,6 @@
 import { debuglog } from 'node:util';
 
-import { ShmkitError } from '@shmkit/shm-fd';
+import { LogLimiter, ShmkitError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 import { acquireSharedFile, resolveCommand, spawnWithFds, stdio, supervise, UsageError, type ChildExit, type Io } from '@shmkit/shm-fd/unstable-child-process';
 
@@ -75,7 +75,13 @@ async function run(o: RunOptions, io: Io): Promise<number> {
     io.err(`shm-restore: ${resolved.reason}\n`);
     return resolved.status;
   }
-  const backup = new BackupPath(o.backup);
+  let backup: BackupPath;
+  try {
+    backup = BackupPath.open(o.backup);
+  } catch (err) {
+    if (err instanceof ShmkitError || isFsError(err)) return fail(`cannot use ${o.backup}: ${describe(err)} (${(err as { code: string }).code})`);
+    throw err;
+  }
   // A lease break is signalled with SIGIO, whose default action would kill
   // us; BackupPath holds a lease for microseconds on a file nobody can name.
   const ignoreSigio = () => undefined;
@@ -132,7 +138,7 @@ async function runWith(
     }
     restoreFrom = found.kind === 'snapshot' || found.kind === 'opaque';
   } catch (err) {
-    if (err instanceof ShmkitError || isFsError(err)) return fail(`cannot use ${backup.file}: ${describe(err)}`);
+    if (err instanceof ShmkitError || isFsError(err)) return fail(`cannot use ${backup.file}: ${describe(err)} (${(err as { code: string }).code})`);
     throw err;
   }
 
@@ -171,6 +177,12 @@ async function runWith(
       () => ((done = true), pacer.wake()),
     );
     if (o.snapshot === 'restore-v1') {
+      // The child writes what these lines report: at most one per code a second.
+      const limiter = new LogLimiter();
+      const note = (key: string, msg: string) => {
+        const d = limiter.allow(key);
+        if (d.log) log(d.dropped > 0 ? `${msg} (${d.dropped} similar suppressed)` : msg);
+      };
       let lastReason = '';
       for (;;) {
         // Paced, not polled: sleep an interval or until the child exits.
@@ -181,11 +193,12 @@ async function runWith(
           const r = snapshotCycle(memfd, backup, state, log);
           const ms = Number(process.hrtime.bigint() - started) / 1e6;
           debug(r.written ? `snapshot written in ${ms.toFixed(1)} ms: ${r.kept} entries, stream end ${r.newestEnd}, ${r.fileBytes} bytes` : `no snapshot (${ms.toFixed(1)} ms): ${r.reason}`);
-          if (!r.written && r.reason !== lastReason && !BENIGN.test(r.reason)) log(`no snapshot: ${r.reason}`);
+          if (!r.written && r.reason !== lastReason && !BENIGN.test(r.reason)) note(r.code ?? r.reason, `no snapshot, BACKUP kept: ${r.reason}`);
           lastReason = r.written ? '' : r.reason;
         } catch (err) {
           if (!(err instanceof ShmkitError) && !isFsError(err)) throw err;
-          log(`snapshot failed, BACKUP unchanged: ${describe(err)}`);
+          const code = (err as { code?: string }).code ?? 'error';
+          note(code, `snapshot failed, BACKUP unchanged: ${describe(err)} (${code})`);
         }
       }
     }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 
 import { SharedFd } from '@shmkit/shm-fd';
+import * as sys from '@shmkit/shm-fd/sys';
 
 import { ShmSnapshotError } from '../errors';
 import { HEAD_ENTRY_MASK, HEAD_PAGE_MASK, HEAD_VERSION, HEAD_WRITE_OFFSET, MAGIC, MAGIC_OTHER_ENDIAN, entryLengthWord, entryOffsetWord } from '../layout';
@@ -10,7 +11,7 @@ import { SnapshotFile } from '../snapshot-file';
 import { Words } from '../words';
 import type { BackupPath } from './backup';
 import { copyRange } from './copy';
-import { parseRegion, preadFully, probeHead, readRegion } from './live';
+import { parseRegion, preadFully, probeHead, readRegion, sharedFileSize, type Failure } from './live';
 
 /** What the wrapper knows about BACKUP and the live file between cycles. */
 export interface SnapshotState {
@@ -25,7 +26,7 @@ export interface SnapshotState {
 
 export type CycleResult =
   | { written: true; kept: number; newestEnd: number; fileBytes: number }
-  | { written: false; reason: string };
+  | { written: false; reason: string; code?: string };
 
 /** restore-v1 holds the ring in memory for the guarded window. */
 const MAX_RING_COPY = 256 * 1024 * 1024;
@@ -52,7 +53,7 @@ const newestEnd = (v: readonly Snapshot[]) => v.reduce((m, s) => Math.max(m, end
  */
 export function snapshotCycle(memfd: number, backup: BackupPath, state: SnapshotState, log: (m: string) => void): CycleResult {
   const probe = probeHead(memfd);
-  if (probe.status !== 'ok') return { written: false, reason: probe.reason };
+  if (probe.status !== 'ok') return skipped(probe);
   const g = probe.head.geometry;
   const cfg = probe.head.configuration;
   const prev = state.configuration;
@@ -73,12 +74,17 @@ export function snapshotCycle(memfd: number, backup: BackupPath, state: Snapshot
   const ringRead = preRegion !== null && preadFully(memfd, ring, 0, ringBytes, g.dataOffset);
   const postRegion = ringRead ? readRegion(memfd, g) : null;
 
-  const pre = parseRegion(preRegion, probe.fileBytes, g);
-  if (pre.status !== 'ok') return { written: false, reason: pre.reason };
+  // Nobody wrote the head or the entries while we read them (stream
+  // offsets only grow, so a commit always changes a word): the region is a
+  // state the writer was in, and is held to the rules of a file at rest.
+  // Otherwise a word that is out of range may just be torn or outrun.
+  const quiet = preRegion !== null && postRegion !== null && preRegion.equals(postRegion);
+  const pre = parseRegion(preRegion, probe.fileBytes, g, quiet);
+  if (pre.status !== 'ok') return skipped(pre);
   if (pre.layout.valid.length === 0) return { written: false, reason: 'no valid entry in the shared file' };
   if (newestEnd(pre.layout.valid) <= state.baselineEnd) return { written: false, reason: 'no commit since the last backup' };
-  const post = parseRegion(postRegion, probe.fileBytes, g);
-  if (post.status !== 'ok') return { written: false, reason: post.reason };
+  const post = parseRegion(postRegion, probe.fileBytes, g, quiet);
+  if (post.status !== 'ok') return skipped(post);
   const after = new Set(post.layout.valid.map(snapshotKey));
   const kept = pre.layout.valid.filter((s) => after.has(snapshotKey(s)));
   if (kept.length === 0) return { written: false, reason: 'no entry stayed valid during the copy' };
@@ -87,7 +93,8 @@ export function snapshotCycle(memfd: number, backup: BackupPath, state: Snapshot
 
   let fileBytes = 0;
   const written = backup.replace((fd, reused) => {
-    fileBytes = Math.max(fs.fstatSync(memfd).size, g.minFileBytes);
+    // The child may have resized the file since the probe.
+    fileBytes = Math.max(sharedFileSize(memfd), g.minFileBytes);
     fs.ftruncateSync(fd, fileBytes);
     fs.writeSync(fd, headRegion(g.dataOffset, cfg, kept, newest), 0, g.dataOffset, 0);
     fs.writeSync(fd, ring, 0, ringBytes, g.dataOffset);
@@ -102,6 +109,10 @@ export function snapshotCycle(memfd: number, backup: BackupPath, state: Snapshot
   state.baselineEnd = newest;
   state.resetPending = false;
   return { written: true, kept: kept.length, newestEnd: newest, fileBytes };
+}
+
+function skipped(f: Failure): CycleResult {
+  return f.code === undefined ? { written: false, reason: f.reason } : { written: false, reason: f.reason, code: f.code };
 }
 
 /** Head and sequence pages holding exactly `kept`; writing resumes after the newest of them. */
@@ -125,7 +136,7 @@ function headRegion(dataOffset: number, cfg: Configuration, kept: readonly Snaps
  * empty but BACKUP is not.
  */
 export function writeBack(memfd: number, backup: BackupPath): boolean {
-  const fileBytes = fs.fstatSync(memfd).size;
+  const fileBytes = sharedFileSize(memfd);
   if (fileBytes === 0 && (backup.size() ?? 0) > 0) return false;
   return backup.replace((fd, reused) => {
     fs.ftruncateSync(fd, fileBytes);
@@ -136,7 +147,7 @@ export function writeBack(memfd: number, backup: BackupPath): boolean {
 
 /** Fills a new (empty) shared file from BACKUP. */
 export function fillFromBackup(backupFile: string, memfd: number): number {
-  const fd = fs.openSync(backupFile, fs.constants.O_RDONLY);
+  const fd = sys.openOwnedFile(backupFile);
   try {
     const size = fs.fstatSync(fd).size;
     fs.ftruncateSync(memfd, size);

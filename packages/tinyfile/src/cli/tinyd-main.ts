@@ -3,13 +3,16 @@ import { parseArgs } from 'node:util';
 import { ShmkitError } from '@shmkit/shm-fd';
 import { UsageError } from '@shmkit/shm-fd/unstable-child-process';
 
-import { Tinyd } from '../daemon/tinyd';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, Tinyd } from '../daemon/tinyd';
 import { defaultSocketPath } from '../protocol/socket-path';
 
 export const TINYD_USAGE = `Usage: tinyd [--socket PATH] [--n-sms N] [--sms-size KB] [--workers N] [--qos] [--codec js|snappyjs|native]
+             [--handshake-timeout-ms MS] [--max-connections N]
 
 Runs the tinyfile compression daemon in the foreground (a service manager daemonizes it).
   --socket PATH    Unix socket to listen on (mode 0600); default ${defaultSocketPath()}
+                   (its directory is created 0700 and must be ours); the directory of
+                   a PATH given here must be ours or root's, and sticky if others can write it
   --n-sms N        shared segments in total: memory is bounded by N × sms-size (default 32)
   --sms-size KB    size of one segment in KB, a multiple of 4, at least 128 (default 1024)
   --workers N      compression worker threads (default: number of cores; 0 = main thread only)
@@ -17,6 +20,10 @@ Runs the tinyfile compression daemon in the foreground (a service manager daemon
   --qos            serve higher-priority clients first (TinyFile.connect({ priority }))
   --codec NAME     js (default: tinyfile's compressor, snappyjs's output in ~60 % of
                    its time), snappyjs, or native (the optional "snappy" package)
+  --handshake-timeout-ms MS  close a connection that has not sent its whole hello
+                   within MS (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS}, at most 60000)
+  --max-connections N  connections open at once (clients, handshakes, registrations
+                   waiting for a segment); more are refused (default ${DEFAULT_MAX_CONNECTIONS})
 SIGTERM / SIGINT: finish in-flight requests, remove the socket, exit 0.`;
 
 function int(name: string, v: string | undefined): number | undefined {
@@ -38,6 +45,8 @@ export async function tinydMain(argv: string[]): Promise<number> {
         segments: { type: 'string' },
         qos: { type: 'boolean' },
         codec: { type: 'string' },
+        'handshake-timeout-ms': { type: 'string' },
+        'max-connections': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -52,10 +61,24 @@ export async function tinydMain(argv: string[]): Promise<number> {
     return 0;
   }
   let daemon: Tinyd;
+  // Handlers go in before the socket exists: a SIGTERM right after the
+  // "listening" line must stop tinyd cleanly, not kill it by default action.
+  let received: string | undefined;
+  let onSignal = (sig: string) => {
+    received ??= sig;
+  };
+  const onTerm = () => onSignal('SIGTERM');
+  const onInt = () => onSignal('SIGINT');
+  process.once('SIGTERM', onTerm);
+  process.once('SIGINT', onInt);
   try {
     const smsKb = int('sms-size', values['sms-size']);
+    const handshakeTimeoutMs = int('handshake-timeout-ms', values['handshake-timeout-ms']);
+    const maxConnections = int('max-connections', values['max-connections']);
     const opts = {
-      socketPath: values.socket ?? defaultSocketPath(),
+      ...(values.socket !== undefined ? { socketPath: values.socket } : {}),
+      ...(handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs } : {}),
+      ...(maxConnections !== undefined ? { maxConnections } : {}),
       qos: values.qos === true,
       ...(int('n-sms', values['n-sms']) !== undefined ? { nSms: int('n-sms', values['n-sms'])! } : {}),
       ...(smsKb !== undefined ? { smsSize: smsKb * 1024 } : {}),
@@ -65,12 +88,15 @@ export async function tinydMain(argv: string[]): Promise<number> {
     };
     daemon = await Tinyd.start(opts);
   } catch (err) {
+    process.off('SIGTERM', onTerm);
+    process.off('SIGINT', onInt);
     if (err instanceof UsageError || (err instanceof ShmkitError && err.code === 'ERR_INVALID_ARG_VALUE')) {
       process.stderr.write(`tinyd: ${(err as Error).message}\n${TINYD_USAGE}\n`);
       return 2;
     }
     if (err instanceof ShmkitError || (err as NodeJS.ErrnoException).code !== undefined) {
-      process.stderr.write(`tinyd: ${(err as Error).message}\n`);
+      const code = (err as NodeJS.ErrnoException).code;
+      process.stderr.write(`tinyd: ${(err as Error).message}${code?.startsWith('ERR_') === true ? ` (${code})` : ''}\n`);
       return 1;
     }
     throw err;
@@ -86,7 +112,7 @@ export async function tinydMain(argv: string[]): Promise<number> {
         },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    onSignal = stop;
+    if (received !== undefined) stop(received);
   });
 }

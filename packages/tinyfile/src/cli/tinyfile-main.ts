@@ -7,11 +7,13 @@ import { UsageError } from '@shmkit/shm-fd/unstable-child-process';
 
 import { compressBlock, decompressBlock } from '../codec/in-process';
 import { queryStatus } from '../client/status';
-import { TinyFile, type FileResult } from '../client/tinyfile';
+import { TinyFile, type ConnectOptions, type FileResult } from '../client/tinyfile';
+import { parseDaemonUid } from '../client/trusted-daemon';
 import { defaultSocketPath } from '../protocol/socket-path';
 import { human, progressBar } from './format';
 
 export const TINYFILE_USAGE = `Usage:
+  (every form also takes --daemon-uid UID)
   tinyfile [--socket PATH] compress FILE… [-o OUT] [--sync|--async] [--force]
   tinyfile [--socket PATH] decompress FILE… [-o OUT] [--sync|--async] [--force]
   tinyfile [--socket PATH] status [--json]
@@ -21,7 +23,9 @@ compress writes FILE.sz in the snappy framing format (readable by other snappy
 tools); decompress reads it back (FILE.sz → FILE). "-" means stdin / stdout.
 --sync uses the blocking client API, --async (default) the asynchronous one.
 Outputs are created 0600 and never overwritten without --force.
-Default socket: ${defaultSocketPath()}`;
+Default socket: ${defaultSocketPath()}
+A daemon running as another user is refused unless --daemon-uid (or
+TINYFILE_DAEMON_UID) names its uid.`;
 
 const PROGRESS_MIN = 8 * 1024 * 1024;
 
@@ -47,6 +51,7 @@ function parse(argv: string[]) {
       args: argv,
       options: {
         socket: { type: 'string' },
+        'daemon-uid': { type: 'string' },
         output: { type: 'string', short: 'o' },
         sync: { type: 'boolean' },
         async: { type: 'boolean' },
@@ -71,7 +76,8 @@ async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const [command, ...files] = positionals;
-  const socket = values.socket ?? defaultSocketPath();
+  const daemonUid = values['daemon-uid'] !== undefined ? parseDaemonUid(values['daemon-uid'], '--daemon-uid') : parseDaemonUid(process.env['TINYFILE_DAEMON_UID'], 'TINYFILE_DAEMON_UID');
+  const socket: Target = { socket: values.socket ?? defaultSocketPath(), ...(daemonUid !== undefined ? { daemonUid } : {}) };
   if (values.sync === true && values.async === true) throw new UsageError('--sync and --async exclude each other');
   switch (command) {
     case 'compress':
@@ -88,6 +94,9 @@ async function run(argv: string[]): Promise<number> {
       throw new UsageError(`unknown command "${command}"`);
   }
 }
+
+/** Which daemon to talk to, and whom to trust there. */
+type Target = Pick<ConnectOptions, 'daemonUid'> & { socket: string };
 
 interface TransformFlags {
   output?: string | undefined;
@@ -106,7 +115,7 @@ function outputFor(command: 'compress' | 'decompress', file: string, flags: Tran
   return file.slice(0, -3);
 }
 
-async function transform(command: 'compress' | 'decompress', files: string[], socket: string, flags: TransformFlags): Promise<number> {
+async function transform(command: 'compress' | 'decompress', files: string[], socket: Target, flags: TransformFlags): Promise<number> {
   if (files.length === 0) throw new UsageError(`${command} needs at least one FILE`);
   const jobs = files.map((f) => ({ src: f, dst: outputFor(command, f, flags, files.length > 1) }));
   for (const j of jobs) {
@@ -116,7 +125,7 @@ async function transform(command: 'compress' | 'decompress', files: string[], so
     }
   }
   const sync = flags.sync === true;
-  const tf = sync ? TinyFile.connectSync({ socket }) : await TinyFile.connect({ socket });
+  const tf = sync ? TinyFile.connectSync(socket) : await TinyFile.connect(socket);
   try {
     for (const j of jobs) {
       const t0 = process.hrtime.bigint();
@@ -156,8 +165,8 @@ async function viaStreams(tf: TinyFile, command: 'compress' | 'decompress', src:
   return { bytesIn, bytesOut };
 }
 
-async function status(socket: string, json: boolean): Promise<number> {
-  const s = await queryStatus(socket);
+async function status(target: Target, json: boolean): Promise<number> {
+  const s = await queryStatus(target.socket, 5000, target.daemonUid);
   if (json) {
     process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
     return 0;
@@ -188,12 +197,12 @@ function parseSizeArg(v: string | undefined, dflt: number): number {
 }
 
 /** A quick check of this machine: tinyd against snappyjs in this process, on the same text. */
-async function bench(socket: string, sizeArg: string | undefined, roundsArg: string | undefined): Promise<number> {
+async function bench(socket: Target, sizeArg: string | undefined, roundsArg: string | undefined): Promise<number> {
   const size = parseSizeArg(sizeArg, 1024 * 1024);
   const rounds = roundsArg === undefined ? 20 : Number(roundsArg);
   if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError(`--rounds expects a positive integer, got "${roundsArg}"`);
   const data = sampleText(size);
-  const tf = await TinyFile.connect({ socket });
+  const tf = await TinyFile.connect(socket);
   try {
     const time = async (fn: () => unknown) => {
       await fn();

@@ -9,6 +9,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 import { Notifier, SpscQueue } from '@shmkit/shm-state';
 
 import { DaemonError, TinyFileError } from '../errors';
+import { checkDaemonCredentials } from './trusted-daemon';
 import { decodeWelcome, encodeHello, KIND_REGISTER, type Welcome } from '../protocol/handshake';
 import {
   ANSWER_NOTIFIER_AT,
@@ -45,12 +46,15 @@ const disconnectedChannel = diagnostics.channel('tinyfile:client:disconnected');
 // slow request) and doubles after each hit, with a full probe every 32
 // misses, so a client that cannot win stops burning CPU the daemon needs.
 const SPIN_MAX_US = os.availableParallelism() > 1 ? 250 : 0;
+const SIZE_SEALS = sys.constants.F_SEAL_SHRINK | sys.constants.F_SEAL_GROW;
 
 export interface ConnectParams {
   socketPath: string;
   slots: number;
   priority: number;
   timeoutMs: number;
+  /** A uid other than ours whose daemon we trust (see trusted-daemon.ts). */
+  daemonUid?: number | undefined;
   /** Counted into: every time answers were taken off the queue (one wake-up of the client). */
   counters?: { wakeUps: number };
 }
@@ -75,12 +79,33 @@ function openAndHello(p: ConnectParams): number {
     throw notRunning(p.socketPath, err);
   }
   try {
-    sys.sendWithFds(fd, encodeHello({ kind: KIND_REGISTER, priority: p.priority, slots: p.slots, pid: process.pid }), []);
+    checkDaemonCredentials(fd, p.socketPath, p.daemonUid);
   } catch (err) {
     sys.close(fd);
-    throw notRunning(p.socketPath, err);
+    throw err;
+  }
+  try {
+    sys.sendWithFds(fd, encodeHello({ kind: KIND_REGISTER, priority: p.priority, slots: p.slots, pid: process.pid }), []);
+  } catch (err) {
+    // A daemon that refused us at once (too many connections) may have closed already: its reason is still queued here.
+    const refusal = queuedRefusal(fd);
+    sys.close(fd);
+    throw refusal ?? notRunning(p.socketPath, err);
   }
   return fd;
+}
+
+/** The error a refusal already waiting on the socket carries, if there is one. */
+function queuedRefusal(fd: number): Error | undefined {
+  try {
+    const r = sys.recvWithFds(fd, { maxBytes: 2048, nonblocking: true });
+    for (const f of r?.fds ?? []) sys.close(f);
+    if (r === null || r.data.length === 0) return undefined;
+    decodeWelcome(r.data);
+    return undefined;
+  } catch (err) {
+    return err as Error;
+  }
 }
 
 function readable(fd: number, timeoutMs: number): boolean {
@@ -127,6 +152,11 @@ export class Channel {
         throw new TinyFileError('ERR_TINYFILE_PROTOCOL', `tinyd offered an impossible channel (${welcome.slots} slots of ${welcome.slotSize} bytes)`);
       }
       const len = channelLength(welcome.slots, welcome.slotSize);
+      // Unsealed, the daemon (or whoever holds the fd) could shrink it under our mapping: a SIGBUS here.
+      const seals = sys.getSeals(memfd);
+      if ((seals & SIZE_SEALS) !== SIZE_SEALS) {
+        throw new TinyFileError('ERR_TINYFILE_PROTOCOL', `the channel memfd is not sealed against resizing (seals 0x${seals.toString(16)}); this is not a tinyd of this version`);
+      }
       if (sys.fstat(memfd).size !== len) throw new TinyFileError('ERR_TINYFILE_PROTOCOL', `the channel file has ${sys.fstat(memfd).size} bytes, expected ${len}`);
       mapping = sys.map(memfd, { length: len });
       const w = mapping.int32(0, len >>> 2);

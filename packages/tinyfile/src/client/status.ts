@@ -1,12 +1,19 @@
 import net from 'node:net';
 
+import * as sys from '@shmkit/shm-fd/sys';
+
 import type { DaemonStatus } from '../daemon/tinyd';
 import { DaemonError, TinyFileError } from '../errors';
 import { encodeHello, KIND_STATUS } from '../protocol/handshake';
 import { defaultSocketPath } from '../protocol/socket-path';
+import { checkDaemonCredentials } from './trusted-daemon';
 
-/** Asks tinyd for its status (clients, queue depths, bytes in / out, throughput). */
-export function queryStatus(socketPath = defaultSocketPath(), timeoutMs = 5000): Promise<DaemonStatus> {
+/**
+ * Asks tinyd for its status (clients, queue depths, bytes in / out,
+ * throughput). A daemon of another uid than ours or `daemonUid` is refused
+ * before anything is sent (ERR_TINYFILE_UNTRUSTED_DAEMON).
+ */
+export function queryStatus(socketPath = defaultSocketPath(), timeoutMs = 5000, daemonUid?: number): Promise<DaemonStatus> {
   return new Promise((resolve, reject) => {
     const s = net.connect(socketPath);
     const parts: Buffer[] = [];
@@ -14,7 +21,17 @@ export function queryStatus(socketPath = defaultSocketPath(), timeoutMs = 5000):
       s.destroy();
       reject(new DaemonError('ERR_TINYFILE_TIMEOUT', `tinyd at ${socketPath} did not answer within ${timeoutMs} ms`));
     }, timeoutMs);
-    s.on('connect', () => s.write(encodeHello({ kind: KIND_STATUS, priority: 0, slots: 0, pid: process.pid })));
+    s.on('connect', () => {
+      try {
+        checkDaemonCredentials(sys.socketFd(s), socketPath, daemonUid);
+      } catch (err) {
+        clearTimeout(timer);
+        s.destroy();
+        reject(err as Error);
+        return;
+      }
+      s.write(encodeHello({ kind: KIND_STATUS, priority: 0, slots: 0, pid: process.pid }));
+    });
     s.on('data', (d: Buffer) => parts.push(d));
     s.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);

@@ -41,8 +41,14 @@ import { Channel } from './channel';
 import { kUnsafeSubmit, type UnsafeRequest, type UnsafeResult } from './unsafe';
 
 export interface ConnectOptions {
-  /** tinyd's socket; default `$XDG_RUNTIME_DIR/tinyfile.sock` or `/tmp/tinyfile-$UID/tinyd.sock`. */
+  /** tinyd's socket; default `$XDG_RUNTIME_DIR/tinyfile/tinyd.sock` or `/tmp/tinyfile-$UID/tinyd.sock`. */
   socket?: string;
+  /**
+   * Also trust a daemon running as this uid. By default the client refuses
+   * (ERR_TINYFILE_UNTRUSTED_DAEMON, before sending anything) a daemon that
+   * runs as another user than this process.
+   */
+  daemonUid?: number;
   /** After the daemon dies, reconnect when it is back (calls in between fail). Default false. */
   reconnect?: boolean;
   /** Segments to ask for (pipelining depth); the daemon may grant fewer. Default: the daemon's choice. */
@@ -108,7 +114,7 @@ function failure(ch: Channel, data: Buffer, words: Int32Array, h: number, base: 
 
 export class TinyFile {
   readonly socketPath: string;
-  readonly #opts: Required<Omit<ConnectOptions, 'socket' | 'segments'>> & { segments: number };
+  readonly #opts: Required<Omit<ConnectOptions, 'socket' | 'segments' | 'daemonUid'>> & { segments: number; daemonUid: number | undefined };
   #channel: Channel | undefined;
   #connecting: Promise<Channel> | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
@@ -125,10 +131,15 @@ export class TinyFile {
     const priority = options.priority ?? 0;
     if (!Number.isInteger(segments) || segments < 0 || segments > 30) throw new TinyFileError('ERR_INVALID_ARG_VALUE', `segments must be an integer in [0, 30], got ${segments}`);
     if (!Number.isInteger(priority) || priority < 0 || priority > 7) throw new TinyFileError('ERR_INVALID_ARG_VALUE', `priority must be an integer in [0, 7], got ${priority}`);
+    const daemonUid = options.daemonUid;
+    if (daemonUid !== undefined && (!Number.isInteger(daemonUid) || daemonUid < 0 || daemonUid > 0xfffffffe)) {
+      throw new TinyFileError('ERR_INVALID_ARG_VALUE', `daemonUid must be a uid (an integer in [0, 4294967294]), got ${daemonUid}`);
+    }
     this.#opts = {
       reconnect: options.reconnect ?? false,
       segments,
       priority,
+      daemonUid,
       connectTimeout: options.connectTimeout ?? 10_000,
       maxOutputLength: options.maxOutputLength ?? 0x7fffffff,
     };
@@ -170,7 +181,14 @@ export class TinyFile {
   }
 
   #params() {
-    return { socketPath: this.socketPath, slots: this.#opts.segments, priority: this.#opts.priority, timeoutMs: this.#opts.connectTimeout, counters: this.#stats };
+    return {
+      socketPath: this.socketPath,
+      slots: this.#opts.segments,
+      priority: this.#opts.priority,
+      timeoutMs: this.#opts.connectTimeout,
+      counters: this.#stats,
+      daemonUid: this.#opts.daemonUid,
+    };
   }
 
   #connect(): Promise<Channel> {

@@ -3,6 +3,7 @@ import type net from 'node:net';
 import * as sys from '@shmkit/shm-fd/sys';
 import { Notifier, SpscQueue } from '@shmkit/shm-state';
 
+import type { SlotRequest } from './serve';
 import { ANSWER_NOTIFIER_AT, QUEUE_CAPACITY, REQUEST_QUEUE_AT, RESPONSE_QUEUE_AT } from '../protocol/layout';
 
 /** tinyd's record of one registered client. It owns the channel memfd and the daemon's mapping of it. */
@@ -28,6 +29,8 @@ export class ClientConn {
   readonly ready: number[] = [];
   readonly queued: boolean[];
   readonly seenAt: number[];
+  /** Request words of a queued slot, loaded once when first considered for dispatch. */
+  readonly request: Array<SlotRequest | undefined> = [];
   /** S_GROUP of each queued or running slot, as read when it was submitted. */
   readonly group: number[];
   /** Input bytes of the chunk a worker is serving, per slot, for the byte counters. */

@@ -39,6 +39,24 @@ class BadRequest extends Error {}
 export interface ServeResult {
   ok: boolean;
   status: StatusName;
+  /** Bytes the executor wrote to the slot (its own count, not the shared word the client can overwrite). */
+  outLen: number;
+}
+
+/**
+ * The request words the scheduler loaded (once) to decide where the
+ * request runs; the executor uses these values, never a second load.
+ */
+export interface SlotRequest {
+  op: number;
+  inLen: number;
+  outLimit: number;
+}
+
+/** Loads a slot's request words once (Atomics: the client writes them concurrently). */
+export function loadRequest(words: Int32Array, slot: number): SlotRequest {
+  const h = SLOTS_AT / 4 + slot * SLOT_WORDS;
+  return { op: Atomics.load(words, h + S_OP), inLen: Atomics.load(words, h + S_IN_LEN), outLimit: Atomics.load(words, h + S_OUT_LIMIT) };
 }
 
 /**
@@ -52,12 +70,13 @@ export function serveSlot(
   slotSize: number,
   codec: Codec,
   scratch: { work: Buffer; chunk: Buffer },
+  req: SlotRequest,
 ): ServeResult {
   const h = SLOTS_AT / 4 + slot * SLOT_WORDS;
   const data = channel.subarray(slotDataAt(slot, slotSize), slotDataAt(slot, slotSize) + slotSize);
-  // Read each field exactly once: the client can change them at any time.
-  const op = Atomics.load(words, h + S_OP);
-  const inLen = Atomics.load(words, h + S_IN_LEN);
+  // Each field is read exactly once (here or by the scheduler, into `req`): the client can change them at any time.
+  const { op, inLen, outLimit } = req;
+  let outLen = 0;
   let status: StatusName = 'OK';
   let message = '';
   let errOffset = -1;
@@ -72,7 +91,7 @@ export function serveSlot(
         const n = codec.compress(data.subarray(0, inLen), scratch.work);
         const skip = varintLength(inLen);
         scratch.work.copy(data, 0, skip, n);
-        Atomics.store(words, h + S_OUT_LEN, n - skip);
+        outLen = n - skip;
         break;
       }
       case OP.COMPRESS_FRAMED: {
@@ -80,12 +99,11 @@ export function serveSlot(
         if (inLen + 8 * pieces > slotSize) throw new BadRequest(`framed input of ${inLen} bytes cannot fit the ${slotSize}-byte slot`);
         const end = encodeFrames(codec, data, 0, inLen, scratch.work, 0, scratch.chunk);
         scratch.work.copy(data, 0, 0, end);
-        Atomics.store(words, h + S_OUT_LEN, end);
+        outLen = end;
         break;
       }
       case OP.DECOMPRESS_RAW: {
         const hist = Atomics.load(words, h + S_HIST_LEN);
-        const outLimit = Atomics.load(words, h + S_OUT_LIMIT);
         const state: RawDecodeState = {
           literal: Atomics.load(words, h + S_LITERAL),
           copyLeft: Atomics.load(words, h + S_COPY_LEFT),
@@ -104,7 +122,7 @@ export function serveSlot(
         const input = scratch.work;
         data.copy(input, 0, hist, hist + inLen);
         const r = decodeRawStep(input, 0, inLen, data, hist, Math.min(hist + outLimit, slotSize), state);
-        Atomics.store(words, h + S_OUT_LEN, r.outPos - hist);
+        outLen = r.outPos - hist;
         Atomics.store(words, h + S_CONSUMED, r.inPos);
         Atomics.store(words, h + S_LITERAL, state.literal);
         Atomics.store(words, h + S_COPY_LEFT, state.copyLeft);
@@ -116,7 +134,7 @@ export function serveSlot(
       case OP.DECOMPRESS_FRAMED: {
         const n = decodeFrames(data, inLen, scratch.work.subarray(0, slotSize));
         scratch.work.copy(data, 0, 0, n);
-        Atomics.store(words, h + S_OUT_LEN, n);
+        outLen = n;
         break;
       }
       default:
@@ -135,11 +153,9 @@ export function serveSlot(
       message = `tinyd failed: ${(err as Error).message}`;
     }
   }
-  if (status !== 'OK') {
-    const n = data.write(message.slice(0, 2000), 0, 'utf8');
-    Atomics.store(words, h + S_OUT_LEN, n);
-  }
+  if (status !== 'OK') outLen = data.write(message.slice(0, 2000), 0, 'utf8');
+  Atomics.store(words, h + S_OUT_LEN, outLen);
   Atomics.store(words, h + S_ERR_OFFSET, errOffset);
   Atomics.store(words, h + S_STATUS, STATUS[status]);
-  return { ok: status === 'OK', status };
+  return { ok: status === 'OK', status, outLen };
 }

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 
+import { LogLimiter } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { codecByName, type Codec } from '../codec/codec';
@@ -23,10 +24,6 @@ import {
   OP,
   S_DISPATCHED_AT,
   S_GROUP,
-  S_IN_LEN,
-  S_OP,
-  S_OUT_LEN,
-  S_OUT_LIMIT,
   S_SEEN_AT,
   S_STATE,
   S_STATUS,
@@ -39,9 +36,9 @@ import {
   STATUS,
   VERSION,
 } from '../protocol/layout';
-import { prepareSocketDir } from '../protocol/socket-path';
+import { defaultSocketPath, prepareSocketDir } from '../protocol/socket-path';
 import { ClientConn } from './client-conn';
-import { scratchFor, serveSlot } from './serve';
+import { loadRequest, scratchFor, serveSlot, type SlotRequest } from './serve';
 import { WorkerPool } from './worker-pool';
 import type { WorkerDone } from './worker-messages';
 
@@ -50,9 +47,28 @@ import type { WorkerDone } from './worker-messages';
 // loop gets a turn. None on one CPU: the client could not run meanwhile.
 const SPIN_MAX_US = os.availableParallelism() > 1 ? 200 : 0;
 const SPIN_SESSION_US = 2000;
+/**
+ * Requests one client's pump may take back to back before it gives the
+ * event loop a turn: its queue can look endless (a client can write its own
+ * queue's positions), and sockets, signals and other clients' doorbells are
+ * only served between turns.
+ */
+const PUMP_BURST = 64;
+
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000;
+export const DEFAULT_MAX_CONNECTIONS = 256;
 
 export interface TinydOptions {
-  socketPath: string;
+  /**
+   * Unix socket to listen on. Default: `defaultSocketPath()`, whose
+   * directory is created 0700 and must be ours; the directory of a path
+   * given here must be ours or root's, and sticky if others can write it.
+   */
+  socketPath?: string;
+  /** A connection that has not sent its whole HELLO within this is closed. Default 5000 ms. */
+  handshakeTimeoutMs?: number;
+  /** Open connections (clients, handshakes, registrations waiting for a segment); more are refused. Default 256. */
+  maxConnections?: number;
   /** Number of shared segments: the memory bound is nSms × smsSize whatever clients send. */
   nSms?: number;
   /** Bytes per segment (a request slot). */
@@ -106,6 +122,11 @@ export class Tinyd {
   readonly #slotsPerClient: number;
   readonly #inlineMax: number;
   readonly #log: (line: string) => void;
+  /** Lines a client can cause go through this: one per key per second. */
+  readonly #limiter = new LogLimiter();
+  readonly #handshakeTimeoutMs: number;
+  readonly #maxConnections: number;
+  readonly #connections = new Set<net.Socket>();
   readonly #server: net.Server;
   readonly #pool: WorkerPool | undefined;
   readonly #scratch: { work: Buffer; chunk: Buffer };
@@ -113,7 +134,7 @@ export class Tinyd {
   /** Clients with finished slots not yet on their response queue (see #flush). */
   readonly #unflushed = new Set<ClientConn>();
   /** Registrations waiting for a free segment. */
-  readonly #waiting: Array<{ socket: net.Socket; slots: number; pid: number; priority: number }> = [];
+  readonly #waiting: Array<{ socket: net.Socket; slots: number; pid: number; priority: number; onAdmitted: (c: ClientConn) => void }> = [];
   readonly #startedAt = Date.now();
   readonly #samples: Array<[number, number]> = [];
   readonly #sampler: NodeJS.Timeout;
@@ -130,6 +151,8 @@ export class Tinyd {
   #totals = { clients: 0, chunks: 0, failures: 0, bytesIn: 0, bytesOut: 0 };
 
   private constructor(opts: Required<Omit<TinydOptions, 'log'>> & { log: (line: string) => void }, server: net.Server) {
+    this.#handshakeTimeoutMs = opts.handshakeTimeoutMs;
+    this.#maxConnections = opts.maxConnections;
     this.socketPath = opts.socketPath;
     this.nSms = opts.nSms;
     this.smsSize = opts.smsSize;
@@ -142,7 +165,7 @@ export class Tinyd {
     this.#scratch = scratchFor(this.smsSize);
     this.#pool =
       opts.workers > 0
-        ? new WorkerPool(opts.workers, this.codec.name, this.smsSize, (d) => this.#onWorkerDone(d), (err) => this.#log(`worker failed: ${err.message}`))
+        ? new WorkerPool(opts.workers, this.codec.name, this.smsSize, (d) => this.#onWorkerDone(d), (err) => this.#logLimited('worker', `worker failed: ${err.message}`))
         : undefined;
     this.#sampler = setInterval(() => {
       this.#samples.push([Date.now(), this.#totals.bytesIn]);
@@ -154,7 +177,9 @@ export class Tinyd {
   /** Validates options, binds the socket (0600) and starts serving. */
   static async start(options: TinydOptions): Promise<Tinyd> {
     const opts = {
-      socketPath: options.socketPath,
+      socketPath: options.socketPath ?? defaultSocketPath(),
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       nSms: options.nSms ?? 32,
       smsSize: options.smsSize ?? 1024 * 1024,
       workers: options.workers ?? os.availableParallelism(),
@@ -172,8 +197,14 @@ export class Tinyd {
     if (!Number.isInteger(opts.slotsPerClient) || opts.slotsPerClient < 1 || opts.slotsPerClient > MAX_SLOTS) {
       throw new TinyFileError('ERR_INVALID_ARG_VALUE', `segments per client must be in [1, ${MAX_SLOTS}]`);
     }
+    if (!Number.isInteger(opts.handshakeTimeoutMs) || opts.handshakeTimeoutMs < 10 || opts.handshakeTimeoutMs > 60_000) {
+      throw new TinyFileError('ERR_INVALID_ARG_VALUE', `--handshake-timeout-ms must be an integer in [10, 60000], got ${opts.handshakeTimeoutMs}`);
+    }
+    if (!Number.isInteger(opts.maxConnections) || opts.maxConnections < 1 || opts.maxConnections > 65536) {
+      throw new TinyFileError('ERR_INVALID_ARG_VALUE', `--max-connections must be an integer in [1, 65536], got ${opts.maxConnections}`);
+    }
     codecByName(opts.codec);
-    prepareSocketDir(opts.socketPath);
+    prepareSocketDir(opts.socketPath, options.socketPath === undefined);
     await removeStaleSocket(opts.socketPath);
     const server = net.createServer({ allowHalfOpen: false });
     // The socket file is created by bind(2) with the umask applied: make it 0600 from the start.
@@ -232,41 +263,72 @@ export class Tinyd {
 
   // ---- registration -------------------------------------------------------
 
+  /**
+   * Writes a line a client can cause at most once per second per `key`
+   * (see LogLimiter), with the count of lines held back since the last one.
+   */
+  #logLimited(key: string, line: string): void {
+    const d = this.#limiter.allow(key);
+    if (d.log) this.#log(d.dropped > 0 ? `${line} (${d.dropped} similar suppressed)` : line);
+  }
+
   #onConnection(socket: net.Socket): void {
-    let hello = Buffer.alloc(0);
-    let client: ClientConn | undefined;
     socket.on('error', () => {
       // 'close' follows; a client vanishing is routine.
     });
+    if (this.#connections.size >= this.#maxConnections) {
+      this.#logLimited('connection-limit', `refused a connection: ${this.#connections.size} connections are open (--max-connections ${this.#maxConnections})`);
+      refuse(socket, REFUSED_BUSY, `tinyd has ${this.#connections.size} connections open, its limit (--max-connections ${this.#maxConnections}); retry later`);
+      return;
+    }
+    this.#connections.add(socket);
+    // Who connected, as the kernel recorded it: log lines are limited per peer process.
+    let peerPid = 0;
+    try {
+      peerPid = sys.peerCredentials(sys.socketFd(socket)).pid;
+    } catch {
+      // the peer is already gone; 'close' follows
+    }
+    let hello: Buffer | undefined = Buffer.alloc(0);
+    let client: ClientConn | undefined;
+    // Until its HELLO is in, a connection holds a timer and at most HELLO_BYTES of state.
+    const handshakeTimer = setTimeout(() => {
+      this.#logLimited(`pid ${peerPid} handshake`, `closed a connection from pid ${peerPid}: no complete hello within ${this.#handshakeTimeoutMs} ms`);
+      socket.destroy();
+    }, this.#handshakeTimeoutMs);
     socket.on('data', (d: Buffer) => {
-      // After the handshake the socket only tells us when the client is gone.
-      if (client !== undefined) return;
-      hello = Buffer.concat([hello, d]);
+      // After the hello the socket only tells us when the client is gone; what else it sends is dropped.
+      if (hello === undefined) return;
+      hello = Buffer.concat([hello, d.subarray(0, HELLO_BYTES - hello.length)]);
       if (hello.length < HELLO_BYTES) return;
+      const bytes = hello;
+      hello = undefined;
       let h;
       try {
-        h = decodeHello(hello);
+        h = decodeHello(bytes);
       } catch (err) {
-        this.#log(`refused a connection: ${(err as Error).message}`);
-        socket.end(encodeRefusal(REFUSED_PROTOCOL, (err as Error).message));
+        this.#logLimited(`pid ${peerPid} refused`, `refused a connection from pid ${peerPid}: ${(err as Error).message}`);
+        refuse(socket, REFUSED_PROTOCOL, (err as Error).message);
         return;
       }
       if (h.kind === KIND_STATUS) {
-        socket.end(JSON.stringify(this.status()));
+        // The timer stays: a peer that does not read its status is closed all the same.
+        socket.end(JSON.stringify(this.status()), () => socket.destroy());
         return;
       }
       if (this.#closing !== undefined) {
-        socket.end(encodeRefusal(REFUSED_BUSY, 'tinyd is shutting down'));
+        refuse(socket, REFUSED_BUSY, 'tinyd is shutting down');
         return;
       }
+      clearTimeout(handshakeTimer);
       const slots = Math.min(h.slots === 0 ? this.#slotsPerClient : h.slots, MAX_SLOTS, this.nSms);
-      this.#waiting.push({ socket, slots, pid: h.pid, priority: Math.min(h.priority, 7) });
       socket.pause();
-      this.#admit((c) => {
-        if (c.socket === socket) client = c;
-      });
+      this.#waiting.push({ socket, slots, pid: peerPid, priority: Math.min(h.priority, 7), onAdmitted: (c) => (client = c) });
+      this.#admit();
     });
     socket.on('close', () => {
+      clearTimeout(handshakeTimer);
+      this.#connections.delete(socket);
       const w = this.#waiting.findIndex((x) => x.socket === socket);
       if (w >= 0) this.#waiting.splice(w, 1);
       if (client !== undefined) this.#onClientGone(client);
@@ -274,7 +336,7 @@ export class Tinyd {
   }
 
   /** Admits waiting registrations while segments are free. */
-  #admit(onAdmitted?: (c: ClientConn) => void): void {
+  #admit(): void {
     while (this.#waiting.length > 0 && this.#usedSegments < this.nSms) {
       const w = this.#waiting.shift()!;
       if (w.socket.destroyed) continue;
@@ -283,14 +345,14 @@ export class Tinyd {
       try {
         c = this.#register(w.socket, slots, w.pid, w.priority);
       } catch (err) {
-        this.#log(`registration of pid ${w.pid} failed: ${(err as Error).message}`);
+        this.#logLimited(`pid ${w.pid} registration`, `registration of pid ${w.pid} failed: ${(err as Error).message}`);
         w.socket.destroy();
         continue;
       }
-      onAdmitted?.(c);
+      w.onAdmitted(c);
       w.socket.resume();
     }
-    if (this.#waiting.length > 0) this.#log(`${this.#waiting.length} client(s) waiting for a free segment`);
+    if (this.#waiting.length > 0) this.#logLimited('waiting', `${this.#waiting.length} client(s) waiting for a free segment`);
   }
 
   #register(socket: net.Socket, slots: number, pid: number, priority: number): ClientConn {
@@ -299,6 +361,9 @@ export class Tinyd {
     let mapping: sys.Mapping;
     try {
       sys.ftruncate(fd, channelLength(slots, this.smsSize));
+      // The client gets this fd: sealed, it can never shrink the file under
+      // our mapping (our next access would be a SIGBUS) or grow it.
+      sys.sealSize(fd);
       mapping = sys.map(fd);
     } catch (err) {
       sys.close(fd);
@@ -312,10 +377,8 @@ export class Tinyd {
     // The magic goes last: a half-initialised header never looks valid.
     Atomics.store(w, H_MAGIC, MAGIC);
     const welcome = encodeWelcome({ clientId: id, slots, slotSize: this.smsSize, daemonPid: process.pid, codec: this.codec.name });
-    const sockFd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
     try {
-      if (sockFd === undefined || sockFd < 0) throw new TinyFileError('ERR_TINYFILE_INTERNAL', 'the accepted socket has no fd');
-      sys.sendWithFds(sockFd, welcome, [fd], { nonblocking: true });
+      sys.sendWithFds(sys.socketFd(socket), welcome, [fd], { nonblocking: true });
     } catch (err) {
       c.release();
       throw err;
@@ -323,15 +386,23 @@ export class Tinyd {
     this.#usedSegments += slots;
     this.#clients.set(id, c);
     this.#totals.clients++;
-    this.#log(`client ${id} registered (pid ${pid}, ${slots} segments, priority ${priority})`);
+    this.#logLimited(`pid ${pid} registered`, `client ${id} registered (pid ${pid}, ${slots} segments, priority ${priority})`);
     void this.#pump(c);
     return c;
   }
 
   /** Waits on the client's request queue (a doorbell wait: no thread, no polling) and queues what arrives. */
   async #pump(c: ClientConn): Promise<void> {
+    let burst = 0;
     while (!c.dead) {
       try {
+        // An empty queue means the pop below sleeps until a doorbell: the event loop turns.
+        if (c.requests.peekLength() === -1) burst = 0;
+        else if (++burst > PUMP_BURST) {
+          burst = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          if (c.dead) return;
+        }
         const m = await c.requests.pop();
         if (m === null) continue;
         this.#enqueue(c, m);
@@ -347,15 +418,24 @@ export class Tinyd {
     }
   }
 
-  /** Queues every request already waiting on a client's queue. */
+  /**
+   * Queues every request already waiting on a client's queue. Bounded
+   * whatever the queue's words say: each message must name a slot that is
+   * not already queued or running, or the client is dropped, so at most
+   * `slots` + 1 messages are taken.
+   */
   #take(c: ClientConn): void {
     for (let n = c.requests.tryPop(); n !== null && !c.dead; n = c.requests.tryPop()) this.#enqueue(c, n);
   }
 
   #queueBroken(c: ClientConn, err: unknown): void {
+    this.#drop(c, `request queue unusable (${(err as Error).message})`);
+  }
+
+  /** The client broke its side of the channel: that client is done, nobody else is affected. */
+  #drop(c: ClientConn, why: string): void {
     if (c.dead) return;
-    // The client wrote garbage over its queue: that client is done, nobody else is affected.
-    this.#log(`client ${c.id}: request queue unusable (${(err as Error).message}); disconnecting it`);
+    this.#logLimited(`client ${c.id} dropped`, `client ${c.id} (pid ${c.pid}): ${why}; disconnecting it`);
     c.socket.destroy();
     this.#onClientGone(c);
   }
@@ -419,10 +499,11 @@ export class Tinyd {
   #enqueue(c: ClientConn, m: Buffer): void {
     const slot = m.length === 4 ? m.readUInt32LE(0) : -1;
     // A slot number comes from the peer: it must name one of its slots that is not already ours.
+    // An honest client never sends another, so the client is dropped (ERR_TINYFILE_BAD_REQUEST in the log).
     if (slot < 0 || slot >= c.slots || c.inFlight[slot] || c.queued[slot]) {
       c.failures++;
       this.#totals.failures++;
-      this.#log(`client ${c.id}: ignored a request naming slot ${slot} (not a free slot of this client)`);
+      this.#drop(c, `ERR_TINYFILE_BAD_REQUEST: its request queue named slot ${slot}, not a free slot of this client (it has ${c.slots})`);
       return;
     }
     c.queued[slot] = true;
@@ -436,7 +517,7 @@ export class Tinyd {
     c.dead = true;
     c.ready.length = 0;
     for (let s = 0; s < c.slots; s++) c.queued[s] = false;
-    this.#log(`client ${c.id} disconnected (pid ${c.pid}${c.inFlightCount > 0 ? `, ${c.inFlightCount} chunks still running` : ''})`);
+    this.#logLimited(`pid ${c.pid} disconnected`, `client ${c.id} disconnected (pid ${c.pid}${c.inFlightCount > 0 ? `, ${c.inFlightCount} chunks still running` : ''})`);
     this.#maybeRelease(c);
   }
 
@@ -498,13 +579,15 @@ export class Tinyd {
 
   #dispatch(c: ClientConn, slot: number): boolean {
     const h = SLOTS_AT / 4 + slot * SLOT_WORDS;
-    const op = Atomics.load(c.words, h + S_OP);
-    const inLen = Atomics.load(c.words, h + S_IN_LEN);
-    const work = op === OP.DECOMPRESS_RAW ? Atomics.load(c.words, h + S_OUT_LIMIT) : op === OP.DECOMPRESS_FRAMED ? 4 * inLen : inLen;
+    // Loaded once here; the executor gets these values (serve.ts checks their ranges).
+    const req: SlotRequest = c.request[slot] ??= loadRequest(c.words, slot);
+    const { op, inLen } = req;
+    const work = op === OP.DECOMPRESS_RAW ? req.outLimit : op === OP.DECOMPRESS_FRAMED ? 4 * inLen : inLen;
     // Small work runs inline (a worker hand-off costs more than it); larger
     // work waits for a worker, so the main thread stays free to dispatch.
     const inline = this.#pool === undefined || work <= this.#inlineMax;
     if (!inline && this.#pool!.room === 0) return false;
+    c.request[slot] = undefined;
     Atomics.store(c.words, h + S_SEEN_AT, c.seenAt[slot]!);
     Atomics.store(c.words, h + S_DISPATCHED_AT, this.#dispatchSeq++);
     Atomics.store(c.words, h + S_STATE, STATE_BUSY);
@@ -514,10 +597,10 @@ export class Tinyd {
     const inBytes = Math.max(0, inLen);
     if (inline) {
       this.#servedInline = true;
-      const r = serveSlot(c.mapping.buffer, c.words, slot, this.smsSize, this.codec, this.#scratch);
-      this.#finish(c, slot, r.ok, inBytes);
+      const r = serveSlot(c.mapping.buffer, c.words, slot, this.smsSize, this.codec, this.#scratch, req);
+      this.#finish(c, slot, r.ok, inBytes, r.outLen);
     } else {
-      this.#pool!.run({ type: 'task', clientId: c.id, fd: c.fd, length: c.mapping.length, slot });
+      this.#pool!.run({ type: 'task', clientId: c.id, fd: c.fd, length: c.mapping.length, slot, req });
       c.pendingIn[slot] = inBytes;
     }
     return true;
@@ -526,14 +609,18 @@ export class Tinyd {
   #onWorkerDone(d: WorkerDone): void {
     const c = this.#clients.get(d.clientId);
     if (c !== undefined) {
-      if (d.error !== undefined) this.#log(`client ${c.id}: a worker could not serve slot ${d.slot}: ${d.error}`);
-      this.#finish(c, d.slot, d.ok && d.error === undefined, c.pendingIn[d.slot] ?? 0);
+      if (d.error !== undefined) {
+        this.#logLimited(`client ${c.id} worker`, `client ${c.id}: a worker could not serve slot ${d.slot}: ${d.error}`);
+        // Its mapping is still ours: the slot is in flight until #finish.
+        if (!c.dead) Atomics.store(c.words, SLOTS_AT / 4 + d.slot * SLOT_WORDS + S_STATUS, STATUS.ERR_TINYFILE_INTERNAL);
+      }
+      this.#finish(c, d.slot, d.ok && d.error === undefined, c.pendingIn[d.slot] ?? 0, d.outLen);
       this.#flush(c);
     }
     this.#schedulePass();
   }
 
-  #finish(c: ClientConn, slot: number, ok: boolean, inBytes: number): void {
+  #finish(c: ClientConn, slot: number, ok: boolean, inBytes: number, outLen: number): void {
     c.inFlight[slot] = false;
     c.inFlightCount--;
     if (c.dead) {
@@ -541,14 +628,12 @@ export class Tinyd {
       return;
     }
     const h = SLOTS_AT / 4 + slot * SLOT_WORDS;
-    const outLen = Atomics.load(c.words, h + S_OUT_LEN);
     if (ok) {
       c.bytesIn += inBytes;
-      c.bytesOut += Math.max(0, outLen);
+      c.bytesOut += outLen;
       this.#totals.bytesIn += inBytes;
-      this.#totals.bytesOut += Math.max(0, outLen);
+      this.#totals.bytesOut += outLen;
     } else {
-      if (Atomics.load(c.words, h + S_STATUS) === STATUS.OK) Atomics.store(c.words, h + S_STATUS, STATUS.ERR_TINYFILE_INTERNAL);
       c.failures++;
       this.#totals.failures++;
     }
@@ -581,9 +666,7 @@ export class Tinyd {
     if (pushed) c.answers.notify();
     else {
       // At most `slots` answers are ever outstanding, so a full or broken queue means the client wrote over it.
-      this.#log(`client ${c.id}: response queue unusable; disconnecting it`);
-      c.socket.destroy();
-      this.#onClientGone(c);
+      this.#drop(c, 'response queue unusable');
     }
   }
 
@@ -654,6 +737,14 @@ export class Tinyd {
       return false;
     }
   }
+}
+
+/**
+ * Answers a refusal and closes once it is written. A peer that never reads
+ * it is closed by the handshake timer, so a refused connection keeps no state.
+ */
+function refuse(socket: net.Socket, code: number, message: string): void {
+  socket.end(encodeRefusal(code, message), () => socket.destroy());
 }
 
 /** Removes a socket file left by a dead daemon; refuses if a live one answers. */

@@ -1,3 +1,5 @@
+import type { SlotRequest } from './serve';
+
 export interface TaskMessage {
   type: 'task';
   clientId: number;
@@ -5,6 +7,8 @@ export interface TaskMessage {
   fd: number;
   length: number;
   slot: number;
+  /** The request words as the scheduler loaded them (see serve.ts SlotRequest). */
+  req: SlotRequest;
 }
 export type ToWorker = TaskMessage | { type: 'release'; clientId: number } | { type: 'exit' };
 
@@ -13,6 +17,8 @@ export interface WorkerDone {
   clientId: number;
   slot: number;
   ok: boolean;
+  /** Bytes the worker wrote (its own count). */
+  outLen: number;
   /** Set when the worker could not even reach the slot. */
   error?: string;
 }

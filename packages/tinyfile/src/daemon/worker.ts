@@ -39,11 +39,11 @@ parentPort!.on('message', (m: ToWorker) => {
   let reply: WorkerDone;
   try {
     const c = channelOf(m);
-    const r = serveSlot(c.mapping.buffer, c.words, m.slot, slotSize, codec, scratch);
-    reply = { type: 'done', clientId: m.clientId, slot: m.slot, ok: r.ok };
+    const r = serveSlot(c.mapping.buffer, c.words, m.slot, slotSize, codec, scratch, m.req);
+    reply = { type: 'done', clientId: m.clientId, slot: m.slot, ok: r.ok, outLen: r.outLen };
   } catch (err) {
     // Only mapping failures land here; serveSlot reports request errors in the slot.
-    reply = { type: 'done', clientId: m.clientId, slot: m.slot, ok: false, error: (err as Error).message };
+    reply = { type: 'done', clientId: m.clientId, slot: m.slot, ok: false, outLen: 0, error: (err as Error).message };
   }
   parentPort!.postMessage(reply);
 });

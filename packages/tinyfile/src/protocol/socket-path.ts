@@ -1,32 +1,30 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+
+import { checkSharedDir, ensurePrivateDir, runtimeDir } from '@shmkit/shm-fd/sys';
 
 import { TinyFileError } from '../errors';
 
-/**
- * Where tinyd listens unless told otherwise: `$XDG_RUNTIME_DIR/tinyfile.sock`
- * (a per-user 0700 directory), else `/tmp/tinyfile-$UID/tinyd.sock`.
- */
+/** The per-user directory of the default socket: `$XDG_RUNTIME_DIR/tinyfile`, else `/tmp/tinyfile-$UID`. */
+export function defaultSocketDir(env: NodeJS.ProcessEnv = process.env): string {
+  return runtimeDir('tinyfile', env);
+}
+
+/** Where tinyd listens unless told otherwise: `tinyd.sock` in defaultSocketDir(). */
 export function defaultSocketPath(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env['XDG_RUNTIME_DIR'];
-  if (xdg !== undefined && xdg !== '' && path.isAbsolute(xdg)) return path.join(xdg, 'tinyfile.sock');
-  return path.join(os.tmpdir(), `tinyfile-${process.getuid?.() ?? 0}`, 'tinyd.sock');
+  return path.join(defaultSocketDir(env), 'tinyd.sock');
 }
 
 /**
- * Creates the socket's directory (0700) when it is our default one, and
- * refuses a directory that other users can write: they could swap the socket.
+ * Checks the socket's directory before tinyd binds there. Whoever can write
+ * it can replace the socket and serve our clients. The default directory is
+ * created 0700 and must be ours with no group or other access; the directory
+ * of a path the user named must be ours or root's, and sticky if others can
+ * write it. Refusals are ERR_SHM_UNSAFE_PATH naming the directory and the fix.
  */
-export function prepareSocketDir(socketPath: string): void {
+export function prepareSocketDir(socketPath: string, isDefault: boolean): void {
   const dir = path.dirname(socketPath);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = fs.statSync(dir);
-  if (!st.isDirectory()) throw new TinyFileError('ENOTDIR', `${dir} is not a directory`);
-  const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid && (st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0) {
-    throw new TinyFileError('ERR_TINYFILE_UNSAFE_DIR', `${dir} is writable by other users and not sticky; choose a private directory with --socket`);
-  }
+  if (isDefault) ensurePrivateDir(dir);
+  else checkSharedDir(dir);
   if (Buffer.byteLength(socketPath) > 107) {
     throw new TinyFileError('ERR_INVALID_ARG_VALUE', `socket path ${socketPath} is longer than the 107 bytes a Unix socket address holds`);
   }
