@@ -236,7 +236,7 @@ async function receive(args: string[], io: Io): Promise<number> {
     ticker.unref();
     receiver.on('header', (t: { name: string; size: number; remote: string }) => log(t.remote, 'receiving', `receiving ${t.name} (${formatSize(t.size)}) from ${t.remote}`));
     receiver.on('refused', (e: RefusedEvent) => {
-      log(e.remote, e.code, `refused a connection from ${e.remote}: ${e.code}: ${e.message}${e.replied ? '' : ' (closed without a reply: too many refusals pending)'}`);
+      log(e.remote, e.code, `refused a connection from ${e.remote}: ${e.code}: ${e.message}${e.replied ? '' : ' (closed without a reply: too many connections closing at once)'}`);
     });
     receiver.on('stored', (e: { name: string; size: number; digest: string; remote: string; ms: number }) => {
       io.out(`stored ${e.name} (${formatSize(e.size)}, ${e.digest}) from ${e.remote} in ${(e.ms / 1000).toFixed(2)} s\n`);

@@ -33,11 +33,12 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 10_000;
 export const DEFAULT_MAX_CONCURRENT = 16;
 
 /**
- * Connections being refused with BUSY (reply written, waiting up to 2 s for
- * the peer to close) at once; past this a new connection is closed without
- * a reply, so a flood of connects cannot pile up sockets.
+ * Sockets that got their last reply (BUSY, or a transfer's verdict) and are
+ * given up to 2 s to read it and close, at once; past this a socket is
+ * closed at once (a BUSY one without a reply), so a flood of connects cannot
+ * pile up sockets.
  */
-export const MAX_REFUSING = 64;
+export const MAX_LINGERING = 64;
 
 /**
  * Slowest hashing rate the receiver allows its own hashing thread (sha256 on

@@ -16,7 +16,7 @@ import { pushChannels } from './diagnostics';
 import { PushError } from './errors';
 import type { ReceiveEvent, ReceiveJob } from './receive-loop';
 import { startWorker } from './start-worker';
-import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_SIZE, MAX_REFUSING, RESERVE_WINDOW } from './limits';
+import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_SIZE, MAX_LINGERING, RESERVE_WINDOW } from './limits';
 import { encodeReply } from './wire';
 
 export interface ReceiverOptions {
@@ -67,7 +67,7 @@ export interface RefusedEvent {
   remote: string;
   code: 'ERR_RMMAP_PUSH_BUSY';
   message: string;
-  /** false when too many refusals were already pending: closed without a reply. */
+  /** false when MAX_LINGERING sockets were already closing: closed without a reply. */
   replied: boolean;
 }
 
@@ -82,8 +82,8 @@ export class PushReceiver extends EventEmitter {
   readonly #server: net.Server;
   readonly #active = new Map<number, { transfer: Transfer; worker: Worker; socket: net.Socket; progress: BigInt64Array; stop: Int32Array; done: Promise<void> }>();
   readonly #sockets = new Set<net.Socket>();
-  /** Sockets answered with BUSY and not yet closed (bounded by MAX_REFUSING). */
-  #refusing = 0;
+  /** Sockets answered (BUSY or a verdict) and waiting for the peer to close; at most MAX_LINGERING. */
+  #lingering = 0;
   #nextId = 1;
   #closing: Promise<void> | undefined;
   /**
@@ -160,15 +160,9 @@ export class PushReceiver extends EventEmitter {
     const max = this.#options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT;
     if (this.#closing !== undefined || this.#active.size >= max) {
       const message = this.#closing !== undefined ? 'the receiver is shutting down; retry later' : `the receiver is busy (${max} transfers at once, --max-connections); retry later`;
-      const replied = this.#refusing < MAX_REFUSING;
-      if (replied) {
-        this.#refusing++;
-        socket.once('close', () => this.#refusing--);
-        socket.end(encodeReply(PushStatus.BUSY, message));
-        linger(socket);
-      } else {
-        socket.destroy();
-      }
+      const replied = this.#lingering < MAX_LINGERING;
+      if (replied) socket.end(encodeReply(PushStatus.BUSY, message));
+      this.#linger(socket);
       this.emit('refused', { remote: transfer.remote, code: 'ERR_RMMAP_PUSH_BUSY', message, replied } satisfies RefusedEvent);
       return;
     }
@@ -237,7 +231,7 @@ export class PushReceiver extends EventEmitter {
         // The worker wrote its reply on its own dup. Drain whatever the sender
         // still sends so closing does not reset the connection under the reply.
         socket.end();
-        linger(socket);
+        this.#linger(socket);
         resolve();
       };
       const onError = (err: Error) => {
@@ -263,6 +257,21 @@ export class PushReceiver extends EventEmitter {
       };
     });
     this.#active.set(id, { transfer, worker, socket, progress, stop, done });
+  }
+
+  /**
+   * Lets the peer read our last reply and close first (see linger()), unless
+   * MAX_LINGERING sockets already wait so: then it closes at once, so that
+   * connecting in a loop cannot pile up sockets.
+   */
+  #linger(socket: net.Socket): void {
+    if (this.#lingering >= MAX_LINGERING) {
+      socket.destroy();
+      return;
+    }
+    this.#lingering++;
+    socket.once('close', () => this.#lingering--);
+    linger(socket);
   }
 
   /** Stops accepting; waits up to graceMs for running transfers, then cuts them. Idempotent. */
