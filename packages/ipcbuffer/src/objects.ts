@@ -8,7 +8,7 @@ import { IPCBufferError } from './errors';
 import { unlinkPosix } from './posix';
 import { creatorAlive, entries, forget, registryDir, type Entry } from './registry';
 import { hexKey, segmentId } from './sysv';
-import { segmentCreator } from './sysv-creator';
+import { segmentOwners } from './sysv-creator';
 import { posixName } from './validate';
 
 /** One object shmkit created, as `ipcbuffer ls` shows it. */
@@ -152,10 +152,9 @@ function removeSegment(key: number, registered: readonly Entry[], force: boolean
   const record = recordOf(registered, 'sysv', (k) => (Number(k) | 0) === (key | 0));
   if (record === undefined && !force) throw notRegistered(what, `pass --force to remove it anyway (ipcbuffer rm --force ${key})`);
   // Keys are shared by all users: check who owns and who created the segment under it now.
-  const st = sys.sysvStat(id);
-  const creator = segmentCreator(id);
-  const ours = st.uid === euid() && (creator === undefined || creator === euid());
-  if (!ours && !(force && euid() === 0)) throw notOwner(what, `uid ${st.uid}${creator === undefined || creator === st.uid ? '' : ` (created by uid ${creator})`}`, force);
+  const { uid, cuid } = segmentOwners(id) ?? { uid: sys.sysvStat(id).uid, cuid: undefined };
+  const ours = uid === euid() && (cuid === undefined || cuid === euid());
+  if (!ours && !(force && euid() === 0)) throw notOwner(what, `uid ${uid}${cuid === undefined || cuid === uid ? '' : ` (created by uid ${cuid})`}`, force);
   sys.sysvRemove(id);
   forget('sysv', record?.id ?? String(key));
   return `sysv ${key} (${hexKey(key)})`;

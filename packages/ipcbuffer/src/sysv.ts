@@ -5,7 +5,7 @@ import { fromMapping, type IPCBuffer } from './buffer';
 import { argType, badValue, IPCBufferError, outOfRange, withHint } from './errors';
 import { forget, record } from './registry';
 import { checkLength, checkMappable, checkMode } from './validate';
-import { segmentCreator } from './sysv-creator';
+import { segmentOwners } from './sysv-creator';
 
 const C = sys.constants;
 
@@ -48,7 +48,7 @@ const hints = (key: number) => ({
  */
 function checkOwnedSegment(key: number, st: sys.SysvStat): void {
   const uid = process.geteuid?.() ?? 0;
-  const creator = segmentCreator(st.id);
+  const creator = segmentOwners(st.id)?.cuid;
   const problem = st.uid !== uid ? `is owned by uid ${st.uid}`
     : creator !== undefined && creator !== uid ? `was created by uid ${creator}`
     : (st.mode & 0o022) !== 0 ? `has mode 0${st.mode.toString(8)}, which lets other users write it`
