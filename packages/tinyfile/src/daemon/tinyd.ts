@@ -435,7 +435,7 @@ export class Tinyd {
   /** The client broke its side of the channel: that client is done, nobody else is affected. */
   #drop(c: ClientConn, why: string): void {
     if (c.dead) return;
-    this.#logLimited(`client ${c.id} dropped`, `client ${c.id} (pid ${c.pid}): ${why}; disconnecting it`);
+    this.#logLimited(`pid ${c.pid} dropped`, `client ${c.id} (pid ${c.pid}): ${why}; disconnecting it`);
     c.socket.destroy();
     this.#onClientGone(c);
   }
