@@ -3,7 +3,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { fromMapping, type IPCBuffer } from './buffer';
 import { argType, outOfRange, withHint } from './errors';
-import { checkLength } from './validate';
+import { checkLength, checkMappable } from './validate';
 
 export interface AnonymousOptions {
   /** Allocate the pages up front (default true): no SIGBUS later when memory is short. */
@@ -52,6 +52,7 @@ export function openFd(fd: unknown, options: { length?: number } = {}): IPCBuffe
     }
     throw err;
   }
+  if (options.length === undefined) checkMappable(size, `fd ${fd}`);
   const length = options.length === undefined ? size : checkLength(options.length);
   if (length === 0) throw outOfRange(`fd ${fd} refers to an empty file; the sender must size it first`);
   if (length > size) throw outOfRange(`fd ${fd} has ${size} bytes, fewer than the ${length} asked for`);

@@ -4,6 +4,7 @@ import { constants as bufferConstants } from 'node:buffer';
 
 import { IPCBuffer, IPCBufferArgumentError, IPCBufferError } from '../src';
 import { ShmkitError, SystemError } from '@shmkit/shm-fd';
+import * as sys from '@shmkit/shm-fd/sys';
 
 import { cleanup, removeTmp, tmp, uniqueKey, uniqueName, uniquePath } from './kinds';
 
@@ -139,6 +140,19 @@ describe('ERR_SHM_SIZE_TOO_LARGE: past what a Buffer can hold, refused before an
     expect(e).toBeInstanceOf(IPCBufferArgumentError);
     expect(e.message).toContain(`(${max} bytes, buffer.constants.MAX_LENGTH)`);
     expect(exists()).toBe(false);
+  });
+
+  test('an fd handed over with more bytes than a Buffer holds, mapped without a length', () => {
+    const fd = sys.memfdCreate('too-large');
+    try {
+      sys.ftruncate(fd, bufferConstants.MAX_LENGTH + 4096);
+      const e = caught(() => IPCBuffer.fromFd(fd));
+      expect(e.code).toBe('ERR_SHM_SIZE_TOO_LARGE');
+      expect(e).toBeInstanceOf(IPCBufferArgumentError);
+      expect(e.message).toMatch(new RegExp(`^fd ${fd} of ${bufferConstants.MAX_LENGTH + 4096} bytes`));
+    } finally {
+      sys.close(fd);
+    }
   });
 });
 
