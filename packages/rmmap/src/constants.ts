@@ -65,6 +65,7 @@ export const WireError = {
   ERR_RMMAP_IO: 14,
   ERR_RMMAP_TOO_MANY_MAPPINGS: 15,
   EISDIR: 16,
+  ERR_RMMAP_BUDGET: 17,
 } as const;
 export type WireErrorName = keyof typeof WireError;
 

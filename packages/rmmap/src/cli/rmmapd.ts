@@ -2,9 +2,11 @@ import fs from 'node:fs';
 
 import { parseSize, UsageError } from '@shmkit/shm-fd/unstable-child-process';
 
+import { DEFAULT_LIMITS, formatBytes, type ServerLimits } from '../server/limits';
 import { RmmapServer } from '../server/server';
 
 export const USAGE = `usage: rmmapd --root DIR [--host 127.0.0.1] [--port 7878] [--token-file F] [--read-only] [--max-frame SIZE] [--max-connections N]
+              [--max-mappings N] [--max-mappings-total N] [--max-unread SIZE] [--max-unread-total SIZE] [--handshake-timeout MS]
               [--journal FILE | --no-journal] [--journal-max SIZE]
 
 Serves sections of the files under DIR to rmmap clients over TCP.
@@ -14,7 +16,14 @@ Serves sections of the files under DIR to rmmap clients over TCP.
   --token-file F     clients must present the contents of F (trailing newline ignored)
   --read-only        refuse writable mappings; files are opened read-only
   --max-frame SIZE   largest frame accepted (default 16M; e.g. 1M, 64M)
-  --max-connections N  connections served at once; more are closed at accept (default 1024)
+  --max-connections N  connections served at once; more get ERR_RMMAP_BUDGET and are closed (default ${DEFAULT_LIMITS.maxConnections})
+  --max-mappings N   mappings one connection may hold (default ${DEFAULT_LIMITS.maxMappingsPerConnection})
+  --max-mappings-total N  mappings all connections may hold together (default ${DEFAULT_LIMITS.maxMappings},
+                     at most half of vm.max_map_count)
+  --max-unread SIZE  unread reply bytes of one connection at which rmmapd stops reading its requests
+                     (default 64M); past it by more than one max frame + 1M: ERR_RMMAP_BUDGET, closed
+  --max-unread-total SIZE  unread reply bytes of all connections together (default 512M)
+  --handshake-timeout MS  close a connection that has not completed HELLO after MS ms (default ${DEFAULT_LIMITS.handshakeTimeoutMs})
   --journal FILE     write journal: lets a client's retried write be recognised after rmmapd
                      is killed and restarted, so it is not applied twice. Default: a file
                      named after DIR in $XDG_RUNTIME_DIR/rmmapd/ (else /tmp/rmmapd-$UID/).
@@ -31,6 +40,8 @@ export interface RmmapdArgs {
   readOnly: boolean;
   maxFrame?: number;
   maxConnections?: number;
+  /** Budgets given on the command line (the rest keep their defaults). */
+  limits: Partial<ServerLimits>;
   /** Explicit journal file, or false for --no-journal; undefined = the default location. */
   journal?: string | false;
   journalMaxBytes?: number;
@@ -44,6 +55,7 @@ export function parseArgs(argv: string[]): RmmapdArgs | 'help' {
   let readOnly = false;
   let maxFrame: number | undefined;
   let maxConnections: number | undefined;
+  const limits: Partial<ServerLimits> = {};
   let journal: string | false | undefined;
   let journalMaxBytes: number | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -92,6 +104,21 @@ export function parseArgs(argv: string[]): RmmapdArgs | 'help' {
         maxConnections = Number(v);
         break;
       }
+      case '--max-mappings':
+        limits.maxMappingsPerConnection = count(flag, value(), 1_000_000);
+        break;
+      case '--max-mappings-total':
+        limits.maxMappings = count(flag, value(), 1_000_000);
+        break;
+      case '--max-unread':
+        limits.maxUnreadPerConnection = size(flag, value(), 64 * 1024);
+        break;
+      case '--max-unread-total':
+        limits.maxUnread = size(flag, value(), 64 * 1024);
+        break;
+      case '--handshake-timeout':
+        limits.handshakeTimeoutMs = count(flag, value(), 3_600_000);
+        break;
       case '--journal': {
         const v = value();
         if (v.length === 0) throw new UsageError('--journal needs a file name');
@@ -115,13 +142,26 @@ export function parseArgs(argv: string[]): RmmapdArgs | 'help' {
     }
   }
   if (root === undefined) throw new UsageError('--root DIR is required');
-  const args: RmmapdArgs = { root, host, port, readOnly };
+  const args: RmmapdArgs = { root, host, port, readOnly, limits };
   if (tokenFile !== undefined) args.tokenFile = tokenFile;
   if (maxFrame !== undefined) args.maxFrame = maxFrame;
   if (maxConnections !== undefined) args.maxConnections = maxConnections;
   if (journal !== undefined) args.journal = journal;
   if (journalMaxBytes !== undefined) args.journalMaxBytes = journalMaxBytes;
   return args;
+}
+
+/** A whole number in [1, max] given to `flag`. */
+function count(flag: string, v: string, max: number): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > max) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a number between 1 and ${max}`);
+  return Number(v);
+}
+
+/** A size (e.g. 64M) of at least `min` bytes given to `flag`. */
+function size(flag: string, v: string, min: number): number {
+  const n = parseSize(v);
+  if (n === null || n < min || n > 2 ** 40) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a size between ${min / 1024}k and 1T`);
+  return n;
 }
 
 function log(line: string): void {
@@ -168,6 +208,7 @@ export async function main(argv: string[]): Promise<number> {
       readOnly: args.readOnly,
       maxFrame: args.maxFrame,
       maxConnections: args.maxConnections,
+      ...args.limits,
       journalPath: args.journal,
       journalMaxBytes: args.journalMaxBytes,
       log,
@@ -190,6 +231,11 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(
     `rmmapd: listening on ${addr.address}:${addr.port} root=${server.options.root}${args.readOnly ? ' read-only' : ''}${token ? ' token' : ''}` +
       ` journal=${server.options.journalPath === false ? 'off' : server.options.journalPath}\n`,
+  );
+  const o = server.options;
+  log(
+    `budgets: ${o.maxConnections} connections, ${o.maxMappingsPerConnection} mappings per connection and ${o.maxMappings} in total, ` +
+      `${formatBytes(o.maxUnreadPerConnection)} unread replies per connection and ${formatBytes(o.maxUnread)} in total, handshake within ${o.handshakeTimeoutMs} ms`,
   );
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {

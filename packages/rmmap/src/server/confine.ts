@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { RmmapError } from '../errors';
+import { errnoDescription } from './root-relative';
 
 /** A file opened inside the served root. The caller owns `fd`. */
 export interface ConfinedFile {
@@ -40,15 +41,16 @@ export function openConfined(rootReal: string, rel: string, wantWrite: boolean):
   let fd: number;
   let writable = wantWrite;
   try {
-    fd = sys.open(full, base | (wantWrite ? sys.constants.O_RDWR : sys.constants.O_RDONLY));
-  } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (wantWrite && (code === 'EACCES' || code === 'EROFS' || code === 'EPERM')) {
+    try {
+      fd = sys.open(full, base | (wantWrite ? sys.constants.O_RDWR : sys.constants.O_RDONLY));
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (!wantWrite || (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM')) throw e;
       fd = sys.open(full, base | sys.constants.O_RDONLY);
       writable = false;
-    } else {
-      throw e;
     }
+  } catch (e) {
+    throw openError(e, clean);
   }
   try {
     const real = fs.readlinkSync(`/proc/self/fd/${fd}`);
@@ -63,4 +65,16 @@ export function openConfined(rootReal: string, rel: string, wantWrite: boolean):
     sys.close(fd);
     throw e;
   }
+}
+
+/**
+ * A failed open, told to the client with its errno name as the code and the
+ * path as the client gave it: the system's message names the absolute path,
+ * which would reveal where the root lies.
+ */
+function openError(e: unknown, rel: string): RmmapError {
+  const code = (e as { code?: unknown }).code;
+  const name = typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : 'ERR_RMMAP_IO';
+  const why = errnoDescription(e) ?? 'cannot be opened';
+  return new RmmapError(name, `${name === 'ERR_RMMAP_IO' ? '' : `${name}: `}${JSON.stringify(rel)}: ${why}`, { cause: e });
 }

@@ -1,20 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 
-import * as sys from '@shmkit/shm-fd/sys';
+import { LogLimiter } from '@shmkit/shm-fd';
 
-import { DEFAULT_MAX_FRAME, FrameType, HEADER_BYTES, MAX_FRAME_LIMIT, MAX_HELLO_FRAME, PROTOCOL_VERSION, type WireErrorName, WireError } from '../constants';
+import { DEFAULT_MAX_FRAME, MAX_FRAME_LIMIT } from '../constants';
 import { channels } from '../diagnostics';
 import { RmmapArgumentError, RmmapError } from '../errors';
 import * as msg from '../messages';
-import { FrameParser, type RawFrame } from '../parser';
-import { type AppliedTable, MAX_APPLIED, pruneApplied, recordApplied } from './applied';
+import { type AppliedTable, MAX_APPLIED } from './applied';
+import { Budget } from './budget';
+import { ServerConnection } from './connection';
 import { FileTable, type Section } from './files';
 import { DEFAULT_JOURNAL_MAX_BYTES, type JournalSnapshot, WriteJournal } from './journal';
 import { defaultJournalDir, defaultJournalPath, ensurePrivateDir } from './journal-location';
 import { reapplyLast } from './journal-replay';
-import { tokenMatches } from './token';
+import { formatBytes, PUSH_ALLOWANCE, resolveLimits, type ServerLimits } from './limits';
+import { withoutRoot } from './root-relative';
 
 export interface ServerOptions {
   /** Directory served; nothing outside it is ever opened. */
@@ -24,15 +27,21 @@ export interface ServerOptions {
   readOnly?: boolean;
   /** Largest frame accepted and advertised (§2). */
   maxFrame?: number;
-  /** Mappings one connection may hold at once. */
+  /** Mappings one connection may hold at once (default 1024); MAP beyond it gets ERR_RMMAP_TOO_MANY_MAPPINGS. */
   maxMappingsPerConnection?: number;
+  /** Mappings all connections together may hold (default 16384, at most half of vm.max_map_count); MAP beyond it gets ERR_RMMAP_BUDGET. */
+  maxMappings?: number;
+  /** Unread reply bytes of one connection at which the server stops reading from it (default 64 MiB). */
+  maxUnreadPerConnection?: number;
+  /** Unread reply bytes of all connections at which the server stops reading from those that add to them (default 512 MiB). */
+  maxUnread?: number;
   /** How long a disconnected client's write-dedupe table is kept for its return (ms). */
   sessionTtlMs?: number;
-  /** A connection that has not completed HELLO after this long is closed (ms). */
+  /** A connection that has not completed HELLO after this long is closed (ms, default 10 000). */
   handshakeTimeoutMs?: number;
-  /** Connections accepted at once; more are refused by closing them. */
+  /** Connections served at once (default 256); more get ERR_RMMAP_BUDGET and are closed. */
   maxConnections?: number;
-  /** One line per connection and error; default: none. */
+  /** One line per connection and error (rate-limited per client and kind); default: none. */
   log?: (line: string) => void;
   /**
    * The write journal that lets exactly-once retries survive a restart
@@ -46,14 +55,15 @@ export interface ServerOptions {
   journalMaxBytes?: number;
 }
 
-type ResolvedServerOptions = Required<Omit<ServerOptions, 'token' | 'log' | 'journalPath'>> &
+type ResolvedServerOptions = Required<Omit<ServerOptions, 'token' | 'log' | 'journalPath' | keyof ServerLimits>> &
+  ServerLimits &
   Pick<ServerOptions, 'token' | 'log'> & {
     /** The journal in use; false when there is none. */
     journalPath: string | false;
   };
 
 /** Per-client state that outlives one TCP connection: which writes were applied (§6). */
-interface Session {
+export interface Session {
   id: string;
   /** `id` as bytes, for the journal. */
   idBytes: Buffer;
@@ -63,9 +73,12 @@ interface Session {
   expiry: NodeJS.Timeout | undefined;
 }
 
-/** Stop reading from a client whose replies pile up unread. */
-const HIGH_WATER = 64 * 1024 * 1024;
-
+/**
+ * Past their connection limit, this many more connections are accepted to be
+ * told ERR_RMMAP_BUDGET before they are closed; beyond that they are closed at
+ * accept without a word (so a flood cannot hold fds in that state either).
+ */
+const REFUSED_LINGER = 64;
 /**
  * The rmmapd server: serves sections of files under `root` to rmmap clients.
  * Writes are applied to a shared mmap of the real file, one at a time in
@@ -78,6 +91,14 @@ export class RmmapServer {
   readonly #conns = new Set<ServerConnection>();
   readonly #sessions = new Map<string, Session>();
   readonly #opts: ResolvedServerOptions;
+  /** Every spelling of the root, removed from what clients are told. */
+  readonly #roots: string[];
+  readonly #mappings: Budget<ServerConnection>;
+  readonly #unread: Budget<ServerConnection>;
+  /** Connections that stopped being served because all unread replies together reached the budget. */
+  readonly #starved = new Set<ServerConnection>();
+  #wakeScheduled = false;
+  readonly #logLimiter = new LogLimiter({ intervalMs: 1000 });
   #journal: WriteJournal | undefined;
   #closing: Promise<void> | undefined;
 
@@ -98,23 +119,34 @@ export class RmmapServer {
       throw new RmmapArgumentError('ERR_OUT_OF_RANGE', `journalMaxBytes must be an integer of at least 4096, got ${journalMaxBytes}`);
     }
     const readOnly = options.readOnly ?? false;
+    const limits = resolveLimits({
+      maxMappingsPerConnection: options.maxMappingsPerConnection,
+      maxMappings: options.maxMappings,
+      maxUnreadPerConnection: options.maxUnreadPerConnection,
+      maxUnread: options.maxUnread,
+      maxConnections: options.maxConnections,
+      handshakeTimeoutMs: options.handshakeTimeoutMs,
+    });
     this.#opts = {
       root: rootReal,
       readOnly,
       maxFrame,
-      maxMappingsPerConnection: options.maxMappingsPerConnection ?? 4096,
+      ...limits,
       sessionTtlMs: options.sessionTtlMs ?? 120_000,
-      handshakeTimeoutMs: options.handshakeTimeoutMs ?? 10_000,
-      maxConnections: options.maxConnections ?? 1024,
       token: options.token,
       log: options.log,
       journalMaxBytes,
       journalPath: readOnly || options.journalPath === false ? false : (options.journalPath ?? defaultJournal(rootReal)),
     };
+    this.#roots = [rootReal, path.resolve(options.root)];
+    this.#mappings = new Budget('mappings', { perHolder: limits.maxMappingsPerConnection, total: limits.maxMappings });
+    this.#unread = new Budget('unread reply bytes', { perHolder: limits.maxUnreadPerConnection, total: limits.maxUnread });
     this.files = new FileTable(rootReal, this.#opts.readOnly);
     this.#server = net.createServer((socket) => this.#accept(socket));
-    this.#server.maxConnections = this.#opts.maxConnections;
-    this.#server.on('drop', (d) => this.log(`refused a connection from ${d?.remoteAddress ?? '?'}: --max-connections reached`));
+    this.#server.maxConnections = this.#opts.maxConnections + REFUSED_LINGER;
+    this.#server.on('drop', (d) =>
+      this.logLimited(d?.remoteAddress ?? '?', 'refused', `refused a connection from ${d?.remoteAddress ?? '?'}: ${this.#opts.maxConnections} connections (--max-connections) reached`),
+    );
   }
 
   get options(): Readonly<ResolvedServerOptions> {
@@ -188,6 +220,9 @@ export class RmmapServer {
       this.#server.once('error', reject);
       this.#server.listen(port, host, () => {
         this.#server.off('error', reject);
+        // Once listening, errors are failed accepts (EMFILE, ENFILE): the
+        // server keeps listening, and a client must not be able to end it.
+        this.#server.on('error', (e) => this.logLimited('*', 'accept-error', `accepting a connection failed: ${e.message}`));
         // The port is checked first (a second rmmapd on a busy port hears
         // EADDRINUSE). No connection is accepted before this callback: it
         // runs from process.nextTick after bind, ahead of any I/O callback.
@@ -227,25 +262,190 @@ export class RmmapServer {
     this.#opts.log?.(line);
   }
 
+  /**
+   * Logs `line` unless this client (address without port; or a connection)
+   * already had a line of this kind in the last second; the next line of
+   * the kind says how many were held back. A client cannot flood the log.
+   */
+  logLimited(client: ServerConnection | string, kind: string, line: string): void {
+    const peer = typeof client === 'string' ? client : client.peer;
+    const d = this.#logLimiter.allow(`${peer} ${kind}`);
+    if (d.log) this.log(d.dropped > 0 ? `${line} (${d.dropped} similar suppressed)` : line);
+  }
+
+  /** @internal A message for a client: paths under the root named relative to it. */
+  clientText(message: string): string {
+    return withoutRoot(message, this.#roots);
+  }
+
   #accept(socket: net.Socket): void {
     if (this.#closing !== undefined) {
       socket.destroy();
       return;
     }
+    if (this.#conns.size >= this.#opts.maxConnections) {
+      this.#refuse(socket);
+      return;
+    }
     const conn = new ServerConnection(this, socket);
     this.#conns.add(conn);
     channels.serverConnection.publish({ remote: conn.remote });
-    this.log(`connection from ${conn.remote}`);
+    this.logLimited(conn, 'connection', `connection from ${conn.remote}`);
+  }
+
+  /** Tells a connection over the limit why, then closes it; what it sends is discarded. */
+  #refuse(socket: net.Socket): void {
+    const peer = socket.remoteAddress ?? '?';
+    const limit = this.#opts.maxConnections;
+    this.logLimited(peer, 'refused', `refused a connection from ${peer}:${socket.remotePort ?? '?'}: ${limit} connections (--max-connections) reached`);
+    socket.on('error', () => {});
+    socket.end(msg.encodeError(0, 'ERR_RMMAP_BUDGET', `connections: the server already serves ${limit} (its --max-connections); retry later`));
+    socket.resume();
+    setTimeout(() => socket.destroy(), 1000).unref();
   }
 
   /** @internal */
   connectionClosed(conn: ServerConnection): void {
     this.#conns.delete(conn);
+    this.#forgetUnread(conn);
+    this.#mappings.forget(conn);
     const s = conn.session;
     if (s !== undefined && s.conn === conn) {
       s.conn = undefined;
       this.#expireLater(s);
     }
+    this.logLimited(conn, 'closed', `${conn.remote}: closed`);
+  }
+
+  /** @internal The connection sent a fatal error and closes soon: its replies no longer count against others. */
+  connectionEnding(conn: ServerConnection): void {
+    this.#forgetUnread(conn);
+  }
+
+  #forgetUnread(conn: ServerConnection): void {
+    this.#unread.forget(conn);
+    this.#starved.delete(conn);
+    this.#wakeStarved();
+  }
+
+  /** @internal Throws when `conn` may not hold one more mapping. */
+  checkMappingBudget(conn: ServerConnection): void {
+    const over = this.#mappings.wouldExceed(conn, 1);
+    if (over === undefined) return;
+    const { perHolder, total } = this.#mappings.limits;
+    this.logLimited(conn, `mapping budget ${over}`, `${conn.remote}: MAP refused: ${over === 'connection' ? `${perHolder} mappings on this connection` : `${total} mappings in total`} reached`);
+    if (over === 'connection') {
+      throw new RmmapError(
+        'ERR_RMMAP_TOO_MANY_MAPPINGS',
+        `this connection already holds ${conn.mappings} mappings, the server's limit per connection (--max-mappings ${perHolder}); unmap some first`,
+      );
+    }
+    throw new RmmapError(
+      'ERR_RMMAP_BUDGET',
+      `mappings: the server holds ${this.#mappings.total}, its limit for all connections (--max-mappings-total ${total}); unmap some or retry later`,
+    );
+  }
+
+  /** @internal */
+  mappingTaken(conn: ServerConnection): void {
+    this.#mappings.set(conn, this.#mappings.heldBy(conn) + 1);
+  }
+
+  /** @internal */
+  mappingReleased(conn: ServerConnection): void {
+    this.#mappings.release(conn, 1);
+  }
+
+  /** Mappings held by all connections together. */
+  get mappings(): number {
+    return this.#mappings.total;
+  }
+
+  /** Reply bytes queued for all connections and not yet taken by their sockets, as last measured. */
+  get unreadBytes(): number {
+    return this.#unread.total;
+  }
+
+  /**
+   * @internal Whether `conn`'s next request may be served now: its own
+   * unread replies are under its budget, and everyone's are under the total.
+   */
+  mayServe(conn: ServerConnection): boolean {
+    const own = conn.unread;
+    this.#unread.set(conn, own);
+    if (own >= this.#opts.maxUnreadPerConnection) return false;
+    if (this.#unread.total < this.#opts.maxUnread) return true;
+    this.#remeasureUnread();
+    if (this.#unread.total < this.#opts.maxUnread) return true;
+    this.#starved.add(conn);
+    this.#evictHog(conn);
+    return false;
+  }
+
+  /**
+   * @internal After a reply was queued for `conn`: stop reading from it at
+   * its budget; close it when it is past the budget by more than one max
+   * frame plus pushes (NOTIFY) it does not read, or when it holds the most
+   * of a total that is exceeded by as much.
+   */
+  unreadGrew(conn: ServerConnection): void {
+    const own = conn.unread;
+    this.#unread.set(conn, own);
+    const slack = this.#opts.maxFrame + PUSH_ALLOWANCE;
+    if (own > this.#opts.maxUnreadPerConnection + slack) {
+      this.#overBudget(conn, `unread replies: ${own} bytes queued for this connection, past its budget (--max-unread ${formatBytes(this.#opts.maxUnreadPerConnection)}); read replies as they come`);
+      return;
+    }
+    if (own >= this.#opts.maxUnreadPerConnection) {
+      this.logLimited(conn, 'unread budget', `${conn.remote}: stopped reading: ${own} bytes of replies unread (--max-unread ${formatBytes(this.#opts.maxUnreadPerConnection)})`);
+      conn.pause();
+    }
+    if (this.#unread.total > this.#opts.maxUnread + slack) {
+      this.#remeasureUnread();
+      if (this.#unread.total > this.#opts.maxUnread + slack) this.#evictHog(undefined);
+    }
+  }
+
+  /** @internal Everything queued for `conn` was taken by its socket. */
+  drained(conn: ServerConnection): void {
+    this.#unread.set(conn, conn.unread);
+    conn.resume();
+    this.#wakeStarved();
+  }
+
+  /** Replaces the running totals (which only grow between drains) by each socket's queue now. */
+  #remeasureUnread(): void {
+    for (const c of this.#conns) if (!c.closed) this.#unread.set(c, c.unread);
+  }
+
+  /**
+   * The total is reached and `waiting` (if any) cannot be served: the
+   * connection holding the most unread replies, if it holds at least its
+   * own budget (so it is not reading them), is closed to make room.
+   */
+  #evictHog(waiting: ServerConnection | undefined): void {
+    const hog = this.#unread.largest();
+    if (hog === undefined || hog.holder === waiting || hog.held < this.#opts.maxUnreadPerConnection) return;
+    this.#overBudget(
+      hog.holder,
+      `unread replies: all connections together reached the server's budget (--max-unread-total ${formatBytes(this.#opts.maxUnread)}), and this connection held the most (${hog.held} bytes); read replies as they come`,
+    );
+  }
+
+  #overBudget(conn: ServerConnection, message: string): void {
+    conn.fatal(0, 'ERR_RMMAP_BUDGET', message);
+  }
+
+  /** Connections that waited for the total budget get another look, once the current work is done. */
+  #wakeStarved(): void {
+    if (this.#starved.size === 0 || this.#wakeScheduled || this.#unread.total >= this.#opts.maxUnread) return;
+    this.#wakeScheduled = true;
+    setImmediate(() => {
+      this.#wakeScheduled = false;
+      const waiting = [...this.#starved];
+      this.#starved.clear();
+      for (const c of waiting) if (!c.closed) c.resume();
+    });
   }
 
   /** @internal Binds `conn` to its session, taking it over from a stale connection. */
@@ -280,273 +480,6 @@ export class RmmapServer {
   }
 
   static readonly MAX_APPLIED = MAX_APPLIED;
-}
-
-/** One client connection; owns its sections (unmapped when it closes). */
-export class ServerConnection {
-  readonly remote: string;
-  session: Session | undefined;
-  readonly #server: RmmapServer;
-  readonly #socket: net.Socket;
-  readonly #parser: FrameParser;
-  readonly #sections = new Map<number, Section>();
-  #closed = false;
-
-  constructor(server: RmmapServer, socket: net.Socket) {
-    this.#server = server;
-    this.#socket = socket;
-    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    socket.setNoDelay(true);
-    // A client that vanished without a FIN (a cut cable) is noticed eventually.
-    socket.setKeepAlive(true, 10_000);
-    this.#parser = new FrameParser({
-      maxFrame: MAX_HELLO_FRAME,
-      onFrame: (f) => this.#onFrame(f),
-      onError: (err) => this.#fatal(0, err.code as WireErrorName, err.message),
-    });
-    socket.on('data', (chunk: Buffer) => this.#parser.push(chunk));
-    socket.on('drain', () => socket.resume());
-    socket.on('error', (err) => this.#server.log(`${this.remote}: socket error: ${err.message}`));
-    socket.on('close', () => this.#cleanup());
-    // A peer that connects and never says HELLO must not hold a slot forever.
-    this.#handshakeTimer = setTimeout(() => {
-      if (this.session === undefined) this.#fatal(0, 'ERR_RMMAP_HANDSHAKE', `no HELLO within ${server.options.handshakeTimeoutMs} ms (PROTOCOL.md §3)`);
-    }, server.options.handshakeTimeoutMs);
-    this.#handshakeTimer.unref();
-  }
-
-  #handshakeTimer: NodeJS.Timeout | undefined;
-
-  send(frame: Buffer): void {
-    if (this.#closed) return;
-    this.#socket.write(frame);
-    if (this.#socket.writableLength > HIGH_WATER) this.#socket.pause();
-  }
-
-  destroy(): void {
-    this.#socket.destroy();
-    this.#cleanup();
-  }
-
-  #cleanup(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    clearTimeout(this.#handshakeTimer);
-    this.#parser.stop();
-    for (const s of this.#sections.values()) this.#unmap(s);
-    this.#sections.clear();
-    this.#server.connectionClosed(this);
-    this.#server.log(`${this.remote}: closed`);
-  }
-
-  #unmap(s: Section): void {
-    try {
-      this.#server.files.unmapSection(s);
-    } catch (e) {
-      this.#server.log(`${this.remote}: persisting ${s.file.realPath} failed: ${(e as Error).message}`);
-    }
-  }
-
-  /** A framing error: report it, then close (the stream cannot be resynchronised). */
-  #fatal(requestId: number, code: WireErrorName, message: string): void {
-    if (this.#closed) return;
-    this.#server.log(`${this.remote}: ${code}: ${message}; closing`);
-    channels.serverError.publish({ remote: this.remote, code, message });
-    this.#parser.stop();
-    this.#socket.end(msg.encodeError(requestId, code in WireError ? code : 'ERR_RMMAP_BAD_FRAME', message));
-    // A peer that never closes its side must not hold the fd forever.
-    setTimeout(() => this.#socket.destroy(), 1000).unref();
-  }
-
-  /**
-   * DATA must be a snapshot taken now (§4.2). Small replies are copied into
-   * the frame. Large ones, when nothing is queued on the socket, go to the
-   * kernel straight from the file mapping with write(2): the kernel copies
-   * them into the socket buffer during the call, on this (the only) server
-   * thread, so no later write can leak in, and we skip one user-space copy.
-   * Whatever the kernel does not take now is copied and queued as usual.
-   */
-  #sendData(id: number, s: Section, start: number, end: number): void {
-    const version = s.file.version;
-    const len = end - start;
-    const fd = this.#fd();
-    if (len < DIRECT_MIN || fd < 0 || this.#socket.writableLength !== 0 || this.#closed) {
-      this.send(msg.encodeData(id, version, s.mapping.buffer.subarray(start, end)));
-      return;
-    }
-    const header = msg.frame(FrameType.DATA, id, 8 + len).subarray(0, HEADER_BYTES + 8);
-    header.writeUInt32BE(Math.floor(version / 0x100000000), HEADER_BYTES);
-    header.writeUInt32BE(version >>> 0, HEADER_BYTES + 4);
-    const scratch = sys.getScratch();
-    header.copy(scratch.buf, 0);
-    const h = writeSome(fd, scratch.addr, header.length);
-    if (h < header.length) {
-      this.send(Buffer.concat([header.subarray(h), s.mapping.buffer.subarray(start, end)]));
-      return;
-    }
-    const w = writeSome(fd, s.mapping.address + start, len);
-    if (w < len) this.send(Buffer.from(s.mapping.buffer.subarray(start + w, end)));
-  }
-
-  #fdCache: number | undefined;
-
-  #fd(): number {
-    if (this.#fdCache === undefined) {
-      const handle = (this.#socket as unknown as { _handle?: { fd?: unknown } })._handle;
-      this.#fdCache = typeof handle?.fd === 'number' ? handle.fd : -1;
-    }
-    return this.#fdCache;
-  }
-
-  #error(requestId: number, code: WireErrorName, message: string): void {
-    this.send(msg.encodeError(requestId, code, message));
-  }
-
-  #onFrame(f: RawFrame): void {
-    if (this.#closed) return;
-    if (this.session === undefined) {
-      this.#handshake(f);
-      return;
-    }
-    try {
-      this.#dispatch(f);
-    } catch (e) {
-      const code = (e as { code?: unknown }).code;
-      const name: WireErrorName = typeof code === 'string' && code in WireError ? (code as WireErrorName) : 'ERR_RMMAP_IO';
-      if (name === 'ERR_RMMAP_IO') this.#server.log(`${this.remote}: request ${f.requestId} failed: ${(e as Error).message}`);
-      this.#error(f.requestId, name, (e as Error).message);
-    }
-  }
-
-  #handshake(f: RawFrame): void {
-    // §3: "The first frame on a connection MUST be HELLO."
-    if (f.type !== FrameType.HELLO) {
-      this.#fatal(f.requestId, 'ERR_RMMAP_HANDSHAKE', `expected HELLO as the first frame, got type 0x${f.type.toString(16)} (PROTOCOL.md §3)`);
-      return;
-    }
-    let hello: msg.Hello;
-    try {
-      hello = msg.decodeHello(f.payload);
-    } catch (e) {
-      this.#fatal(f.requestId, 'ERR_RMMAP_HANDSHAKE', (e as Error).message);
-      return;
-    }
-    if (hello.version !== PROTOCOL_VERSION) {
-      this.#fatal(f.requestId, 'ERR_RMMAP_VERSION', `protocol version ${hello.version} is not supported; this server speaks ${PROTOCOL_VERSION}`);
-      return;
-    }
-    if (!tokenMatches(this.#server.options.token, hello.token)) {
-      this.#fatal(f.requestId, 'ERR_RMMAP_AUTH', 'wrong or missing token; pass the token from the server\'s --token-file');
-      return;
-    }
-    clearTimeout(this.#handshakeTimer);
-    const { session, resumed } = this.#server.attachSession(this, hello.session.toString('hex'));
-    this.session = session;
-    this.#parser.maxFrame = this.#server.options.maxFrame;
-    this.send(
-      msg.encodeHelloOk(f.requestId, {
-        version: PROTOCOL_VERSION,
-        maxFrame: this.#server.options.maxFrame,
-        epoch: this.#server.epoch,
-        resumed,
-        readOnly: this.#server.options.readOnly,
-      }),
-    );
-  }
-
-  #section(id: number): Section {
-    const s = this.#sections.get(id);
-    if (s === undefined) throw new RmmapError('ERR_RMMAP_UNKNOWN_MAPPING', `mapping id ${id} is not mapped on this connection`);
-    return s;
-  }
-
-  #dispatch(f: RawFrame): void {
-    const id = f.requestId;
-    switch (f.type) {
-      case FrameType.MAP: {
-        const m = msg.decodeMap(f.payload);
-        if (this.#sections.size >= this.#server.options.maxMappingsPerConnection) {
-          throw new RmmapError('ERR_RMMAP_TOO_MANY_MAPPINGS', `this connection already holds ${this.#sections.size} mappings; unmap some first`);
-        }
-        const s = this.#server.files.mapSection(this, m.path, m.offset, m.length, m.writable);
-        this.#sections.set(s.id, s);
-        this.send(
-          msg.encodeMapped(id, { mapId: s.id, offset: s.offset, length: s.length, fileSize: s.file.size, version: s.file.version, writable: s.writable }),
-        );
-        return;
-      }
-      case FrameType.READ: {
-        const r = msg.decodeRead(f.payload);
-        const s = this.#section(r.mapId);
-        if (r.end > s.length) throw new RmmapError('ERR_RMMAP_RANGE', `READ [${r.start}, ${r.end}) exceeds mapping ${s.id} of ${s.length} bytes`);
-        if (r.end - r.start > this.#server.options.maxFrame) {
-          throw new RmmapError('ERR_RMMAP_RANGE', `READ of ${r.end - r.start} bytes exceeds the max frame size ${this.#server.options.maxFrame}; split it`);
-        }
-        this.#sendData(id, s, r.start, r.end);
-        return;
-      }
-      case FrameType.WRITE: {
-        const w = msg.decodeWrite(f.payload);
-        const session = this.session as Session;
-        pruneApplied(session.applied, w.lowWater);
-        const done = session.applied.get(id);
-        if (done !== undefined) {
-          // §6: a retried write that was already applied is acknowledged, not applied again.
-          this.send(msg.encodeVersion(FrameType.WROTE, id, done));
-          return;
-        }
-        const s = this.#section(w.mapId);
-        if (!s.writable) throw new RmmapError('ERR_RMMAP_READ_ONLY', `mapping ${s.id} was mapped read-only`);
-        if (w.start + w.data.length > s.length) {
-          throw new RmmapError('ERR_RMMAP_RANGE', `WRITE [${w.start}, ${w.start + w.data.length}) exceeds mapping ${s.id} of ${s.length} bytes`);
-        }
-        // Journal first (a copy into its mapping, no fsync): after a kill -9 the next
-        // rmmapd knows this request id was applied (§6). Every check that
-        // could refuse the write is above, so what is journaled gets applied.
-        this.#server.journalWrite(session, id, w.lowWater, s, w.start, w.data);
-        // One copy on the single server thread: no reader sees half of it.
-        s.mapping.buffer.set(w.data, w.start);
-        const version = ++s.file.version;
-        recordApplied(session.applied, id, version);
-        this.send(msg.encodeVersion(FrameType.WROTE, id, version));
-        if (w.data.length > 0) this.#server.notifyOverlapping(s, s.offset + w.start, s.offset + w.start + w.data.length);
-        return;
-      }
-      case FrameType.UNMAP: {
-        const s = this.#section(msg.decodeMapIdBody(f.payload, 'UNMAP', false));
-        this.#sections.delete(s.id);
-        this.#server.files.unmapSection(s);
-        this.send(msg.encodeEmpty(FrameType.OK, id));
-        return;
-      }
-      case FrameType.SYNC: {
-        const which = msg.decodeMapIdBody(f.payload, 'SYNC', true);
-        const sections = which === 0 ? [...this.#sections.values()] : [this.#section(which)];
-        const files = new Set(sections.map((s) => s.file));
-        for (const s of sections) if (s.writable) s.mapping.sync();
-        for (const file of files) if (file.writable) file.fsync();
-        this.send(msg.encodeEmpty(FrameType.OK, id));
-        return;
-      }
-      case FrameType.PING:
-        this.send(msg.encodeBytes(FrameType.PONG, id, f.payload));
-        return;
-      case FrameType.HELLO:
-        throw new RmmapError('ERR_RMMAP_HANDSHAKE', 'HELLO was already received on this connection (PROTOCOL.md §3)');
-      default:
-        // §4: "A receiver answers an unknown type with ERR_RMMAP_UNKNOWN_TYPE and keeps the connection."
-        throw new RmmapError('ERR_RMMAP_UNKNOWN_TYPE', `unknown request type 0x${f.type.toString(16)} (PROTOCOL.md §4)`);
-    }
-  }
-}
-
-/** Replies at least this large are written from the mapping directly (see #sendData). */
-const DIRECT_MIN = 64 * 1024;
-
-/** write(2) on a non-blocking socket: bytes taken, 0 on EAGAIN or error (the socket reports errors itself). */
-function writeSome(fd: number, addr: number, len: number): number {
-  const r = sys.libc().write(fd, addr, len);
-  return r.value < 0 ? 0 : r.value;
 }
 
 /** The default journal of a root, in the private state directory (created 0700 if needed). */
