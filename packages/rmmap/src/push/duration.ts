@@ -1,3 +1,4 @@
+// candidate for @shmkit/shm-fd (beside parseSize/formatSize in unstable-child-process)
 /**
  * Parses a command-line duration: "10s", "1.5s", "500ms", "2m", or a bare
  * number of seconds. Returns milliseconds (rounded up, so "0.0001s" is not
