@@ -721,6 +721,8 @@ export class Tinyd {
       c.socket.destroy();
       this.#onClientGone(c);
     }
+    // Handshakes and status answers still open.
+    for (const s of this.#connections) s.destroy();
     await this.#pool?.close();
     clearInterval(this.#sampler);
     this.#server.close();
