@@ -38,7 +38,8 @@ const regions = new FinalizationRegistry<Region>((r) => {
   libc().munmap(r.addr, r.len);
 });
 
-const kMapping = Symbol('shmkit.mapping');
+// Symbol.for: a second copy of shm-fd in node_modules finds the same key.
+const kMapping = Symbol.for('@shmkit/shm-fd:mapping');
 
 /**
  * A range of a file mapped into this process, exposed as one Buffer.
@@ -82,6 +83,16 @@ export class Mapping implements Disposable {
     this.length = length;
     this.offset = offset;
     this.writable = writable;
+  }
+
+  /**
+   * The Mapping whose memory `view` lies in, or undefined for any other
+   * memory. Structures built over a Buffer use it to answer ERR_SHM_CLOSED
+   * once the mapping is closed, instead of reading the zeroed pages.
+   */
+  static of(view: ArrayBufferView): Mapping | undefined {
+    const m = (view.buffer as unknown as Record<symbol, unknown>)[kMapping];
+    return typeof m === 'object' && m !== null && typeof (m as Mapping).closed === 'boolean' ? (m as Mapping) : undefined;
   }
 
   get closed(): boolean {
