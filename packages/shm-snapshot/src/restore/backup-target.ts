@@ -27,6 +27,7 @@ function euid(): number {
  *
  * Throws UnsafePathError (ERR_SHM_UNSAFE_PATH) naming the refused path.
  */
+// candidate for @shmkit/shm-fd/sys
 export function resolveBackup(file: string): string {
   let at = path.resolve(file);
   for (let hops = 0; ; hops++) {

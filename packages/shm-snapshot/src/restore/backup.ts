@@ -31,6 +31,7 @@ function soleUser(fd: number): boolean {
 }
 
 /** Opens a file of ours beside BACKUP, creating it (0600, O_EXCL) when absent; never through a symlink. */
+// candidate for @shmkit/shm-fd/sys
 function openOrCreateOwned(file: string): number {
   try {
     return sys.openOwnedFile(file, { write: true, create: true, exclusive: true });

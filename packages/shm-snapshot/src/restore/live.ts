@@ -46,6 +46,7 @@ function corrupt(err: ShmkitError): Failure {
  * beyond 2^53 − 1 fstat's double is inexact and fs calls throw a
  * RangeError on it, so such a size is refused before anything uses it.
  */
+// candidate for @shmkit/shm-fd/sys
 export function sharedFileSize(fd: number): number {
   const size = fs.fstatSync(fd).size;
   if (!Number.isSafeInteger(size)) {
