@@ -146,6 +146,13 @@ describe('a daemon of another user at the socket path', () => {
   });
 });
 
+test('a client refuses a channel memfd that is not sealed against resizing (ERR_TINYFILE_PROTOCOL)', async () => {
+  const fake = start([path.join(fixtures, 'unsealed-daemon.js'), t.socket]);
+  await fake.waitFor('listening');
+  expect(await honestRoundTrip(t.socket)).toMatch(/^err ERR_TINYFILE_PROTOCOL the channel memfd is not sealed against resizing/);
+  await fake.waitFor('welcomed 1');
+});
+
 test('a half-sent handshake is closed after --handshake-timeout-ms, with one log line', async () => {
   const d = await startDaemon(t.socket, ['--workers', '0', '--handshake-timeout-ms', '300']);
   const halves = [hostile('half', t.socket, '5'), hostile('half', t.socket, '0')];
