@@ -19,7 +19,7 @@ Serves sections of the files under DIR to rmmap clients over TCP.
   --max-connections N  connections served at once; more get ERR_RMMAP_BUDGET and are closed (default ${DEFAULT_LIMITS.maxConnections})
   --max-mappings N   mappings one connection may hold (default ${DEFAULT_LIMITS.maxMappingsPerConnection})
   --max-mappings-total N  mappings all connections may hold together (default ${DEFAULT_LIMITS.maxMappings},
-                     at most half of vm.max_map_count)
+                     or half of vm.max_map_count if that is less)
   --max-unread SIZE  unread reply bytes of one connection at which rmmapd stops reading its requests
                      (default 64M); past it by more than one max frame + 1M: ERR_RMMAP_BUDGET, closed
   --max-unread-total SIZE  unread reply bytes of all connections together (default 512M)
