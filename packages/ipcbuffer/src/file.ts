@@ -7,7 +7,6 @@ import * as sys from '@shmkit/shm-fd/sys';
 import { fromMapping, type IPCBuffer } from './buffer';
 import { badValue, outOfRange, withHint } from './errors';
 import { record } from './registry';
-import { createFile, openFile as openOwned } from './owned-open';
 import { checkLength, checkMappable, checkMode, checkPath } from './validate';
 
 export interface FileOptions {
@@ -55,11 +54,12 @@ export function openFile(pathIn: unknown, lengthIn?: unknown, options: FileOptio
   const h = hints(file, readOnly);
   let fd = -1;
   let created = false;
-  // Never through a symlink, never into a file another user owns or can write (openFile).
+  // Never through a symlink, never into a file another user owns or can write
+  // (shm-fd's owned-path rules); O_EXCL first tells us whether we created it.
   for (let attempt = 0; fd < 0; attempt++) {
     if (mayCreate) {
       try {
-        fd = createFile(file, mode);
+        fd = sys.createOwnedFile(file, mode);
         created = true;
         break;
       } catch (err) {
@@ -67,7 +67,7 @@ export function openFile(pathIn: unknown, lengthIn?: unknown, options: FileOptio
       }
     }
     try {
-      fd = openOwned(file, !readOnly);
+      fd = sys.openOwnedFile(file, { write: !readOnly });
     } catch (err) {
       if (!(mayCreate && attempt < 3 && err instanceof SystemError && err.code === 'ENOENT')) withHint(err, h);
     }

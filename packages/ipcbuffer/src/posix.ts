@@ -4,7 +4,6 @@ import * as sys from '@shmkit/shm-fd/sys';
 import { fromMapping, type IPCBuffer } from './buffer';
 import { badValue, outOfRange, withHint } from './errors';
 import { forget, record } from './registry';
-import { createShm, openShm } from './owned-open';
 import { checkLength, checkMappable, checkMode, posixName, posixShmCapacity } from './validate';
 
 export interface PosixOptions {
@@ -51,11 +50,11 @@ export function openPosix(nameIn: unknown, lengthIn?: unknown, options: PosixOpt
   let created = false;
   const hints = openHints(name);
   // O_EXCL first tells us whether we created it; a racing unlink sends us round again.
-  // An existing object must be ours alone (openShm): /dev/shm is writable by every user.
+  // An existing object must be ours alone (openOwnedShm): /dev/shm is writable by every user.
   for (let attempt = 0; fd < 0; attempt++) {
     if (mayCreate) {
       try {
-        fd = createShm(name, mode);
+        fd = sys.createOwnedShm(name, mode);
         created = true;
         break;
       } catch (err) {
@@ -63,7 +62,7 @@ export function openPosix(nameIn: unknown, lengthIn?: unknown, options: PosixOpt
       }
     }
     try {
-      fd = openShm(name);
+      fd = sys.openOwnedShm(name, { write: true });
     } catch (err) {
       if (!(mayCreate && attempt < 3 && err instanceof SystemError && err.code === 'ENOENT')) withHint(err, hints);
     }

@@ -77,6 +77,50 @@ describe('shared paths', () => {
     }
   });
 
+  describe('createOwnedFile, createOwnedShm, openOrCreateOwnedFile', () => {
+    it('creates only a new entry: EEXIST for anything there, a symlink included, whose target stays absent', () => {
+      const file = path.join(dir, 'new');
+      fs.closeSync(sys.createOwnedFile(file, 0o600));
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      expect(() => sys.createOwnedFile(file)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+      fs.symlinkSync(path.join(dir, 'target'), path.join(dir, 'link'));
+      expect(() => sys.createOwnedFile(path.join(dir, 'link'))).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+      expect(fs.existsSync(path.join(dir, 'target'))).toBe(false);
+    });
+
+    it('removes what it created when the check after the open fails (a mode others can write)', () => {
+      const file = path.join(dir, 'too-open');
+      const old = process.umask(0);
+      try {
+        expect(() => sys.createOwnedFile(file, 0o666)).toThrow(expect.objectContaining({ code: 'ERR_SHM_UNSAFE_PATH' }));
+      } finally {
+        process.umask(old);
+      }
+      expect(fs.existsSync(file)).toBe(false);
+    });
+
+    it('creates POSIX shm once, then EEXIST', () => {
+      const name = `/owned-path-create-${process.pid}`;
+      try {
+        fs.closeSync(sys.createOwnedShm(name));
+        expect(() => sys.createOwnedShm(name)).toThrow(expect.objectContaining({ code: 'EEXIST' }));
+      } finally {
+        sys.shmUnlink(name);
+      }
+    });
+
+    it('openOrCreateOwnedFile says whether it created the file, and refuses a planted symlink', () => {
+      const file = path.join(dir, 'lock');
+      const a = sys.openOrCreateOwnedFile(file);
+      const b = sys.openOrCreateOwnedFile(file);
+      fs.closeSync(a.fd);
+      fs.closeSync(b.fd);
+      expect([a.created, b.created]).toEqual([true, false]);
+      fs.symlinkSync(file, path.join(dir, 'lock-link'));
+      expect(() => sys.openOrCreateOwnedFile(path.join(dir, 'lock-link'))).toThrow(expect.objectContaining({ code: 'ERR_SHM_UNSAFE_PATH' }));
+    });
+  });
+
   describe('ensurePrivateDir', () => {
     it('creates a missing directory 0700', () => {
       const d = path.join(dir, 'run');

@@ -50,6 +50,9 @@ export { socketFd } from './socket-fd';
 export {
   openOwnedFile,
   openOwnedShm,
+  createOwnedFile,
+  createOwnedShm,
+  openOrCreateOwnedFile,
   checkOwnedFd,
   checkOwnedStat,
   ensurePrivateDir,

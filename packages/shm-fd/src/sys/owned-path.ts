@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { SystemError, UnsafePathError } from '../errors';
-import { shmOpen } from './calls';
+import { shmOpen, shmUnlink } from './calls';
 import * as C from './constants';
 
 /*
@@ -137,6 +137,57 @@ export function openOwnedShm(name: string, options: OwnedOpenOptions = {}): numb
     throw err;
   }
   return checked(fd, `POSIX shared memory ${name}`);
+}
+
+/**
+ * Creates a new file at `file` (O_CREAT | O_EXCL | O_NOFOLLOW, `mode`,
+ * default 0600): EEXIST when anything, a symlink too, is there already.
+ * Because this call made the entry, it removes it again when the check
+ * after the open fails, so a failed create leaves nothing behind.
+ */
+export function createOwnedFile(file: string, mode = 0o600): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, mode);
+  } catch (err) {
+    throw systemError(err, 'creating a shared file', file);
+  }
+  return checkedNew(fd, file, () => fs.unlinkSync(file));
+}
+
+/** createOwnedFile for POSIX shm "/name". */
+export function createOwnedShm(name: string, mode = 0o600): number {
+  const fd = shmOpen(name, C.O_RDWR | C.O_CREAT | C.O_EXCL, mode);
+  return checkedNew(fd, `POSIX shared memory ${name}`, () => shmUnlink(name));
+}
+
+/**
+ * A file of ours that stays between runs (a lock file, say): created 0600
+ * when absent, else opened, with the same rules either way. `created` says
+ * which.
+ */
+export function openOrCreateOwnedFile(file: string, mode = 0o600): { fd: number; created: boolean } {
+  try {
+    return { fd: createOwnedFile(file, mode), created: true };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  return { fd: openOwnedFile(file, { write: true }), created: false };
+}
+
+function checkedNew(fd: number, what: string, remove: () => void): number {
+  try {
+    checkOwnedFd(fd, what, 'file');
+    return fd;
+  } catch (err) {
+    fs.closeSync(fd);
+    try {
+      remove();
+    } catch {
+      // The check's error is the one to report.
+    }
+    throw err;
+  }
 }
 
 /**

@@ -30,17 +30,6 @@ function soleUser(fd: number): boolean {
   return true;
 }
 
-/** Opens a file of ours beside BACKUP, creating it (0600, O_EXCL) when absent; never through a symlink. */
-// candidate for @shmkit/shm-fd/sys
-function openOrCreateOwned(file: string): number {
-  try {
-    return sys.openOwnedFile(file, { write: true, create: true, exclusive: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  return sys.openOwnedFile(file, { write: true });
-}
-
 /**
  * Files beside BACKUP. A replacement is written as
  * `.NAME.shm-restore-PID-RANDOM.tmp` in the same directory (so rename() is
@@ -96,7 +85,7 @@ export class BackupPath {
     if (this.#lockFd !== null) return;
     // The lock file stays between runs, so an existing one is reused, but
     // only if it is a regular file of ours.
-    const fd = openOrCreateOwned(path.join(this.dir, `.${this.base}.shm-restore.lock`));
+    const { fd } = sys.openOrCreateOwnedFile(path.join(this.dir, `.${this.base}.shm-restore.lock`));
     const s = sys.getScratch();
     // struct flock (x86_64 / aarch64): l_type, l_whence (shorts), l_start,
     // l_len (off_t), l_pid (must be 0 for OFD locks). Zero length = the whole file.
