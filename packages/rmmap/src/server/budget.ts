@@ -89,6 +89,7 @@ export class Budget<H> {
 
   #set(holder: H, n: number): void {
     const before = this.heldBy(holder);
+    if (n === before) return;
     this.#total += n - before;
     if (n === 0) this.#held.delete(holder);
     else this.#held.set(holder, n);

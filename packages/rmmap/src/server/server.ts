@@ -420,12 +420,14 @@ export class RmmapServer {
 
   /**
    * The total is reached and `waiting` (if any) cannot be served: the
-   * connection holding the most unread replies, if it holds at least its
-   * own budget (so it is not reading them), is closed to make room.
+   * connection holding the most unread replies is closed to make room.
+   * It holds at least the average share, and waiting for it to read could
+   * take forever: a set of clients that each stay under their own budget
+   * but never read would otherwise starve everyone else.
    */
   #evictHog(waiting: ServerConnection | undefined): void {
     const hog = this.#unread.largest();
-    if (hog === undefined || hog.holder === waiting || hog.held < this.#opts.maxUnreadPerConnection) return;
+    if (hog === undefined || hog.holder === waiting || hog.held === 0) return;
     this.#overBudget(
       hog.holder,
       `unread replies: all connections together reached the server's budget (--max-unread-total ${formatBytes(this.#opts.maxUnread)}), and this connection held the most (${hog.held} bytes); read replies as they come`,
