@@ -14,6 +14,7 @@ export function withoutRoot(message: string, roots: readonly string[]): string {
   return out;
 }
 
+// candidate for @shmkit/shm-fd/sys: SystemError could carry its errno's description as a field.
 /** The errno's description in a SystemError message ("ENOENT: no such file or directory, open …"). */
 export function errnoDescription(err: unknown): string | undefined {
   const m = /^[A-Z0-9_]+: ([^,(]+)/.exec(err instanceof Error ? err.message : '');
