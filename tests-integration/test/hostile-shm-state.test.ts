@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { HashMap, MpmcQueue, SpscQueue } from '@shmkit/shm-state';
+import { HashMap, MpmcQueue, Mutex, Notifier, RegionDirectory, Ring, Semaphore, Seq, ShmState, SpscQueue, Struct, t } from '@shmkit/shm-state';
 
 import { start, type Proc } from './helpers/proc';
 import { BASE, useStateFile } from './shm-state-helpers';
@@ -98,11 +98,15 @@ describe('many short-lived peers waking through the doorbell', () => {
   }, 120_000);
 });
 
+/** The layout the struct roles of peer.js use. */
+const LAYOUT = t.struct({ hits: t.u64, rate: t.f64, name: t.bytes(16), hist: t.array(t.u32, 8), pairs: t.array(t.struct({ a: t.u8, b: t.i32 }), 4) });
+
 const FUZZ_MS = Number(process.env['SHMKIT_FUZZ_MS'] ?? 3000);
 const SEED = Number(process.env['SHMKIT_FUZZ_SEED'] ?? Math.floor(Math.random() * 0x7fffffff));
 
 describe(`shared-memory fuzzer (SHMKIT_FUZZ_SEED=${SEED}, ${FUZZ_MS} ms per structure)`, () => {
-  const structures: Array<{ name: string; bytes: number; create: (mem: Buffer) => void; honest: (file: string) => Proc[] }> = [
+  // `from`/`to` bound the words the hostile process writes (default: the structure at BASE).
+  const structures: Array<{ name: string; bytes: number; from?: number; to?: number; create: (mem: Buffer) => void; honest: (file: string) => Proc[] }> = [
     {
       name: 'SpscQueue',
       bytes: SpscQueue.byteLengthFor(4096),
@@ -126,6 +130,60 @@ describe(`shared-memory fuzzer (SHMKIT_FUZZ_SEED=${SEED}, ${FUZZ_MS} ms per stru
       create: (mem) => void HashMap.create(mem, { offset: BASE, capacity: 64, keySize: 8, valueSize: 8 }),
       honest: (file) => [peer(file, 'map-user', BASE, FUZZ_MS), peer(file, 'map-user', BASE, FUZZ_MS)],
     },
+    {
+      name: 'Mutex',
+      bytes: Mutex.byteLength,
+      create: (mem) => void Mutex.create(mem, { offset: BASE }),
+      honest: (file) => [peer(file, 'mutex-user', BASE, FUZZ_MS, 'sync'), peer(file, 'mutex-user', BASE, FUZZ_MS, 'async'), peer(file, 'mutex-user', BASE, FUZZ_MS, 'sync')],
+    },
+    {
+      name: 'Semaphore',
+      bytes: Semaphore.byteLengthFor(4),
+      create: (mem) => void Semaphore.create(mem, { offset: BASE, permits: 4 }),
+      honest: (file) => [peer(file, 'semaphore-user', BASE, FUZZ_MS, 'sync'), peer(file, 'semaphore-user', BASE, FUZZ_MS, 'async'), peer(file, 'semaphore-user', BASE, FUZZ_MS, 'sync')],
+    },
+    {
+      name: 'Ring',
+      bytes: Ring.byteLengthFor(16),
+      create: (mem) => void Ring.create(mem, { offset: BASE, count: 16 }),
+      honest: (file) => [peer(file, 'ring-user', BASE, FUZZ_MS), peer(file, 'ring-user', BASE, FUZZ_MS)],
+    },
+    {
+      name: 'Seq',
+      bytes: Seq.byteLengthFor(256),
+      create: (mem) => void Seq.create(mem, { offset: BASE, buffer: 256 }),
+      honest: (file) => [peer(file, 'seq-user', BASE, 256, FUZZ_MS), peer(file, 'seq-user', BASE, 256, FUZZ_MS)],
+    },
+    {
+      name: 'Struct',
+      bytes: Struct.byteLengthFor(LAYOUT),
+      create: (mem) => void Struct.create(mem, { offset: BASE, layout: LAYOUT }),
+      honest: (file) => [peer(file, 'struct-user', BASE, FUZZ_MS), peer(file, 'struct-user', BASE, FUZZ_MS)],
+    },
+    {
+      name: 'region directory (ShmState)',
+      bytes: 1 << 20,
+      from: 0,
+      to: RegionDirectory.overheadFor(),
+      create: (mem) => {
+        const state = ShmState.open(mem);
+        state.counter64('c0').increment();
+        state.mutex('m0');
+      },
+      honest: (file) => [peer(file, 'directory-user', FUZZ_MS), peer(file, 'directory-user', FUZZ_MS)],
+    },
+    {
+      // The word after the notifier is the condition the waiters watch; only the notifier's own words are written.
+      name: 'Notifier',
+      bytes: Notifier.byteLength + 64,
+      to: BASE + Notifier.byteLength,
+      create: (mem) => Notifier.init(mem, BASE),
+      honest: (file) => [
+        peer(file, 'notifier-waker', BASE, FUZZ_MS),
+        peer(file, 'notifier-waiter', BASE, FUZZ_MS, 'sync'),
+        peer(file, 'notifier-waiter', BASE, FUZZ_MS, 'async'),
+      ],
+    },
   ];
 
   for (const s of structures) {
@@ -137,7 +195,7 @@ describe(`shared-memory fuzzer (SHMKIT_FUZZ_SEED=${SEED}, ${FUZZ_MS} ms per stru
       }
       const honest = s.honest(file);
       await Promise.all(honest.map((p) => p.waitFor('ready')));
-      const hostile = peer(file, 'fuzz', SEED, FUZZ_MS, BASE, BASE + s.bytes);
+      const hostile = peer(file, 'fuzz', SEED, FUZZ_MS, s.from ?? BASE, s.to ?? BASE + s.bytes);
       const all = [...honest, hostile];
       // Each process stops by itself after FUZZ_MS; the bound below is the hang guard.
       const guard = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`a process did not exit within ${FUZZ_MS + 20_000} ms (seed ${SEED})`)), FUZZ_MS + 20_000).unref());
