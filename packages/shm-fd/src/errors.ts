@@ -35,6 +35,8 @@ function brandOf(className: string): symbol {
 export class SystemError extends ShmkitError {
   readonly errno: number;
   readonly syscall: string;
+  /** The errno's meaning alone ("no such file or directory"), for texts that must not carry the path. */
+  readonly description: string;
   readonly path?: string;
 
   constructor(errno: number, syscall: string, context: string, path?: string) {
@@ -42,6 +44,7 @@ export class SystemError extends ShmkitError {
     super(code, `${code}: ${describeErrno(errno)}, ${syscall} (${context})${path === undefined ? '' : ` '${path}'`}`);
     this.errno = errno;
     this.syscall = syscall;
+    this.description = describeErrno(errno);
     if (path !== undefined) this.path = path;
   }
 }

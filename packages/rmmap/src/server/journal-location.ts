@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { UnsafePathError } from '@shmkit/shm-fd';
+import * as sys from '@shmkit/shm-fd/sys';
+
 import { RmmapError } from '../errors';
 
 /*
@@ -11,15 +14,9 @@ import { RmmapError } from '../errors';
  * root, files we own that nobody else can write, and no symlinks followed.
  */
 
-function uid(): number {
-  return process.getuid?.() ?? 0;
-}
-
 /** `$XDG_RUNTIME_DIR/rmmapd`, else `/tmp/rmmapd-$UID` (both survive a process restart, not a reboot). */
 export function defaultJournalDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env['XDG_RUNTIME_DIR'];
-  if (xdg !== undefined && path.isAbsolute(xdg)) return path.join(xdg, 'rmmapd');
-  return path.join('/tmp', `rmmapd-${uid()}`);
+  return sys.runtimeDir('rmmapd', env);
 }
 
 /** The default journal of a root: named from a hash of its real path, so two roots never share one. */
@@ -32,22 +29,19 @@ function unsafe(what: string, problem: string, fix: string): RmmapError {
   return new RmmapError('ERR_RMMAP_JOURNAL_UNSAFE', `journal ${what} ${problem}; ${fix}`);
 }
 
-/** Refuses what another user could have planted or could change under us. */
-function checkOwned(st: fs.Stats, what: string, kind: 'directory' | 'file'): void {
-  const ok = kind === 'directory' ? st.isDirectory() : st.isFile();
-  if (!ok) throw unsafe(what, `is not a ${kind} (a symlink or something else)`, 'remove it or pass another --journal');
-  if (st.uid !== uid()) throw unsafe(what, `is owned by uid ${st.uid}, not by this process (uid ${uid()})`, 'remove it or pass another --journal');
-  if ((st.mode & 0o022) !== 0) throw unsafe(what, `is group- or world-writable (mode ${(st.mode & 0o777).toString(8)})`, `chmod go-w it (0${kind === 'directory' ? 700 : 600} is expected)`);
+/** shm-fd's verdict on a shared path, as the journal's own error. */
+function asJournalError(err: unknown): unknown {
+  if (!(err instanceof UnsafePathError)) return err;
+  return new RmmapError('ERR_RMMAP_JOURNAL_UNSAFE', `journal ${err.message}; or pass another --journal`, { cause: err });
 }
 
-/** Creates the private directory (0700) if needed and checks it (lstat: a symlink is refused). */
+/** Creates the private directory (0700) if needed and checks it (a symlink, another owner or any group/other access is refused). */
 export function ensurePrivateDir(dir: string): void {
   try {
-    fs.mkdirSync(dir, { mode: 0o700 });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    sys.ensurePrivateDir(dir);
+  } catch (err) {
+    throw asJournalError(err);
   }
-  checkOwned(fs.lstatSync(dir), `directory ${dir}`, 'directory');
 }
 
 /** A journal inside the served root could be mapped and rewritten by clients. */
@@ -62,22 +56,13 @@ export function checkOutsideRoot(file: string, rootReal: string): void {
 /**
  * Opens (creating with mode 0600) a file of the journal, never through a
  * symlink, and checks it is a regular file we own that others cannot write.
- * The caller owns the returned fd (close-on-exec: libuv opens with O_CLOEXEC).
+ * With `exclusive`, the file must not exist yet. The caller owns the
+ * returned fd (close-on-exec).
  */
-export function openPrivateFile(file: string, extraFlags = 0): number {
-  const c = fs.constants;
-  let fd: number;
+export function openPrivateFile(file: string, options: { exclusive?: boolean } = {}): number {
   try {
-    fd = fs.openSync(file, c.O_RDWR | c.O_CREAT | c.O_NOFOLLOW | extraFlags, 0o600);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ELOOP') throw unsafe(file, 'is a symlink', 'remove it or pass another --journal');
-    throw e;
-  }
-  try {
-    checkOwned(fs.fstatSync(fd), file, 'file');
-    return fd;
-  } catch (e) {
-    fs.closeSync(fd);
-    throw e;
+    return options.exclusive === true ? sys.createOwnedFile(file) : sys.openOwnedFile(file, { write: true, create: true });
+  } catch (err) {
+    throw asJournalError(err);
   }
 }

@@ -164,7 +164,7 @@ export class WriteJournal {
     let fd: number | undefined;
     try {
       removeStale(tmp);
-      fd = openPrivateFile(tmp, fs.constants.O_EXCL);
+      fd = openPrivateFile(tmp, { exclusive: true });
       const parts = [JOURNAL_MAGIC, encodeHeader(this.#rootReal)];
       for (const [p, version] of snapshot.files) if (version > 0) parts.push(encodeFile(p, version));
       for (const [id, applied] of snapshot.sessions) if (applied.size > 0) parts.push(encodeSession(id, applied));

@@ -1,3 +1,5 @@
+import { SystemError } from '@shmkit/shm-fd';
+
 /**
  * Error texts go to clients, who must not learn where the served root lies
  * on the server. Every spelling of the root in `message` is replaced: a path
@@ -14,9 +16,12 @@ export function withoutRoot(message: string, roots: readonly string[]): string {
   return out;
 }
 
-// candidate for @shmkit/shm-fd/sys: SystemError could carry its errno's description as a field.
-/** The errno's description in a SystemError message ("ENOENT: no such file or directory, open …"). */
+/**
+ * The errno's meaning without the path: shm-fd's SystemError carries it;
+ * Node's fs errors only in their message ("ENOENT: no such file or directory, open …").
+ */
 export function errnoDescription(err: unknown): string | undefined {
+  if (err instanceof SystemError) return err.description;
   const m = /^[A-Z0-9_]+: ([^,(]+)/.exec(err instanceof Error ? err.message : '');
   return m?.[1]?.trim();
 }
