@@ -5,6 +5,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { BellWriters } from './bell-writers';
 import { debug } from './diagnostics';
+import { openPeerBell, type PeerBellRefusal } from './peer-bell';
 
 /**
  * The process's doorbell: a pipe whose read end the event loop watches.
@@ -88,52 +89,44 @@ function writeByte(fd: number): boolean {
   }
 }
 
-export type RingResult = 'rung' | 'gone' | 'denied';
+/**
+ * 'rung'; 'gone' (no such pipe any more); 'denied' (the kernel refused to open
+ * it); 'refused' (the process runs under another uid, or `allowPeer` said no).
+ */
+export type RingResult = 'rung' | 'gone' | 'denied' | 'refused';
+
+/** Which processes' doorbells a waker may ring (besides its own process's, always allowed). */
+export type AllowPeer = (pid: number) => boolean;
 
 const writers = new BellWriters();
 let warnedDenied = false;
+let warnedOtherUser = false;
 
 /**
  * Rings the doorbell published as (pid, fd, ino). All three come from shared
- * memory a peer can write: the path is only opened when it names a pipe with
- * that inode, so a forged address cannot make us write into a file, socket or
- * terminal another process has open.
+ * memory a peer can write, so a forged address must not reach anything but a
+ * doorbell of a process we may wake: `allowPeer` (when given) is asked on
+ * every ring, and a new address is only opened when it names a pipe with
+ * that inode in a process of our own uid (see openPeerBell). Opened writers
+ * are cached per address.
  */
-export function ring(pid: number, fd: number, ino: number): RingResult {
+export function ring(pid: number, fd: number, ino: number, allowPeer?: AllowPeer): RingResult {
   const own = Doorbell.existing();
-  if (own !== undefined && pid === own.pid && fd === own.fd && ino === own.ino) {
+  if (own !== undefined && pid === own.pid && fd === own.fd && ino === (own.ino | 0)) {
     own.ringSelf();
     return 'rung';
   }
   if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(fd) || fd < 0) return 'gone';
+  if (allowPeer !== undefined && pid !== process.pid && !allowPeer(pid)) return 'refused';
   const key = `${pid}:${fd}:${ino}`;
   let w = writers.get(key);
   if (w === undefined) {
-    const path = `/proc/${pid}/fd/${fd}`;
-    try {
-      const target = fs.statSync(path);
-      if (!target.isFIFO() || target.ino !== ino) return 'gone';
-      w = fs.openSync(path, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EPERM') {
-        if (!warnedDenied) {
-          warnedDenied = true;
-          process.emitWarning(
-            `cannot ring the shm-state doorbell of pid ${pid} (${code}): async waiters there will not wake; run cooperating processes as the same user`,
-            { code: 'SHMKIT_DOORBELL' },
-          );
-        }
-        return 'denied';
-      }
-      return 'gone';
+    const opened = openPeerBell(pid, fd, ino);
+    if (typeof opened !== 'number') {
+      warnOnce(opened, pid);
+      return opened;
     }
-    // Checked again on the open file: the fd number may have been reused in between.
-    const opened = fs.fstatSync(w);
-    if (!opened.isFIFO() || opened.ino !== ino) {
-      fs.closeSync(w);
-      return 'gone';
-    }
+    w = opened;
     writers.add(key, w);
   }
   try {
@@ -143,5 +136,21 @@ export function ring(pid: number, fd: number, ino: number): RingResult {
     // EPIPE: the reader is gone (Node ignores SIGPIPE).
     writers.delete(key);
     return 'gone';
+  }
+}
+
+function warnOnce(why: PeerBellRefusal, pid: number): void {
+  if (why === 'denied' && !warnedDenied) {
+    warnedDenied = true;
+    process.emitWarning(
+      `cannot ring the shm-state doorbell of pid ${pid} (permission denied): async waiters there will not wake; run cooperating processes as the same user`,
+      { code: 'SHMKIT_DOORBELL' },
+    );
+  } else if (why === 'refused' && !warnedOtherUser) {
+    warnedOtherUser = true;
+    process.emitWarning(
+      `not ringing the shm-state doorbell of pid ${pid}: it runs under another uid; its async waiters only notice changes within 500 ms; run cooperating processes as the same user`,
+      { code: 'SHMKIT_DOORBELL' },
+    );
   }
 }

@@ -5,8 +5,8 @@ export { MpmcQueue, type MpmcCreateOptions, type MpmcStats } from './mpmc-queue'
 export { Mutex, type LockGuard, type LockOptions } from './mutex';
 export { currentThreadId, type LockOwner } from './task-id';
 export { Semaphore } from './semaphore';
-export { Notifier, type WaitOptions, type SyncWaitOptions } from './notifier';
-export { Doorbell } from './doorbell';
+export { Notifier, type WaitOptions, type SyncWaitOptions, type NotifierOptions } from './notifier';
+export { Doorbell, type AllowPeer } from './doorbell';
 export { Int32Cell, Int64Cell, Counter32, Counter64 } from './cells';
 export { HashMap, type HashMapOptions } from './hash-map';
 export { Ring, type Descriptor, type FrozenDescriptor } from './ring';

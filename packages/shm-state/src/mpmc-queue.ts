@@ -4,6 +4,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
+import type { AllowPeer } from './doorbell';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
 
@@ -43,6 +44,8 @@ export interface MpmcCreateOptions {
   capacity: number;
   /** Largest message in bytes (each slot reserves this much). */
   slotSize: number;
+  /** Which other processes this handle's wakeups may ring (see `NotifierOptions.allowPeer`). */
+  allowPeer?: AllowPeer;
 }
 
 export interface MpmcStats {
@@ -97,7 +100,7 @@ export class MpmcQueue {
   #stuckOwner = 0;
   #stuckSince = 0;
 
-  private constructor(memory: Memory, offset: number, capacity: number, slotSize: number) {
+  private constructor(memory: Memory, offset: number, capacity: number, slotSize: number, allowPeer?: AllowPeer) {
     this.capacity = capacity;
     this.slotSize = slotSize;
     const stride = strideFor(slotSize);
@@ -109,8 +112,8 @@ export class MpmcQueue {
     this.#mapping = mappingOf(memory);
     this.#bytes = memory.subarray(offset + HEADER, offset + this.byteLength);
     this.#slots = new Int32Array(this.#bytes.buffer, this.#bytes.byteOffset, (capacity * stride) >>> 2);
-    this.#notEmpty = new Notifier(memory, offset + NOT_EMPTY);
-    this.#notFull = new Notifier(memory, offset + NOT_FULL);
+    this.#notEmpty = new Notifier(memory, offset + NOT_EMPTY, { allowPeer });
+    this.#notFull = new Notifier(memory, offset + NOT_FULL, { allowPeer });
   }
 
   static byteLengthFor(capacity: number, slotSize: number): number {
@@ -133,7 +136,7 @@ export class MpmcQueue {
     Atomics.store(h, W_SLOT_SIZE, slotSize);
     Notifier.init(memory, offset + NOT_EMPTY);
     Notifier.init(memory, offset + NOT_FULL);
-    const q = new MpmcQueue(memory, offset, capacity, slotSize);
+    const q = new MpmcQueue(memory, offset, capacity, slotSize, options.allowPeer);
     for (let i = 0; i < capacity; i++) {
       const b = i * q.#strideWords;
       Atomics.store(q.#slots, b + S_SEQ, i);
@@ -146,7 +149,7 @@ export class MpmcQueue {
   }
 
   /** Attaches to an existing queue; validates the header. */
-  static open(memory: Memory, options: { offset?: number } = {}): MpmcQueue {
+  static open(memory: Memory, options: { offset?: number; allowPeer?: AllowPeer } = {}): MpmcQueue {
     const offset = options.offset ?? 0;
     checkRegion(memory, offset, HEADER, 8, 'MpmcQueue');
     const h = int32At(memory, offset, HEADER, 'MpmcQueue');
@@ -166,7 +169,7 @@ export class MpmcQueue {
     }
     const pending = (Atomics.load(h, W_ENQ) - Atomics.load(h, W_DEQ)) | 0;
     if (pending < 0 || pending > capacity) throw new ShmStateCorruptError(where, `enqueue and dequeue positions are ${pending} apart with ${capacity} slots`);
-    return new MpmcQueue(memory, offset, capacity, slotSize);
+    return new MpmcQueue(memory, offset, capacity, slotSize, options.allowPeer);
   }
 
   /** Messages queued (approximate while others push and pop). */

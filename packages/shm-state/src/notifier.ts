@@ -1,7 +1,7 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
-import { Doorbell, ring } from './doorbell';
+import { Doorbell, ring, type AllowPeer } from './doorbell';
 import { SyncBell } from './sync-bell';
 import { AbortError } from './errors';
 import { futexWord, type FutexWord } from './futex-word';
@@ -40,6 +40,17 @@ export interface SyncWaitOptions {
    * while spins do not pay off (see MAX_SPIN_US).
    */
   spinUs?: number;
+}
+
+export interface NotifierOptions {
+  /**
+   * Called with the pid of every other process this handle's notify() is
+   * about to wake; false leaves that sleeper to its 500 ms backstop. The pids
+   * come from shared memory, so use this to restrict wakeups to the processes
+   * you expect (e.g. the peer of a Unix socket, from SO_PEERCRED). Processes
+   * of another uid are never rung, whatever this says.
+   */
+  allowPeer?: AllowPeer;
 }
 
 interface InternalSyncOptions extends SyncWaitOptions {
@@ -95,6 +106,7 @@ export class Notifier {
   readonly #h: Int32Array;
   readonly #mapping: ClosedProbe | undefined;
   readonly #futex: FutexWord;
+  readonly #allowPeer: AllowPeer | undefined;
   readonly #waiters = new Set<Waiter>();
   #slot = -1;
   #poll: NodeJS.Timeout | undefined;
@@ -107,8 +119,9 @@ export class Notifier {
   readonly #service = () => this.#serviceAll();
 
   /** Views the block at `offset`; does not initialise it. */
-  constructor(memory: Memory, offset: number) {
+  constructor(memory: Memory, offset: number, options: NotifierOptions = {}) {
     this.#h = int32At(memory, offset, BYTES, 'Notifier');
+    this.#allowPeer = options.allowPeer;
     this.#mapping = mappingOf(memory);
     this.#futex = futexWord(this.#h, SEQ);
   }
@@ -149,9 +162,9 @@ export class Notifier {
       Atomics.sub(h, ARMED, 1);
       const pid = Atomics.load(h, s + PID);
       if (pid === 0) continue;
-      const r = ring(pid, Atomics.load(h, s + FD), Atomics.load(h, s + INO));
+      const r = ring(pid, Atomics.load(h, s + FD), Atomics.load(h, s + INO), this.#allowPeer);
       // A slot left by a dead process is freed; a live one that cannot be
-      // reached keeps it (the warning in ring() says why).
+      // reached, or may not be, keeps it (its waiter has the backstop).
       if (r === 'gone' && !sys.processAlive(pid)) Atomics.compareExchange(h, s + PID, pid, 0);
     }
   }

@@ -70,6 +70,8 @@ const STATE_CREATING = 1;
 const STATE_READY = 2;
 
 const REGION_ALIGN = 64;
+/** Longest wait for another process to finish creating the directory. */
+const CREATE_WAIT_MS = 5000;
 const DEFAULT_ENTRIES = 64;
 const MAX_ENTRIES = 4096;
 
@@ -202,7 +204,12 @@ export class RegionDirectory {
       const creator = Atomics.compareExchange(h, W_CREATOR, 0, me);
       if (creator === 0) break;
       const sleeper = new Int32Array(new SharedArrayBuffer(4));
+      const deadline = performance.now() + CREATE_WAIT_MS;
       while (Atomics.load(h, W_MAGIC1) !== MAGIC1 && Atomics.load(h, W_CREATOR) === creator && sys.processAlive(creator)) {
+        // The creator word is shared memory: a live pid left there for good must not hold us forever.
+        if (performance.now() > deadline) {
+          throw new ShmStateError('ETIMEDOUT', `pid ${creator} has been creating the region directory for ${CREATE_WAIT_MS} ms; it is stuck, or something else wrote that word`);
+        }
         Atomics.wait(sleeper, 0, 0, 1);
       }
       if (Atomics.load(h, W_MAGIC1) === MAGIC1) return;
@@ -271,7 +278,11 @@ export class RegionDirectory {
   /** Bytes still free for new regions. */
   get free(): number {
     checkMapped(this.#mapping, 'RegionDirectory');
-    return this.memory.byteLength - read64(this.#h, W_HEAP_NEXT_LO);
+    const next = read64(this.#h, W_HEAP_NEXT_LO);
+    if (next < heapStartFor(this.entries) || next > this.memory.byteLength) {
+      throw new ShmStateCorruptWordError('RegionDirectory', 'the heap end word', `is ${next}, outside [${heapStartFor(this.entries)}, ${this.memory.byteLength}]`);
+    }
+    return this.memory.byteLength - next;
   }
 
   #allocate(name: string, spec: { kind: RegionKindName; length: number; layoutVersion?: number }, init: (region: RegionInfo) => void): RegionInfo {

@@ -1,6 +1,6 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 
-import { ShmStateCorruptError, ShmStateError } from './errors';
+import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
 import { checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
 
@@ -17,6 +17,8 @@ const D_PAYLOAD = 2; // lo, hi
 const D_START = 4;
 const D_END = 6;
 const D_WORDS = 8;
+/** Largest payload, start or end push() writes. */
+const MAX_FIELD = Number.MAX_SAFE_INTEGER;
 
 /** A descriptor: a user value and a byte range [start, end) of the shared memory it vouches for. */
 export interface Descriptor {
@@ -159,6 +161,10 @@ export class Ring {
       const seq = Atomics.load(d, b + D_SEQ) >>> 0;
       // Re-read the mark: a descriptor rewritten while we read it is skipped.
       if (Atomics.load(d, b + D_MARK) !== mark) continue;
+      // push() only writes values below 2^53; anything above was written by someone else and is not even exact.
+      if (descriptor.payload > MAX_FIELD || descriptor.start > MAX_FIELD || descriptor.end > MAX_FIELD) {
+        throw new ShmStateCorruptWordError('Ring', `frozen descriptor ${i}`, `holds a field above 2^53 (payload ${descriptor.payload}, range [${descriptor.start}, ${descriptor.end}))`);
+      }
       out.push({ index: i, mark, seq, descriptor });
     }
     return out;

@@ -2,6 +2,7 @@ import { ShmClosedError } from '@shmkit/shm-fd';
 
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
+import type { AllowPeer } from './doorbell';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
 
@@ -26,10 +27,14 @@ export interface SpscCreateOptions {
   offset?: number;
   /** Ring size in bytes, a power of two ≥ 64. Default: the largest that fits. */
   capacity?: number;
+  /** Which other processes this handle's wakeups may ring (see `NotifierOptions.allowPeer`). */
+  allowPeer?: AllowPeer;
 }
 
 export interface SpscOpenOptions {
   offset?: number;
+  /** Which other processes this handle's wakeups may ring (see `NotifierOptions.allowPeer`). */
+  allowPeer?: AllowPeer;
 }
 
 /**
@@ -73,7 +78,7 @@ export class SpscQueue {
   #headSeen = 0;
   #tailSeen = 0;
 
-  private constructor(memory: Memory, offset: number, capacity: number) {
+  private constructor(memory: Memory, offset: number, capacity: number, allowPeer?: AllowPeer) {
     this.capacity = capacity;
     this.maxMessage = capacity - 4;
     this.byteLength = HEADER + capacity;
@@ -82,8 +87,8 @@ export class SpscQueue {
     this.#mapping = mappingOf(memory);
     this.#data = memory.subarray(offset + HEADER, offset + HEADER + capacity);
     this.#words = new Int32Array(this.#data.buffer, this.#data.byteOffset, capacity >>> 2);
-    this.#notEmpty = new Notifier(memory, offset + NOT_EMPTY);
-    this.#notFull = new Notifier(memory, offset + NOT_FULL);
+    this.#notEmpty = new Notifier(memory, offset + NOT_EMPTY, { allowPeer });
+    this.#notFull = new Notifier(memory, offset + NOT_FULL, { allowPeer });
   }
 
   /** Bytes needed for a queue whose ring holds `capacity` bytes. */
@@ -108,7 +113,7 @@ export class SpscQueue {
     Notifier.init(memory, offset + NOT_EMPTY);
     Notifier.init(memory, offset + NOT_FULL);
     Atomics.store(h, W_MAGIC, MAGIC);
-    return new SpscQueue(memory, offset, capacity);
+    return new SpscQueue(memory, offset, capacity, options.allowPeer);
   }
 
   /** Attaches to a queue created earlier (by any process); validates its header. */
@@ -129,7 +134,7 @@ export class SpscQueue {
     }
     const used = (Atomics.load(h, W_TAIL) - Atomics.load(h, W_HEAD)) >>> 0;
     if (used > capacity || used % 4 !== 0) throw new ShmStateCorruptError(where, `head and tail are ${used} bytes apart in a ${capacity}-byte ring`);
-    return new SpscQueue(memory, offset, capacity);
+    return new SpscQueue(memory, offset, capacity, options.allowPeer);
   }
 
   /** Bytes of queued records (headers and padding included). */

@@ -27,20 +27,44 @@ export const t = {
 
 const scalarSizes: Record<ScalarType, number> = { u8: 1, i8: 1, u16: 2, i16: 2, u32: 4, i32: 4, f32: 4, u64: 8, i64: 8, f64: 8 };
 
+/** Field names: identifiers, except `toObject`, the view's own method (defining both would throw a TypeError). */
+const fieldName = z.string().regex(/^[A-Za-z_$][\w$]*$/).refine((n) => n !== 'toObject', { message: 'toObject cannot be a field name' });
+
+/**
+ * Most property accessors one view may build. Arrays of zero-size elements
+ * (empty structs, zero-length bytes) cost no data bytes, so a layout read
+ * from shared memory could otherwise ask for 2^48 accessors and hang open().
+ */
+export const MAX_ACCESSORS = 1 << 20;
+
 const fieldSchema: z.ZodType<FieldType> = z.lazy(() =>
   z.union([
     z.enum(['u8', 'u16', 'u32', 'u64', 'i8', 'i16', 'i32', 'i64', 'f32', 'f64']),
     z.object({ bytes: z.number().int().min(0).max(1 << 24) }).strict(),
     z.object({ array: fieldSchema, length: z.number().int().min(0).max(1 << 24) }).strict(),
-    z.object({ struct: z.record(z.string().regex(/^[A-Za-z_$][\w$]*$/), fieldSchema) }).strict(),
+    z.object({ struct: z.record(fieldName, fieldSchema) }).strict(),
   ]),
 );
 
 /** Validates a layout (from code or from shared memory). */
 export function parseLayout(value: unknown, what: string): { struct: StructFields } {
-  const r = z.object({ struct: z.record(z.string().regex(/^[A-Za-z_$][\w$]*$/), fieldSchema) }).strict().safeParse(value);
+  const r = z.object({ struct: z.record(fieldName, fieldSchema) }).strict().safeParse(value);
   if (!r.success) throw new ShmStateError('ERR_SHM_STATE_BAD_LAYOUT', `${what} is not a valid struct layout: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  return r.data as { struct: StructFields };
+  const layout = r.data as { struct: StructFields };
+  const n = accessors(layout);
+  if (n > MAX_ACCESSORS) {
+    throw new ShmStateError('ERR_SHM_STATE_BAD_LAYOUT', `${what} needs ${n} field accessors, more than the ${MAX_ACCESSORS} a view may have; use arrays of scalars (one typed array each) or split the struct`);
+  }
+  return layout;
+}
+
+/** Accessors makeView builds for `type`: one per field, one per array of scalars (a typed array), one per element of other arrays. */
+function accessors(type: FieldType): number {
+  if (typeof type === 'string' || 'bytes' in type) return 1;
+  if ('array' in type) return typeof type.array === 'string' ? 1 : 1 + type.length * accessors(type.array);
+  let n = 1;
+  for (const f of Object.values(type.struct)) n += accessors(f);
+  return n;
 }
 
 export interface Compiled {
