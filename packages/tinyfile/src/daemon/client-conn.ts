@@ -9,6 +9,7 @@ import { ANSWER_NOTIFIER_AT, QUEUE_CAPACITY, REQUEST_QUEUE_AT, RESPONSE_QUEUE_AT
 /** tinyd's record of one registered client. It owns the channel memfd and the daemon's mapping of it. */
 export class ClientConn {
   readonly id: number;
+  /** The client's pid as the kernel gave it at connect (SO_PEERCRED); 0 if unknown. Only its doorbells are rung. */
   readonly pid: number;
   readonly priority: number;
   readonly socket: net.Socket;
@@ -54,10 +55,13 @@ export class ClientConn {
     this.mapping = init.mapping;
     this.slots = init.slots;
     this.words = init.mapping.int32(0, init.mapping.length >>> 2);
-    this.requests = SpscQueue.create(init.mapping.buffer, { offset: REQUEST_QUEUE_AT, capacity: QUEUE_CAPACITY });
-    this.responses = SpscQueue.create(init.mapping.buffer, { offset: RESPONSE_QUEUE_AT, capacity: QUEUE_CAPACITY });
+    // The client can write any doorbell address into its channel: our wakeups
+    // only ever ring the process at the other end of its socket (SO_PEERCRED).
+    const allowPeer = (pid: number) => pid === init.pid;
+    this.requests = SpscQueue.create(init.mapping.buffer, { offset: REQUEST_QUEUE_AT, capacity: QUEUE_CAPACITY, allowPeer });
+    this.responses = SpscQueue.create(init.mapping.buffer, { offset: RESPONSE_QUEUE_AT, capacity: QUEUE_CAPACITY, allowPeer });
     Notifier.init(init.mapping.buffer, ANSWER_NOTIFIER_AT);
-    this.answers = new Notifier(init.mapping.buffer, ANSWER_NOTIFIER_AT);
+    this.answers = new Notifier(init.mapping.buffer, ANSWER_NOTIFIER_AT, { allowPeer });
     this.inFlight = new Array<boolean>(init.slots).fill(false);
     this.queued = new Array<boolean>(init.slots).fill(false);
     this.seenAt = new Array<number>(init.slots).fill(0);
