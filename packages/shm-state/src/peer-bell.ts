@@ -23,6 +23,7 @@ export type PeerBellRefusal = 'gone' | 'denied' | 'refused';
  * Inodes are compared as the int32 the Notifier stores (pipefs inode
  * numbers are 32-bit; above 2^31 they wrap when published).
  */
+// candidate for @shmkit/shm-fd/sys: opening a path under /proc/<pid> of a uid-checked, pinned process
 export function openPeerBell(pid: number, fd: number, ino: number): number | PeerBellRefusal {
   let dir = -1;
   try {
