@@ -164,10 +164,14 @@ export class Channel {
         throw new TinyFileError('ERR_TINYFILE_PROTOCOL', 'the channel header does not match the welcome message');
       }
       this.words = w;
+      // Whoever writes the channel can name any process in its doorbell
+      // slots: ring only the daemon's, as the kernel saw it at connect().
+      const daemonPid = sys.peerCredentials(fd).pid;
+      const allowPeer = (pid: number) => pid === daemonPid;
       // open() validates the queue headers the daemon wrote.
-      this.#requests = SpscQueue.open(mapping.buffer, { offset: REQUEST_QUEUE_AT });
-      this.#responses = SpscQueue.open(mapping.buffer, { offset: RESPONSE_QUEUE_AT });
-      this.#answers = new Notifier(mapping.buffer, ANSWER_NOTIFIER_AT);
+      this.#requests = SpscQueue.open(mapping.buffer, { offset: REQUEST_QUEUE_AT, allowPeer });
+      this.#responses = SpscQueue.open(mapping.buffer, { offset: RESPONSE_QUEUE_AT, allowPeer });
+      this.#answers = new Notifier(mapping.buffer, ANSWER_NOTIFIER_AT, { allowPeer });
     } catch (err) {
       mapping?.close();
       throw err;
