@@ -128,4 +128,13 @@ function isPrime(n, divisors) {
   return true;
 }
 
-main();
+try {
+  main();
+} catch (err) {
+  // shmkit's errors carry a code and say what to do; anything else is a bug worth its stack.
+  if (err && typeof err.code === 'string') {
+    console.error(`primes: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}
