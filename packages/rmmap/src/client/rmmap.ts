@@ -1,6 +1,7 @@
 import { RmmapArgumentError } from '../errors';
 import { ClientConnection, type ConnectionOptions, type ServerAddress } from './connection';
 import { type MappingOptions, RemoteMapping } from './mapping';
+import { requestMap } from './request-map';
 
 /** Where the file lives: the seed's `fileloc_t` (address, port, path) plus a token. */
 export interface RmmapLocation extends ServerAddress {
@@ -56,7 +57,7 @@ export async function rmmap(location: RmmapLocation, offset = 0, length = 64 * 1
     await conn.ready();
     let mapping: RemoteMapping | undefined;
     // Built as the MAPPED arrives, so a NOTIFY right behind it already finds its mapping.
-    await RemoteMapping.requestMap(conn, location.path, offset, length, options.writable ?? true, false, (mapped) => {
+    await requestMap(conn, location.path, offset, length, options.writable ?? true, false, (mapped) => {
       mapping = new RemoteMapping(conn, location.path, mapped, options, release);
     });
     return mapping as RemoteMapping;
@@ -97,5 +98,5 @@ export function msync(mapping: RemoteMapping): Promise<void> {
 
 /** Unmaps (the seed's rmunmap); the connection closes with the process's last mapping on that server. */
 export function rmunmap(mapping: RemoteMapping): Promise<void> {
-  return mapping.unmap();
+  return mapping.close();
 }
