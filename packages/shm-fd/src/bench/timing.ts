@@ -32,8 +32,3 @@ export function sortedTimings(fn: () => void, runs: number): number[] {
   }
   return t.sort((x, y) => x - y);
 }
-
-/** The middle element of ascending `sorted` (the upper one of an even count). */
-export function medianOf(sorted: readonly number[]): number {
-  return sorted[Math.floor(sorted.length / 2)] as number;
-}

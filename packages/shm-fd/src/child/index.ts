@@ -7,3 +7,4 @@ export { parseSize, formatSize } from '../cli/size';
 export { UsageError } from '../cli/usage-error';
 export { splitOption, takeValue } from '../cli/option';
 export { stdio, type Io } from '../cli/io';
+export { packageVersion } from '../cli/version';

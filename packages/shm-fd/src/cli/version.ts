@@ -1,15 +1,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** The package version, read from package.json next to dist/ or src/. */
-export function version(): string {
-  for (const rel of ['../../package.json', '../../../package.json']) {
+/**
+ * The version in the package.json of package `name`, found by walking up
+ * from `dir` (pass `__dirname`): the same call works from src/ under tsx
+ * and from dist/ once built, at any depth. 'unknown' when none is found.
+ */
+export function packageVersion(name: string, dir: string): string {
+  for (let at = path.resolve(dir); ; at = path.dirname(at)) {
     try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, rel), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === '@shmkit/shm-fd' && pkg.version !== undefined) return pkg.version;
+      const pkg = JSON.parse(fs.readFileSync(path.join(at, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === name && typeof pkg.version === 'string') return pkg.version;
     } catch {
-      // try the next layout
+      // no package.json here, or not readable: keep walking up
     }
+    if (path.dirname(at) === at) return 'unknown';
   }
-  return 'unknown';
+}
+
+/** shm-fd's own version. */
+export function version(): string {
+  return packageVersion('@shmkit/shm-fd', __dirname);
 }

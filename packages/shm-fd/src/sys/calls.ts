@@ -80,9 +80,21 @@ export function shmUnlink(name: string): void {
   check(libc().shm_unlink(name), 'shm_unlink', 'removing POSIX shared memory', name);
 }
 
-/** POSIX shm names are "/name": one leading slash, no other, at most NAME_MAX. */
+/** NAME_MAX: bytes in one path component, the leading slash of a shm name included. */
+const SHM_NAME_MAX = 255;
+
+/**
+ * True for a valid POSIX shm name: "/name", one leading slash and no other,
+ * no NUL, not "/." or "/..", at most NAME_MAX (255) bytes in UTF-8 with
+ * the slash (glibc's shm_open counts bytes, not characters).
+ */
+export function isValidShmName(name: string): boolean {
+  return /^\/[^/\0]+$/.test(name) && name !== '/.' && name !== '/..' && Buffer.byteLength(name) <= SHM_NAME_MAX;
+}
+
+/** Throws ERR_INVALID_ARG_VALUE unless isValidShmName(name). */
 export function validateShmName(name: string): void {
-  if (!/^\/[^/\0]{1,254}$/.test(name) || name === '/.' || name === '/..') {
+  if (!isValidShmName(name)) {
     throw new ShmArgumentError(
       'ERR_INVALID_ARG_VALUE',
       `invalid POSIX shared memory name ${JSON.stringify(name)}: use "/name" with one leading slash and no other`,
@@ -138,6 +150,15 @@ export function schedYield(): void {
 
 export function getpid(): number {
   return libc().getpid().value;
+}
+
+/**
+ * The kernel thread id of the calling thread (the pid on the main thread).
+ * glibc's gettid() wrapper is recent and not in the Libc interface, so this
+ * goes through syscall(2).
+ */
+export function gettid(): number {
+  return check(libc().syscall6(C.SYS.gettid, 0, 0, 0, 0, 0, 0), 'gettid', 'reading the thread id');
 }
 
 /** True when a process with this pid exists (it may belong to another user). */

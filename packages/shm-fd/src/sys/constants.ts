@@ -12,6 +12,21 @@ export const FD_CLOEXEC = 1;
 export const F_ADD_SEALS = 1033;
 export const F_GET_SEALS = 1034;
 
+/** Pipe capacity in bytes (fcntl(2) F_SETPIPE_SZ / F_GETPIPE_SZ). */
+export const F_SETPIPE_SZ = 1031;
+export const F_GETPIPE_SZ = 1032;
+/** Leases: granted only while no other open file or mapping refers to the file (see setLease in file-locks.ts). */
+export const F_SETLEASE = 1024;
+export const F_GETLEASE = 1025;
+/** Open-file-description locks: owned by the open file, not the process (see tryLockOfd in file-locks.ts). */
+export const F_OFD_GETLK = 36;
+export const F_OFD_SETLK = 37;
+export const F_OFD_SETLKW = 38;
+/** Lock and lease types (struct flock l_type, F_SETLEASE argument). */
+export const F_RDLCK = 0;
+export const F_WRLCK = 1;
+export const F_UNLCK = 2;
+
 export const F_SEAL_SEAL = 0x0001;
 export const F_SEAL_SHRINK = 0x0002;
 export const F_SEAL_GROW = 0x0004;
@@ -27,6 +42,12 @@ export const O_TRUNC = 0o1000;
 export const O_NONBLOCK = 0o4000;
 export const O_CLOEXEC = 0o2000000;
 // O_NOFOLLOW and O_DIRECTORY differ on aarch64; see noFollowFlag() in calls.ts.
+/**
+ * A reference to a path that opens nothing for reading or writing (no side
+ * effects on whatever the name is); Node's fs.constants does not name it.
+ * Same value on x86_64 and aarch64.
+ */
+export const O_PATH = 0o10000000;
 
 export const PROT_NONE = 0;
 export const PROT_READ = 1;
@@ -69,6 +90,8 @@ export const POLLIN = 0x001;
 export const POLLOUT = 0x004;
 export const POLLERR = 0x008;
 export const POLLHUP = 0x010;
+/** poll(2): the fd is not open. Reported whatever the requested events. */
+export const POLLNVAL = 0x020;
 
 export const EFD_CLOEXEC = 0o2000000;
 export const EFD_NONBLOCK = 0o4000;
@@ -85,6 +108,9 @@ export const IPC_STAT = 2;
 export const IPC_PRIVATE = 0;
 
 export const _SC_PAGESIZE = 30;
+
+/** statfs(2) f_type of tmpfs (and so of /dev/shm and memfds): linux/magic.h. */
+export const TMPFS_MAGIC = 0x01021994;
 
 /** `syscall(2)` numbers that differ between architectures. */
 export const SYS = process.arch === 'arm64'

@@ -18,6 +18,7 @@ export {
   shmOpen,
   shmUnlink,
   validateShmName,
+  isValidShmName,
   open,
   close,
   dup,
@@ -26,6 +27,7 @@ export {
   tryLockExclusive,
   schedYield,
   getpid,
+  gettid,
   processAlive,
 } from './calls';
 export { Mapping, map, mapAnonymous, adoptMapping, checkMappableSize, type MapOptions } from './memory';
@@ -41,7 +43,7 @@ export {
   type SendOptions,
   type Received,
 } from './socket';
-export { sendfile, splice, pipe } from './io';
+export { sendfile, splice, pipe, setPipeSize } from './io';
 export { getScratch } from './scratch';
 export { setSockOpt, getSockOpt, setSendTimeout, peerCredentials, type PeerCredentials, SOL_SOCKET, SO_PEERCRED, SO_SNDBUF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDTIMEO, SO_RCVTIMEO, IPPROTO_TCP, TCP_NODELAY } from './sockopt';
 export { lseek, dataExtents, SEEK_SET, SEEK_DATA, SEEK_HOLE, type Extent } from './seek';
@@ -60,3 +62,12 @@ export {
   runtimeDir,
   type OwnedOpenOptions,
 } from './owned-path';
+export { tryLockOfd, setLease, isSoleUser } from './file-locks';
+export {
+  writeFileAtomic,
+  atomicReplace,
+  tempPathBeside,
+  fsyncDir,
+  type WriteFileAtomicOptions,
+  type AtomicReplaceOptions,
+} from './atomic-file';

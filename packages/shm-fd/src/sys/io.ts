@@ -43,3 +43,12 @@ export function pipe(nonblocking = false): [number, number] {
   check(libc().pipe2(s.addr, C.O_CLOEXEC | (nonblocking ? C.O_NONBLOCK : 0)), 'pipe2', 'creating a pipe');
   return [s.buf.readInt32LE(0), s.buf.readInt32LE(4)];
 }
+
+/**
+ * Sets the capacity of the pipe behind `fd` to at least `bytes`
+ * (F_SETPIPE_SZ) and returns the capacity the kernel chose. Unprivileged
+ * processes are capped by /proc/sys/fs/pipe-max-size (EPERM above it).
+ */
+export function setPipeSize(fd: number, bytes: number): number {
+  return check(libc().fcntl(fd, C.F_SETPIPE_SZ, bytes), 'fcntl', `setting the pipe capacity of fd ${fd} to ${bytes} bytes`);
+}
