@@ -1,5 +1,5 @@
 
-import { environment, medianOf, printTable as printShmkitTable, sortedTimings, type Row } from '@shmkit/shm-fd/unstable-bench';
+import { environment, median, printTable as printShmkitTable, sortedTimings, type Row } from '@shmkit/shm-fd/unstable-bench';
 
 export { environment, type Row };
 
@@ -10,7 +10,7 @@ export function printTable(title: string, rows: Row[]): void {
 /** Median of `runs` timings (ms) of fn, after one warm-up. */
 export function timeMs(fn: () => void, runs = 7): { median: number; min: number; max: number } {
   const t = sortedTimings(fn, runs);
-  return { median: medianOf(t), min: t[0] as number, max: t[t.length - 1] as number };
+  return { median: median(t), min: t[0] as number, max: t[t.length - 1] as number };
 }
 
 /** Operations per second of `op`, run in batches for about `ms` milliseconds (median of 5 slices). */
@@ -28,8 +28,7 @@ export function rate(op: () => void, ms = 1000, batch = 10_000): number {
     }
     slices.push(n / (Number(now - start) / 1e9));
   }
-  slices.sort((a, b) => a - b);
-  return slices[2] as number;
+  return median(slices);
 }
 
 export function fmtRate(r: number): string {

@@ -6,30 +6,6 @@ import * as sys from '@shmkit/shm-fd/sys';
 import { ShmSnapshotError } from '../errors';
 import { resolveBackup } from './backup-target';
 
-// fcntl(2) commands (linux/include/uapi/asm-generic/fcntl.h and
-// linux/fcntl.h at v6.6): open-file-description locks and leases.
-const F_OFD_SETLK = 37;
-const F_SETLEASE = 1024;
-const F_WRLCK = 1;
-const F_UNLCK = 2;
-
-/**
- * True when `fd` is the only way to this file: one link, and a write lease
- * is granted (the kernel refuses it while any other open file or mapping
- * refers to the file). The lease is dropped at once; with no name but our
- * temp name, nobody can open the file in between.
- */
-function soleUser(fd: number): boolean {
-  if (fs.fstatSync(fd).nlink !== 1) return false;
-  try {
-    sys.fcntl(fd, F_SETLEASE, F_WRLCK);
-  } catch {
-    return false; // EAGAIN: in use; EINVAL: no leases on this file system
-  }
-  sys.fcntl(fd, F_SETLEASE, F_UNLCK);
-  return true;
-}
-
 /**
  * Files beside BACKUP. A replacement is written as
  * `.NAME.shm-restore-PID-RANDOM.tmp` in the same directory (so rename() is
@@ -70,8 +46,7 @@ export class BackupPath {
   }
 
   tempName(): string {
-    const rand = Math.floor(Math.random() * 2 ** 32).toString(16);
-    return path.join(this.dir, `.${this.base}.shm-restore-${process.pid}-${rand}.tmp`);
+    return sys.tempPathBeside(this.file, 'shm-restore');
   }
 
   /**
@@ -86,20 +61,16 @@ export class BackupPath {
     // The lock file stays between runs, so an existing one is reused, but
     // only if it is a regular file of ours.
     const { fd } = sys.openOrCreateOwnedFile(path.join(this.dir, `.${this.base}.shm-restore.lock`));
-    const s = sys.getScratch();
-    // struct flock (x86_64 / aarch64): l_type, l_whence (shorts), l_start,
-    // l_len (off_t), l_pid (must be 0 for OFD locks). Zero length = the whole file.
-    s.buf.fill(0, 0, 32);
-    s.buf.writeInt16LE(F_WRLCK, 0);
+    let locked: boolean;
     try {
-      sys.fcntl(fd, F_OFD_SETLK, s.addr);
+      locked = sys.tryLockOfd(fd);
     } catch (err) {
       fs.closeSync(fd);
-      const code = (err as { code?: string }).code;
-      if (code === 'EAGAIN' || code === 'EACCES') {
-        throw new ShmSnapshotError('ERR_SNAPSHOT_BACKUP_BUSY', `${this.file} is in use by another shm-restore; two wrappers must not write one BACKUP`);
-      }
       throw err;
+    }
+    if (!locked) {
+      fs.closeSync(fd);
+      throw new ShmSnapshotError('ERR_SNAPSHOT_BACKUP_BUSY', `${this.file} is in use by another shm-restore; two wrappers must not write one BACKUP`);
     }
     this.#lockFd = fd;
   }
@@ -206,7 +177,7 @@ export class BackupPath {
       if (!reused) throw err;
       return this.replace(fill);
     }
-    if (reused && !soleUser(fd)) {
+    if (reused && !sys.isSoleUser(fd)) {
       // Someone still reads the version this file held (it was BACKUP a
       // cycle ago), or linked it elsewhere: leave it to them.
       fs.closeSync(fd);
@@ -269,12 +240,7 @@ export class BackupPath {
   }
 
   syncDir(): void {
-    const fd = fs.openSync(this.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    sys.fsyncDir(this.dir);
   }
 }
 

@@ -1,15 +1,6 @@
-import fs from 'node:fs';
-import path from 'node:path';
+import { packageVersion } from '@shmkit/shm-fd/unstable-child-process';
 
-/** The package version, read from package.json next to dist/ or src/. */
+/** shm-restore's version: that of @shmkit/shm-snapshot. */
 export function version(): string {
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, rel), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === '@shmkit/shm-snapshot' && pkg.version !== undefined) return pkg.version;
-    } catch {
-      // try the next layout
-    }
-  }
-  return 'unknown';
+  return packageVersion('@shmkit/shm-snapshot', __dirname);
 }
