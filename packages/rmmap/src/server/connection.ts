@@ -7,9 +7,10 @@ import { channels } from '../diagnostics';
 import { RmmapError } from '../errors';
 import * as msg from '../messages';
 import { FrameParser, type RawFrame } from '../parser';
-import { pruneApplied, recordApplied } from './applied';
 import type { Section } from './files';
-import type { RmmapServer, Session } from './server';
+import { handleRequest, type RequestContext } from './handlers/index';
+import type { RmmapServer } from './server';
+import type { Session } from './session';
 import { tokenMatches } from './token';
 
 /**
@@ -35,6 +36,10 @@ export class ServerConnection {
   /** Parsed requests waiting until the server may serve this connection again. */
   readonly #waiting: RawFrame[] = [];
   #handshakeTimer: NodeJS.Timeout | undefined;
+  /** What request handlers use of this connection; set by the handshake. */
+  #context: RequestContext | undefined;
+  /** The socket's fd for direct writes (-1: not available), looked up once. */
+  #fdCache: number | undefined;
   /** A fatal error was sent: nothing more is served or sent. */
   #ending = false;
   #closed = false;
@@ -196,8 +201,6 @@ export class ServerConnection {
     if (w < len) this.send(Buffer.from(s.mapping.buffer.subarray(start + w, end)));
   }
 
-  #fdCache: number | undefined;
-
   #fd(): number {
     if (this.#fdCache === undefined) {
       try {
@@ -230,7 +233,7 @@ export class ServerConnection {
       return;
     }
     try {
-      this.#dispatch(f);
+      handleRequest(this.#context as RequestContext, f);
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       const name: WireErrorName = typeof code === 'string' && code in WireError ? (code as WireErrorName) : 'ERR_RMMAP_IO';
@@ -263,6 +266,15 @@ export class ServerConnection {
     clearTimeout(this.#handshakeTimer);
     const { session, resumed } = this.#server.attachSession(this, hello.session.toString('hex'));
     this.session = session;
+    this.#context = {
+      server: this.#server,
+      conn: this,
+      session,
+      sections: this.#sections,
+      section: (id) => this.#section(id),
+      send: (frame) => this.send(frame),
+      sendData: (requestId, s, start, end) => this.#sendData(requestId, s, start, end),
+    };
     this.#parser.maxFrame = this.#server.options.maxFrame;
     this.send(
       msg.encodeHelloOk(f.requestId, {
@@ -279,85 +291,6 @@ export class ServerConnection {
     const s = this.#sections.get(id);
     if (s === undefined) throw new RmmapError('ERR_RMMAP_UNKNOWN_MAPPING', `mapping id ${id} is not mapped on this connection`);
     return s;
-  }
-
-  #dispatch(f: RawFrame): void {
-    const id = f.requestId;
-    switch (f.type) {
-      case FrameType.MAP: {
-        const m = msg.decodeMap(f.payload);
-        this.#server.checkMappingBudget(this);
-        const s = this.#server.files.mapSection(this, m.path, m.offset, m.length, m.writable);
-        this.#sections.set(s.id, s);
-        this.#server.mappingTaken(this);
-        this.send(
-          msg.encodeMapped(id, { mapId: s.id, offset: s.offset, length: s.length, fileSize: s.file.size, version: s.file.version, writable: s.writable }),
-        );
-        return;
-      }
-      case FrameType.READ: {
-        const r = msg.decodeRead(f.payload);
-        const s = this.#section(r.mapId);
-        if (r.end > s.length) throw new RmmapError('ERR_RMMAP_RANGE', `READ [${r.start}, ${r.end}) exceeds mapping ${s.id} of ${s.length} bytes`);
-        if (r.end - r.start > this.#server.options.maxFrame) {
-          throw new RmmapError('ERR_RMMAP_RANGE', `READ of ${r.end - r.start} bytes exceeds the max frame size ${this.#server.options.maxFrame}; split it`);
-        }
-        this.#sendData(id, s, r.start, r.end);
-        return;
-      }
-      case FrameType.WRITE: {
-        const w = msg.decodeWrite(f.payload);
-        const session = this.session as Session;
-        pruneApplied(session.applied, w.lowWater);
-        const done = session.applied.get(id);
-        if (done !== undefined) {
-          // §6: a retried write that was already applied is acknowledged, not applied again.
-          this.send(msg.encodeVersion(FrameType.WROTE, id, done));
-          return;
-        }
-        const s = this.#section(w.mapId);
-        if (!s.writable) throw new RmmapError('ERR_RMMAP_READ_ONLY', `mapping ${s.id} was mapped read-only`);
-        if (w.start + w.data.length > s.length) {
-          throw new RmmapError('ERR_RMMAP_RANGE', `WRITE [${w.start}, ${w.start + w.data.length}) exceeds mapping ${s.id} of ${s.length} bytes`);
-        }
-        // Journal first (a copy into its mapping, no fsync): after a kill -9 the next
-        // rmmapd knows this request id was applied (§6). Every check that
-        // could refuse the write is above, so what is journaled gets applied.
-        this.#server.journalWrite(session, id, w.lowWater, s, w.start, w.data);
-        // One copy on the single server thread: no reader sees half of it.
-        s.mapping.buffer.set(w.data, w.start);
-        const version = ++s.file.version;
-        recordApplied(session.applied, id, version);
-        this.send(msg.encodeVersion(FrameType.WROTE, id, version));
-        if (w.data.length > 0) this.#server.notifyOverlapping(s, s.offset + w.start, s.offset + w.start + w.data.length);
-        return;
-      }
-      case FrameType.UNMAP: {
-        const s = this.#section(msg.decodeMapIdBody(f.payload, 'UNMAP', false));
-        this.#sections.delete(s.id);
-        this.#server.mappingReleased(this);
-        this.#server.files.unmapSection(s);
-        this.send(msg.encodeEmpty(FrameType.OK, id));
-        return;
-      }
-      case FrameType.SYNC: {
-        const which = msg.decodeMapIdBody(f.payload, 'SYNC', true);
-        const sections = which === 0 ? [...this.#sections.values()] : [this.#section(which)];
-        const files = new Set(sections.map((s) => s.file));
-        for (const s of sections) if (s.writable) s.mapping.sync();
-        for (const file of files) if (file.writable) file.fsync();
-        this.send(msg.encodeEmpty(FrameType.OK, id));
-        return;
-      }
-      case FrameType.PING:
-        this.send(msg.encodeBytes(FrameType.PONG, id, f.payload));
-        return;
-      case FrameType.HELLO:
-        throw new RmmapError('ERR_RMMAP_HANDSHAKE', 'HELLO was already received on this connection (PROTOCOL.md §3)');
-      default:
-        // §4: "A receiver answers an unknown type with ERR_RMMAP_UNKNOWN_TYPE and keeps the connection."
-        throw new RmmapError('ERR_RMMAP_UNKNOWN_TYPE', `unknown request type 0x${f.type.toString(16)} (PROTOCOL.md §4)`);
-    }
   }
 }
 

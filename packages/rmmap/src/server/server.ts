@@ -9,7 +9,7 @@ import { DEFAULT_MAX_FRAME, MAX_FRAME_LIMIT } from '../constants';
 import { channels } from '../diagnostics';
 import { RmmapArgumentError, RmmapError } from '../errors';
 import * as msg from '../messages';
-import { type AppliedTable, MAX_APPLIED } from './applied';
+import { MAX_APPLIED } from './applied';
 import { Budget } from './budget';
 import { ServerConnection } from './connection';
 import { FileTable, type Section } from './files';
@@ -18,6 +18,7 @@ import { defaultJournalDir, defaultJournalPath, ensurePrivateDir } from './journ
 import { reapplyLast } from './journal-replay';
 import { formatBytes, PUSH_ALLOWANCE, resolveLimits, type ServerLimits } from './limits';
 import { withoutRoot } from './root-relative';
+import type { Session } from './session';
 
 export interface ServerOptions {
   /** Directory served; nothing outside it is ever opened. */
@@ -62,17 +63,6 @@ type ResolvedServerOptions = Required<Omit<ServerOptions, 'token' | 'log' | 'jou
     journalPath: string | false;
   };
 
-/** Per-client state that outlives one TCP connection: which writes were applied (§6). */
-export interface Session {
-  id: string;
-  /** `id` as bytes, for the journal. */
-  idBytes: Buffer;
-  /** request id → version the write produced, for writes the client may retry. */
-  applied: AppliedTable;
-  conn: ServerConnection | undefined;
-  expiry: NodeJS.Timeout | undefined;
-}
-
 /**
  * Past their connection limit, this many more connections are accepted to be
  * told ERR_RMMAP_BUDGET before they are closed; beyond that they are closed at
@@ -85,6 +75,7 @@ const REFUSED_LINGER = 64;
  * arrival order, so each write is atomic with respect to every reader.
  */
 export class RmmapServer {
+  static readonly MAX_APPLIED = MAX_APPLIED;
   readonly epoch = randomBytes(16);
   readonly files: FileTable;
   readonly #server: net.Server;
@@ -99,6 +90,8 @@ export class RmmapServer {
   readonly #starved = new Set<ServerConnection>();
   #wakeScheduled = false;
   readonly #logLimiter = new LogLimiter({ intervalMs: 1000 });
+  /** Passed to the journal, which calls it when it compacts. */
+  readonly #snapshotFn = (): JournalSnapshot => this.#snapshot();
   #journal: WriteJournal | undefined;
   #closing: Promise<void> | undefined;
 
@@ -192,8 +185,6 @@ export class RmmapServer {
       files: this.files.versionEntries(),
     };
   }
-
-  readonly #snapshotFn = (): JournalSnapshot => this.#snapshot();
 
   /** @internal Journals a WRITE before it is applied (§6); throws when it could not be. */
   journalWrite(session: Session, requestId: number, lowWater: number, s: Section, start: number, data: Uint8Array): void {
@@ -480,8 +471,6 @@ export class RmmapServer {
       (s.owner as ServerConnection).send(msg.encodeNotify({ mapId: s.id, start, end, version: writer.file.version }));
     }
   }
-
-  static readonly MAX_APPLIED = MAX_APPLIED;
 }
 
 /** The default journal of a root, in the private state directory (created 0700 if needed). */
