@@ -91,6 +91,10 @@ export class ClientConnection {
   readonly #opts: Required<ConnectionOptions>;
   #ready: Promise<void>;
   #onIdle: (() => void) | undefined;
+  /** A reconnect is under way (requests made meanwhile wait for it). */
+  #reconnecting = false;
+  /** The last handshake met another server epoch than the one before: caches must be dropped. */
+  #epochChanged = false;
 
   constructor(addr: ServerAddress, options: ConnectionOptions = {}, onIdle?: () => void) {
     this.#addr = addr;
@@ -204,8 +208,6 @@ export class ClientConnection {
     for (const p of all) settleAndReject(p, err);
   }
 
-  #reconnecting = false;
-
   async #reconnect(): Promise<void> {
     this.#reconnecting = true;
     try {
@@ -268,8 +270,6 @@ export class ClientConnection {
   async #remapAll(): Promise<void> {
     await Promise.all([...this.members].map((m) => m.remap(this.#epochChanged)));
   }
-
-  #epochChanged = false;
 
   #giveUp(err: Error): void {
     this.#state = 'down';
