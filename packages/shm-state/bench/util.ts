@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 
-import { environment, printTable as printShmkitTable, type Row } from '@shmkit/shm-fd/unstable-bench';
+import { printTable as printShmkitTable, type Row } from '@shmkit/shm-fd/unstable-bench';
 
-export { environment, type Row };
+export { environment, percentile, type Row } from '@shmkit/shm-fd/unstable-bench';
 
 export function printTable(title: string, rows: Row[]): void {
   printShmkitTable(title, rows, 'shm-state');
@@ -63,10 +63,6 @@ export function fmtRate(perSec: number, unit: string): string {
 
 export function fmtUs(us: number): string {
   return us >= 100 ? `${us.toFixed(0)} µs` : `${us.toFixed(1)} µs`;
-}
-
-export function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number;
 }
 
 export function tmpSocketPath(name: string): string {

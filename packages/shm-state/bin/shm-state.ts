@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // shm-state inspect: lists the named regions of a shared file and the state
 // of each structure, read-only (a private mapping: nothing is written back).
-import fs from 'node:fs';
 
 import { SharedFd, ShmkitError } from '@shmkit/shm-fd';
+import { packageVersion } from '@shmkit/shm-fd/unstable-child-process';
 
 import {
   Counter32,
@@ -54,8 +54,7 @@ function parse(argv: string[]): Options {
     process.exit(0);
   }
   if (argv.includes('--version') || argv.includes('-V')) {
-    const pkg = JSON.parse(fs.readFileSync(require.resolve('../package.json'), 'utf8')) as { version: string };
-    process.stdout.write(`${pkg.version}\n`);
+    process.stdout.write(`${packageVersion('@shmkit/shm-state', __dirname)}\n`);
     process.exit(0);
   }
   const [command, ...rest] = argv;

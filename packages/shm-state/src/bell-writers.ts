@@ -2,7 +2,6 @@ import fs from 'node:fs';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
-const POLLNVAL = 0x020;
 /** Backstop when every cached peer is alive: more distinct live sleepers than this reopen their /proc path. */
 const MAX_WRITERS = 256;
 
@@ -53,7 +52,7 @@ export class BellWriters {
     let closed = 0;
     entries.forEach(([key], i) => {
       const r = revents[i] ?? 0;
-      if ((r & (sys.constants.POLLERR | POLLNVAL)) === 0) return;
+      if ((r & (sys.constants.POLLERR | sys.constants.POLLNVAL)) === 0) return;
       this.delete(key);
       closed++;
     });

@@ -18,7 +18,7 @@ let tid = 0;
  */
 export function currentThreadId(): number {
   if (tid === 0) {
-    tid = isMainThread ? process.pid : sys.check(sys.libc().syscall6(sys.constants.SYS.gettid, 0, 0, 0, 0, 0, 0), 'gettid', 'reading the thread id');
+    tid = isMainThread ? process.pid : sys.gettid();
   }
   return tid;
 }
