@@ -10,7 +10,10 @@ import { killAll } from './helpers/proc';
 import { jsonLine, prng, startClient, startServer, tempRoot } from './rmmap-helpers';
 
 // The built package's wire codec, to build and check frames.
-const rm = require('../../packages/rmmap/dist/src/index.js') as typeof import('../../packages/rmmap/src/index');
+const rm = {
+  ...(require('../../packages/rmmap/dist/src/constants.js') as typeof import('../../packages/rmmap/src/constants')),
+  ...(require('../../packages/rmmap/dist/src/parser.js') as typeof import('../../packages/rmmap/src/parser')),
+};
 const msg = require('../../packages/rmmap/dist/src/messages.js') as typeof import('../../packages/rmmap/src/messages');
 
 const TOKEN = 'correct horse battery staple';
