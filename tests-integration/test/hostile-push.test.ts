@@ -1,4 +1,4 @@
-// `rmmap receive` (the built bin) against a lying sender in its own process
+// `shm-push receive` (the built bin) against a lying sender in its own process
 // (fixtures/hostile-push/lying-sender.js, speaking the real push wire
 // format): a sender that announces far more than it sends holds at most what
 // it sent plus one reservation window of the disk (measured with statfs and
@@ -17,10 +17,10 @@ import { spawnSync } from 'node:child_process';
 
 import { bin, killAll, run, start, until, type Proc } from './helpers/proc';
 
-const rmmap = bin('rmmap', 'rmmap');
+const shmPush = bin('push', 'shm-push');
 const liar = path.join(__dirname, 'fixtures', 'hostile-push', 'lying-sender.js');
 const MiB = 1024 * 1024;
-/** The receiver's reservation window (packages/rmmap/src/push/limits.ts, RESERVE_WINDOW). */
+/** The receiver's reservation window (packages/push/src/limits.ts, RESERVE_WINDOW). */
 const WINDOW = 16 * MiB;
 const Status = { READY: 0, BAD_NAME: 18, TOO_LARGE: 19, EXISTS: 21, TIMEOUT: 24, BUSY: 26 } as const;
 
@@ -40,7 +40,7 @@ function mkdir(name: string): string {
 }
 
 async function receiver(dir: string, ...extra: string[]): Promise<{ proc: Proc; host: string; port: number; dest: string }> {
-  const proc = start([rmmap, 'receive', '--port', '0', '--dir', dir, ...extra]);
+  const proc = start([shmPush, 'receive', '--port', '0', '--dir', dir, ...extra]);
   const line = await proc.waitFor(/listening on \d+\.\d+\.\d+\.\d+:\d+/);
   const dest = line.slice('listening on '.length);
   const [host, port] = dest.split(':') as [string, string];
@@ -69,12 +69,12 @@ function replies(p: Proc): { status: number; message: string }[] {
   return [...p.stdout().matchAll(/^reply (.*)$/gm)].map((m) => JSON.parse(m[1]!) as { status: number; message: string });
 }
 
-/** A real `rmmap send` of a fresh random file; checks it is stored intact. */
+/** A real `shm-push send` of a fresh random file; checks it is stored intact. */
 async function honestPush(r: { dest: string }, dir: string, name = 'honest.bin'): Promise<void> {
   const data = crypto.randomBytes(3 * MiB + 5);
   const file = path.join(base, `src-${name}`);
   fs.writeFileSync(file, data);
-  const s = await run([rmmap, 'send', '--quiet', '--name', name, file, r.dest]);
+  const s = await run([shmPush, 'send', '--quiet', '--name', name, file, r.dest]);
   expect(s.stderr).toBe('');
   expect(s.status).toBe(0);
   expect(fs.readFileSync(path.join(dir, name)).equals(data)).toBe(true);
@@ -321,7 +321,7 @@ describe('names from the sender', () => {
     const data = crypto.randomBytes(100_000);
     const file = path.join(base, `src-${name}`);
     fs.writeFileSync(file, data);
-    const s = await run([rmmap, 'send', '--quiet', '--name', name, file, r.dest]);
+    const s = await run([shmPush, 'send', '--quiet', '--name', name, file, r.dest]);
     return { status: s.status, stderr: s.stderr, data };
   }
 

@@ -1,6 +1,6 @@
-// rmmap send / rmmap receive as real processes: a 256 MiB push to three
+// shm-push send / shm-push receive as real processes: a 256 MiB push to three
 // receivers, a receiver killed with SIGKILL mid-transfer, a corrupting peer,
-// hostile names and usage errors. Runs the built bin (dist/bin/rmmap.js).
+// hostile names and usage errors. Runs the built bin (packages/push/dist/bin/shm-push.js).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { bin, killAll, run, start, until, type Proc } from './helpers/proc';
 import { loadXxhashRef, type XxhashRef } from './helpers/xxhash-ref';
 
-const rmmap = bin('rmmap', 'rmmap');
+const shmPush = bin('push', 'shm-push');
 const MiB = 1024 * 1024;
 
 let base: string;
@@ -61,7 +61,7 @@ function sha256(file: string): string {
 }
 
 async function receiver(dir: string, ...extra: string[]): Promise<{ proc: Proc; dest: string }> {
-  const proc = start([rmmap, 'receive', '--port', '0', '--dir', dir, ...extra]);
+  const proc = start([shmPush, 'receive', '--port', '0', '--dir', dir, ...extra]);
   const line = await proc.waitFor(/listening on \d+\.\d+\.\d+\.\d+:\d+/);
   return { proc, dest: line.slice('listening on '.length) };
 }
@@ -71,7 +71,7 @@ describe('rmmap send → 3 × rmmap receive', () => {
     const src = randomFile('payload.bin', 256 * MiB);
     const rs = await Promise.all(['a', 'b', 'c'].map((n) => receiver(mkdir(n))));
     // The default checksum, xxh64, computed inline at both ends.
-    const r = await run([rmmap, 'send', src.file, ...rs.map((x) => x.dest)], { timeoutMs: 100_000 });
+    const r = await run([shmPush, 'send', src.file, ...rs.map((x) => x.dest)], { timeoutMs: 100_000 });
     expect(r.stderr).not.toContain('FAILED');
     expect(r.status).toBe(0);
     for (const { proc, dest } of rs) {
@@ -99,7 +99,7 @@ describe('the digest against xxhsum (Debian xxhash)', () => {
     const src = randomFile('odd.bin', 5 * MiB + 29);
     const dir = mkdir('in');
     const { dest } = await receiver(dir);
-    const r = await run([rmmap, 'send', src.file, dest], { timeoutMs: 30_000 });
+    const r = await run([shmPush, 'send', src.file, dest], { timeoutMs: 30_000 });
     expect(r.status).toBe(0);
     const theirs = (file: string) => /^([0-9a-f]{16})\s/.exec(spawnSync('xxhsum', ['-H1', file], { encoding: 'utf8' }).stdout)?.[1];
     expect(theirs(src.file)).toBe(src.xxh);
@@ -114,7 +114,7 @@ describe('faults', () => {
     const rs = await Promise.all(dirs.map((d) => receiver(d)));
     const victim = rs[1]!;
     // sha256 here, so the hashing threads at both ends meet a dying peer too.
-    const sender = start([rmmap, 'send', '--checksum', 'sha256', src.file, ...rs.map((x) => x.dest)]);
+    const sender = start([shmPush, 'send', '--checksum', 'sha256', src.file, ...rs.map((x) => x.dest)]);
     await victim.proc.waitFor('receiving payload.bin');
     // Data has started landing in the victim's partial file.
     const part = () => fs.readdirSync(dirs[1]!).find((f) => f.endsWith('.part'));
@@ -137,7 +137,7 @@ describe('faults', () => {
     // A new receiver on that directory removes what the dead one left.
     const again = await receiver(dirs[1]!);
     expect(fs.readdirSync(dirs[1]!)).toEqual([]);
-    const retry = await run([rmmap, 'send', '-q', src.file, again.dest], { timeoutMs: 60_000 });
+    const retry = await run([shmPush, 'send', '-q', src.file, again.dest], { timeoutMs: 60_000 });
     expect(retry.status).toBe(0);
     expect(sha256(path.join(dirs[1]!, 'payload.bin'))).toBe(src.sha);
   });
@@ -165,7 +165,7 @@ describe('faults', () => {
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     try {
       const proxyDest = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
-      const r = await run([rmmap, 'send', src.file, good.dest, proxyDest], { timeoutMs: 60_000 });
+      const r = await run([shmPush, 'send', src.file, good.dest, proxyDest], { timeoutMs: 60_000 });
       expect(r.status).toBe(1);
       expect(r.stderr).toContain(`FAILED ${proxyDest}: ERR_RMMAP_PUSH_CHECKSUM_MISMATCH`);
       expect(r.stderr).toContain(`1 of 2 receivers failed: ${proxyDest}`);
@@ -173,7 +173,7 @@ describe('faults', () => {
       expect(fs.readdirSync(path.join(base, 'behind'))).toEqual([]);
       expect(sha256(path.join(base, 'good', 'payload.bin'))).toBe(src.sha);
       // Still serving: a direct push now succeeds.
-      const direct = await run([rmmap, 'send', '-q', src.file, behind.dest], { timeoutMs: 60_000 });
+      const direct = await run([shmPush, 'send', '-q', src.file, behind.dest], { timeoutMs: 60_000 });
       expect(direct.status).toBe(0);
       expect(sha256(path.join(base, 'behind', 'payload.bin'))).toBe(src.sha);
     } finally {
@@ -203,7 +203,7 @@ describe('a full disk', () => {
     if (mnt === undefined) return console.warn(skip);
     const src = randomFile('big.bin', 4 * MiB);
     const r = await receiver(mnt);
-    const s = await run([rmmap, 'send', src.file, r.dest]);
+    const s = await run([shmPush, 'send', src.file, r.dest]);
     expect(s.status).toBe(1);
     expect(s.stderr).toContain('ERR_RMMAP_PUSH_NO_SPACE');
     expect(s.stderr).toMatch(/has only \d+ bytes free/);
@@ -308,14 +308,14 @@ describe('hostile names', () => {
     const src = randomFile('small.bin', 4096);
     const r = await receiver(mkdir('idle'));
     // An hour of idle time: a thread that kept the process alive would hold it past the 30 s kill.
-    const sent = await run([rmmap, 'send', src.file, r.dest], { timeoutMs: 30_000, env: { ...process.env, RMMAP_SENDER_IDLE_MS: '3600000' } });
+    const sent = await run([shmPush, 'send', src.file, r.dest], { timeoutMs: 30_000, env: { ...process.env, RMMAP_SENDER_IDLE_MS: '3600000' } });
     expect(sent.status).toBe(0);
     expect(sent.stdout).toContain('stored small.bin');
   });
 
   it('rmmap send --name with a path is a usage error', async () => {
     const src = randomFile('x', 10);
-    const r = await run([rmmap, 'send', '--name', '../x', src.file, '127.0.0.1:9']);
+    const r = await run([shmPush, 'send', '--name', '../x', src.file, '127.0.0.1:9']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('cannot push under the name "../x"');
   });
@@ -330,14 +330,14 @@ describe('tokens', () => {
     fs.writeFileSync(wrongFile, 'correct horse battery stapler\n', { mode: 0o600 });
     const inbox = mkdir('inbox');
     const r = await receiver(inbox, '--token-file', tokenFile);
-    const none = await run([rmmap, 'send', src.file, r.dest]);
+    const none = await run([shmPush, 'send', src.file, r.dest]);
     expect(none.status).toBe(1);
     expect(none.stderr).toContain('ERR_RMMAP_PUSH_UNAUTHORIZED');
-    const wrong = await run([rmmap, 'send', '--token-file', wrongFile, src.file, r.dest]);
+    const wrong = await run([shmPush, 'send', '--token-file', wrongFile, src.file, r.dest]);
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toContain('ERR_RMMAP_PUSH_UNAUTHORIZED');
     expect(fs.readdirSync(inbox)).toEqual([]);
-    const right = await run([rmmap, 'send', '--token-file', tokenFile, src.file, r.dest]);
+    const right = await run([shmPush, 'send', '--token-file', tokenFile, src.file, r.dest]);
     expect(right.status).toBe(0);
     expect(sha256(path.join(inbox, 'payload.bin'))).toBe(src.sha);
   });
@@ -352,7 +352,7 @@ describe('usage and user errors', () => {
     [['receive', '--port', '1'], '--dir is required'],
     [['receive', '--port', '1', '--dir', '.', '--bogus'], "Unknown option '--bogus'"],
   ])('%j → exit 2 with the reason and usage', async (argv, message) => {
-    const r = await run([rmmap, ...argv]);
+    const r = await run([shmPush, ...argv]);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(message);
     expect(r.stderr).toContain('Usage:');
@@ -360,18 +360,18 @@ describe('usage and user errors', () => {
   });
 
   it('--help and --version exit 0', async () => {
-    expect((await run([rmmap, '--help'])).stdout).toContain('rmmap send');
-    const v = await run([rmmap, '--version']);
+    expect((await run([shmPush, '--help'])).stdout).toContain('rmmap send');
+    const v = await run([shmPush, '--version']);
     expect(v.status).toBe(0);
     expect(v.stdout).toMatch(/^rmmap \d+\.\d+\.\d+/);
   });
 
   it('a missing file or directory exits 1 with a message, not a stack', async () => {
-    const s = await run([rmmap, 'send', path.join(base, 'nope'), '127.0.0.1:9']);
+    const s = await run([shmPush, 'send', path.join(base, 'nope'), '127.0.0.1:9']);
     expect(s.status).toBe(1);
     expect(s.stderr).toContain('ENOENT');
     expect(s.stderr).not.toMatch(/\n\s+at /);
-    const r = await run([rmmap, 'receive', '--port', '0', '--dir', path.join(base, 'nope')]);
+    const r = await run([shmPush, 'receive', '--port', '0', '--dir', path.join(base, 'nope')]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('create it first');
   });

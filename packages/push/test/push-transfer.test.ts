@@ -8,9 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-import { closeIdleSenderThreads, PushReceiver, pushFile, PushStatus, type FailedEvent } from '../src/push';
-import { idleSenderThreads } from '../src/push/sender-threads';
-import { encodeHeader, encodeReply, encodeTrailer, ReplyParser, type Reply } from '../src/push/wire';
+import { closeIdleSenderThreads, PushReceiver, pushFile, PushStatus, type FailedEvent } from '../src';
+import { idleSenderThreads } from '../src/sender-threads';
+import { encodeHeader, encodeReply, encodeTrailer, ReplyParser, type Reply } from '../src/wire';
 import { loadXxhashRef } from './helpers/xxhash-ref';
 
 let base: string;

@@ -1,8 +1,8 @@
-// A hand-driven push sender speaking the wire format (src/push/wire.ts), for
+// A hand-driven push sender speaking the wire format (src/wire.ts), for
 // tests that play a lying or stalling peer against a PushReceiver.
 import net from 'node:net';
 
-import { ReplyParser, type Reply } from '../../src/push/wire';
+import { ReplyParser, type Reply } from '../../src/wire';
 
 export interface RawSender {
   socket: net.Socket;

@@ -4,7 +4,8 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import type { ChecksumId } from './constants';
 import { cancelFollower, followState, publishLanded, wantsFollower } from './hash-follower';
-import type { SendCommand, SendEvent, SendJob } from './sendfile-loop';
+import type { SendJob } from './jobs';
+import type { SendCommand, SendEvent } from './sendfile-loop';
 import { giveBackSenderThread, takeSenderThread } from './sender-threads';
 import { startWorker } from './start-worker';
 

@@ -7,12 +7,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { PushReceiver, PushStatus, type FailedEvent, type RefusedEvent } from '../src/push';
-import { main } from '../src/push/cli';
-import { parseDuration } from '../src/push/duration';
-import { DEFAULT_MAX_SIZE, RESERVE_WINDOW } from '../src/push/limits';
-import { clientOf, ReceiveLog } from '../src/push/receive-log';
-import { encodeHeader } from '../src/push/wire';
+import { PushReceiver, PushStatus, type FailedEvent, type RefusedEvent } from '../src';
+import { main } from '../src/cli';
+import { parseDuration } from '../src/duration';
+import { DEFAULT_MAX_SIZE, RESERVE_WINDOW } from '../src/limits';
+import { clientOf, ReceiveLog } from '../src/receive-log';
+import { encodeHeader } from '../src/wire';
 import { rawPushSender, until } from './helpers/raw-push-sender';
 
 const MiB = 1024 * 1024;

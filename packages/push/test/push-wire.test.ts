@@ -1,10 +1,10 @@
-import { PushStatus } from '../src/push/codes';
-import { HEADER_FIXED_LEN, MAX_REPLY_MESSAGE_LEN, REPLY_MAGIC } from '../src/push/constants';
-import { parseDestination } from '../src/push/destination';
-import { nameProblem } from '../src/push/names';
-import { PushError } from '../src/push/errors';
-import { RmmapError } from '../src/errors';
-import { decodeHeaderFixed, decodeName, decodeTrailer, encodeHeader, encodeReply, encodeTrailer, ReplyParser } from '../src/push/wire';
+import { PushStatus } from '../src/codes';
+import { HEADER_FIXED_LEN, MAX_REPLY_MESSAGE_LEN, REPLY_MAGIC } from '../src/constants';
+import { parseDestination } from '../src/destination';
+import { nameProblem } from '../src/names';
+import { PushError } from '../src/errors';
+import { RmmapError } from '@shmkit/rmmap/errors';
+import { decodeHeaderFixed, decodeName, decodeTrailer, encodeHeader, encodeReply, encodeTrailer, ReplyParser } from '../src/wire';
 
 describe('push header', () => {
   it('round-trips name, size and checksum', () => {

@@ -8,9 +8,9 @@ import path from 'node:path';
 import fc from 'fast-check';
 
 import { compileWat } from '../scripts/compile-wat';
-import { FileHasher } from '../src/push/hash';
-import { Xxh64 } from '../src/push/xxh64/xxh64';
-import { XXH64_WASM } from '../src/push/xxh64/xxh64-wasm';
+import { FileHasher } from '../src/hash';
+import { Xxh64 } from '../src/xxh64/xxh64';
+import { XXH64_WASM } from '../src/xxh64/xxh64-wasm';
 import { loadXxhashRef } from './helpers/xxhash-ref';
 
 let h64: (data: Uint8Array) => bigint;
@@ -96,7 +96,7 @@ describe('Xxh64', () => {
   });
 
   it('ships exactly the bytes that xxh64.wat compiles to', async () => {
-    const wat = fs.readFileSync(path.join(__dirname, '..', 'src', 'push', 'xxh64', 'xxh64.wat'), 'utf8');
+    const wat = fs.readFileSync(path.join(__dirname, '..', 'src', 'xxh64', 'xxh64.wat'), 'utf8');
     expect(Buffer.from(await compileWat(wat)).equals(Buffer.from(XXH64_WASM))).toBe(true);
   });
 });

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { main, USAGE } from '../src/push/cli';
+import { main, USAGE } from '../src/cli';
 
 async function cli(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
   let out = '';

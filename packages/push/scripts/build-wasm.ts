@@ -1,4 +1,4 @@
-// Compiles src/push/xxh64/xxh64.wat into xxh64-wasm.ts, the bytes the package
+// Compiles src/xxh64/xxh64.wat into xxh64-wasm.ts, the bytes the package
 // ships (so that installing it needs no WebAssembly toolchain). A unit test
 // compiles the .wat again and fails if the two differ.
 //   pnpm run build:wasm
@@ -7,7 +7,7 @@ import path from 'node:path';
 
 import { compileWat } from './compile-wat';
 
-const dir = path.resolve(__dirname, '..', 'src', 'push', 'xxh64');
+const dir = path.resolve(__dirname, '..', 'src', 'xxh64');
 
 async function main(): Promise<void> {
   const bytes = await compileWat(fs.readFileSync(path.join(dir, 'xxh64.wat'), 'utf8'));

@@ -18,6 +18,7 @@ import { CHECKSUMS, HEADER_FIXED_LEN, TEMP_PREFIX, TEMP_SUFFIX, trailerLen } fro
 import { PushStatus, PushStatusName, type PushStatusCode } from './codes';
 import { checkStop, FdEof, FdStopped, FdTimeout, readExact, waitFd, watchStop, writeAll } from './fdio';
 import { checksumAvailable } from './hash';
+import type { ReceiveJob } from './jobs';
 import { hashCatchUpMs } from './limits';
 import { nameProblem } from './names';
 import { reserveAhead } from './reserve';
@@ -31,26 +32,6 @@ const F_SETPIPE_SZ = 1031;
 const O_PATH = 0o10000000;
 const TMPFS_MAGIC = 0x01021994;
 const PIPE_SIZE = 1024 * 1024;
-
-export interface ReceiveJob {
-  op: 'receive';
-  /** A dup of the accepted socket; this worker closes it. */
-  fd: number;
-  dir: string;
-  overwrite: boolean;
-  fsync: boolean;
-  maxSize: number;
-  /** sha256 (hex) of the token every push must carry; undefined: no token needed. */
-  tokenDigest?: string;
-  headerTimeoutMs: number;
-  idleTimeoutMs: number;
-  /** Blocks are reserved this far ahead of the data received (limits.ts); never on tmpfs. */
-  reserveWindow: number;
-  /** BigInt64Array over it: [bytes received, total size]. */
-  progress: SharedArrayBuffer;
-  /** Int32Array over it: [stop]; the owner sets it to 1 to make this transfer give up. */
-  stop: SharedArrayBuffer;
-}
 
 /** worker → main */
 export type ReceiveEvent =

@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 
 import { startModuleWorker } from '@shmkit/shm-fd/unstable-worker';
 
-import type { Job } from './worker';
+import type { Job } from './jobs';
 
 /**
  * Starts a push worker thread (worker.ts). Without a job the worker is a

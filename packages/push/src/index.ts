@@ -1,4 +1,4 @@
-// Multi-destination push (docs/PUSH.md). Re-exported by the package index.
+// Multi-destination push (docs/PUSH.md).
 export { closeIdleSenderThreads } from './sender-threads';
 export { pushFile, type PushOptions, type PushResult, type ReceiverResult, type ReceiverProgress, type ReceiverPhase } from './send';
 export { PushReceiver, type ReceiverOptions, type Transfer, type StoredEvent, type FailedEvent, type RefusedEvent } from './receiver';

@@ -7,8 +7,8 @@ import { parentPort } from 'node:worker_threads';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
-import type { ChecksumId } from './constants';
 import { FileHasher } from './hash';
+import type { SendJob } from './jobs';
 
 const C = sys.constants;
 /** Hashing between polls is bounded so a socket that drains waits little. */
@@ -16,20 +16,6 @@ const HASH_STEP = 1024 * 1024;
 /** Slot numbers of events that belong to no receiver. */
 export const CLOSED_SLOT = -1;
 export const DIGEST_SLOT = -2;
-
-export interface SendJob {
-  op: 'send';
-  fileFd: number;
-  size: number;
-  /** BigInt64Array over it: bytes sent per slot, written with Atomics.store. */
-  progress: SharedArrayBuffer;
-  /** Largest count per sendfile call. */
-  chunk: number;
-  /** A slot that accepts no byte for this long fails with ERR_RMMAP_PUSH_TIMEOUT. */
-  idleTimeoutMs: number;
-  /** Set on exactly one sender thread: it computes the file's checksum. */
-  checksum?: ChecksumId;
-}
 
 /** main → worker */
 export type SendCommand = { type: 'add'; slot: number; fd: number } | { type: 'abort'; slot: number } | { type: 'close' };

@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { CHECKSUMS, type ChecksumId } from './constants';
+import type { HashJob } from './jobs';
 import { checkStop } from './fdio';
 import { FileHasher } from './hash';
 
@@ -36,15 +37,6 @@ const DIGEST_AT = 16;
 
 export function followState(): SharedArrayBuffer {
   return new SharedArrayBuffer(DIGEST_AT + 64);
-}
-
-export interface HashJob {
-  op: 'hash';
-  /** A dup of the file, owned (and closed) by the hash thread. */
-  fd: number;
-  size: number;
-  checksum: ChecksumId;
-  state: SharedArrayBuffer;
 }
 
 /** Producer side: publish that [0, landed) is final and wake the hasher. */

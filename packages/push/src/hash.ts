@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 
-import { nativeCrc32 } from '../crc32';
+import { nativeCrc32 } from './native-crc32';
 import { CHECKSUMS, type ChecksumId } from './constants';
 import { Xxh64 } from './xxh64/xxh64';
 

@@ -14,12 +14,12 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { Worker } from 'node:worker_threads';
 
-import type { pushFile as pushFileType, PushOptions } from '../src/push';
-import { killedAtExit, removedAtExit } from './util';
+import type { pushFile as pushFileType, PushOptions } from '../src';
+import { killedAtExit, removedAtExit } from './exit-cleanup';
 
 const pkgDir = path.resolve(__dirname, '..');
-const distPush = path.join(pkgDir, 'dist', 'src', 'push', 'index.js');
-const rmmapBin = path.join(pkgDir, 'dist', 'bin', 'rmmap.js');
+const distPush = path.join(pkgDir, 'dist', 'src', 'index.js');
+const shmPushBin = path.join(pkgDir, 'dist', 'bin', 'shm-push.js');
 
 interface Sample {
   /** Mean over receivers of size / (connect → verdict). */
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   if (role === '--stream-receiver-sha256') return streamReceiver(process.argv[3] ?? os.tmpdir(), 'sha256');
   if (role === '--stream-receiver-crc32') return streamReceiver(process.argv[3] ?? os.tmpdir(), 'crc32');
   if (role === '--discard-receiver') return discardReceiver();
-  if (!fs.existsSync(distPush)) throw new Error(`${distPush} is missing: build first (pnpm --filter @shmkit/rmmap build)`);
+  if (!fs.existsSync(distPush)) throw new Error(`${distPush} is missing: build first (pnpm --filter @shmkit/push build)`);
   // The built code, as users run it (worker threads load dist/ too).
   const { pushFile } = require(distPush) as { pushFile: typeof pushFileType };
   const mb = Number(process.env['PUSH_BENCH_MB'] ?? 256);
@@ -70,7 +70,7 @@ async function benchDir(pushFile: typeof pushFileType, dir: string, mb: number, 
     const rows: string[] = [];
     const transportRows: string[] = [];
     for (const n of [1, 3]) {
-      const ours = await Promise.all(Array.from({ length: n }, (_, i) => startReceiver(children, [rmmapBin, 'receive', '--port', '0', '--dir', mkdir(base, `ours-${n}-${i}`), '--overwrite', '--quiet'])));
+      const ours = await Promise.all(Array.from({ length: n }, (_, i) => startReceiver(children, [shmPushBin, 'receive', '--port', '0', '--dir', mkdir(base, `ours-${n}-${i}`), '--overwrite', '--quiet'])));
       const theirs = await Promise.all(Array.from({ length: n }, (_, i) => startReceiver(children, [__filename, '--stream-receiver', mkdir(base, `stream-${n}-${i}`)], true)));
       const hashed = await Promise.all(
         Array.from({ length: n }, (_, i) => startReceiver(children, [__filename, '--stream-receiver-sha256', mkdir(base, `stream-sha-${n}-${i}`)], true)),

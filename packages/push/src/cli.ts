@@ -1,10 +1,10 @@
-// The `rmmap` command: `rmmap send` and `rmmap receive`.
+// The `shm-push` command: `shm-push send` and `shm-push receive`.
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import { ShmkitError } from '@shmkit/shm-fd';
-import { formatSize, parseSize, stdio, UsageError, type Io } from '@shmkit/shm-fd/unstable-child-process';
+import { formatSize, packageVersion, parseSize, stdio, UsageError, type Io } from '@shmkit/shm-fd/unstable-child-process';
 
 import { CHECKSUM_NAMES, isChecksumName, MAX_SIZE } from './constants';
 import { parseDestination } from './destination';
@@ -50,7 +50,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       return 0;
     }
     if (command === '--version' || command === '-V') {
-      io.out(`rmmap ${version()}\n`);
+      io.out(`rmmap ${packageVersion('@shmkit/push', __dirname)}\n`);
       return 0;
     }
     if (command === 'send') return await send(rest, io);
@@ -282,17 +282,4 @@ function tokenOption(file: unknown): { token?: Buffer } {
 function isErrno(err: unknown): boolean {
   const e = err as Partial<NodeJS.ErrnoException> | null;
   return typeof e === 'object' && e !== null && typeof e.code === 'string' && typeof e.syscall === 'string';
-}
-
-/** The package version, read from package.json next to dist/ or src/. */
-function version(): string {
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, rel), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === '@shmkit/rmmap' && pkg.version !== undefined) return pkg.version;
-    } catch {
-      // try the next layout
-    }
-  }
-  return 'unknown';
 }

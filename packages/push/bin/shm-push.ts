@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { main } from '../src/push/cli';
+import { main } from '../src/cli';
 
 main(process.argv.slice(2)).then(
   (status) => {

@@ -18,7 +18,7 @@ import {
 } from './constants';
 import { PushStatus, type PushStatusCode } from './codes';
 import { PushError } from './errors';
-import { takeBytes } from '../take-bytes';
+import { takeBytes } from './take-bytes';
 
 export interface Header {
   name: string;

@@ -1,4 +1,4 @@
-import { RmmapError } from '../errors';
+import { RmmapError } from '@shmkit/rmmap/errors';
 
 /**
  * Everything the push side throws or reports. Match on `code`:

@@ -1,11 +1,10 @@
 // Entry point of the push worker threads; workerData says which job to run.
 import { parentPort, workerData } from 'node:worker_threads';
 
-import { runHasher, type HashJob } from './hash-follower';
-import { runReceiver, type ReceiveJob } from './receive-loop';
-import { runSender, type SendJob } from './sendfile-loop';
-
-export type Job = SendJob | ReceiveJob | HashJob;
+import { runHasher } from './hash-follower';
+import type { Job } from './jobs';
+import { runReceiver } from './receive-loop';
+import { runSender } from './sendfile-loop';
 
 function run(job: Job, onEnd?: () => void): void {
   switch (job.op) {
