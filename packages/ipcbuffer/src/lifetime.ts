@@ -42,7 +42,11 @@ export function forgetAtExit(ref: WeakRef<sys.Mapping> | undefined): void {
 // without close() closes the fd and reports the leak.
 const fds = new FinalizationRegistry<{ fd: number; label: string }>((held) => {
   process.emitWarning(`${held.label} was garbage-collected without close(); call close() or use Symbol.dispose`, { code: 'SHM_LEAK' });
-  sys.libc().close(held.fd);
+  try {
+    sys.close(held.fd);
+  } catch {
+    // a finalizer has nobody to report to
+  }
 });
 
 export function watchFd(owner: object, fd: number, label: string, token: object): void {

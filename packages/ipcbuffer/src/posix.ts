@@ -81,7 +81,13 @@ export function openPosix(nameIn: unknown, lengthIn?: unknown, options: PosixOpt
     mapping = sys.map(fd, { length: want });
   } catch (err) {
     sys.close(fd);
-    if (created) sys.libc().shm_unlink(name);
+    if (created) {
+      try {
+        sys.shmUnlink(name);
+      } catch {
+        // the error that got us here is the one to report
+      }
+    }
     withHint(err, { ENOSPC: `/dev/shm has no room for ${length} bytes; free space (ipcbuffer ls / rm) or use a file-backed buffer` });
   }
   sys.close(fd); // the mapping keeps the object; no fd is needed afterwards

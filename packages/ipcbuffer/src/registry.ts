@@ -94,14 +94,7 @@ export function record(kind: RegisteredKind, id: string, size: number): void {
     const dir = ensureDir();
     const entry: Entry = { kind, id, size, pid: process.pid, start: processStart(process.pid), created: Date.now() };
     const file = path.join(dir, fileName(kind, id));
-    const tmp = `${file}.${process.pid}.tmp`;
-    const fd = sys.openOwnedFile(tmp, { write: true, create: true, exclusive: true, mode: 0o600 });
-    try {
-      fs.writeSync(fd, JSON.stringify(entry));
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
+    sys.writeFileAtomic(file, JSON.stringify(entry), { mode: 0o600 });
   } catch (err) {
     debug('could not record %s %s: %s', kind, id, (err as Error).message);
   }

@@ -112,7 +112,13 @@ export function openSysv(keyIn: unknown, lengthIn?: unknown, options: SysvOption
     }
     mapping = sys.sysvAttach(id, length === undefined ? {} : { length });
   } catch (err) {
-    if (created) sys.libc().shmctl(id, C.IPC_RMID, 0);
+    if (created) {
+      try {
+        sys.sysvRemove(id);
+      } catch {
+        // the error that got us here is the one to report
+      }
+    }
     withHint(err, h);
   }
   if (created) record('sysv', String(key), mapping.length);

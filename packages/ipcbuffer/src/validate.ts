@@ -49,8 +49,7 @@ export function checkEncoding(encoding: string): BufferEncoding {
 export function posixName(name: unknown): string {
   if (typeof name !== 'string') throw argType('POSIX shared memory name', 'a string', name);
   const full = name.startsWith('/') ? name : `/${name}`;
-  const bare = full.slice(1);
-  if (bare.length === 0 || bare.includes('/') || bare.includes('\0') || bare === '.' || bare === '..' || Buffer.byteLength(full) > 255) {
+  if (!sys.isValidShmName(full)) {
     throw badValue(`invalid POSIX shared memory name ${JSON.stringify(name)}: use "/name" or "name" with no other "/", no NUL, at most 254 bytes`);
   }
   return full;
