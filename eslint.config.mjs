@@ -1,5 +1,7 @@
 // Lint rules from STYLE §8: type-aware switch exhaustiveness, type-only
-// imports, node: protocol, no process.exit outside bin/.
+// imports, node: protocol, no process.exit outside bin/; no import cycles
+// in any package's src (in a cycle one module runs against another half loaded).
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import n from 'eslint-plugin-n';
 import tseslint from 'typescript-eslint';
 
@@ -20,6 +22,16 @@ export default tseslint.config(
       'n/prefer-node-protocol': 'error',
       'n/no-process-exit': 'error',
     },
+  },
+  {
+    files: ['packages/*/src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.d.ts', '.js', '.json', '.node'] })],
+    },
+    rules: { 'import-x/no-cycle': 'error' },
   },
   { files: ['**/bin/**/*.ts', '**/bench/**/*.ts', '**/test/**/*.ts', '**/examples/**'], rules: { 'n/no-process-exit': 'off' } },
 );
