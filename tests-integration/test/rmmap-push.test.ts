@@ -66,7 +66,7 @@ async function receiver(dir: string, ...extra: string[]): Promise<{ proc: Proc; 
   return { proc, dest: line.slice('listening on '.length) };
 }
 
-describe('rmmap send → 3 × rmmap receive', () => {
+describe('shm-push send → 3 × shm-push receive', () => {
   it('delivers 256 MiB to three receivers with identical checksums', async () => {
     const src = randomFile('payload.bin', 256 * MiB);
     const rs = await Promise.all(['a', 'b', 'c'].map((n) => receiver(mkdir(n))));
@@ -94,7 +94,7 @@ if (!haveXxhsum) {
 }
 
 describe('the digest against xxhsum (Debian xxhash)', () => {
-  (haveXxhsum ? it : it.skip)('rmmap send prints, and the receiver stores under, the digest xxhsum -H1 prints', async () => {
+  (haveXxhsum ? it : it.skip)('shm-push send prints, and the receiver stores under, the digest xxhsum -H1 prints', async () => {
     // Not a multiple of the 32-byte stripe: the hash's tail handling counts too.
     const src = randomFile('odd.bin', 5 * MiB + 29);
     const dir = mkdir('in');
@@ -304,7 +304,7 @@ describe('hostile names', () => {
     expect(r.proc.child.exitCode).toBeNull();
   });
 
-  it('rmmap send exits once the push is done: its idle sender thread does not hold the process', async () => {
+  it('shm-push send exits once the push is done: its idle sender thread does not hold the process', async () => {
     const src = randomFile('small.bin', 4096);
     const r = await receiver(mkdir('idle'));
     // An hour of idle time: a thread that kept the process alive would hold it past the 30 s kill.
@@ -313,7 +313,7 @@ describe('hostile names', () => {
     expect(sent.stdout).toContain('stored small.bin');
   });
 
-  it('rmmap send --name with a path is a usage error', async () => {
+  it('shm-push send --name with a path is a usage error', async () => {
     const src = randomFile('x', 10);
     const r = await run([shmPush, 'send', '--name', '../x', src.file, '127.0.0.1:9']);
     expect(r.status).toBe(2);
@@ -360,10 +360,10 @@ describe('usage and user errors', () => {
   });
 
   it('--help and --version exit 0', async () => {
-    expect((await run([shmPush, '--help'])).stdout).toContain('rmmap send');
+    expect((await run([shmPush, '--help'])).stdout).toContain('shm-push send');
     const v = await run([shmPush, '--version']);
     expect(v.status).toBe(0);
-    expect(v.stdout).toMatch(/^rmmap \d+\.\d+\.\d+/);
+    expect(v.stdout).toMatch(/^shm-push \d+\.\d+\.\d+/);
   });
 
   it('a missing file or directory exits 1 with a message, not a stack', async () => {

@@ -17,7 +17,7 @@ import { PushReceiver, type RefusedEvent } from './receiver';
 import { pushFile, type ReceiverProgress } from './send';
 
 export const USAGE = `Usage:
-  rmmap send [--name NAME] [--checksum xxh64|crc32|sha256] [--token-file F]
+  shm-push send [--name NAME] [--checksum xxh64|crc32|sha256] [--token-file F]
              [--quiet]
              FILE HOST:PORT [HOST:PORT...]
       Push FILE to every receiver at once (sendfile, one read of the file).
@@ -25,7 +25,7 @@ export const USAGE = `Usage:
       (each failure is named), 2 for usage errors. --checksum: xxh64 (the
       default; xxhsum -H1 prints the same digest) and crc32 catch
       corruption; sha256 also resists deliberate tampering.
-  rmmap receive --port PORT --dir DIR [--host 127.0.0.1] [--overwrite] [--fsync]
+  shm-push receive --port PORT --dir DIR [--host 127.0.0.1] [--overwrite] [--fsync]
                 [--max-size SIZE] [--handshake-timeout T] [--idle-timeout T]
                 [--max-connections N] [--token-file F] [--once] [--quiet]
       Accept pushes and store them in DIR (files 0600, never outside DIR,
@@ -38,7 +38,7 @@ export const USAGE = `Usage:
       --max-connections: transfers at once, more get BUSY (default 16).
       --token-file: a shared secret (first line of F) every sender must give;
       it travels in clear, so use it on trusted networks or through a tunnel.
-  rmmap --help | --version
+  shm-push --help | --version
 `;
 
 /** Runs the CLI; resolves to the exit status. */
@@ -50,7 +50,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       return 0;
     }
     if (command === '--version' || command === '-V') {
-      io.out(`rmmap ${packageVersion('@shmkit/push', __dirname)}\n`);
+      io.out(`shm-push ${packageVersion('@shmkit/push', __dirname)}\n`);
       return 0;
     }
     if (command === 'send') return await send(rest, io);
@@ -58,11 +58,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     throw new UsageError(command === undefined ? 'missing command (send or receive)' : `unknown command ${JSON.stringify(command)} (expected send or receive)`);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`rmmap: ${err.message}\n${USAGE}`);
+      io.err(`shm-push: ${err.message}\n${USAGE}`);
       return 2;
     }
     if (err instanceof ShmkitError || isErrno(err)) {
-      io.err(`rmmap: ${(err as Error).message}\n`);
+      io.err(`shm-push: ${(err as Error).message}\n`);
       return 1;
     }
     throw err;
@@ -120,12 +120,12 @@ async function send(args: string[], io: Io): Promise<number> {
       const rate = result.size / 1e6 / Math.max(r.ms / 1000, 1e-6);
       io.out(`stored ${result.name} (${formatSize(result.size)}, ${result.digest}) on ${r.destination} in ${(r.ms / 1000).toFixed(2)} s (${rate.toFixed(0)} MB/s)\n`);
     } else {
-      io.err(`rmmap: FAILED ${r.destination}: ${r.code ?? 'EIO'}: ${r.message ?? ''}\n`);
+      io.err(`shm-push: FAILED ${r.destination}: ${r.code ?? 'EIO'}: ${r.message ?? ''}\n`);
     }
   }
   const failed = result.receivers.filter((r) => !r.ok);
   if (failed.length > 0) {
-    io.err(`rmmap: ${failed.length} of ${result.receivers.length} receivers failed: ${failed.map((r) => r.destination).join(', ')}\n`);
+    io.err(`shm-push: ${failed.length} of ${result.receivers.length} receivers failed: ${failed.map((r) => r.destination).join(', ')}\n`);
     return 1;
   }
   return 0;
@@ -136,7 +136,7 @@ function progressLine(ps: readonly ReceiverProgress[], ms: number): string {
     const pct = p.size === 0 ? 100 : Math.floor((p.sent / p.size) * 100);
     return `${p.destination} ${p.phase} ${pct}% (${(p.sent / 1e6 / Math.max(ms / 1000, 1e-3)).toFixed(0)} MB/s)`;
   });
-  return `rmmap: ${parts.join(' | ')}\n`;
+  return `shm-push: ${parts.join(' | ')}\n`;
 }
 
 async function receive(args: string[], io: Io): Promise<number> {
@@ -187,7 +187,7 @@ async function receive(args: string[], io: Io): Promise<number> {
   const once = values['once'] === true;
   // Lines a sender can cause go through the limiter; `stored` lines on
   // stdout do not: each one stands for a file that is now in DIR.
-  const limited = new ReceiveLog((line) => io.err(`rmmap: ${line}\n`));
+  const limited = new ReceiveLog((line) => io.err(`shm-push: ${line}\n`));
   const log = (remote: string, kind: string, s: string) => {
     if (!quiet) limited.line(remote, kind, s);
   };
@@ -204,11 +204,11 @@ async function receive(args: string[], io: Io): Promise<number> {
     ...tokenOption(values['token-file']),
   });
   const { host, port: bound } = receiver.address;
-  // As `rmmap send` takes it: IPv6 addresses in brackets.
+  // As `shm-push send` takes it: IPv6 addresses in brackets.
   io.out(`listening on ${host.includes(':') ? `[${host}]` : host}:${bound}, storing into ${path.resolve(receiver.dir)}\n`);
   if (!quiet) {
     io.err(
-      `rmmap: limits: files up to ${formatSize(maxSize)}, header within ${formatDuration(headerTimeoutMs)}, ` +
+      `shm-push: limits: files up to ${formatSize(maxSize)}, header within ${formatDuration(headerTimeoutMs)}, ` +
         `idle senders dropped after ${formatDuration(idleTimeoutMs)}, ${maxConcurrent} connections at once\n`,
     );
   }
@@ -230,7 +230,7 @@ async function receive(args: string[], io: Io): Promise<number> {
       for (const t of live) {
         if (t.size === undefined || t.size === 0 || lastReceived.get(t.id) === t.received) continue;
         lastReceived.set(t.id, t.received);
-        if (!quiet) io.err(`rmmap: ${t.name ?? '?'} from ${t.remote}: ${Math.floor((t.received / t.size) * 100)}% (${formatSize(t.received)} of ${formatSize(t.size)})\n`);
+        if (!quiet) io.err(`shm-push: ${t.name ?? '?'} from ${t.remote}: ${Math.floor((t.received / t.size) * 100)}% (${formatSize(t.received)} of ${formatSize(t.size)})\n`);
       }
     }, 1000);
     ticker.unref();
@@ -249,7 +249,7 @@ async function receive(args: string[], io: Io): Promise<number> {
       if (once) stop(1);
     });
     receiver.on('error', (err: Error) => {
-      io.err(`rmmap: ${err.message}\n`);
+      io.err(`shm-push: ${err.message}\n`);
       stop(1);
     });
   });

@@ -11,7 +11,7 @@ async function cli(...argv: string[]): Promise<{ status: number; out: string; er
   return { status, out, err };
 }
 
-describe('rmmap CLI usage', () => {
+describe('shm-push CLI usage', () => {
   it.each([
     [[], 'missing command'],
     [['push'], 'unknown command "push"'],
@@ -43,7 +43,7 @@ describe('rmmap CLI usage', () => {
     }
     const v = await cli('--version');
     expect(v.status).toBe(0);
-    expect(v.out).toMatch(/^rmmap \d+\.\d+\.\d+\n$/);
+    expect(v.out).toMatch(/^shm-push \d+\.\d+\.\d+\n$/);
   });
 
   it('reports an unreadable or empty --token-file as an error (status 1)', async () => {

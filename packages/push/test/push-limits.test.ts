@@ -170,7 +170,7 @@ describe('logs: one line per client per kind per second', () => {
   });
 });
 
-describe('rmmap receive flags', () => {
+describe('shm-push receive flags', () => {
   async function cli(...argv: string[]): Promise<{ status: number; err: string }> {
     let err = '';
     const status = await main(argv, { out: () => undefined, err: (s) => (err += s) });
