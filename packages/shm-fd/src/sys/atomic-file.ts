@@ -1,4 +1,3 @@
-import type { randomBytes as RandomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -20,10 +19,10 @@ import { checkSharedDir, createOwnedFile } from './owned-path';
  * there tinyd's two-client decompression ran about a fifth slower (measured
  * A/B, long after the load itself), although nothing on that path uses it.
  */
-let randomBytesFn: typeof RandomBytes | undefined;
+let crypto: typeof import('node:crypto') | undefined;
 function randomBytes(n: number): Buffer {
-  randomBytesFn ??= (require('node:crypto') as typeof import('node:crypto')).randomBytes;
-  return randomBytesFn(n);
+  crypto ??= require('node:crypto') as typeof import('node:crypto');
+  return crypto.randomBytes(n);
 }
 
 export interface AtomicReplaceOptions {
