@@ -77,7 +77,7 @@ export function runReceiver(job: ReceiveJob): void {
       const offered = crypto.createHash('sha256').update(rest.subarray(fixed.nameLen)).digest();
       // Digests have equal length, so the comparison time says nothing about the token.
       if (!crypto.timingSafeEqual(offered, Buffer.from(job.tokenDigest, 'hex'))) {
-        throw new Refusal(PushStatus.UNAUTHORIZED, 'this receiver requires a token and the one sent does not match (rmmap send --token-file)');
+        throw new Refusal(PushStatus.UNAUTHORIZED, 'this receiver requires a token and the one sent does not match (shm-push send --token-file)');
       }
     }
     const decoded = decodeName(rest.subarray(0, fixed.nameLen));

@@ -53,7 +53,7 @@ export type FixedHeader =
 export function decodeHeaderFixed(b: Buffer, maxSize: number): FixedHeader {
   // "A header starts with the magic RMPS": anything else is not a push.
   if (b.length < HEADER_FIXED_LEN || b.readUInt32BE(0) !== HEADER_MAGIC) {
-    return { ok: false, status: PushStatus.BAD_HEADER, message: 'not an rmmap push (bad magic); is the sender an rmmap send of the same protocol?' };
+    return { ok: false, status: PushStatus.BAD_HEADER, message: 'not an rmmap push (bad magic); is the sender shm-push send of the same protocol?' };
   }
   const version = b.readUInt16BE(4);
   // "A receiver refuses versions it does not know."
