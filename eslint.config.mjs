@@ -1,4 +1,4 @@
-// Lint rules from STYLE §8: type-aware switch exhaustiveness, type-only
+// Lint rules: type-aware switch exhaustiveness, type-only
 // imports, node: protocol, no process.exit outside bin/; no import cycles
 // in any package's src (in a cycle one module runs against another half loaded).
 import { createNodeResolver, importX } from 'eslint-plugin-import-x';

@@ -38,7 +38,7 @@ export function forgetAtExit(ref: WeakRef<sys.Mapping> | undefined): void {
   if (ref !== undefined) flushOnExit.delete(ref);
 }
 
-// Backstop only (STYLE §4): an IPCBuffer owning an fd that is collected
+// Backstop only: an IPCBuffer owning an fd that is collected
 // without close() closes the fd and reports the leak.
 const fds = new FinalizationRegistry<{ fd: number; label: string }>((held) => {
   process.emitWarning(`${held.label} was garbage-collected without close(); call close() or use Symbol.dispose`, { code: 'SHM_LEAK' });

@@ -1,2 +1,2 @@
-/** Package-internal keys (STYLE §1: piscina:src/symbols.ts). */
+/** Package-internal symbol keys, in one place. */
 export const kState = Symbol('ipcbuffer.state');

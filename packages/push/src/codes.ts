@@ -1,4 +1,4 @@
-// Reply status codes. Wire values are never renamed or reused (STYLE §3).
+// Reply status codes. Wire values are never renamed or reused.
 
 export const PushStatus = {
   /** Header accepted; the sender may stream the data. */

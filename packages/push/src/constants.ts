@@ -58,5 +58,5 @@ export const MAX_SIZE = Number.MAX_SAFE_INTEGER;
 export const TEMP_PREFIX = '.rmmap-push-';
 export const TEMP_SUFFIX = '.part';
 
-/** States of the reply parser (STYLE §5). */
+/** States of the reply parser. */
 export const ReplyState = { FIXED: 0, MESSAGE: 1 } as const;

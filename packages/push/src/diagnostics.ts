@@ -1,7 +1,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 
-// Tracing hooks (STYLE §2): subscribe with diagnostics_channel, or run with
+// Tracing hooks: subscribe with diagnostics_channel, or run with
 // NODE_DEBUG=rmmap-push for timing lines.
 export const debug = debuglog('rmmap-push');
 

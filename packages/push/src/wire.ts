@@ -116,7 +116,7 @@ export function encodeReply(status: PushStatusCode, message: string): Buffer {
 }
 
 /**
- * Decodes receiver replies from arbitrary chunks (STYLE §5: run() returns as
+ * Decodes receiver replies from arbitrary chunks (run() returns as
  * soon as too few bytes are buffered; lengths are checked before allocating).
  */
 export class ReplyParser {

@@ -73,7 +73,7 @@ export const wireErrorName: Readonly<Record<number, WireErrorName>> = Object.fro
   Object.entries(WireError).map(([k, v]) => [v, k as WireErrorName]),
 );
 
-/** Parser states (STYLE §5: named states, the parser is an explicit machine). */
+/** Parser states (named states, the parser is an explicit machine). */
 export const ParserState = {
   /** Waiting for the 4-byte length prefix. */
   LENGTH: 0,

@@ -1,7 +1,7 @@
 /**
  * Removes the first `n` bytes from a queue of received chunks and returns
  * them: a zero-copy view when they lie in the first chunk, one copy when they
- * span chunks (STYLE §5 `consume`). The caller has checked that `n` bytes
+ * span chunks. The caller has checked that `n` bytes
  * are buffered.
  */
 export function takeBytes(chunks: Buffer[], n: number): Buffer {

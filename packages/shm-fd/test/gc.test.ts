@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
 // The FinalizationRegistry backstop, observed from a separate process so the
-// test's own heap does not interfere (STYLE §4, §6).
+// test's own heap does not interfere.
 function runChild(mode: 'closed' | 'leaked') {
   const out = execFileSync(
     process.execPath,

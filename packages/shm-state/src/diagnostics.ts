@@ -2,7 +2,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { debuglog } from 'node:util';
 
 /**
- * Recoveries from dead processes, for monitoring (STYLE §2). Subscribe with
+ * Recoveries from dead processes, for monitoring. Subscribe with
  * `diagnostics_channel.subscribe('shm-state:recovered', fn)`; messages are
  * `{ structure, what, deadPid }`. Also logged with NODE_DEBUG=shm-state.
  */

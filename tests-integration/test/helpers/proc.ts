@@ -1,4 +1,4 @@
-// Deterministic child-process handling for integration tests (STYLE §6):
+// Deterministic child-process handling for integration tests:
 // spawn the running Node binary, wait for readiness lines instead of
 // sleeping, include captured output in timeouts, and kill whole process
 // groups in afterEach.

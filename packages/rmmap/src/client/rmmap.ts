@@ -3,7 +3,7 @@ import { ClientConnection, type ConnectionOptions, type ServerAddress } from './
 import { type MappingOptions, RemoteMapping } from './mapping';
 import { requestMap } from './request-map';
 
-/** Where the file lives: the seed's `fileloc_t` (address, port, path) plus a token. */
+/** Where the file lives: address, port and path, plus a token. */
 export interface RmmapLocation extends ServerAddress {
   /** Path relative to the server's --root. */
   path: string;
@@ -32,7 +32,7 @@ function acquire(loc: RmmapLocation, options: ConnectionOptions): { conn: Client
     release: () => {
       if (released) return;
       released = true;
-      // The last user closes the connection (the seed closed its socket in rmunmap).
+      // The last user closes the connection.
       if (--e.users === 0) e.conn.close();
     },
   };
@@ -81,12 +81,12 @@ function validateLocation(loc: RmmapLocation): void {
 
 // The seed's function-style API (fmmap.h): rmmap / mread / mwrite / rmunmap.
 
-/** Reads `count` bytes at `offset` of the mapping (the seed's mread). */
+/** Reads `count` bytes at `offset` of the mapping. */
 export function mread(mapping: RemoteMapping, offset: number, count: number): Promise<Buffer> {
   return mapping.read(offset, count);
 }
 
-/** Writes `data` at `offset` of the mapping (the seed's mwrite). */
+/** Writes `data` at `offset` of the mapping. */
 export function mwrite(mapping: RemoteMapping, offset: number, data: Uint8Array): Promise<number> {
   return mapping.write(offset, data);
 }
@@ -96,7 +96,7 @@ export function msync(mapping: RemoteMapping): Promise<void> {
   return mapping.sync();
 }
 
-/** Unmaps (the seed's rmunmap); the connection closes with the process's last mapping on that server. */
+/** Unmaps; the connection closes with the process's last mapping on that server. */
 export function rmunmap(mapping: RemoteMapping): Promise<void> {
   return mapping.close();
 }

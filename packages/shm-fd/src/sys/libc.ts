@@ -6,7 +6,7 @@ import { createExternalBuffer, createPointer, DataType, freePointer, load, open,
  * addresses on Linux fit in 47 bits, well inside a double's 53.
  *
  * Everything above this interface is written against it, so tests can swap in
- * a fake with `setLibc()` (STYLE §1: libc behind an interface).
+ * a fake with `setLibc()` (libc behind an interface).
  */
 export interface Libc {
   memfd_create(name: string, flags: number): Ret;

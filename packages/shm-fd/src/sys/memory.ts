@@ -27,7 +27,7 @@ interface Region {
   label: string;
 }
 
-// Backstop only (STYLE §4): the range is unmapped once the last view over it
+// Backstop only: the range is unmapped once the last view over it
 // is collected. A range collected before close() is a leak and says so.
 const regions = new FinalizationRegistry<Region>((r) => {
   if (!r.closed) {
