@@ -1,0 +1,90 @@
+// What the client's calls share to run chunks through segments: the
+// per-chunk prepare/complete callbacks, error decoding and small helpers.
+import { varintLength, writeVarint } from '../codec/varint';
+import { CorruptInputError, TinyFileError } from '../errors';
+import { OP, S_ERR_OFFSET, S_IN_LEN, S_OUT_LEN, S_OUT_LIMIT, S_STATUS, STATUS_NAME } from '../protocol/layout';
+import type { FrameBatch } from '../codec/frame-splitter';
+import type { Channel } from './channel';
+
+/** What a completed chunk's callback receives; valid only during the callback. */
+export interface Done {
+  data: Buffer;
+  words: Int32Array;
+  h: number;
+  outLen: number;
+}
+
+/** Requests up to this size are answered fast enough to be worth a short spin (see Channel.spinFor). */
+const SPIN_MAX_BYTES = 16 * 1024;
+
+/** Whether a prepared request is small enough that its answer is worth spinning for (the daemon estimates work the same way). */
+export function smallWork(words: Int32Array, h: number, op: number): boolean {
+  const inLen = Atomics.load(words, h + S_IN_LEN);
+  const work = op === OP.DECOMPRESS_RAW ? Atomics.load(words, h + S_OUT_LIMIT) : op === OP.DECOMPRESS_FRAMED ? 4 * inLen : inLen;
+  return work <= SPIN_MAX_BYTES;
+}
+
+export type Prepare = (data: Buffer, words: Int32Array, h: number) => void;
+
+export function failure(ch: Channel, data: Buffer, words: Int32Array, h: number, base: number): TinyFileError {
+  const dead = ch.dead;
+  if (dead !== undefined) return dead;
+  const code = STATUS_NAME[Atomics.load(words, h + S_STATUS)] ?? 'ERR_TINYFILE_INTERNAL';
+  const len = Math.max(0, Math.min(Atomics.load(words, h + S_OUT_LEN), 2000));
+  const message = data.toString('utf8', 0, len) || 'tinyd failed the request';
+  const at = Atomics.load(words, h + S_ERR_OFFSET);
+  if (code === 'ERR_TINYFILE_CORRUPT_INPUT' || code === 'ERR_TINYFILE_BAD_CHECKSUM' || code === 'ERR_TINYFILE_WINDOW') {
+    return new CorruptInputError(message, at >= 0 ? base + at : undefined, code);
+  }
+  return new TinyFileError(code === 'OK' ? 'ERR_TINYFILE_INTERNAL' : code, message);
+}
+
+/** What the file and stream calls need from a connected TinyFile. */
+export interface Chunker {
+  /** The live channel, reconnecting if allowed. */
+  ready(): Promise<Channel>;
+  readySync(): Channel;
+  /** One chunk through one slot. `complete` runs while the slot's data is still ours. */
+  chunk<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base?: number, group?: number): Promise<T>;
+  chunkSync<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base?: number): T;
+  /** Input bytes per compress chunk for the granted segment size. */
+  chunkSize(): number;
+  /** Segments granted by the daemon and their size. */
+  segments(): { count: number; size: number };
+}
+
+export function checkInput(input: unknown): asserts input is Uint8Array {
+  if (!(input instanceof Uint8Array)) throw new TinyFileError('ERR_INVALID_ARG_TYPE', 'input must be a Buffer or Uint8Array');
+}
+
+export function compressPrepare(piece: Uint8Array): Prepare {
+  return (data, words, h) => {
+    data.set(piece, 0);
+    Atomics.store(words, h + S_IN_LEN, piece.length);
+  };
+}
+
+export function framedPrepare(batch: FrameBatch): Prepare {
+  return (data, words, h) => {
+    batch.data.copy(data, 0);
+    Atomics.store(words, h + S_IN_LEN, batch.data.length);
+  };
+}
+
+export function varintHead(n: number): Buffer {
+  const head = Buffer.allocUnsafe(varintLength(n));
+  writeVarint(n, head, 0);
+  return head;
+}
+
+export function copyOut(d: Done): Buffer {
+  return Buffer.from(d.data.subarray(0, d.outLen));
+}
+
+/** Awaits all; on failure still waits for the rest so no slot is left mid-request, then throws the first error. */
+export async function settleAll<T>(ps: Array<Promise<T>>): Promise<T[]> {
+  const r = await Promise.allSettled(ps);
+  const bad = r.find((x) => x.status === 'rejected');
+  if (bad !== undefined) throw (bad as PromiseRejectedResult).reason;
+  return r.map((x) => (x as PromiseFulfilledResult<T>).value);
+}
