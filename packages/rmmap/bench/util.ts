@@ -4,6 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { killedAtExit, removedAtExit } from '@shmkit/shm-fd/unstable-bench';
+
+export { killedAtExit, removedAtExit };
+
 export const pkgDir = path.resolve(__dirname, '..');
 const rmmapdBin = path.join(pkgDir, 'dist', 'bin', 'rmmapd.js');
 
@@ -11,42 +15,6 @@ const rmmapdBin = path.join(pkgDir, 'dist', 'bin', 'rmmapd.js');
 export function scratch(): string {
   const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
   return removedAtExit(fs.mkdtempSync(path.join(base, 'rmmap-bench-')));
-}
-
-const doomedDirs = new Set<string>();
-const doomedChildren = new Set<ChildProcess>();
-let cleanupArmed = false;
-
-/**
- * At exit, also on Ctrl-C or SIGTERM, kills what the bench started and
- * removes its files: a bench stopped halfway used to leave both behind
- * (hundreds of MiB for the push bench, in /var/tmp, which outlives a reboot).
- */
-function armCleanup(): void {
-  if (cleanupArmed) return;
-  cleanupArmed = true;
-  process.once('exit', () => {
-    for (const c of doomedChildren) c.kill('SIGKILL');
-    for (const d of doomedDirs) fs.rmSync(d, { recursive: true, force: true });
-  });
-  // exit() runs the 'exit' handler above; 128 + the signal's number, as a shell reports it.
-  process.once('SIGINT', () => process.exit(130));
-  process.once('SIGTERM', () => process.exit(143));
-}
-
-/** `dir`, removed with everything in it when the process exits. */
-export function removedAtExit(dir: string): string {
-  armCleanup();
-  doomedDirs.add(dir);
-  return dir;
-}
-
-/** `child`, killed when the process exits (a child that ended first is forgotten). */
-export function killedAtExit<T extends ChildProcess>(child: T): T {
-  armCleanup();
-  doomedChildren.add(child);
-  child.once('exit', () => doomedChildren.delete(child));
-  return child;
 }
 
 export function randomFile(file: string, bytes: number): void {

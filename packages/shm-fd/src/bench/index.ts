@@ -3,3 +3,5 @@
 export { environment, printTable, type Row } from './table';
 export { alternateTimings, sortedTimings } from './timing';
 export { median, percentile } from './stats';
+export { killedAtExit, removedAtExit } from './exit-cleanup';
+export { runScenarios } from './run-scenarios';

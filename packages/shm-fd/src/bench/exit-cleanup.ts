@@ -1,4 +1,4 @@
-// What the push bench starts, killed and removed when it exits.
+// What a bench starts, killed and removed when it exits (also on Ctrl-C).
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 
