@@ -290,7 +290,10 @@ export class MpmcQueue {
         const enq = Atomics.load(h, W_ENQ);
         if (enq !== pos) {
           const pending = (enq - pos) | 0;
-          if (pending < 0 || pending > this.capacity) {
+          // `pos` may be stale (this process was descheduled while others
+          // moved on), so the distance only proves corruption while the
+          // dequeue position still reads `pos`.
+          if ((pending < 0 || pending > this.capacity) && Atomics.load(h, W_DEQ) === pos) {
             throw this.#corrupt('the enqueue/dequeue positions', `are ${pending} apart (enqueue ${enq >>> 0}, dequeue ${pos >>> 0}) with ${this.capacity} slots`);
           }
           const owner = Atomics.load(slots, b + S_OWNER);
