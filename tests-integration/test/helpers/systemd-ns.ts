@@ -4,8 +4,8 @@
 //
 // - unshare --pid --fork --mount --propagation private --mount-proc
 //   --cgroup --net --uts --ipc: its own pids, mounts, network, hostname;
-// - inside: tmpfs on /run and on the /var directories systemd writes
-//   (StateDirectory=, DynamicUser=, PrivateTmp='s /var/tmp), /sys and
+// - inside: tmpfs on /run, /tmp and the /var directories systemd writes
+//   (StateDirectory=, DynamicUser=, PrivateTmp=), /sys and
 //   /proc/sys bound read-only (otherwise PID 1 rewrites host sysctls such as
 //   fs.file-max and net.unix.max_dgram_qlen), a fresh cgroup2 on
 //   /sys/fs/cgroup rooted in a cgroup made for this boot, and /dev/console
@@ -65,6 +65,15 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 const PID1 = `set -eu
 mount -t tmpfs -o mode=0755,nosuid,nodev tmpfs /run
+# A private /tmp (PrivateTmp= directories land there), with the harness
+# directory bound back at its own path.
+mkdir /run/shmkit-harness
+mount --bind "$3" /run/shmkit-harness
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+mkdir -p "$3"
+mount --bind /run/shmkit-harness "$3"
+umount /run/shmkit-harness
+rmdir /run/shmkit-harness
 for d in /var/lib /var/tmp /var/cache /var/log; do
   if [ -d "$d" ]; then mount -t tmpfs -o mode=0755 tmpfs "$d"; fi
 done
@@ -81,7 +90,7 @@ exec ${SYSTEMD} --unit=${TARGET} --log-target=console --show-status=yes
 const BOOT = `set -eu
 echo $$ > "$1/cgroup.procs"
 echo "shmkit-boot pid $$"
-exec unshare --pid --fork --mount --propagation private --mount-proc --cgroup --net --uts --ipc /bin/sh "$2" "$(tty)" "$3"
+exec unshare --pid --fork --mount --propagation private --mount-proc --cgroup --net --uts --ipc /bin/sh "$2" "$(tty)" "$3" "$4"
 `;
 
 const HARNESS_UNITS: Record<string, string> = {
@@ -112,7 +121,8 @@ export class SystemdNamespace {
   /**
    * Boots systemd with `units` (name → text) in its unit path. Each gets
    * a drop-in: DefaultDependencies=no (the usual targets are absent) and,
-   * for services, stdout and stderr appended to logs/NAME.log.
+   * for services, stdout and stderr appended to logs/NAME.log and a 30 s
+   * start timeout.
    */
   static async boot(units: Record<string, string>): Promise<SystemdNamespace> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shmkit-systemd-'));
@@ -127,7 +137,8 @@ export class SystemdNamespace {
       let text = '[Unit]\nDefaultDependencies=no\n';
       if (name.endsWith('.service')) {
         const log = path.join(logDir, `${name}.log`);
-        text += `[Service]\nStandardOutput=append:${log}\nStandardError=append:${log}\n`;
+        // A unit that never gets ready fails the test in 30 s, not systemd's 90.
+        text += `[Service]\nStandardOutput=append:${log}\nStandardError=append:${log}\nTimeoutStartSec=30s\n`;
       }
       fs.writeFileSync(path.join(dropIn, 'harness.conf'), text);
     }
@@ -135,7 +146,7 @@ export class SystemdNamespace {
     fs.writeFileSync(path.join(dir, 'boot.sh'), BOOT);
     const cgroup = path.join(ownCgroup(), `shmkit-systemd-${process.pid}-${++boots}`);
     fs.mkdirSync(cgroup);
-    const cmd = `/bin/sh ${q(path.join(dir, 'boot.sh'))} ${q(cgroup)} ${q(path.join(dir, 'pid1.sh'))} ${q(unitDir)}`;
+    const cmd = `/bin/sh ${q(path.join(dir, 'boot.sh'))} ${q(cgroup)} ${q(path.join(dir, 'pid1.sh'))} ${q(unitDir)} ${q(dir)}`;
     const boot = start(['-qfec', cmd, '/dev/null'], { cmd: 'script', stdio: ['pipe', 'pipe', 'pipe'] });
     try {
       const line = await boot.waitFor(/shmkit-boot pid (\d+)/, 20000);
