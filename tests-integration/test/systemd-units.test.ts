@@ -65,10 +65,12 @@ const testUnits: Record<string, string> = {
 
   const totals = (unit: string) => [...ns.log(unit).matchAll(/total (\d+)/g)].map((m) => Number(m[1]));
 
-  test('shmkit-primes.service keeps its table in the fd store across two restarts; stop clears it', async () => {
+  test('shmkit-primes.service keeps its table in the fd store across two restarts and a daemon-reload; stop clears it', async () => {
     const u = 'shmkit-primes.service';
     await ns.ok('start', u);
     await ns.ok('restart', u);
+    // The store is serialized with the unit across a reload of the manager.
+    await ns.ok('daemon-reload');
     await ns.ok('restart', u);
     expect(totals(u)).toEqual([100002, 200002, 300002]);
     expect(ns.log(u).match(/reusing SHM_SHARED_FD/g)).toHaveLength(2);
@@ -110,6 +112,8 @@ const testUnits: Record<string, string> = {
     expect(resumed()[1]).toBeGreaterThan(0);
     expect(resumed()[1]).toBeLessThanOrEqual(before + 100000);
     expect(Number(await ns.property(u, 'NRestarts'))).toBe(1);
+    // Through Restart= the unit never became inactive: the memfd came back from the fd store.
+    expect(ns.log(u).match(/reusing SHM_SHARED_FD/g)).toHaveLength(1);
 
     // stop drops the stored memfd; the next start refills it from the
     // backup on disk, as after a reboot.
@@ -121,6 +125,7 @@ const testUnits: Record<string, string> = {
     await ns.ok('start', u);
     await until(() => resumed().length === 3, 30000, `${u} to start from its backup`);
     expect(resumed()[2]).toBe(last);
+    expect(ns.log(u).match(/reusing SHM_SHARED_FD/g)).toHaveLength(1);
     await ns.ok('stop', u);
   });
 
