@@ -3,7 +3,8 @@
 // well under a second and touches nothing of the host:
 //
 // - unshare --pid --fork --mount --propagation private --mount-proc
-//   --cgroup --net --uts --ipc: its own pids, mounts, network, hostname;
+//   --cgroup --net --uts --ipc: its own pids, mounts, network, hostname
+//   (and --kill-child, so the namespace dies with unshare);
 // - inside: tmpfs on /run, /tmp and the /var directories systemd writes
 //   (StateDirectory=, DynamicUser=, PrivateTmp=), /sys and
 //   /proc/sys bound read-only (otherwise PID 1 rewrites host sysctls such as
@@ -25,7 +26,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { run, start, type Proc } from './proc';
+import { alive, run, start, type Proc } from './proc';
 
 const SYSTEMD = '/lib/systemd/systemd';
 const TARGET = 'shmkit-test.target';
@@ -90,7 +91,7 @@ exec ${SYSTEMD} --unit=${TARGET} --log-target=console --show-status=yes
 const BOOT = `set -eu
 echo $$ > "$1/cgroup.procs"
 echo "shmkit-boot pid $$"
-exec unshare --pid --fork --mount --propagation private --mount-proc --cgroup --net --uts --ipc /bin/sh "$2" "$(tty)" "$3" "$4"
+exec unshare --kill-child=SIGKILL --pid --fork --mount --propagation private --mount-proc --cgroup --net --uts --ipc /bin/sh "$2" "$(tty)" "$3" "$4"
 `;
 
 const HARNESS_UNITS: Record<string, string> = {
@@ -101,6 +102,23 @@ const HARNESS_UNITS: Record<string, string> = {
 };
 
 let boots = 0;
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
+
+/** Removes the cgroups of boots whose test process is gone (killed before it could power off). */
+function removeStaleCgroups(): void {
+  const parent = ownCgroup();
+  for (const name of fs.readdirSync(parent)) {
+    const m = /^shmkit-systemd-(\d+)-\d+$/.exec(name);
+    if (m === null || alive(Number(m[1]))) continue;
+    const dir = path.join(parent, name);
+    killCgroup(dir);
+    try {
+      removeCgroupTree(dir);
+    } catch {
+      // still emptying; the next boot tries again
+    }
+  }
+}
 
 export interface Run {
   status: number;
@@ -144,10 +162,15 @@ export class SystemdNamespace {
     }
     fs.writeFileSync(path.join(dir, 'pid1.sh'), PID1);
     fs.writeFileSync(path.join(dir, 'boot.sh'), BOOT);
+    removeStaleCgroups();
     const cgroup = path.join(ownCgroup(), `shmkit-systemd-${process.pid}-${++boots}`);
     fs.mkdirSync(cgroup);
     const cmd = `/bin/sh ${q(path.join(dir, 'boot.sh'))} ${q(cgroup)} ${q(path.join(dir, 'pid1.sh'))} ${q(unitDir)} ${q(dir)}`;
-    const boot = start(['-qfec', cmd, '/dev/null'], { cmd: 'script', stdio: ['pipe', 'pipe', 'pipe'] });
+    // Should this process die without powering off: script gets SIGKILL,
+    // the pty hangs up on unshare, and unshare's --kill-child takes PID 1
+    // and with it the whole namespace.
+    const argv = ['script', '-qfec', cmd, '/dev/null'];
+    const boot = SETPRIV === undefined ? start(argv.slice(1), { cmd: 'script', stdio: ['pipe', 'pipe', 'pipe'] }) : start(['--pdeathsig', 'SIGKILL', '--', ...argv], { cmd: SETPRIV, stdio: ['pipe', 'pipe', 'pipe'] });
     try {
       const line = await boot.waitFor(/shmkit-boot pid (\d+)/, 20000);
       const unsharePid = Number(/(\d+)$/.exec(line)?.[1]);
