@@ -39,6 +39,13 @@ export function systemdUnavailable(): string | null {
     if (!['/usr/bin', '/bin'].some((d) => fs.existsSync(path.join(d, tool)))) return `no ${tool} (util-linux)`;
   }
   if (cgroup2Mount() === null) return 'no cgroup2 hierarchy is mounted';
+  const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(fs.readFileSync('/proc/self/status', 'utf8'))?.[1];
+  if (capEff === undefined || (BigInt(`0x${capEff}`) & (1n << 21n)) === 0n) return 'no CAP_SYS_ADMIN (namespaces and mounts need it)';
+  try {
+    fs.accessSync(ownCgroup(), fs.constants.W_OK);
+  } catch {
+    return `cannot create cgroups under ${ownCgroup()}`;
+  }
   return null;
 }
 
