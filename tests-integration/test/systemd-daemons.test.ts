@@ -107,11 +107,11 @@ const fastWatchdog = (text: string) => text.replace(/^WatchdogSec=.*$/m, 'Watchd
     expect(await ns.property('rmmapd.service', 'Result')).toBe('success');
     expect(await ns.property('rmmapd.service', 'ExecMainStatus')).toBe('0');
     expect(await ns.property('rmmapd.socket', 'ActiveState')).toBe('active');
+    // The write journal outlives the stop (RuntimeDirectoryPreserve=yes), in a private directory.
+    expect((fs.statSync(ns.inside('/run/rmmapd')).mode & 0o777).toString(8)).toBe('700');
+    expect(fs.statSync(ns.inside('/run/rmmapd/served.journal')).isFile()).toBe(true);
     const r = await ns.exec([process.execPath, rmmapRead, '127.0.0.1', '7878', 'hello.txt', '5'], { timeoutMs: 30000 });
     expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 0, stdout: 'read "hello"\n' });
-    // The journal directory outlives a restart (RuntimeDirectoryPreserve=restart) and is private.
-    const journalDir = fs.statSync(ns.inside('/run/rmmapd'));
-    expect((journalDir.mode & 0o777).toString(8)).toBe('700');
   });
 
   async function pollProperty(unit: string, name: string, ok: (v: string) => boolean, timeoutMs = 20000): Promise<string> {
