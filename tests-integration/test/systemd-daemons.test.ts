@@ -40,15 +40,31 @@ const fastWatchdog = (text: string) => text.replace(/^WatchdogSec=.*$/m, 'Watchd
     await ns?.poweroff();
   });
 
-  /** Compresses and decompresses a file through tinyd.socket, as root inside the namespace. */
+  /**
+   * Runs the tinyfile CLI as root inside the namespace. A client trusts
+   * only its own uid and TINYFILE_DAEMON_UID, and checks the credentials
+   * of whoever last called listen() on the socket: systemd (root) until
+   * tinyd first runs, then tinyd (Node listens again on the socket it was
+   * given), under its DynamicUser= uid, even after it stopped. That uid is
+   * derived from the user name (tinyfile), so it stays the same.
+   */
+  let tinydUid: string | undefined;
+  async function tinyfileCli(...args: string[]) {
+    const uid = await ns.property('tinyd.service', 'UID');
+    if (/^\d+$/.test(uid)) tinydUid = uid;
+    const env = tinydUid === undefined ? process.env : { ...process.env, TINYFILE_DAEMON_UID: tinydUid };
+    const r = await ns.exec([process.execPath, tinyfile, '--socket', TINYD_SOCKET, ...args], { timeoutMs: 30000, env });
+    expect({ args, status: r.status, stderr: r.status === 0 ? '' : r.stderr }).toEqual({ args, status: 0, stderr: '' });
+    return r;
+  }
+
+  /** Compresses and decompresses a file through tinyd.socket. */
   async function tinyfileRoundTrip(name: string): Promise<void> {
     const src = path.join(ns.dir, name);
     const input = Buffer.from(`${name}: compressed by a socket-activated tinyd\n`.repeat(20000));
     fs.writeFileSync(src, input);
-    const c = await ns.exec([process.execPath, tinyfile, '--socket', TINYD_SOCKET, 'compress', src, '-o', `${src}.sz`], { timeoutMs: 30000 });
-    expect({ status: c.status, stderr: c.stderr }).toEqual({ status: 0, stderr: '' });
-    const d = await ns.exec([process.execPath, tinyfile, '--socket', TINYD_SOCKET, 'decompress', `${src}.sz`, '-o', `${src}.out`], { timeoutMs: 30000 });
-    expect({ status: d.status, stderr: d.stderr }).toEqual({ status: 0, stderr: '' });
+    await tinyfileCli('compress', src, '-o', `${src}.sz`);
+    await tinyfileCli('decompress', `${src}.sz`, '-o', `${src}.out`);
     expect(fs.readFileSync(`${src}.out`).equals(input)).toBe(true);
   }
 
@@ -68,8 +84,7 @@ const fastWatchdog = (text: string) => text.replace(/^WatchdogSec=.*$/m, 'Watchd
     // socket file is systemd's (root's, 0600), not one tinyd bound.
     const st = fs.statSync(ns.inside(TINYD_SOCKET));
     expect({ socket: st.isSocket(), uid: st.uid, mode: (st.mode & 0o777).toString(8) }).toEqual({ socket: true, uid: 0, mode: '600' });
-    const status = await ns.exec([process.execPath, tinyfile, '--socket', TINYD_SOCKET, 'status'], { timeoutMs: 30000 });
-    expect(status.status).toBe(0);
+    const status = await tinyfileCli('status');
     expect(status.stdout).toContain(`tinyd pid ${await ns.property('tinyd.service', 'MainPID')}`);
     // STATUS= lines and WATCHDOG=1 pings reach systemd.
     await pollProperty('tinyd.service', 'StatusText', (v) => v !== '');
@@ -87,6 +102,7 @@ const fastWatchdog = (text: string) => text.replace(/^WatchdogSec=.*$/m, 'Watchd
     await tinyfileRoundTrip('second.txt');
     expect(await ns.property('tinyd.service', 'ActiveState')).toBe('active');
     expect(Number(await ns.property('tinyd.service', 'NRestarts'))).toBe(0);
+    expect(await ns.property('tinyd.service', 'UID')).toBe(tinydUid);
   });
 
   test('rmmapd.socket starts rmmapd on the first client, which reads a file of its root', async () => {
@@ -100,6 +116,18 @@ const fastWatchdog = (text: string) => text.replace(/^WatchdogSec=.*$/m, 'Watchd
     expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: 'read "hello from a socket-activated rmmapd"\n', stderr: '' });
     expect(await ns.property('rmmapd.service', 'ActiveState')).toBe('active');
     await pollProperty('rmmapd.service', 'WatchdogTimestampMonotonic', (v) => v !== '' && v !== '0');
+  });
+
+  test('rmmapd status (as root) reaches the activated rmmapd through its control socket in RuntimeDirectory=', async () => {
+    const st = await ns.exec([process.execPath, bin('rmmap', 'rmmapd'), 'status', '--json', '--control', '/run/rmmapd/control-7878.sock'], { timeoutMs: 30000 });
+    expect({ status: st.status, stderr: st.stderr }).toEqual({ status: 0, stderr: '' });
+    const status = JSON.parse(st.stdout) as { pid: number; activated: boolean; port: number; journal: { path: string } | null };
+    expect({ pid: status.pid, activated: status.activated, port: status.port, journal: status.journal?.path }).toEqual({
+      pid: Number(await ns.property('rmmapd.service', 'MainPID')),
+      activated: true,
+      port: 7878,
+      journal: '/run/rmmapd/served.journal',
+    });
   });
 
   test('systemctl stop drains rmmapd; a client reconnecting through the socket starts it again', async () => {

@@ -193,7 +193,7 @@ export class SystemdNamespace {
   }
 
   /** Runs a command inside the namespaces (mounts, pids, network). */
-  exec(argv: string[], options: { timeoutMs?: number } = {}): Promise<Run> {
+  exec(argv: string[], options: { timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<Run> {
     return run(['-t', String(this.pid), '-m', '-p', '-n', '--', ...argv], { cmd: 'nsenter', ...options });
   }
 
