@@ -91,6 +91,16 @@ const fastWatchdog = (text: string) => text.replace(/^WatchdogSec=.*$/m, 'Watchd
     await pollProperty('tinyd.service', 'WatchdogTimestampMonotonic', (v) => v !== '' && v !== '0');
   });
 
+  test('systemctl reload (SIGHUP) leaves tinyd serving, the same process', async () => {
+    const pid = await ns.property('tinyd.service', 'MainPID');
+    await ns.ok('reload', 'tinyd.service');
+    // Served by the same tinyd: had SIGHUP killed it, this client would have started a new one.
+    const status = await tinyfileCli('status');
+    expect(status.stdout).toContain(`tinyd pid ${pid}`);
+    expect(await ns.property('tinyd.service', 'MainPID')).toBe(pid);
+    expect(await ns.property('tinyd.service', 'ActiveState')).toBe('active');
+  });
+
   test('systemctl stop drains tinyd; systemd keeps the socket and the next client starts it again', async () => {
     await ns.ok('stop', 'tinyd.service');
     expect(await ns.property('tinyd.service', 'ActiveState')).toBe('inactive');
