@@ -110,8 +110,9 @@ const testUnits: Record<string, string> = {
       throw new Error(`${(err as Error).message}\n${await ns.describe([u])}`);
     });
     expect(resumed()[0]).toBe(0);
-    expect(resumed()[1]).toBeGreaterThan(0);
-    expect(resumed()[1]).toBeLessThanOrEqual(before + 100000);
+    // Nothing committed before the kill is lost (a commit the kill cut off
+    // before its log line may be there too).
+    expect(resumed()[1]).toBeGreaterThanOrEqual(before);
     expect(Number(await ns.property(u, 'NRestarts'))).toBe(1);
     // Through Restart= the unit never became inactive: the memfd came back from the fd store.
     expect(ns.log(u).match(/reusing SHM_SHARED_FD/g)).toHaveLength(1);
@@ -125,7 +126,7 @@ const testUnits: Record<string, string> = {
     expect(fs.statSync(ns.inside('/var/lib/shmkit-primes/primes.backup')).size).toBeGreaterThan(0);
     await ns.ok('start', u);
     await until(() => resumed().length === 3, 30000, `${u} to start from its backup`);
-    expect(resumed()[2]).toBe(last);
+    expect(resumed()[2]).toBeGreaterThanOrEqual(last);
     expect(ns.log(u).match(/reusing SHM_SHARED_FD/g)).toHaveLength(1);
     await ns.ok('stop', u);
   });
