@@ -61,6 +61,47 @@ test('each package README opens with a runnable snippet', () => {
   expect(missing.map((f) => path.relative(repoRoot, f))).toEqual([]);
 });
 
+test('the extractor reads markers, languages and fences', () => {
+  const md = path.join(os.tmpdir(), `snippets-${process.pid}.md`);
+  fs.writeFileSync(
+    md,
+    [
+      '# t',
+      '```js',
+      "require('node:fs');",
+      '```',
+      '<!-- fragment -->',
+      '```ts',
+      'q.tryPop();',
+      '```',
+      '<!-- run: under shm-fd, with tinyd -->',
+      '```typescript',
+      "import fs from 'node:fs';",
+      '```',
+      '```sh',
+      'echo not a snippet',
+      '```',
+      '````md',
+      '```js',
+      'inside another fence',
+      '```',
+      '````',
+    ].join('\n'),
+  );
+  try {
+    const got = extractSnippets(md);
+    expect(got.map((s) => [s.line, s.language, s.fragment, s.needs, extensionOf(s)])).toEqual([
+      [2, 'js', false, [], '.cjs'],
+      [6, 'ts', true, [], '.mts'],
+      [10, 'ts', false, ['shm-fd', 'tinyd'], '.mts'],
+    ]);
+    fs.writeFileSync(md, '<!-- run: with rmmapd -->\n```js\n1;\n```\n');
+    expect(() => extractSnippets(md)).toThrow(/unknown snippet marker "run: with rmmapd"/);
+  } finally {
+    fs.rmSync(md, { force: true });
+  }
+});
+
 test.each(runnable.map((s) => [label(s), s] as const))('%s runs', async (name, s) => {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'readme-snippet-'));
   const file = path.join(snippetDir, name.replace(/[^\w.-]+/g, '_') + extensionOf(s));
