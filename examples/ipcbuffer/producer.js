@@ -7,7 +7,13 @@
 'use strict';
 const { CAPACITY, COUNT, DONE, VALUES, openBoard, boardName, valueAt } = require('./board');
 
-const board = openBoard(boardName());
+let board;
+try {
+  board = openBoard(boardName());
+} catch (err) {
+  process.stderr.write(`producer.js: ${err.message}\n`);
+  process.exit(1);
+}
 const { buf, lock } = board;
 const BATCH = 50;
 

@@ -9,19 +9,29 @@ const { TinyFile } = require('@shmkit/tinyfile');
 const { filesUnder, outputFor, dirsFromArgs, summary } = require('./files');
 const path = require('node:path');
 
-const { dir, out } = dirsFromArgs('compress-sync.js');
-const start = performance.now();
-const tf = TinyFile.connectSync(); // tinyd on its default socket ($XDG_RUNTIME_DIR/tinyfile/tinyd.sock)
-let bytesIn = 0;
-let bytesOut = 0;
-const files = filesUnder(dir);
-try {
-  for (const rel of files) {
-    const r = tf.compressFileSync(path.join(dir, rel), outputFor(out, rel));
-    bytesIn += r.bytesIn;
-    bytesOut += r.bytesOut;
+function main() {
+  const { dir, out } = dirsFromArgs('compress-sync.js');
+  const start = performance.now();
+  const tf = TinyFile.connectSync(); // tinyd on its default socket ($XDG_RUNTIME_DIR/tinyfile/tinyd.sock)
+  let bytesIn = 0;
+  let bytesOut = 0;
+  const files = filesUnder(dir);
+  try {
+    for (const rel of files) {
+      const r = tf.compressFileSync(path.join(dir, rel), outputFor(out, rel));
+      bytesIn += r.bytesIn;
+      bytesOut += r.bytesOut;
+    }
+  } finally {
+    void tf.close(); // releases the channel now; the promise only reports it
   }
-} finally {
-  void tf.close(); // releases the channel now; the promise only reports it
+  console.log(summary('sync', files.length, bytesIn, bytesOut, performance.now() - start));
 }
-console.log(summary('sync', files.length, bytesIn, bytesOut, performance.now() - start));
+
+try {
+  main();
+} catch (err) {
+  // Errors carry a code and say what to do (e.g. how to start tinyd).
+  process.stderr.write(`compress-sync.js: ${err.message}\n`);
+  process.exit(1);
+}

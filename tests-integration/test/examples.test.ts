@@ -57,6 +57,17 @@ describe('examples/tinyfile', () => {
     expect(fs.existsSync(path.join(output, 'link-to-a.sz'))).toBe(false);
   });
 
+  it.each(['compress-sync.js', 'compress-async.js'])('%s without a daemon says how to start one', async (program) => {
+    const runtime = path.join(dir, 'runtime');
+    fs.mkdirSync(runtime, { mode: 0o700 });
+    fs.mkdirSync(path.join(dir, 'in'));
+    const r = await run([path.join(examples, 'tinyfile', program), path.join(dir, 'in'), path.join(dir, 'out')], { env: { ...process.env, XDG_RUNTIME_DIR: runtime } });
+    expect(r.status).toBe(1);
+    // One line naming the program and the missing daemon, no stack trace.
+    expect(r.stderr).toMatch(new RegExp(`^${program.replace('.', '\\.')}: .*tinyd.*\n$`));
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
   it('says how to call it', async () => {
     const r = await run([path.join(examples, 'tinyfile', 'compress-sync.js')]);
     expect(r.status).toBe(2);
