@@ -110,7 +110,7 @@ async function benchDir(pushFile: typeof pushFileType, dir: string, mb: number, 
         rows.push(`| ${n} | ${label} | ${s.mbps.toFixed(0)} | **${(s.mbps / baseline.mbps).toFixed(2)}×** | ${s.cpuMs.toFixed(0)} | **${(baseline.cpuMs / s.cpuMs).toFixed(2)}×** |`);
       }
 
-      // The transport alone, as in the issue's C measurement: receivers that
+      // The transport alone, as a C program would measure it: receivers that
       // count and discard the bytes, senders without protocol or checksum.
       const sinks = await Promise.all(Array.from({ length: n }, () => startReceiver(children, [__filename, '--discard-receiver'], true)));
       const transport: Array<[string, () => Promise<number[]>]> = [

@@ -22,7 +22,7 @@ export const MAX_REPLY_MESSAGE_LEN = 1024;
  * Checksum algorithms by wire id. xxh64 (XXH64 in WebAssembly, ~12 GB/s
  * here) is the default: it catches transmission and disk errors, and it is
  * hashed from the very memory the bytes are read into at both ends, so it
- * adds no copy (see PUSH.md, "Fourth session"). crc32 (zlib, ~3.6 GB/s) was
+ * adds no copy (see PUSH.md, "Tuning"). crc32 (zlib, ~3.6 GB/s) was
  * the default before; a quarter of a receiver's CPU went into it. sha256
  * (~0.9-1.3 GB/s here with SHA-NI) also resists deliberate tampering, and
  * gets a hashing thread of its own for big files.

@@ -18,7 +18,7 @@ export const FOLLOW_MIN_SIZE = 16 * 1024 * 1024;
  * crc32 runs at several GB/s, so hashing it inline, right behind the copy
  * while the bytes are still in the CPU cache, costs less CPU than a thread's
  * start-up, its cold re-read of the file and the hand-over (measured in
- * PUSH.md, "Performance pass").
+ * PUSH.md, "Tuning").
  */
 export function wantsFollower(size: number, checksum: ChecksumId): boolean {
   return size >= FOLLOW_MIN_SIZE && CHECKSUMS[checksum].name === 'sha256';

@@ -5,7 +5,7 @@
 // crc32 works the same way through a 1 MiB buffer. With sha256 it
 // moves socket → pipe → file with splice(2) and is hashed from the file (by
 // a second thread for big files): sha256 is slow enough to want its own core.
-// Measured (PUSH.md, "Performance pass"): read + crc32 + write costs ~20 %
+// Measured (PUSH.md, "Tuning"): read + crc32 + write costs ~20 %
 // less receiver CPU than splice followed by pread + crc32 of what landed.
 import crypto from 'node:crypto';
 import fs from 'node:fs';

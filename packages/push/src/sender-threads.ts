@@ -70,6 +70,9 @@ export async function closeIdleSenderThreads(): Promise<void> {
     all.map((e) => {
       clearTimeout(e.timer);
       const gone = new Promise((resolve) => e.worker.once('exit', resolve));
+      // Idle threads are unref'd; hold the loop open until they are gone, or
+      // a program ending in this await exits with the promise unsettled.
+      e.worker.ref();
       end(e.worker);
       return gone;
     }),
