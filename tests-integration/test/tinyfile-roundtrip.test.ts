@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { TinyFile } from '@shmkit/tinyfile';
-import { compressBlock } from '@shmkit/tinyfile/codec';
+import { codecByName, compressBlock } from '@shmkit/tinyfile/codec';
 import { kUnsafeSubmit, OP, S_GROUP, S_IN_LEN } from '@shmkit/tinyfile/unstable-protocol';
 
 import { run } from './helpers/proc';
@@ -60,7 +60,9 @@ describe('one wake-up per call (S_GROUP)', () => {
     const tf = await TinyFile.connect({ socket: t.socket });
     try {
       const input = text(3 << 20);
-      const expected = compressBlock(input);
+      const daemonCodec = codecByName('auto');
+      const expected = compressBlock(input, daemonCodec);
+      daemonCodec.close?.();
       tf.resetStats();
       const calls = 10;
       for (let i = 0; i < calls; i++) expect((await tf.compress(input)).equals(expected)).toBe(true);
