@@ -46,7 +46,8 @@ export class LibSnappy implements Disposable {
     try {
       return new LibSnappy(sys.openForeignLibrary(path));
     } catch (err) {
-      throw new TinyFileError('ERR_TINYFILE_NO_NATIVE_CODEC', `libsnappy did not load (${(err as Error).message}); install libsnappy1v5 or set TINYFILE_LIBSNAPPY to its path`, {
+      const why = (err as Error).message;
+      throw new TinyFileError('ERR_TINYFILE_NO_NATIVE_CODEC', `libsnappy did not load (${why.includes(path) ? why : `${path}: ${why}`}); install libsnappy1v5 or set TINYFILE_LIBSNAPPY to its path`, {
         cause: err,
       });
     }
