@@ -178,7 +178,7 @@ export function serveSlot(
         break;
       }
       case OP.DECOMPRESS_FRAMED: {
-        const n = decodeFrames(data, inLen, scratch.work.subarray(0, slotSize));
+        const n = decodeFrames(data, inLen, scratch.work.subarray(0, slotSize), 0, codec.decompress === undefined ? undefined : { codec, scratch: scratch.chunk });
         scratch.work.copy(data, 0, 0, n);
         outLen = n;
         break;
