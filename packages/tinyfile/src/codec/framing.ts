@@ -4,6 +4,7 @@
 import { CorruptInputError } from '../errors';
 import { maxCompressedLength, type Codec } from './codec';
 import { crc32c, maskChecksum } from './crc32c';
+import { NATIVE_DECODE_MIN } from './libsnappy';
 import { decodeRawBlock } from './raw-decoder';
 import { readVarint } from './varint';
 
@@ -80,8 +81,8 @@ export interface NativeChunkDecoder {
 /**
  * Decodes a sequence of whole data chunks `input[0, inEnd)` into `out`.
  * Returns the bytes written. `inputBase` is where `input` starts in the
- * stream, for error offsets. With `native`, compressed chunks go through
- * it first; a chunk it does not decode to its declared length goes through
+ * stream, for error offsets. With `native`, compressed chunks of at least
+ * NATIVE_DECODE_MIN bytes go through it first; a chunk it does not decode to its declared length goes through
  * tinyfile's decoder, which reports what is wrong and where.
  */
 export function decodeFrames(input: Uint8Array, inEnd: number, out: Uint8Array, inputBase = 0, native?: NativeChunkDecoder): number {
@@ -111,7 +112,7 @@ export function decodeFrames(input: Uint8Array, inEnd: number, out: Uint8Array, 
         if (value > MAX_CHUNK_DATA) throw new CorruptInputError(`compressed chunk declares ${value} bytes, more than 65536`, inputBase + at);
         if (outPos + value > out.length) throw new CorruptInputError('chunks decode to more than the output holds', inputBase + at);
         n = -1;
-        if (native !== undefined) {
+        if (native !== undefined && value >= NATIVE_DECODE_MIN) {
           native.scratch.set(block, 0);
           // The private copy's preamble is the one the C decoder reads: anything but `value` bytes is a failure.
           if (native.codec.decompress!(native.scratch.subarray(0, block.length), out.subarray(outPos, outPos + value)) === value) n = value;

@@ -8,6 +8,14 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { TinyFileError } from '../errors';
 
+/**
+ * Outputs shorter than this are decoded by tinyfile's decoder even when the
+ * native codec is there: for them the ffi call costs more than decoding in
+ * JavaScript. (Compression always goes through the codec, so that a block
+ * is the same however its input is cut.)
+ */
+export const NATIVE_DECODE_MIN = 8192;
+
 /** snappy-c.h snappy_status. */
 const SNAPPY_OK = 0;
 

@@ -6,6 +6,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { maxCompressedLength, type Codec } from '../codec/codec';
 import { decodeFrames, encodeFrames } from '../codec/framing';
+import { NATIVE_DECODE_MIN } from '../codec/libsnappy';
 import { decodeRawStep, HISTORY, type RawDecodeState } from '../codec/raw-decoder';
 import { varintLength, writeVarint } from '../codec/varint';
 import { CorruptInputError } from '../errors';
@@ -148,7 +149,7 @@ export function serveSlot(
         if (state.literal < 0 || state.copyLeft < 0 || state.copyLeft > 64) throw new BadRequest('decoder state is out of range');
         if (state.copyLeft > 0 && (state.copyOffset <= 0 || state.copyOffset > hist)) throw new BadRequest('pending copy reaches outside the history');
         if (hist > state.produced) throw new BadRequest(`history of ${hist} bytes exceeds the ${state.produced} bytes produced`);
-        const whole = codec.decompress !== undefined && hist === 0 && state.literal === 0 && state.copyLeft === 0 && inLen < slotSize && outLimit > 0;
+        const whole = codec.decompress !== undefined && hist === 0 && state.literal === 0 && state.copyLeft === 0 && inLen < slotSize && outLimit >= NATIVE_DECODE_MIN;
         const n = whole ? decodeWhole(codec, data, inLen, outLimit, scratch.work) : -1;
         if (n >= 0) {
           outLen = n;
