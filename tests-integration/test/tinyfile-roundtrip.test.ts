@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { TinyFile } from '@shmkit/tinyfile';
-import { codecByName, compressBlock } from '@shmkit/tinyfile/codec';
+import { compressBlock } from '@shmkit/tinyfile/codec';
 import { kUnsafeSubmit, OP, S_GROUP, S_IN_LEN } from '@shmkit/tinyfile/unstable-protocol';
 
 import { run } from './helpers/proc';
@@ -56,13 +56,15 @@ describe('one wake-up per call (S_GROUP)', () => {
   }
 
   test('a 3 MiB compress() is cut into 4 pieces on 2 workers and answered in one batch', async () => {
-    await startDaemon(t.socket, ['--workers', '2']);
+    // The js codec: a piece libsnappy compresses in about a millisecond can
+    // be done before a client descheduled on a loaded machine has pushed its
+    // siblings, and is then answered alone; the slower codec keeps this test
+    // about the grouping, not about the scheduler.
+    await startDaemon(t.socket, ['--workers', '2', '--codec', 'js']);
     const tf = await TinyFile.connect({ socket: t.socket });
     try {
       const input = text(3 << 20);
-      const daemonCodec = codecByName('auto');
-      const expected = compressBlock(input, daemonCodec);
-      daemonCodec.close?.();
+      const expected = compressBlock(input);
       tf.resetStats();
       const calls = 10;
       for (let i = 0; i < calls; i++) expect((await tf.compress(input)).equals(expected)).toBe(true);
