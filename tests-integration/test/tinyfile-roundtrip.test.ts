@@ -56,7 +56,7 @@ describe('one wake-up per call (S_GROUP)', () => {
   }
 
   test('a 3 MiB compress() is cut into 4 pieces on 2 workers and answered in one batch', async () => {
-    // The js codec: a piece libsnappy compresses in about a millisecond can
+    // The js codec: a piece libsnappy compresses in a millisecond or two can
     // be done before a client descheduled on a loaded machine has pushed its
     // siblings, and is then answered alone; the slower codec keeps this test
     // about the grouping, not about the scheduler.
