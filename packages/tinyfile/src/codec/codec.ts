@@ -1,6 +1,8 @@
-// The compressor is pluggable; decoding always goes through raw-decoder.ts,
-// which checks every offset and length (snappyjs's own decoder can loop
-// forever on hostile input, and the daemon must survive any input).
+// The compressor is pluggable. Decoding goes through raw-decoder.ts, which
+// checks every offset and length (snappyjs's own decoder can loop forever on
+// hostile input, and the daemon must survive any input), except where a
+// native codec's decoder (libsnappy's, itself safe on corrupt input) takes a
+// whole block from private memory; what it refuses still goes through ours.
 import { SnappyCompressor } from 'snappyjs/snappy_compressor';
 
 import { TinyFileError } from '../errors';
@@ -32,7 +34,7 @@ export function maxCompressedLength(n: number): number {
   return 32 + n + Math.floor(n / 6);
 }
 
-/** Ours (raw-encoder.ts): snappyjs's output, byte for byte, in about 60 % of its time. The default. */
+/** Ours (raw-encoder.ts): snappyjs's output, byte for byte, in about 60 % of its time. In-process default; tinyd's without libsnappy. */
 export const jsCodec: Codec = {
   name: 'js',
   compress: compressRaw,
