@@ -9,6 +9,7 @@
 // CRC-32C of what it decodes to, through napi snappy's decoder).
 //
 //   BENCH_PAIRS   pairs per row (default 7; BENCH_QUICK=1 makes it 3 and the batches short)
+//   BENCH_CODEC   tinyd's --codec (default: tinyd's own default, auto)
 //
 // Run it with `node -r tsx/cjs bench/run.ts native` (after `pnpm build`).
 import snappy from 'snappy';
@@ -110,7 +111,8 @@ function cpuRow(label: string, bytesPerBatch: number, ps: Array<{ ours: Sample; 
 
 export async function run(): Promise<Row[]> {
   const rows: Row[] = [];
-  const d = await startTinyd(['--workers', '2']);
+  const codecArg = process.env['BENCH_CODEC'];
+  const d = await startTinyd(['--workers', '2', ...(codecArg === undefined ? [] : ['--codec', codecArg])]);
   try {
     const codec = (await queryStatus(d.socket)).codec;
     const tf = await TinyFile.connect({ socket: d.socket });
