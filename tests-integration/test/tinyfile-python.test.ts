@@ -109,3 +109,37 @@ maybe('a corrupted python stream fails with a checksum error and no output file'
   expect(d.stderr).not.toMatch(/\n\s+at /);
   expect(fs.existsSync(path.join(t.dir, 'out'))).toBe(false);
 });
+
+maybe('a 9 MiB input split across both workers compresses to the single-worker block, which python decodes', async () => {
+  const { TinyFile } = await import('@shmkit/tinyfile');
+  const { codecByName, compressBlock } = await import('@shmkit/tinyfile/codec');
+  const input = Buffer.concat([sample(), sample(), sample(), sample()]).subarray(0, 9 << 20);
+  // The single-worker path: one worker, one segment, so every piece runs after the one before.
+  const single = path.join(t.dir, 'single.sock');
+  await startDaemon(single, ['--workers', '1']);
+  const one = await TinyFile.connect({ socket: single, segments: 1 });
+  await startDaemon(t.socket, ['--workers', '2']);
+  const split = await TinyFile.connect({ socket: t.socket, segments: 4 });
+  const codec = codecByName('auto');
+  try {
+    const reference = await one.compress(input);
+    expect(one.stats.chunks).toBeGreaterThan(1);
+    // One call of the same codec in-process, uncut.
+    expect(reference.equals(compressBlock(input, codec))).toBe(true);
+    split.resetStats();
+    const blocks = [await split.compress(input), split.compressSync(input)];
+    // Cut into more pieces than one segment holds, all out at once.
+    expect(split.stats.chunks).toBeGreaterThanOrEqual(2 * 11);
+    for (const b of blocks) expect(b.equals(reference)).toBe(true);
+    fs.writeFileSync(path.join(t.dir, 'split.raw'), blocks[0]!);
+    py('uncompress', path.join(t.dir, 'split.raw'), path.join(t.dir, 'split.back'));
+    expect(fs.readFileSync(path.join(t.dir, 'split.back')).equals(input)).toBe(true);
+    // Decoding a block this big is split too (independent pieces), async and blocking.
+    expect((await split.decompress(reference)).equals(input)).toBe(true);
+    expect(split.decompressSync(reference).equals(input)).toBe(true);
+  } finally {
+    codec.close?.();
+    await one.close();
+    await split.close();
+  }
+});

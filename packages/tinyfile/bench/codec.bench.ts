@@ -1,10 +1,11 @@
-// Which compressor should tinyd run? tinyfile's own (js, the default), the
-// napi-rs `snappy` package (native) and snappyjs, in-process and through
-// tinyd, on 1 MiB of text.
+// Which compressor should tinyd run? libsnappy (the default when it loads),
+// tinyfile's own (js), the napi-rs `snappy` package (native) and snappyjs,
+// in-process and through tinyd, on 1 MiB of text.
 import * as snappyjs from 'snappyjs';
 
 // The built package, as users run it (through tsx the sources carry helpers of their own).
 import { compressBlock, TinyFile } from '@shmkit/tinyfile';
+import { LibSnappy } from '@shmkit/tinyfile/codec';
 import { mbps, quick, sampleText, startTinyd, timeAlternating, type Row } from './harness';
 
 export async function run(): Promise<Row[]> {
@@ -26,7 +27,13 @@ export async function run(): Promise<Row[]> {
     const [js, nat] = await timeAlternating(rounds, () => snappyjs.compress(input), () => n.compressSync(input));
     rows.push({ scenario: 'codec', case: 'compress 1 MiB in-process: native', tinyd: mbps(input.length, nat), baseline: `${mbps(input.length, js)} snappyjs`, ratio: js / nat, better: 'higher' });
   }
-  for (const codec of native === undefined ? ['js', 'snappyjs'] : ['js', 'snappyjs', 'native']) {
+  let haveLib = true;
+  try {
+    LibSnappy.load().close();
+  } catch {
+    haveLib = false;
+  }
+  for (const codec of ['js', 'snappyjs', ...(native === undefined ? [] : ['native']), ...(haveLib ? ['libsnappy'] : [])]) {
     const d = await startTinyd(['--workers', '2', '--codec', codec]);
     try {
       const tf = await TinyFile.connect({ socket: d.socket });

@@ -18,6 +18,8 @@ export interface Row {
   baseline: string;
   /** tinyd ÷ baseline (higher is better for throughput, lower for latency: see `better`). */
   ratio: number;
+  /** Smallest and largest per-pair ratio, when the row is a median of pairs. */
+  range?: [number, number];
   better: 'higher' | 'lower';
 }
 
@@ -53,7 +55,8 @@ export async function startTinyd(args: string[]): Promise<Daemon> {
 }
 
 export interface ClientRound {
-  results: Array<{ seconds: number; bytes: number; cpuSeconds: number }>;
+  /** `verified`: outputs the client checked after the round. */
+  results: Array<{ seconds: number; bytes: number; cpuSeconds: number; verified: number }>;
   /** Wall time from "go" to the last client's result. */
   seconds: number;
 }

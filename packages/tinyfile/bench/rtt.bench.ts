@@ -81,7 +81,8 @@ async function echoRtt(sockPath: string, size: number, n: number): Promise<numbe
 export async function run(): Promise<Row[]> {
   const rows: Row[] = [];
   const n = quick ? 300 : 3000;
-  const d = await startTinyd(['--workers', '2']);
+  // The js codec: these rows compare with JavaScript baselines (native.bench.ts runs the default codec against native snappy).
+  const d = await startTinyd(['--workers', '2', '--codec', 'js']);
   const echo = await echoServer(false);
   const local = await echoServer(true);
   try {

@@ -19,11 +19,11 @@ async function main(): Promise<void> {
   }
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
   const lines = [
-    `Node ${process.version}, ${cpu}, ${os.cpus().length} cores${process.env['BENCH_QUICK'] === '1' ? ' (BENCH_QUICK)' : ''}`,
+    `Node ${process.version}, ${cpu}, ${os.cpus().length} cores${process.env['BENCH_QUICK'] === '1' ? ' (BENCH_QUICK)' : ''}${process.env['BENCH_PAIRS'] !== undefined ? `, ${process.env['BENCH_PAIRS']} pairs per row` : ''}`,
     '',
     '| scenario | case | tinyd | baseline | ratio |',
     '|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.scenario} | ${r.case} | ${r.tinyd} | ${r.baseline} | ${r.ratio === 0 ? '-' : `${r.ratio.toFixed(2)}×`}${r.better === 'lower' ? ' (lower is better)' : ''} |`),
+    ...rows.map((r) => `| ${r.scenario} | ${r.case} | ${r.tinyd} | ${r.baseline} | ${r.ratio === 0 ? '-' : `${r.ratio.toFixed(2)}×`}${r.range === undefined ? '' : ` (${r.range[0].toFixed(2)}–${r.range[1].toFixed(2)})`}${r.better === 'lower' ? ' (lower is better)' : ''} |`),
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -20,7 +20,8 @@ import { ClientGroup, mbps, median, sampleText, SIZES, startTinyd, timeAlternati
 
 export async function run(): Promise<Row[]> {
   const rows: Row[] = [];
-  const d = await startTinyd(['--workers', '2']);
+  // The js codec: these rows compare with JavaScript baselines (native.bench.ts runs the default codec against native snappy).
+  const d = await startTinyd(['--workers', '2', '--codec', 'js']);
   try {
     const tf = await TinyFile.connect({ socket: d.socket });
     const only = process.env['BENCH_SIZES']?.split(',').map((x) => x.trim());

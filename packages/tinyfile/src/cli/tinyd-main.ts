@@ -6,7 +6,7 @@ import { UsageError } from '@shmkit/shm-fd/unstable-child-process';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, Tinyd } from '../daemon/tinyd';
 import { defaultSocketPath } from '../protocol/socket-path';
 
-export const TINYD_USAGE = `Usage: tinyd [--socket PATH] [--n-sms N] [--sms-size KB] [--workers N] [--qos] [--codec js|snappyjs|native]
+export const TINYD_USAGE = `Usage: tinyd [--socket PATH] [--n-sms N] [--sms-size KB] [--workers N] [--qos] [--codec auto|libsnappy|js|snappyjs|native]
              [--handshake-timeout-ms MS] [--max-connections N]
 
 Runs the tinyfile compression daemon in the foreground (a service manager daemonizes it).
@@ -18,8 +18,10 @@ Runs the tinyfile compression daemon in the foreground (a service manager daemon
   --workers N      compression worker threads (default: number of cores; 0 = main thread only)
   --segments N     segments given to a client that does not ask for a number (default 4)
   --qos            serve higher-priority clients first (TinyFile.connect({ priority }))
-  --codec NAME     js (default: tinyfile's compressor, snappyjs's output in ~60 % of
-                   its time), snappyjs, or native (the optional "snappy" package)
+  --codec NAME     auto (default): libsnappy (the C library, libsnappy1v5; path from
+                   TINYFILE_LIBSNAPPY) when it loads, else js with a one-line notice;
+                   libsnappy (refuse to start without it); js (tinyfile's compressor,
+                   snappyjs's output); snappyjs; native (the optional "snappy" package)
   --handshake-timeout-ms MS  close a connection that has not sent its whole hello
                    within MS (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS}, at most 60000)
   --max-connections N  connections open at once (clients, handshakes, registrations

@@ -214,6 +214,55 @@ export class TinyFile {
     return result.value;
   }
 
+  /**
+   * Blocking: all `prepares` out at once, on as many segments as the client
+   * has (a piece waits for a free one), so several workers share the call;
+   * `complete(i, …)` runs for each answer. Throws the first failure once
+   * every piece is answered, so no slot is left mid-request.
+   */
+  #chunksSync(op: number, prepares: Prepare[], complete: (i: number, d: Done) => void, base: (i: number) => number = () => 0): void {
+    const ch = this.#readySync();
+    const group = prepares.length > 1 && prepares.length <= ch.slots ? this.#nextGroup() : 0;
+    let first: Error | undefined;
+    const slots: number[] = [];
+    for (let i = 0; i < prepares.length; i++) {
+      const slot = ch.acquireSync();
+      const { data, h } = this.#fill(ch, slot, op, prepares[i]!, group);
+      slots.push(slot);
+      ch.publish(slot, (_s, failed) => {
+        if (failed) {
+          first ??= failure(ch, data, ch.words, h, base(i));
+          return;
+        }
+        this.#note(ch.words, h);
+        try {
+          complete(i, { data, words: ch.words, h, outLen: Atomics.load(ch.words, h + S_OUT_LEN) });
+        } catch (err) {
+          first ??= err as Error;
+        }
+      }, 'sync');
+    }
+    // A slot number may have been reused by a later piece: waiting on it then waits for that one, which is due too.
+    for (const slot of slots) ch.waitSync(slot);
+    if (first !== undefined) throw first;
+  }
+
+  /**
+   * How a compress of `length` bytes is cut: over all our segments (in
+   * 64 KiB multiples) so that several workers share one large call, and
+   * never more than a segment holds. (Cutting it into only as many pieces
+   * as tinyd has workers was measured too: no better with one client, worse
+   * with two, whose workers then idled while a client turned around
+   * between calls.) Pieces start at multiples of 64 KiB, where every snappy
+   * compressor starts a fragment anyway, so the block is the same however
+   * it is cut.
+   */
+  #cut(length: number, ch: Channel): { size: number; count: number } {
+    const pieces = Math.max(Math.ceil(length / this.#chunkSize()), Math.min(ch.slots, Math.ceil(length / 65536)));
+    const size = Math.ceil(length / Math.max(1, pieces) / 65536) * 65536;
+    return { size, count: Math.ceil(length / size) || 0 };
+  }
+
   #nextGroup(): number {
     this.#group = (this.#group + 1) & 0x7fffffff || 1;
     return this.#group;
@@ -230,14 +279,7 @@ export class TinyFile {
   async compress(input: Uint8Array): Promise<Buffer> {
     checkInput(input);
     const ch = await this.#ready();
-    // Spread the input over all our segments (in 64 KiB multiples) so that
-    // several workers share one large call. (Cutting it into only as many
-    // pieces as tinyd has workers was measured too: no better with one
-    // client, worse with two, whose workers then idled while a client
-    // turned around between calls.)
-    const pieces = Math.max(Math.ceil(input.length / this.#chunkSize()), Math.min(ch.slots, Math.ceil(input.length / 65536)));
-    const size = Math.ceil(input.length / Math.max(1, pieces) / 65536) * 65536;
-    const count = Math.ceil(input.length / size) || 0;
+    const { size, count } = this.#cut(input.length, ch);
     const stride = maxCompressedLength(size);
     if (count * stride > MAX_GATHER_BYTES) {
       // Chunks are independent (64 KiB-aligned fragments), so all of them are
@@ -268,21 +310,19 @@ export class TinyFile {
 
   compressSync(input: Uint8Array): Buffer {
     checkInput(input);
-    this.#readySync();
-    const size = this.#chunkSize();
-    const count = Math.ceil(input.length / size) || 0;
+    const ch = this.#readySync();
+    // Cut as compress() cuts, and all pieces out at once: a blocking call uses every worker too.
+    const { size, count } = this.#cut(input.length, ch);
     const stride = maxCompressedLength(size);
+    const prepares = Array.from({ length: count }, (_, i) => compressPrepare(input.subarray(i * size, Math.min(input.length, (i + 1) * size))));
     if (count * stride > MAX_GATHER_BYTES) {
-      const parts: Buffer[] = [varintHead(input.length)];
-      for (let at = 0; at < input.length; at += size) parts.push(this.#chunkSync(OP.COMPRESS_RAW, compressPrepare(input.subarray(at, Math.min(input.length, at + size))), copyOut));
-      return Buffer.concat(parts);
+      const bodies = new Array<Buffer>(count);
+      this.#chunksSync(OP.COMPRESS_RAW, prepares, (i, d) => (bodies[i] = copyOut(d)));
+      return Buffer.concat([varintHead(input.length), ...bodies]);
     }
     const gather = new BlockGather(this.#scratch, count, stride);
     try {
-      for (let i = 0; i < count; i++) {
-        const piece = input.subarray(i * size, Math.min(input.length, (i + 1) * size));
-        this.#chunkSync(OP.COMPRESS_RAW, compressPrepare(piece), (d) => gather.put(i, d.data, d.outLen));
-      }
+      this.#chunksSync(OP.COMPRESS_RAW, prepares, (i, d) => gather.put(i, d.data, d.outLen));
       return gather.block(input.length);
     } finally {
       gather.release();
@@ -311,8 +351,15 @@ export class TinyFile {
   decompressSync(block: Uint8Array): Buffer {
     checkInput(block);
     const d = new RawDecode(block, this.#opts.maxOutputLength);
-    while (!d.finished) this.#chunkSync(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos);
-    return d.result();
+    if (d.finished) return d.result();
+    const pieces = independentPieces(block, d.inPos, d.declared, this.#readySync());
+    if (pieces === null) {
+      while (!d.finished) this.#chunkSync(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos);
+      return d.result();
+    }
+    const out = d.result();
+    this.#chunksSync(OP.DECOMPRESS_RAW, pieces.map((p) => piecePrepare(block, p)), (i, c) => pieceComplete(c, pieces[i]!, out), (i) => pieces[i]!.inStart);
+    return out;
   }
 
   // ---- files and streams: the snappy framing format ----------------------

@@ -4,6 +4,7 @@
 import { CorruptInputError } from '../errors';
 import { maxCompressedLength, type Codec } from './codec';
 import { crc32c, maskChecksum } from './crc32c';
+import { NATIVE_DECODE_MIN } from './libsnappy';
 import { decodeRawBlock } from './raw-decoder';
 import { readVarint } from './varint';
 
@@ -53,16 +54,38 @@ export function encodeFrames(codec: Codec, input: Uint8Array, start: number, end
   return at;
 }
 
+/** tinyfile's decoder on one compressed chunk; its errors name the chunk's offset in the stream. */
+function decodeChunk(block: Uint8Array, out: Uint8Array, value: number, next: number, chunkAt: number): number {
+  try {
+    return decodeRawBlock(block, out, value, next);
+  } catch (err) {
+    if (err instanceof CorruptInputError) throw new CorruptInputError(`${err.message.replace(/ \(at input byte \d+\)$/, '')} in the chunk`, chunkAt);
+    throw err;
+  }
+}
+
 function readU32LE(b: Uint8Array, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
 }
 
 /**
+ * A native decoder for the compressed chunks, and private memory of
+ * maxCompressedLength(65536) bytes each chunk is copied to before it reads
+ * it (the input may be shared memory another process writes).
+ */
+export interface NativeChunkDecoder {
+  codec: Codec;
+  scratch: Uint8Array;
+}
+
+/**
  * Decodes a sequence of whole data chunks `input[0, inEnd)` into `out`.
  * Returns the bytes written. `inputBase` is where `input` starts in the
- * stream, for error offsets.
+ * stream, for error offsets. With `native`, compressed chunks of at least
+ * NATIVE_DECODE_MIN bytes go through it first; a chunk it does not decode to its declared length goes through
+ * tinyfile's decoder, which reports what is wrong and where.
  */
-export function decodeFrames(input: Uint8Array, inEnd: number, out: Uint8Array, inputBase = 0): number {
+export function decodeFrames(input: Uint8Array, inEnd: number, out: Uint8Array, inputBase = 0, native?: NativeChunkDecoder): number {
   let at = 0;
   let outPos = 0;
   while (at < inEnd) {
@@ -88,14 +111,13 @@ export function decodeFrames(input: Uint8Array, inEnd: number, out: Uint8Array, 
         // §4.2: the uncompressed data of a chunk must not exceed 65536 bytes.
         if (value > MAX_CHUNK_DATA) throw new CorruptInputError(`compressed chunk declares ${value} bytes, more than 65536`, inputBase + at);
         if (outPos + value > out.length) throw new CorruptInputError('chunks decode to more than the output holds', inputBase + at);
-        try {
-          n = decodeRawBlock(block, out.subarray(outPos, outPos + value), value, next);
-        } catch (err) {
-          if (err instanceof CorruptInputError) {
-            throw new CorruptInputError(`${err.message.replace(/ \(at input byte \d+\)$/, '')} in the chunk`, inputBase + at);
-          }
-          throw err;
+        n = -1;
+        if (native !== undefined && value >= NATIVE_DECODE_MIN) {
+          native.scratch.set(block, 0);
+          // The private copy's preamble is the one the C decoder reads: anything but `value` bytes is a failure.
+          if (native.codec.decompress!(native.scratch.subarray(0, block.length), out.subarray(outPos, outPos + value)) === value) n = value;
         }
+        if (n < 0) n = decodeChunk(block, out.subarray(outPos, outPos + value), value, next, inputBase + at);
       }
       const actual = maskChecksum(crc32c(out, outPos, outPos + n));
       if (actual !== expected) {

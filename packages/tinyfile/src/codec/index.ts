@@ -1,7 +1,8 @@
 export { crc32c, maskChecksum } from './crc32c';
 export { varintLength, writeVarint, readVarint } from './varint';
 export { decodeRawStep, decodeRawBlock, finishRaw, initialDecodeState, HISTORY, type RawDecodeState, type DecodeStep } from './raw-decoder';
-export { jsCodec, snappyjsCodec, nativeCodec, codecByName, maxCompressedLength, CODEC_NAMES, type Codec, type CodecName } from './codec';
+export { jsCodec, snappyjsCodec, nativeCodec, libSnappyCodec, codecByName, checkCodecName, maxCompressedLength, CODEC_NAMES, type Codec, type CodecName } from './codec';
+export { LibSnappy, libSnappyPath } from './libsnappy';
 export {
   encodeFrames,
   decodeFrames,

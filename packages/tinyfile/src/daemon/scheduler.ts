@@ -7,7 +7,7 @@ import type { Codec } from '../codec/codec';
 import { OP, S_DISPATCHED_AT, S_GROUP, S_SEEN_AT, S_STATE, S_STATUS, SLOT_WORDS, SLOTS_AT, STATE_BUSY, STATE_DONE, STATE_FAILED, slotMessage, STATUS } from '../protocol/layout';
 import type { ClientConn } from './client-conn';
 import type { DaemonLog } from './daemon-log';
-import { loadRequest, scratchFor, serveSlot, type SlotRequest } from './serve';
+import { loadRequest, scratchFor, serveSlot, type ServeScratch, type SlotRequest } from './serve';
 import { WorkerPool } from './worker-pool';
 import type { WorkerDone } from './worker-messages';
 
@@ -48,7 +48,7 @@ export class Scheduler {
   readonly #inlineMax: number;
   readonly #log: DaemonLog;
   readonly #onReleased: (c: ClientConn) => void;
-  readonly #scratch: { work: Buffer; chunk: Buffer };
+  readonly #scratch: ServeScratch;
   /** Clients with finished slots not yet on their response queue (see #flush). */
   readonly #unflushed = new Set<ClientConn>();
   #dispatchSeq = 0;
@@ -376,6 +376,12 @@ export class Scheduler {
 
 
   /** Whether a live client has requests waiting on its queue. */
+  /** Stops the workers and releases the main thread's scratch; call once no request is in flight. */
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.#scratch.close();
+  }
+
   hasRequests(c: ClientConn): boolean {
     if (c.dead) return false;
     try {

@@ -2,10 +2,13 @@
 // against the slot's bounds (the client may be hostile, and may keep writing
 // while we work), runs the codec, writes the output and the result words.
 // The state word itself is left to the scheduler, which owns transitions.
+import * as sys from '@shmkit/shm-fd/sys';
+
 import { maxCompressedLength, type Codec } from '../codec/codec';
 import { decodeFrames, encodeFrames } from '../codec/framing';
+import { NATIVE_DECODE_MIN } from '../codec/libsnappy';
 import { decodeRawStep, HISTORY, type RawDecodeState } from '../codec/raw-decoder';
-import { varintLength } from '../codec/varint';
+import { varintLength, writeVarint } from '../codec/varint';
 import { CorruptInputError } from '../errors';
 import {
   OP,
@@ -29,9 +32,40 @@ import {
   type StatusName,
 } from '../protocol/layout';
 
-/** Per-executor scratch memory, sized once for the daemon's slot size. */
-export function scratchFor(slotSize: number): { work: Buffer; chunk: Buffer } {
-  return { work: Buffer.allocUnsafe(slotSize + HISTORY + 64), chunk: Buffer.allocUnsafe(maxCompressedLength(65536)) };
+/**
+ * Per-executor scratch memory, sized once for the daemon's slot size. It is
+ * mapped memory, so a native codec reads and writes it by address (a heap
+ * Buffer would cost it a staging copy). close() unmaps it.
+ */
+export interface ServeScratch {
+  /** Private output of a compression, private input of a raw decode. */
+  work: Buffer;
+  /** One compressed 64 KiB piece of a framed chunk. */
+  chunk: Buffer;
+  close(): void;
+}
+
+export function scratchFor(slotSize: number): ServeScratch {
+  const workLen = slotSize + HISTORY + 64;
+  const m = sys.mapAnonymous(workLen + maxCompressedLength(65536));
+  return { work: m.buffer.subarray(0, workLen), chunk: m.buffer.subarray(workLen), close: () => m.close() };
+}
+
+/**
+ * The native decoder, when the request is a whole raw block: no history, no
+ * decoder state carried in, and the input not cut by the slot (then it
+ * decodes to exactly `outLimit` bytes, or the block continues past this
+ * request and the native attempt fails). The input is copied to private
+ * memory first, behind the length preamble the C decoder expects; the
+ * output goes straight into the slot. Returns the output length, or -1 to
+ * run tinyfile's decoder (which also explains any failure) on the private
+ * copy: the slot then holds partial output, not the input.
+ */
+function decodeWhole(codec: Codec, data: Buffer, inLen: number, outLimit: number, work: Buffer): number {
+  const at = writeVarint(outLimit, work, 0);
+  data.copy(work, at, 0, inLen);
+  const n = codec.decompress!(work.subarray(0, at + inLen), data.subarray(0, outLimit));
+  return n === outLimit ? n : -1;
 }
 
 class BadRequest extends Error {}
@@ -69,7 +103,7 @@ export function serveSlot(
   slot: number,
   slotSize: number,
   codec: Codec,
-  scratch: { work: Buffer; chunk: Buffer },
+  scratch: ServeScratch,
   req: SlotRequest,
 ): ServeResult {
   const h = SLOTS_AT / 4 + slot * SLOT_WORDS;
@@ -115,12 +149,25 @@ export function serveSlot(
         if (state.literal < 0 || state.copyLeft < 0 || state.copyLeft > 64) throw new BadRequest('decoder state is out of range');
         if (state.copyLeft > 0 && (state.copyOffset <= 0 || state.copyOffset > hist)) throw new BadRequest('pending copy reaches outside the history');
         if (hist > state.produced) throw new BadRequest(`history of ${hist} bytes exceeds the ${state.produced} bytes produced`);
+        const whole = codec.decompress !== undefined && hist === 0 && state.literal === 0 && state.copyLeft === 0 && inLen < slotSize && outLimit >= NATIVE_DECODE_MIN;
+        const n = whole ? decodeWhole(codec, data, inLen, outLimit, scratch.work) : -1;
+        if (n >= 0) {
+          outLen = n;
+          Atomics.store(words, h + S_CONSUMED, inLen);
+          Atomics.store(words, h + S_LITERAL, 0);
+          Atomics.store(words, h + S_COPY_LEFT, 0);
+          Atomics.store(words, h + S_PRODUCED_LO, (state.produced + n) % 2 ** 32 | 0);
+          Atomics.store(words, h + S_PRODUCED_HI, Math.floor((state.produced + n) / 2 ** 32));
+          break;
+        }
         // The input moves to private memory and the output is decoded in
         // place after the history: the output is the larger of the two (3×
         // for text), and the client can then change no byte the decoder's
         // bounds depend on. (History it scribbles on only spoils its own output.)
         const input = scratch.work;
-        data.copy(input, 0, hist, hist + inLen);
+        // After a failed native attempt the slot holds its partial output: the input is only in the private copy.
+        if (whole) input.copy(input, 0, varintLength(outLimit), varintLength(outLimit) + inLen);
+        else data.copy(input, 0, hist, hist + inLen);
         const r = decodeRawStep(input, 0, inLen, data, hist, Math.min(hist + outLimit, slotSize), state);
         outLen = r.outPos - hist;
         Atomics.store(words, h + S_CONSUMED, r.inPos);
@@ -132,7 +179,7 @@ export function serveSlot(
         break;
       }
       case OP.DECOMPRESS_FRAMED: {
-        const n = decodeFrames(data, inLen, scratch.work.subarray(0, slotSize));
+        const n = decodeFrames(data, inLen, scratch.work.subarray(0, slotSize), 0, codec.decompress === undefined ? undefined : { codec, scratch: scratch.chunk });
         scratch.work.copy(data, 0, 0, n);
         outLen = n;
         break;

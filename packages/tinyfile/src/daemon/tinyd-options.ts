@@ -1,7 +1,7 @@
 // tinyd's options: their defaults and the ranges a daemon accepts.
 import os from 'node:os';
 
-import { codecByName } from '../codec/codec';
+import { checkCodecName } from '../codec/codec';
 import { TinyFileError } from '../errors';
 import { MAX_SLOT_SIZE, MAX_SLOTS, MIN_SLOT_SIZE } from '../protocol/layout';
 import { defaultSocketPath } from '../protocol/socket-path';
@@ -28,6 +28,7 @@ export interface TinydOptions {
   workers?: number;
   /** Serve higher-priority clients first (round-robin within a priority). */
   qos?: boolean;
+  /** `auto` (default): libsnappy when it loads, else js, with a one-line notice; or a codec name (codec.ts). */
   codec?: string;
   /** Segments a client gets when it does not ask for a number. */
   slotsPerClient?: number;
@@ -48,7 +49,7 @@ export function resolveOptions(options: TinydOptions): ResolvedTinydOptions {
     smsSize: options.smsSize ?? 1024 * 1024,
     workers: options.workers ?? os.availableParallelism(),
     qos: options.qos ?? false,
-    codec: options.codec ?? 'js',
+    codec: options.codec ?? 'auto',
     slotsPerClient: options.slotsPerClient ?? 4,
     inlineMax: options.inlineMax ?? 64 * 1024,
     log: options.log ?? ((line: string) => process.stderr.write(`tinyd: ${line}\n`)),
@@ -67,6 +68,6 @@ export function resolveOptions(options: TinydOptions): ResolvedTinydOptions {
   if (!Number.isInteger(opts.maxConnections) || opts.maxConnections < 1 || opts.maxConnections > 65536) {
     throw new TinyFileError('ERR_INVALID_ARG_VALUE', `--max-connections must be an integer in [1, 65536], got ${opts.maxConnections}`);
   }
-  codecByName(opts.codec);
+  checkCodecName(opts.codec);
   return opts;
 }

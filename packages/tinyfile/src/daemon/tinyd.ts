@@ -39,12 +39,12 @@ export class Tinyd {
   #usedSegments = 0;
   #closing: Promise<void> | undefined;
 
-  private constructor(opts: ResolvedTinydOptions, log: DaemonLog, server: net.Server) {
+  private constructor(opts: ResolvedTinydOptions, codec: Codec, log: DaemonLog, server: net.Server) {
     this.socketPath = opts.socketPath;
     this.nSms = opts.nSms;
     this.smsSize = opts.smsSize;
     this.qos = opts.qos;
-    this.codec = codecByName(opts.codec);
+    this.codec = codec;
     this.#slotsPerClient = opts.slotsPerClient;
     this.#log = log;
     this.#server = server;
@@ -72,8 +72,16 @@ export class Tinyd {
   /** Validates options, binds the socket (0600) and starts serving. */
   static async start(options: TinydOptions): Promise<Tinyd> {
     const opts = resolveOptions(options);
-    const server = await listenOnSocket(opts.socketPath, options.socketPath === undefined);
-    const d = new Tinyd(opts, new DaemonLog(opts.log), server);
+    // Before binding: a codec that was asked for by name and does not load stops the start.
+    const codec = codecByName(opts.codec, opts.log);
+    let server: net.Server;
+    try {
+      server = await listenOnSocket(opts.socketPath, options.socketPath === undefined);
+    } catch (err) {
+      codec.close?.();
+      throw err;
+    }
+    const d = new Tinyd(opts, codec, new DaemonLog(opts.log), server);
     opts.log(
       `listening on ${opts.socketPath} (pid ${process.pid}, ${opts.nSms} segments × ${opts.smsSize / 1024} KB, ${opts.workers} workers, codec ${d.codec.name}${opts.qos ? ', qos' : ''})`,
     );
@@ -209,7 +217,8 @@ export class Tinyd {
     }
     // Handshakes and status answers still open.
     this.#gate.destroyAll();
-    await this.#sched.pool?.close();
+    await this.#sched.close();
+    this.codec.close?.();
     this.#throughput.stop();
     this.#server.close();
     await serverClosed;

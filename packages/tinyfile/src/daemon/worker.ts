@@ -33,6 +33,8 @@ parentPort!.on('message', (m: ToWorker) => {
   if (m.type === 'exit') {
     for (const c of channels.values()) c.mapping.close();
     channels.clear();
+    scratch.close();
+    codec.close?.();
     parentPort!.close();
     return;
   }

@@ -1,0 +1,193 @@
+// tinyd (2 workers, its default codec) against what a Node user installs
+// instead: the native `snappy` package (napi-rs) called in the client's own
+// process, sync and async, on the same data in the same run.
+//
+// Every row is a set of pairs, tinyd and the baseline alternating (which
+// goes first alternates too), each side a batch of calls; a row gives the
+// median of the per-pair ratios and their range. Every output of a batch is
+// checked after the batch, outside the timed region (count, length and
+// CRC-32C of what it decodes to, through napi snappy's decoder).
+//
+//   BENCH_PAIRS   pairs per row (default 7; BENCH_QUICK=1 makes it 3 and the batches short)
+//   BENCH_CODEC   tinyd's --codec (default: tinyd's own default, auto)
+//
+// Run it with `node -r tsx/cjs bench/run.ts native` (after `pnpm build`).
+import snappy from 'snappy';
+
+// The built package, as users run it (through tsx the sources carry helpers of their own).
+import { queryStatus, TinyFile } from '@shmkit/tinyfile';
+import { crc32c } from '@shmkit/tinyfile/codec';
+import { ClientGroup, median, quick, sampleText, startTinyd, type Row } from './harness';
+
+const PAIRS = Number(process.env['BENCH_PAIRS'] ?? (quick ? 3 : 7));
+if (!Number.isInteger(PAIRS) || PAIRS < 1) throw new Error(`BENCH_PAIRS must be a positive integer, got ${process.env['BENCH_PAIRS']}`);
+
+interface Sample {
+  seconds: number;
+  cpuSeconds: number;
+}
+
+type Batch = () => Promise<Uint8Array[]>;
+
+/** `rounds` calls of `call` one after another; their outputs, for checking afterwards. */
+function batch(rounds: number, call: () => Uint8Array | Promise<Uint8Array>): Batch {
+  return async () => {
+    const outs: Uint8Array[] = [];
+    for (let i = 0; i < rounds; i++) outs.push(await call());
+    return outs;
+  };
+}
+
+async function timed(b: Batch, check: (outs: Uint8Array[]) => void): Promise<Sample> {
+  const c0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const outs = await b();
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const cu = process.cpuUsage(c0);
+  check(outs);
+  return { seconds, cpuSeconds: (cu.user + cu.system) / 1e6 };
+}
+
+/** PAIRS pairs of (tinyd, baseline) batches, alternating which runs first. */
+async function pairs(ours: Batch, base: Batch, check: (outs: Uint8Array[]) => void): Promise<Array<{ ours: Sample; base: Sample }>> {
+  await ours();
+  await base();
+  const out: Array<{ ours: Sample; base: Sample }> = [];
+  for (let i = 0; i < PAIRS; i++) {
+    if (i % 2 === 0) {
+      const o = await timed(ours, check);
+      out.push({ ours: o, base: await timed(base, check) });
+    } else {
+      const b = await timed(base, check);
+      out.push({ ours: await timed(ours, check), base: b });
+    }
+  }
+  return out;
+}
+
+/** Checks a batch: `rounds` outputs, each (decoded, for blocks) the input's length and CRC-32C. */
+function checker(input: Buffer, rounds: number, outputs: 'blocks' | 'plain'): (outs: Uint8Array[]) => void {
+  const want = crc32c(input);
+  return (outs) => {
+    if (outs.length !== rounds) throw new Error(`a batch returned ${outs.length} outputs for ${rounds} calls`);
+    for (const o of outs) {
+      const plain = outputs === 'blocks' ? (snappy.uncompressSync(Buffer.from(o.buffer, o.byteOffset, o.length)) as Buffer) : o;
+      if (plain.length !== input.length || crc32c(plain) !== want) throw new Error('an output does not match the input');
+    }
+  };
+}
+
+function mbs(bytes: number, seconds: number): string {
+  return `${(bytes / 1e6 / seconds).toFixed(0)} MB/s`;
+}
+
+/** A row from pairs: median MB/s of each side, median ratio and its range. */
+function throughputRow(label: string, baseLabel: string, bytesPerBatch: number, ps: Array<{ ours: Sample; base: Sample }>): Row {
+  const ratios = ps.map((p) => p.base.seconds / p.ours.seconds);
+  return {
+    scenario: 'native',
+    case: label,
+    tinyd: mbs(bytesPerBatch, median(ps.map((p) => p.ours.seconds))),
+    baseline: `${mbs(bytesPerBatch, median(ps.map((p) => p.base.seconds)))} ${baseLabel}`,
+    ratio: median(ratios),
+    range: [Math.min(...ratios), Math.max(...ratios)],
+    better: 'higher',
+  };
+}
+
+function cpuRow(label: string, bytesPerBatch: number, ps: Array<{ ours: Sample; base: Sample }>): Row {
+  const perMiB = (s: Sample) => (s.cpuSeconds * 1000 * 1048576) / bytesPerBatch;
+  const ratios = ps.map((p) => p.ours.cpuSeconds / p.base.cpuSeconds);
+  return {
+    scenario: 'native',
+    case: label,
+    tinyd: `${median(ps.map((p) => perMiB(p.ours))).toFixed(2)} ms CPU/MiB`,
+    baseline: `${median(ps.map((p) => perMiB(p.base))).toFixed(2)} ms CPU/MiB compressSync in-process`,
+    ratio: median(ratios),
+    range: [Math.min(...ratios), Math.max(...ratios)],
+    better: 'lower',
+  };
+}
+
+export async function run(): Promise<Row[]> {
+  const rows: Row[] = [];
+  const codecArg = process.env['BENCH_CODEC'];
+  const d = await startTinyd(['--workers', '2', ...(codecArg === undefined ? [] : ['--codec', codecArg])]);
+  try {
+    const codec = (await queryStatus(d.socket)).codec;
+    const tf = await TinyFile.connect({ socket: d.socket });
+    try {
+      for (const { label, bytes, rounds } of [
+        { label: '1 MiB', bytes: 1 << 20, rounds: quick ? 8 : 30 },
+        { label: '8 MiB', bytes: 8 << 20, rounds: quick ? 2 : 6 },
+      ]) {
+        const input = sampleText(bytes);
+        const block = snappy.compressSync(input);
+        const perBatch = bytes * rounds;
+        const blocks = checker(input, rounds, 'blocks');
+        const plain = checker(input, rounds, 'plain');
+
+        const c = await pairs(batch(rounds, () => tf.compress(input)), batch(rounds, () => snappy.compressSync(input)), blocks);
+        rows.push(throughputRow(`compress ${label}, 1 client (tinyd ${codec})`, 'snappy compressSync in-process', perBatch, c));
+        rows.push(cpuRow(`client CPU, compress ${label}`, perBatch, c));
+        const ca = await pairs(batch(rounds, () => tf.compress(input)), batch(rounds, () => snappy.compress(input)), blocks);
+        rows.push(throughputRow(`compress ${label}, 1 client`, 'snappy await compress() in-process', perBatch, ca));
+        const cs = await pairs(batch(rounds, () => tf.compressSync(input)), batch(rounds, () => snappy.compressSync(input)), blocks);
+        rows.push(throughputRow(`compressSync ${label}, 1 client`, 'snappy compressSync in-process', perBatch, cs));
+        const u = await pairs(batch(rounds, () => tf.decompress(block)), batch(rounds, () => snappy.uncompressSync(block) as Buffer), plain);
+        rows.push(throughputRow(`decompress ${label}, 1 client`, 'snappy uncompressSync in-process', perBatch, u));
+        const ua = await pairs(batch(rounds, () => tf.decompress(block)), batch(rounds, async () => (await snappy.uncompress(block)) as Buffer), plain);
+        rows.push(throughputRow(`decompress ${label}, 1 client`, 'snappy await uncompress() in-process', perBatch, ua));
+      }
+    } finally {
+      await tf.close();
+    }
+    rows.push(...(await twoClients(d.socket)));
+  } finally {
+    await d.stop();
+  }
+  return rows;
+}
+
+/** Two tinyd client processes at once against two processes compressing in-process, round by round. */
+async function twoClients(socket: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  const bytes = 1 << 20;
+  const rounds = quick ? 8 : 20;
+  for (const op of ['compress', 'decompress'] as const) {
+    const ours = await ClientGroup.start(2, [socket, op, String(bytes), String(rounds)]);
+    const base = await ClientGroup.start(2, ['-', `native-${op}`, String(bytes), String(rounds)]);
+    const rate = (r: Awaited<ReturnType<ClientGroup['round']>>) => {
+      for (const x of r.results) if (x.verified !== rounds) throw new Error(`a bench client verified ${x.verified} of ${rounds} outputs`);
+      return r.results.reduce((a, x) => a + x.bytes, 0) / r.seconds;
+    };
+    const ps: Array<{ ours: number; base: number }> = [];
+    try {
+      await ours.round();
+      await base.round();
+      for (let i = 0; i < PAIRS; i++) {
+        if (i % 2 === 0) {
+          const o = rate(await ours.round());
+          ps.push({ ours: o, base: rate(await base.round()) });
+        } else {
+          const b = rate(await base.round());
+          ps.push({ ours: rate(await ours.round()), base: b });
+        }
+      }
+    } finally {
+      await ours.stop();
+      await base.stop();
+    }
+    const ratios = ps.map((p) => p.ours / p.base);
+    rows.push({
+      scenario: 'native',
+      case: `${op} 1 MiB, 2 clients together`,
+      tinyd: `${(median(ps.map((p) => p.ours)) / 1e6).toFixed(0)} MB/s combined`,
+      baseline: `${(median(ps.map((p) => p.base)) / 1e6).toFixed(0)} MB/s, 2 processes ${op === 'compress' ? 'compressSync' : 'uncompressSync'} in-process`,
+      ratio: median(ratios),
+      range: [Math.min(...ratios), Math.max(...ratios)],
+      better: 'higher',
+    });
+  }
+  return rows;
+}
