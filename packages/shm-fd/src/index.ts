@@ -12,6 +12,7 @@ export {
 } from './listen-fds';
 export { sdNotify, notifyFdStore, notifyReady } from './sd-notify';
 export { spawnWithSharedFd, type SpawnSharedOptions } from './spawn';
+export { acquireSharedFile, type Acquired, type AcquireOptions } from './acquire-shared-file';
 export { Mapping, map, type MapOptions } from './sys/memory';
 export {
   ShmkitError,

@@ -2,8 +2,8 @@
 // shm-state inspect: lists the named regions of a shared file and the state
 // of each structure, read-only (a private mapping: nothing is written back).
 
+import { exitWith, packageVersion, parseCommandLine, runCommandSync, sizeOption, UsageError } from '@shmkit/kit/cli';
 import { SharedFd, ShmkitError } from '@shmkit/shm-fd';
-import { packageVersion } from '@shmkit/shm-fd/unstable-child-process';
 
 import {
   Counter32,
@@ -32,8 +32,19 @@ decoded with their stored layout. Read-only.
   --file PATH     a file, e.g. /dev/shm/app
   --shm NAME      POSIX shared memory /NAME
   --env           the SHM_SHARED_FD passed in LISTEN_FDS (run under shm-fd)
-  --offset BYTES  where the directory starts in the file (default 0)
-  --json          one JSON document instead of text`;
+  --offset BYTES  where the directory starts in the file: bytes, or with a
+                  suffix k, M, G (multiples of 1024); default 0
+  --json          one JSON document instead of text
+  -h, --help      this text
+  -V, --version   print the version`;
+
+const INSPECT_OPTIONS = {
+  file: { type: 'string' },
+  shm: { type: 'string' },
+  env: { type: 'boolean' },
+  offset: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
 
 interface Options {
   file?: string;
@@ -43,45 +54,17 @@ interface Options {
   json: boolean;
 }
 
-function usage(message: string): never {
-  process.stderr.write(`shm-state: ${message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
 function parse(argv: string[]): Options {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  if (argv.includes('--version') || argv.includes('-V')) {
-    process.stdout.write(`${packageVersion('@shmkit/shm-state', __dirname)}\n`);
-    process.exit(0);
-  }
-  const [command, ...rest] = argv;
-  if (command !== 'inspect') usage(command === undefined ? 'missing command' : `unknown command ${JSON.stringify(command)}`);
-  const o: Options = { env: false, offset: 0, json: false };
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i] as string;
-    const v = rest[i + 1];
-    if (a === '--file' && v !== undefined) {
-      o.file = v;
-      i++;
-    } else if (a === '--shm' && v !== undefined) {
-      o.shm = v.startsWith('/') ? v : `/${v}`;
-      i++;
-    } else if (a === '--env') {
-      o.env = true;
-    } else if (a === '--offset' && v !== undefined && /^\d+$/.test(v)) {
-      o.offset = Number(v);
-      i++;
-    } else if (a === '--json') {
-      o.json = true;
-    } else {
-      usage(`bad argument ${JSON.stringify(a)}`);
-    }
-  }
+  const top = parseCommandLine(argv, { options: {}, operands: 'stop' });
+  const [command, ...rest] = top.operands;
+  if (command !== 'inspect') throw new UsageError(command === undefined ? 'missing command (inspect)' : `unknown command ${JSON.stringify(command)} (expected inspect)`);
+  const { values: v, operands } = parseCommandLine(rest, { options: INSPECT_OPTIONS });
+  if (operands.length > 0) throw new UsageError(`inspect takes no operand, got ${JSON.stringify(operands[0])}`);
+  const o: Options = { env: v.env === true, offset: v.offset === undefined ? 0 : sizeOption('--offset', v.offset), json: v.json === true };
+  if (v.file !== undefined) o.file = v.file;
+  if (v.shm !== undefined) o.shm = v.shm.startsWith('/') ? v.shm : `/${v.shm}`;
   const sources = [o.file !== undefined, o.shm !== undefined, o.env].filter(Boolean).length;
-  if (sources !== 1) usage('give exactly one of --file, --shm, --env');
+  if (sources !== 1) throw new UsageError('give exactly one of --file, --shm, --env');
   return o;
 }
 
@@ -169,8 +152,7 @@ function printable(b: Buffer): string {
   return /^[\x20-\x7e]*$/.test(used.toString('latin1')) ? used.toString('latin1') : `0x${b.toString('hex')}`;
 }
 
-function main(): void {
-  const o = parse(process.argv.slice(2));
+function inspect(o: Options): number {
   let fd: SharedFd | undefined;
   try {
     fd = open(o);
@@ -195,10 +177,12 @@ function main(): void {
   } catch (err) {
     const e = err as { code?: string; message?: string };
     process.stderr.write(`shm-state: ${e.message ?? String(err)}${e.code === undefined ? '' : ` (${e.code})`}\n`);
-    process.exitCode = 1;
+    return 1;
   } finally {
     fd?.close();
   }
+  return 0;
 }
 
-main();
+const info = { name: 'shm-state', version: packageVersion('@shmkit/shm-state', __dirname), help: USAGE };
+exitWith('shm-state', runCommandSync(info, () => inspect(parse(process.argv.slice(2)))));
