@@ -14,34 +14,39 @@ interface Case {
   missing: [string[], string];
   /** Arguments with an unreadable size, and the start of the message; null for a command without sizes. */
   badSize: [string[], string] | null;
+  /** The built module (under the package's dist/src) and its exports holding the option specs the command parses with. */
+  specs: [string, string[]];
 }
 
 const BAD = '12parsecs';
 
 const CASES: Case[] = [
-  { pkg: 'shm-fd', name: 'shm-fd', missing: [[], 'no command given'], badSize: [['--size', BAD, '--', 'true'], `--size: "${BAD}": not a size`] },
+  { pkg: 'shm-fd', name: 'shm-fd', missing: [[], 'no command given'], badSize: [['--size', BAD, '--', 'true'], `--size: "${BAD}": not a size`], specs: ['cli/args.js', ['OPTIONS']] },
   {
     pkg: 'shm-snapshot',
     name: 'shm-restore',
     missing: [[], 'no BACKUP file given'],
     badSize: [['inspect', '--bytes', BAD, 'backup'], `--bytes: "${BAD}": not a size`],
+    specs: ['restore/args.js', ['RUN_OPTIONS', 'INSPECT_OPTIONS']],
   },
   {
     pkg: 'shm-state',
     name: 'shm-state',
     missing: [['inspect'], 'give exactly one of --file, --shm, --env'],
     badSize: [['inspect', '--file', '/dev/null', '--offset', BAD], `--offset: "${BAD}": not a size`],
+    specs: ['cli/inspect-args.js', ['INSPECT_OPTIONS']],
   },
-  { pkg: 'tinyfile', name: 'tinyd', missing: [['--socket'], 'option --socket needs a value'], badSize: [['--sms-size', BAD], `--sms-size: "${BAD}": not a size`] },
-  { pkg: 'tinyfile', name: 'tinyfile', missing: [[], 'missing command'], badSize: [['bench', '--size', BAD], `--size: "${BAD}": not a size`] },
-  { pkg: 'rmmap', name: 'rmmapd', missing: [[], '--root DIR is required'], badSize: [['--root', '.', '--max-frame', BAD], `--max-frame: "${BAD}": not a size`] },
+  { pkg: 'tinyfile', name: 'tinyd', missing: [['--socket'], 'option --socket needs a value'], badSize: [['--sms-size', BAD], `--sms-size: "${BAD}": not a size`], specs: ['cli/tinyd-main.js', ['TINYD_OPTIONS']] },
+  { pkg: 'tinyfile', name: 'tinyfile', missing: [[], 'missing command'], badSize: [['bench', '--size', BAD], `--size: "${BAD}": not a size`], specs: ['cli/tinyfile-main.js', ['TINYFILE_OPTIONS']] },
+  { pkg: 'rmmap', name: 'rmmapd', missing: [[], '--root DIR is required'], badSize: [['--root', '.', '--max-frame', BAD], `--max-frame: "${BAD}": not a size`], specs: ['cli/rmmapd.js', ['OPTIONS']] },
   {
     pkg: 'push',
     name: 'shm-push',
     missing: [[], 'missing command'],
     badSize: [['receive', '--port', '0', '--dir', '.', '--max-size', BAD], `receive: --max-size must be a size`],
+    specs: ['cli.js', ['SEND_OPTIONS', 'RECEIVE_OPTIONS']],
   },
-  { pkg: 'ipcbuffer', name: 'ipcbuffer', missing: [[], 'a command is required'], badSize: null },
+  { pkg: 'ipcbuffer', name: 'ipcbuffer', missing: [[], 'a command is required'], badSize: null, specs: ['cli/ipcbuffer.js', ['LS_OPTIONS', 'RM_OPTIONS']] },
 ];
 
 let cwd: string;
@@ -78,6 +83,22 @@ describe.each(CASES)('$name', (c) => {
     // Help and version are listed like every other option.
     expect(r.out.join('\n')).toMatch(/-h, --help/);
     expect(r.out.join('\n')).toMatch(/-V, --version/);
+  });
+
+  it('the help lists every option the command takes', async () => {
+    const help = (await cli(c, ['--help'])).out.join('\n');
+    const [module, names] = c.specs;
+    const exported = require(path.join(repoRoot, 'packages', c.pkg, 'dist', 'src', module)) as Record<string, Record<string, { short?: string }>>;
+    const missing: string[] = [];
+    for (const name of names) {
+      const spec = exported[name];
+      if (spec === undefined) throw new Error(`${module} exports no ${name}`);
+      for (const [long, o] of Object.entries(spec)) {
+        if (!new RegExp(`--${long}(?![\\w-])`).test(help)) missing.push(`--${long}`);
+        if (o.short !== undefined && !new RegExp(`(^|[\\s,(\\[])-${o.short}\\b`, 'm').test(help)) missing.push(`-${o.short}`);
+      }
+    }
+    expect(missing).toEqual([]);
   });
 
   it.each([['--version'], ['-V']])('%s prints the name and version, exit 0', async (flag) => {

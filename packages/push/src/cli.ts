@@ -42,6 +42,28 @@ export const USAGE = `Usage:
       (also KiB, MiB…; multiples of 1024).
 `;
 
+export const SEND_OPTIONS = {
+  name: { type: 'string' },
+  checksum: { type: 'string' },
+  'token-file': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
+export const RECEIVE_OPTIONS = {
+  port: { type: 'string', short: 'p' },
+  dir: { type: 'string', short: 'd' },
+  host: { type: 'string' },
+  overwrite: { type: 'boolean' },
+  fsync: { type: 'boolean' },
+  'max-size': { type: 'string' },
+  'handshake-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'token-file': { type: 'string' },
+  once: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
 /** Runs the CLI; resolves to the exit status. */
 export function main(argv: string[], io: Io = stdio): Promise<number> {
   return runCommand({ name: 'shm-push', version: packageVersion('@shmkit/push', __dirname), help: USAGE }, () => dispatch(argv, io), io);
@@ -64,12 +86,7 @@ function options<O extends OptionSpecs>(args: string[], spec: O) {
 }
 
 async function send(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = options(args, {
-    name: { type: 'string' },
-    checksum: { type: 'string' },
-    'token-file': { type: 'string' },
-    quiet: { type: 'boolean', short: 'q' },
-  });
+  const { values, positionals } = options(args, SEND_OPTIONS);
   const [file, ...dests] = positionals;
   if (file === undefined) throw new UsageError('send: missing FILE');
   if (dests.length === 0) throw new UsageError('send: missing HOST:PORT (at least one receiver)');
@@ -121,20 +138,7 @@ function progressLine(ps: readonly ReceiverProgress[], ms: number): string {
 }
 
 async function receive(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = options(args, {
-    port: { type: 'string', short: 'p' },
-    dir: { type: 'string', short: 'd' },
-    host: { type: 'string' },
-    overwrite: { type: 'boolean' },
-    fsync: { type: 'boolean' },
-    'max-size': { type: 'string' },
-    'handshake-timeout': { type: 'string' },
-    'idle-timeout': { type: 'string' },
-    'max-connections': { type: 'string' },
-    'token-file': { type: 'string' },
-    once: { type: 'boolean' },
-    quiet: { type: 'boolean', short: 'q' },
-  });
+  const { values, positionals } = options(args, RECEIVE_OPTIONS);
   if (positionals.length > 0) throw new UsageError(`receive: unexpected argument ${JSON.stringify(positionals[0])}`);
   const portText = values['port'];
   if (typeof portText !== 'string') throw new UsageError('receive: --port is required');

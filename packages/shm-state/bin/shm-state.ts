@@ -2,7 +2,7 @@
 // shm-state inspect: lists the named regions of a shared file and the state
 // of each structure, read-only (a private mapping: nothing is written back).
 
-import { exitWith, packageVersion, parseCommandLine, runCommandSync, sizeOption, UsageError } from '@shmkit/kit/cli';
+import { exitWith, packageVersion, runCommandSync } from '@shmkit/kit/cli';
 import { SharedFd, ShmkitError } from '@shmkit/shm-fd';
 
 import {
@@ -20,55 +20,9 @@ import {
   SpscQueue,
   type RegionInfo,
 } from '../src';
+import { parseInspectArgs, USAGE, type InspectArgs } from '../src/cli/inspect-args';
 
-const USAGE = `Usage:
-  shm-state inspect (--file PATH | --shm NAME | --env) [--offset BYTES] [--json]
-  shm-state --help | --version
-
-Lists the named regions of a shm-state file (name, kind, offset, length) and
-the state of each structure: queue lengths, lock holders, counters, structs
-decoded with their stored layout. Read-only.
-
-  --file PATH     a file, e.g. /dev/shm/app
-  --shm NAME      POSIX shared memory /NAME
-  --env           the SHM_SHARED_FD passed in LISTEN_FDS (run under shm-fd)
-  --offset BYTES  where the directory starts in the file: bytes, or with a
-                  suffix k, M, G (multiples of 1024); default 0
-  --json          one JSON document instead of text
-  -h, --help      this text
-  -V, --version   print the version`;
-
-const INSPECT_OPTIONS = {
-  file: { type: 'string' },
-  shm: { type: 'string' },
-  env: { type: 'boolean' },
-  offset: { type: 'string' },
-  json: { type: 'boolean' },
-} as const;
-
-interface Options {
-  file?: string;
-  shm?: string;
-  env: boolean;
-  offset: number;
-  json: boolean;
-}
-
-function parse(argv: string[]): Options {
-  const top = parseCommandLine(argv, { options: {}, operands: 'stop' });
-  const [command, ...rest] = top.operands;
-  if (command !== 'inspect') throw new UsageError(command === undefined ? 'missing command (inspect)' : `unknown command ${JSON.stringify(command)} (expected inspect)`);
-  const { values: v, operands } = parseCommandLine(rest, { options: INSPECT_OPTIONS });
-  if (operands.length > 0) throw new UsageError(`inspect takes no operand, got ${JSON.stringify(operands[0])}`);
-  const o: Options = { env: v.env === true, offset: v.offset === undefined ? 0 : sizeOption('--offset', v.offset), json: v.json === true };
-  if (v.file !== undefined) o.file = v.file;
-  if (v.shm !== undefined) o.shm = v.shm.startsWith('/') ? v.shm : `/${v.shm}`;
-  const sources = [o.file !== undefined, o.shm !== undefined, o.env].filter(Boolean).length;
-  if (sources !== 1) throw new UsageError('give exactly one of --file, --shm, --env');
-  return o;
-}
-
-function open(o: Options): SharedFd {
+function open(o: InspectArgs): SharedFd {
   if (o.file !== undefined) return SharedFd.openFile(o.file);
   if (o.shm !== undefined) return SharedFd.openShm(o.shm);
   const fd = SharedFd.fromEnv();
@@ -152,7 +106,7 @@ function printable(b: Buffer): string {
   return /^[\x20-\x7e]*$/.test(used.toString('latin1')) ? used.toString('latin1') : `0x${b.toString('hex')}`;
 }
 
-function inspect(o: Options): number {
+function inspect(o: InspectArgs): number {
   let fd: SharedFd | undefined;
   try {
     fd = open(o);
@@ -185,4 +139,4 @@ function inspect(o: Options): number {
 }
 
 const info = { name: 'shm-state', version: packageVersion('@shmkit/shm-state', __dirname), help: USAGE };
-exitWith('shm-state', runCommandSync(info, () => inspect(parse(process.argv.slice(2)))));
+exitWith('shm-state', runCommandSync(info, () => inspect(parseInspectArgs(process.argv.slice(2)))));

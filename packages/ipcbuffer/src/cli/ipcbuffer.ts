@@ -40,8 +40,11 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
 }
 
+export const LS_OPTIONS = { json: { type: 'boolean' } } as const;
+export const RM_OPTIONS = { force: { type: 'boolean' }, dead: { type: 'boolean' } } as const;
+
 function ls(args: string[], io: Io): number {
-  const { values, operands } = parseCommandLine(args, { options: { json: { type: 'boolean' } } });
+  const { values, operands } = parseCommandLine(args, { options: LS_OPTIONS });
   const json = values.json === true;
   if (operands.length > 0) throw new UsageError(`ls takes no argument ${JSON.stringify(operands[0])}; try: ipcbuffer ls [--json]`);
   const objects = listObjects();
@@ -63,7 +66,7 @@ function ls(args: string[], io: Io): number {
 
 function rm(args: string[], io: Io): number {
   if (args.length === 0) throw new UsageError('rm needs the objects to remove, e.g. ipcbuffer rm /name 0x4d2, or --dead');
-  const { values, operands } = parseCommandLine(args, { options: { force: { type: 'boolean' }, dead: { type: 'boolean' } }, negativeNumbers: true });
+  const { values, operands } = parseCommandLine(args, { options: RM_OPTIONS, negativeNumbers: true });
   const registered = entries();
   let targets: string[];
   const force = values.force === true;

@@ -52,7 +52,7 @@ export interface RmmapdArgs {
   journalMaxBytes?: number;
 }
 
-const OPTIONS = {
+export const OPTIONS = {
   root: { type: 'string' },
   host: { type: 'string' },
   port: { type: 'string' },

@@ -14,7 +14,8 @@ export interface ShmFdOptions {
   command: string[];
 }
 
-const OPTIONS = {
+/** Every option shm-fd takes; the help lists each. */
+export const OPTIONS = {
   size: { type: 'string' },
   name: { type: 'string' },
   'fd-name': { type: 'string' },

@@ -42,7 +42,7 @@ first N bytes, default 64; --bytes N, a size such as 256 or 1k) and tail
 size; --json for machines.
 `;
 
-const RUN_OPTIONS = {
+export const RUN_OPTIONS = {
   snapshot: { type: 'string' },
   interval: { type: 'string' },
   reset: { type: 'boolean' },
@@ -50,7 +50,7 @@ const RUN_OPTIONS = {
   quiet: { type: 'boolean', short: 'q' },
 } as const;
 
-const INSPECT_OPTIONS = {
+export const INSPECT_OPTIONS = {
   json: { type: 'boolean' },
   bytes: { type: 'string' },
 } as const;

@@ -34,7 +34,7 @@ function int(name: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
-const OPTIONS = {
+export const TINYD_OPTIONS = {
   socket: { type: 'string' },
   'n-sms': { type: 'string' },
   'sms-size': { type: 'string' },
@@ -51,7 +51,7 @@ export function tinydMain(argv: string[]): Promise<number> {
 }
 
 async function serve(argv: string[]): Promise<number> {
-  const { values, operands } = parseCommandLine(argv, { options: OPTIONS });
+  const { values, operands } = parseCommandLine(argv, { options: TINYD_OPTIONS });
   if (operands.length > 0) throw new UsageError(`unexpected operand ${JSON.stringify(operands[0])}; tinyd takes options only`);
   let daemon: Tinyd;
   // Handlers go in before the socket exists: a SIGTERM right after the

@@ -39,7 +39,7 @@ TINYFILE_DAEMON_UID) names its uid.`;
 
 const PROGRESS_MIN = 8 * 1024 * 1024;
 
-const OPTIONS = {
+export const TINYFILE_OPTIONS = {
   socket: { type: 'string' },
   'daemon-uid': { type: 'string' },
   output: { type: 'string', short: 'o' },
@@ -56,7 +56,7 @@ export function tinyfileMain(argv: string[]): Promise<number> {
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values, operands } = parseCommandLine(argv, { options: OPTIONS });
+  const { values, operands } = parseCommandLine(argv, { options: TINYFILE_OPTIONS });
   const [command, ...files] = operands;
   const daemonUid = values['daemon-uid'] !== undefined ? parseDaemonUid(values['daemon-uid'], '--daemon-uid') : parseDaemonUid(process.env['TINYFILE_DAEMON_UID'], 'TINYFILE_DAEMON_UID');
   const socket: Target = { socket: values.socket ?? defaultSocketPath(), ...(daemonUid !== undefined ? { daemonUid } : {}) };
