@@ -3,6 +3,7 @@ export {
   listenFds,
   parseListenFds,
   listenEnv,
+  isValidFdName,
   unsetListenEnv,
   LISTEN_FDS_START,
   SHM_SHARED_FD,

@@ -1,5 +1,7 @@
 import { durationOption, parseCommandLine, sizeOption, UsageError } from '@shmkit/kit/cli';
 
+import { isValidFdName } from '../listen-fds';
+
 export interface ShmFdOptions {
   mode: 'run' | 'watch';
   size: number;
@@ -77,7 +79,7 @@ export function parseArgs(argv: string[]): ShmFdOptions {
     o.name = v.name;
   }
   if (v['fd-name'] !== undefined) {
-    if (!/^[\x21-\x39\x3b-\x7e]{1,255}$/.test(v['fd-name'])) throw new UsageError(`--fd-name: ${JSON.stringify(v['fd-name'])} is not a valid LISTEN_FDNAMES entry (no ':' or spaces)`);
+    if (!isValidFdName(v['fd-name'])) throw new UsageError(`--fd-name: ${JSON.stringify(v['fd-name'])} is not a valid LISTEN_FDNAMES entry (no ':' or spaces)`);
     o.fdName = v['fd-name'];
   }
   if (v.file !== undefined) o.file = v.file;

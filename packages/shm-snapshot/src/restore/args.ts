@@ -1,4 +1,5 @@
 import { durationOption, parseCommandLine, sizeOption, UsageError } from '@shmkit/kit/cli';
+import { isValidFdName } from '@shmkit/shm-fd';
 
 export interface RunOptions {
   mode: 'run';
@@ -72,7 +73,7 @@ export function parseArgs(argv: string[]): RestoreOptions {
   }
   if (v.interval !== undefined) o.intervalMs = durationOption('--interval', v.interval, { plainUnit: 'ms', minMs: 1, maxMs: 86_400_000 });
   if (v['fd-name'] !== undefined) {
-    if (!/^[\x21-\x39\x3b-\x7e]{1,255}$/.test(v['fd-name'])) throw new UsageError(`--fd-name: ${JSON.stringify(v['fd-name'])} is not a valid LISTEN_FDNAMES entry (no ':' or spaces)`);
+    if (!isValidFdName(v['fd-name'])) throw new UsageError(`--fd-name: ${JSON.stringify(v['fd-name'])} is not a valid LISTEN_FDNAMES entry (no ':' or spaces)`);
     o.fdName = v['fd-name'];
   }
   if (o.command.length === 0) throw new UsageError('no command given; put it after BACKUP --');
