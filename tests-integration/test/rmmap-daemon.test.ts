@@ -24,7 +24,7 @@ test.each([
   [['--root'], /option --root needs a value/],
   [['--root', '/nonexistent/rmmap-root'], /cannot serve \/nonexistent\/rmmap-root/],
   [['--root', '.', '--port', 'http'], /--port: "http" is not a port number/],
-  [['--root', '.', '--frobnicate'], /unknown argument "--frobnicate"/],
+  [['--root', '.', '--frobnicate'], /unknown option --frobnicate/],
   [['--root', '.', '--token-file', '/nonexistent/token'], /cannot read --token-file/],
   [['--root', '.', '--max-frame', '1'], /--max-frame/],
   [['--root', '.', '--max-connections', '0'], /--max-connections: "0"/],
@@ -38,7 +38,7 @@ test.each([
 test('--help prints usage and exits 0', async () => {
   const r = await run([rmmapd, '--help']);
   expect(r.status).toBe(0);
-  expect(r.stdout).toContain('usage: rmmapd --root DIR');
+  expect(r.stdout).toContain('Usage: rmmapd --root DIR');
 });
 
 test('logs connections, --read-only refuses writes, SIGTERM exits 0', async () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { alternateTimings, environment, printTable as printShmkitTable, type Row } from '@shmkit/shm-fd/unstable-bench';
+import { alternateTimings, environment, printTable as printShmkitTable, type Row } from '@shmkit/kit/bench';
 
 import { IPCBuffer } from '../src';
 

@@ -93,7 +93,13 @@ test('rm reports what it cannot remove, refuses unregistered files, exits 1', ()
 test.each([[[]], [['frobnicate']], [['ls', 'extra']], [['rm']], [['rm', '--dead', 'x']], [['rm', '--frobnicate', 'x']], [['rm', '--force']]])('usage error %j exits 2', (argv) => {
   const r = run(...argv);
   expect(r.status).toBe(2);
-  expect(r.err).toMatch(/^ipcbuffer: .*\n\nUsage: ipcbuffer/);
+  expect(r.err).toMatch(/^ipcbuffer: .*\nTry 'ipcbuffer --help'.\n$/);
+});
+
+test('a negative System V key is an object to remove, not an option', () => {
+  const r = run('rm', '-5');
+  expect(r.status).toBe(1);
+  expect(r.err).toMatch(/^ipcbuffer: cannot remove -5: ENOENT/);
 });
 
 test('help', () => {

@@ -15,7 +15,7 @@ import zlib from 'node:zlib';
 import { Worker } from 'node:worker_threads';
 
 import type { pushFile as pushFileType, PushOptions } from '../src';
-import { killedAtExit, removedAtExit } from '@shmkit/shm-fd/unstable-bench';
+import { killedAtExit, removedAtExit } from '@shmkit/kit/bench';
 
 const pkgDir = path.resolve(__dirname, '..');
 const distPush = path.join(pkgDir, 'dist', 'src', 'index.js');

@@ -1,14 +1,11 @@
 // The `shm-push` command: `shm-push send` and `shm-push receive`.
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 
-import { ShmkitError } from '@shmkit/shm-fd';
-import { formatSize, packageVersion, parseSize, stdio, UsageError, type Io } from '@shmkit/shm-fd/unstable-child-process';
+import { formatDuration, formatSize, packageVersion, parseCommandLine, parseDuration, parseSize, runCommand, stdio, UsageError, type Io, type OptionSpecs } from '@shmkit/kit/cli';
 
 import { CHECKSUM_NAMES, isChecksumName, MAX_SIZE } from './constants';
 import { parseDestination } from './destination';
-import { formatDuration, parseDuration } from './duration';
 import { PushError } from './errors';
 import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_SIZE } from './limits';
 import { nameProblem } from './names';
@@ -39,56 +36,57 @@ export const USAGE = `Usage:
       --token-file: a shared secret (first line of F) every sender must give;
       it travels in clear, so use it on trusted networks or through a tunnel.
   shm-push --help | --version
+      -h, --help: this text; -V, --version: the version. -q is --quiet,
+      -p is --port, -d is --dir. Durations T: seconds, or with a unit
+      (500ms, 10s, 2m, 1h). Sizes: bytes, or with a suffix k, M, G, T
+      (also KiB, MiB…; multiples of 1024).
 `;
 
+export const SEND_OPTIONS = {
+  name: { type: 'string' },
+  checksum: { type: 'string' },
+  'token-file': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
+export const RECEIVE_OPTIONS = {
+  port: { type: 'string', short: 'p' },
+  dir: { type: 'string', short: 'd' },
+  host: { type: 'string' },
+  overwrite: { type: 'boolean' },
+  fsync: { type: 'boolean' },
+  'max-size': { type: 'string' },
+  'handshake-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'token-file': { type: 'string' },
+  once: { type: 'boolean' },
+  quiet: { type: 'boolean', short: 'q' },
+} as const;
+
 /** Runs the CLI; resolves to the exit status. */
-export async function main(argv: string[], io: Io = stdio): Promise<number> {
-  try {
-    const [command, ...rest] = argv;
-    if (command === '--help' || command === '-h' || command === 'help') {
-      io.out(USAGE);
-      return 0;
-    }
-    if (command === '--version' || command === '-V') {
-      io.out(`shm-push ${packageVersion('@shmkit/push', __dirname)}\n`);
-      return 0;
-    }
-    if (command === 'send') return await send(rest, io);
-    if (command === 'receive') return await receive(rest, io);
-    throw new UsageError(command === undefined ? 'missing command (send or receive)' : `unknown command ${JSON.stringify(command)} (expected send or receive)`);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(`shm-push: ${err.message}\n${USAGE}`);
-      return 2;
-    }
-    if (err instanceof ShmkitError || isErrno(err)) {
-      io.err(`shm-push: ${(err as Error).message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+export function main(argv: string[], io: Io = stdio): Promise<number> {
+  return runCommand({ name: 'shm-push', version: packageVersion('@shmkit/push', __dirname), help: USAGE }, () => dispatch(argv, io), io);
 }
 
-function options(args: string[], spec: NonNullable<ParseArgsConfig['options']>): { values: Record<string, string | boolean | (string | boolean)[] | undefined>; positionals: string[] } {
-  try {
-    return parseArgs({ args, options: spec, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message.split('\n')[0] ?? 'bad arguments');
-  }
-}
-
-async function send(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = options(args, {
-    name: { type: 'string' },
-    checksum: { type: 'string' },
-    'token-file': { type: 'string' },
-    quiet: { type: 'boolean', short: 'q' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values['help'] === true) {
+async function dispatch(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = parseCommandLine(argv, { options: {}, operands: 'stop' }).operands;
+  if (command === 'help') {
     io.out(USAGE);
     return 0;
   }
+  if (command === 'send') return await send(rest, io);
+  if (command === 'receive') return await receive(rest, io);
+  throw new UsageError(command === undefined ? 'missing command (send or receive)' : `unknown command ${JSON.stringify(command)} (expected send or receive)`);
+}
+
+function options<O extends OptionSpecs>(args: string[], spec: O) {
+  const { values, operands } = parseCommandLine(args, { options: spec });
+  return { values: values as Record<string, string | true | string[] | undefined>, positionals: operands };
+}
+
+async function send(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = options(args, SEND_OPTIONS);
   const [file, ...dests] = positionals;
   if (file === undefined) throw new UsageError('send: missing FILE');
   if (dests.length === 0) throw new UsageError('send: missing HOST:PORT (at least one receiver)');
@@ -140,25 +138,7 @@ function progressLine(ps: readonly ReceiverProgress[], ms: number): string {
 }
 
 async function receive(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = options(args, {
-    port: { type: 'string', short: 'p' },
-    dir: { type: 'string', short: 'd' },
-    host: { type: 'string' },
-    overwrite: { type: 'boolean' },
-    fsync: { type: 'boolean' },
-    'max-size': { type: 'string' },
-    'handshake-timeout': { type: 'string' },
-    'idle-timeout': { type: 'string' },
-    'max-connections': { type: 'string' },
-    'token-file': { type: 'string' },
-    once: { type: 'boolean' },
-    quiet: { type: 'boolean', short: 'q' },
-    help: { type: 'boolean', short: 'h' },
-  });
-  if (values['help'] === true) {
-    io.out(USAGE);
-    return 0;
-  }
+  const { values, positionals } = options(args, RECEIVE_OPTIONS);
   if (positionals.length > 0) throw new UsageError(`receive: unexpected argument ${JSON.stringify(positionals[0])}`);
   const portText = values['port'];
   if (typeof portText !== 'string') throw new UsageError('receive: --port is required');
@@ -169,8 +149,9 @@ async function receive(args: string[], io: Io): Promise<number> {
   let maxSize = DEFAULT_MAX_SIZE;
   const maxText = values['max-size'];
   if (typeof maxText === 'string') {
-    const n = parseSize(maxText);
-    if (n === null || n > MAX_SIZE) throw new UsageError(`receive: --max-size must be a size like 512M or 4G (at most 2^53-1 bytes), got ${JSON.stringify(maxText)}`);
+    const r = parseSize(maxText);
+    const n = r.ok ? r.bytes : Infinity;
+    if (n > MAX_SIZE) throw new UsageError(`receive: --max-size must be a size like 512M or 4G (at most 2^53-1 bytes), got ${JSON.stringify(maxText)}`);
     maxSize = n;
   }
   const headerTimeoutMs = durationOption(values['handshake-timeout'], '--handshake-timeout', DEFAULT_HEADER_TIMEOUT_MS);
@@ -257,8 +238,9 @@ async function receive(args: string[], io: Io): Promise<number> {
 
 function durationOption(text: unknown, flag: string, fallback: number): number {
   if (typeof text !== 'string') return fallback;
-  const ms = parseDuration(text);
-  if (ms === null || ms < 1 || ms > 2 ** 31 - 1) throw new UsageError(`receive: ${flag} must be a duration like 10s, 500ms or 2m, got ${JSON.stringify(text)}`);
+  const r = parseDuration(text, 's');
+  const ms = r.ok ? r.ms : 0;
+  if (ms < 1 || ms > 2 ** 31 - 1) throw new UsageError(`receive: ${flag} must be a duration like 10s, 500ms or 2m (a plain number counts seconds), got ${JSON.stringify(text)}`);
   return ms;
 }
 
@@ -276,10 +258,4 @@ function tokenOption(file: unknown): { token?: Buffer } {
   if (token.at(-1) === 0x0d) token = token.subarray(0, -1);
   if (token.length === 0) throw new PushError('ERR_RMMAP_PUSH_BAD_TOKEN', `--token-file ${file} is empty`);
   return { token };
-}
-
-/** Node's own system errors (duck-typed: they may come from another realm). */
-function isErrno(err: unknown): boolean {
-  const e = err as Partial<NodeJS.ErrnoException> | null;
-  return typeof e === 'object' && e !== null && typeof e.code === 'string' && typeof e.syscall === 'string';
 }

@@ -1,6 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 
-import { startModuleWorker } from '@shmkit/shm-fd/unstable-worker';
+import { startModuleWorker } from '@shmkit/kit/worker';
 
 import type { Job } from './jobs';
 

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { killedAtExit, removedAtExit } from '@shmkit/shm-fd/unstable-bench';
+import { killedAtExit, removedAtExit } from '@shmkit/kit/bench';
 
 export { killedAtExit, removedAtExit };
 

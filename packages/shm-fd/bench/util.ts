@@ -1,6 +1,6 @@
-import { alternateTimings, median, sortedTimings } from '../src/bench';
+import { alternateTimings, median, sortedTimings } from '@shmkit/kit/bench';
 
-export { environment, printTable, type Row } from '../src/bench';
+export { environment, printTable, type Row } from '@shmkit/kit/bench';
 
 /** Median of `runs` timings (ms) of fn. */
 export function timeMs(fn: () => void, runs = 7): { median: number; spread: number } {

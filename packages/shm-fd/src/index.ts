@@ -3,6 +3,7 @@ export {
   listenFds,
   parseListenFds,
   listenEnv,
+  isValidFdName,
   unsetListenEnv,
   LISTEN_FDS_START,
   SHM_SHARED_FD,
@@ -12,6 +13,7 @@ export {
 } from './listen-fds';
 export { sdNotify, notifyFdStore, notifyReady } from './sd-notify';
 export { spawnWithSharedFd, type SpawnSharedOptions } from './spawn';
+export { acquireSharedFile, type Acquired, type AcquireOptions } from './acquire-shared-file';
 export { Mapping, map, type MapOptions } from './sys/memory';
 export {
   ShmkitError,

@@ -22,6 +22,11 @@ const MAX_FDS = 4096;
 // sd_listen_fds rejects names systemd could not have written (fdname_is_valid).
 const NAME = /^[\x21-\x39\x3b-\x7e]{1,255}$/;
 
+/** Whether `name` can be a LISTEN_FDNAMES entry or an fd store name: 1 to 255 printable ASCII characters, no ':' or space. */
+export function isValidFdName(name: string): boolean {
+  return NAME.test(name);
+}
+
 /**
  * Reads LISTEN_FDS / LISTEN_FDNAMES / LISTEN_PID the way libsystemd's
  * sd_listen_fds_with_names does (systemd v255 src/libsystemd/sd-daemon/sd-daemon.c):
@@ -55,7 +60,7 @@ export function parseListenFds(env: Env, pid: number): ListenFdsState {
         `LISTEN_FDNAMES has ${names.length} names but LISTEN_FDS=${n}; they must match one to one`,
       );
     }
-    const bad = names.find((name) => !NAME.test(name));
+    const bad = names.find((name) => !isValidFdName(name));
     if (bad !== undefined) {
       throw new ListenFdsError('ERR_SHM_LISTEN_FDNAMES', `LISTEN_FDNAMES contains an invalid name ${JSON.stringify(bad)}`);
     }

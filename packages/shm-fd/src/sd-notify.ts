@@ -1,4 +1,5 @@
 import { ShmArgumentError } from './errors';
+import { isValidFdName } from './listen-fds';
 import { close, unixSocket, sendWithFds } from './sys';
 
 /**
@@ -22,7 +23,7 @@ export function sdNotify(state: string, fds: readonly number[] = [], socketPath 
 
 /** Hands `fd` to the service manager's fd store under `name` (FDSTORE=1). */
 export function notifyFdStore(fd: number, name: string, socketPath?: string): boolean {
-  if (!/^[\x21-\x39\x3b-\x7e]{1,255}$/.test(name)) {
+  if (!isValidFdName(name)) {
     throw new ShmArgumentError('ERR_INVALID_ARG_VALUE', `invalid fd store name ${JSON.stringify(name)}`);
   }
   return sdNotify(`FDSTORE=1\nFDNAME=${name}`, [fd], socketPath);

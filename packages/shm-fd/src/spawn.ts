@@ -1,7 +1,8 @@
 import type { ChildProcess } from 'node:child_process';
 
-import { spawnWithFds, type ChildSpec } from './child/supervise';
-import { SHM_SHARED_FD } from './listen-fds';
+import { spawnWithFds, type ChildSpec } from '@shmkit/kit/child';
+
+import { listenEnv, SHM_SHARED_FD } from './listen-fds';
 import type { SharedFd } from './shared-fd';
 
 export interface SpawnSharedOptions {
@@ -23,8 +24,7 @@ export function spawnWithSharedFd(shared: SharedFd, command: string, args: reado
     command,
     args,
     fds: [shared.fd],
-    names: [options.name ?? SHM_SHARED_FD],
-    env: options.env,
+    env: { ...options.env, ...listenEnv([options.name ?? SHM_SHARED_FD]) },
     stdio: options.stdio,
     cwd: options.cwd,
   });

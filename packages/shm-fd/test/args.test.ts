@@ -1,5 +1,4 @@
 import { parseArgs } from '../src/cli/args';
-import { formatSize, parseSize } from '../src/cli/size';
 
 describe('shm-fd arguments', () => {
   it('parses run with a command after --', () => {
@@ -30,8 +29,10 @@ describe('shm-fd arguments', () => {
     [['--bogus', '--', 'x'], /unknown option --bogus/],
     [['--size', 'lots', '--', 'x'], /--size/],
     [['--size'], /needs a value/],
-    [['watch', '-n', 'soon', '--', 'x'], /not a number of seconds/],
-    [['watch', '-n', '-1', '--', 'x'], /not a number of seconds/],
+    [['watch', '-n', 'soon', '--', 'x'], /--interval: "soon": not a duration/],
+    [['watch', '-n', '-1', '--', 'x'], /--interval: "-1": a duration cannot be negative/],
+    [['--size', '1.5G', '--', 'x'], /whole number/],
+    [['--quiet=yes', '--', 'x'], /option --quiet takes no value/],
     [['watch', '--count', '0', '--', 'x'], /positive whole number/],
     [['--count', '2', '--', 'x'], /only apply to `shm-fd watch`/],
     [['--file', 'a', '--shm', 'b', '--', 'x'], /cannot be combined/],
@@ -40,32 +41,13 @@ describe('shm-fd arguments', () => {
     expect(() => parseArgs(argv as string[])).toThrow(expect.objectContaining({ code: 'ERR_USAGE', message: expect.stringMatching(message) }));
   });
 
-  it('returns help and version modes', () => {
-    expect(parseArgs(['--help']).mode).toBe('help');
-    expect(parseArgs(['watch', '-V']).mode).toBe('version');
-  });
-});
-
-describe('sizes', () => {
-  it.each([
-    ['4096', 4096],
-    ['64k', 65536],
-    ['8M', 8388608],
-    ['1G', 1073741824],
-    ['2GiB', 2147483648],
-    ['1.5k', 1536],
-    ['16 kb', 16384],
-  ])('parses %s', (text, bytes) => {
-    expect(parseSize(text)).toBe(bytes);
+  it('asks for help and version before anything else', () => {
+    expect(() => parseArgs(['--help'])).toThrow(expect.objectContaining({ kind: 'help' }));
+    expect(() => parseArgs(['watch', '-V'])).toThrow(expect.objectContaining({ kind: 'version' }));
   });
 
-  it.each(['', 'k', '-1', '1x', '1e3', '99999999999T'])('rejects %j', (text) => {
-    expect(parseSize(text)).toBeNull();
-  });
-
-  it('formats', () => {
-    expect(formatSize(0)).toBe('0 B');
-    expect(formatSize(8 * 1024 * 1024)).toBe('8 MiB');
-    expect(formatSize(1536)).toBe('1.5 KiB');
+  it('takes interval units and keeps options after the command for it', () => {
+    expect(parseArgs(['watch', '-n', '250ms', '--', 'x']).interval).toBe(0.25);
+    expect(parseArgs(['./primes', '--help']).command).toEqual(['./primes', '--help']);
   });
 });

@@ -1,4 +1,4 @@
-import { listenEnv, listenFds, parseListenFds } from '@shmkit/shm-fd';
+import { isValidFdName, listenEnv, listenFds, parseListenFds } from '@shmkit/shm-fd';
 
 describe('parseListenFds', () => {
   it('is absent without LISTEN_FDS', () => {
@@ -64,4 +64,9 @@ describe('parseListenFds', () => {
   it('describes fds for a child', () => {
     expect(listenEnv(['other', 'SHM_SHARED_FD'], 42)).toEqual({ LISTEN_FDS: '2', LISTEN_FDNAMES: 'other:SHM_SHARED_FD', LISTEN_PID: '42' });
   });
+});
+
+describe('isValidFdName', () => {
+  it.each(['SHM_SHARED_FD', 'a', '!~', 'x'.repeat(255)])('accepts %j', (name) => expect(isValidFdName(name)).toBe(true));
+  it.each(['', 'a:b', 'a b', 'tab\t', 'é', 'x'.repeat(256)])('refuses %j', (name) => expect(isValidFdName(name)).toBe(false));
 });

@@ -1,5 +1,5 @@
 
-import { environment, median, printTable as printShmkitTable, sortedTimings, type Row } from '@shmkit/shm-fd/unstable-bench';
+import { environment, median, printTable as printShmkitTable, sortedTimings, type Row } from '@shmkit/kit/bench';
 
 export { environment, type Row };
 

@@ -1,13 +1,6 @@
 #!/usr/bin/env node
+import { exitWith } from '@shmkit/kit/cli';
+
 import { main } from '../src/restore/main';
 
-main(process.argv.slice(2)).then(
-  (status) => {
-    process.exitCode = status;
-  },
-  (err: unknown) => {
-    // Only bugs get here: user errors are reported inside main().
-    process.stderr.write(`shm-restore: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 70;
-  },
-);
+exitWith('shm-restore', main(process.argv.slice(2)));

@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 
-import { printTable as printShmkitTable, type Row } from '@shmkit/shm-fd/unstable-bench';
+import { printTable as printShmkitTable, type Row } from '@shmkit/kit/bench';
 
-export { environment, percentile, type Row } from '@shmkit/shm-fd/unstable-bench';
+export { environment, percentile, type Row } from '@shmkit/kit/bench';
 
 export function printTable(title: string, rows: Row[]): void {
   printShmkitTable(title, rows, 'shm-state');

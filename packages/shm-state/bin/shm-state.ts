@@ -2,8 +2,8 @@
 // shm-state inspect: lists the named regions of a shared file and the state
 // of each structure, read-only (a private mapping: nothing is written back).
 
+import { exitWith, packageVersion, runCommandSync } from '@shmkit/kit/cli';
 import { SharedFd, ShmkitError } from '@shmkit/shm-fd';
-import { packageVersion } from '@shmkit/shm-fd/unstable-child-process';
 
 import {
   Counter32,
@@ -20,72 +20,9 @@ import {
   SpscQueue,
   type RegionInfo,
 } from '../src';
+import { parseInspectArgs, USAGE, type InspectArgs } from '../src/cli/inspect-args';
 
-const USAGE = `Usage:
-  shm-state inspect (--file PATH | --shm NAME | --env) [--offset BYTES] [--json]
-  shm-state --help | --version
-
-Lists the named regions of a shm-state file (name, kind, offset, length) and
-the state of each structure: queue lengths, lock holders, counters, structs
-decoded with their stored layout. Read-only.
-
-  --file PATH     a file, e.g. /dev/shm/app
-  --shm NAME      POSIX shared memory /NAME
-  --env           the SHM_SHARED_FD passed in LISTEN_FDS (run under shm-fd)
-  --offset BYTES  where the directory starts in the file (default 0)
-  --json          one JSON document instead of text`;
-
-interface Options {
-  file?: string;
-  shm?: string;
-  env: boolean;
-  offset: number;
-  json: boolean;
-}
-
-function usage(message: string): never {
-  process.stderr.write(`shm-state: ${message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-function parse(argv: string[]): Options {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(0);
-  }
-  if (argv.includes('--version') || argv.includes('-V')) {
-    process.stdout.write(`${packageVersion('@shmkit/shm-state', __dirname)}\n`);
-    process.exit(0);
-  }
-  const [command, ...rest] = argv;
-  if (command !== 'inspect') usage(command === undefined ? 'missing command' : `unknown command ${JSON.stringify(command)}`);
-  const o: Options = { env: false, offset: 0, json: false };
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i] as string;
-    const v = rest[i + 1];
-    if (a === '--file' && v !== undefined) {
-      o.file = v;
-      i++;
-    } else if (a === '--shm' && v !== undefined) {
-      o.shm = v.startsWith('/') ? v : `/${v}`;
-      i++;
-    } else if (a === '--env') {
-      o.env = true;
-    } else if (a === '--offset' && v !== undefined && /^\d+$/.test(v)) {
-      o.offset = Number(v);
-      i++;
-    } else if (a === '--json') {
-      o.json = true;
-    } else {
-      usage(`bad argument ${JSON.stringify(a)}`);
-    }
-  }
-  const sources = [o.file !== undefined, o.shm !== undefined, o.env].filter(Boolean).length;
-  if (sources !== 1) usage('give exactly one of --file, --shm, --env');
-  return o;
-}
-
-function open(o: Options): SharedFd {
+function open(o: InspectArgs): SharedFd {
   if (o.file !== undefined) return SharedFd.openFile(o.file);
   if (o.shm !== undefined) return SharedFd.openShm(o.shm);
   const fd = SharedFd.fromEnv();
@@ -169,8 +106,7 @@ function printable(b: Buffer): string {
   return /^[\x20-\x7e]*$/.test(used.toString('latin1')) ? used.toString('latin1') : `0x${b.toString('hex')}`;
 }
 
-function main(): void {
-  const o = parse(process.argv.slice(2));
+function inspect(o: InspectArgs): number {
   let fd: SharedFd | undefined;
   try {
     fd = open(o);
@@ -195,10 +131,12 @@ function main(): void {
   } catch (err) {
     const e = err as { code?: string; message?: string };
     process.stderr.write(`shm-state: ${e.message ?? String(err)}${e.code === undefined ? '' : ` (${e.code})`}\n`);
-    process.exitCode = 1;
+    return 1;
   } finally {
     fd?.close();
   }
+  return 0;
 }
 
-main();
+const info = { name: 'shm-state', version: packageVersion('@shmkit/shm-state', __dirname), help: USAGE };
+exitWith('shm-state', runCommandSync(info, () => inspect(parseInspectArgs(process.argv.slice(2)))));

@@ -1,5 +1,4 @@
-import { ShmkitError } from '@shmkit/shm-fd';
-import { formatSize, stdio, UsageError, type Io } from '@shmkit/shm-fd/unstable-child-process';
+import { formatSize, isRuntimeError, packageVersion, parseCommandLine, runCommandSync, stdio, UsageError, type Io } from '@shmkit/kit/cli';
 
 import { listObjects, parseTarget, removeObject, type ObjectInfo } from '../objects';
 import { entries, registryDir } from '../registry';
@@ -22,6 +21,10 @@ Commands:
   rm --dead          remove every listed object whose creator process has exited
   help               show this text
 
+Options:
+  -h, --help         show this text
+  -V, --version      print the version
+
 Registry: ${'$'}SHMKIT_IPCBUFFER_REGISTRY, else ${'$'}XDG_RUNTIME_DIR/shmkit-ipcbuffer,
 else /dev/shm/shmkit-ipcbuffer-<uid> (0700, one 0600 record per object).
 
@@ -37,10 +40,13 @@ function table(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')).join('\n') + '\n';
 }
 
+export const LS_OPTIONS = { json: { type: 'boolean' } } as const;
+export const RM_OPTIONS = { force: { type: 'boolean' }, dead: { type: 'boolean' } } as const;
+
 function ls(args: string[], io: Io): number {
-  const json = args.includes('--json');
-  const unknown = args.filter((a) => a !== '--json');
-  if (unknown.length > 0) throw new UsageError(`ls takes no argument ${JSON.stringify(unknown[0])}; try: ipcbuffer ls [--json]`);
+  const { values, operands } = parseCommandLine(args, { options: LS_OPTIONS });
+  const json = values.json === true;
+  if (operands.length > 0) throw new UsageError(`ls takes no argument ${JSON.stringify(operands[0])}; try: ipcbuffer ls [--json]`);
   const objects = listObjects();
   if (json) {
     io.out(`${JSON.stringify(objects.map((o) => ({ kind: o.kind, id: o.id, size: o.currentSize, pid: o.pid, alive: o.alive, created: new Date(o.created).toISOString(), ...(o.attached === undefined ? {} : { attached: o.attached }) })), null, 2)}\n`);
@@ -60,17 +66,16 @@ function ls(args: string[], io: Io): number {
 
 function rm(args: string[], io: Io): number {
   if (args.length === 0) throw new UsageError('rm needs the objects to remove, e.g. ipcbuffer rm /name 0x4d2, or --dead');
+  const { values, operands } = parseCommandLine(args, { options: RM_OPTIONS, negativeNumbers: true });
   const registered = entries();
   let targets: string[];
-  const force = args.includes('--force');
-  if (args.includes('--dead')) {
+  const force = values.force === true;
+  if (values.dead === true) {
     if (args.length > 1) throw new UsageError('rm --dead takes no other argument');
     targets = listObjects().filter((o) => !o.alive).map((o) => (o.kind === 'posix' ? `*${o.id}` : o.id));
     if (targets.length === 0) io.out('no objects of dead creators\n');
   } else {
-    const flag = args.find((a) => a.startsWith('--') && a !== '--force');
-    if (flag !== undefined) throw new UsageError(`unknown option ${flag}; rm takes objects (with --force) or --dead`);
-    targets = args.filter((a) => a !== '--force');
+    targets = operands;
     if (targets.length === 0) throw new UsageError('rm --force needs the objects to remove, e.g. ipcbuffer rm --force /name');
   }
   let status = 0;
@@ -78,7 +83,7 @@ function rm(args: string[], io: Io): number {
     try {
       io.out(`removed ${removeObject(parseTarget(arg, registered), registered, { force })}\n`);
     } catch (err) {
-      if (!(err instanceof ShmkitError) && (err as NodeJS.ErrnoException).code === undefined) throw err;
+      if (!isRuntimeError(err)) throw err;
       io.err(`ipcbuffer: cannot remove ${arg}: ${(err as Error).message}\n`);
       status = 1;
     }
@@ -88,32 +93,23 @@ function rm(args: string[], io: Io): number {
 
 /** Runs the CLI; returns the exit status. User errors are printed without stack traces. */
 export function main(argv: string[], io: Io = stdio): number {
-  const [cmd, ...rest] = argv;
-  try {
-    switch (cmd) {
-      case 'ls':
-        return ls(rest, io);
-      case 'rm':
-        return rm(rest, io);
-      case 'help':
-      case '--help':
-      case '-h':
-        io.out(USAGE);
-        return 0;
-      case undefined:
-        throw new UsageError('a command is required');
-      default:
-        throw new UsageError(`unknown command ${JSON.stringify(cmd)}`);
-    }
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(`ipcbuffer: ${err.message}\n\n${USAGE}`);
-      return 2;
-    }
-    if (err instanceof ShmkitError || (err as NodeJS.ErrnoException).code !== undefined) {
-      io.err(`ipcbuffer: ${(err as Error).message}\n`);
-      return 1;
-    }
-    throw err;
+  const info = { name: 'ipcbuffer', version: packageVersion('@shmkit/ipcbuffer', __dirname), help: USAGE };
+  return runCommandSync(info, () => dispatch(argv, io), io);
+}
+
+function dispatch(argv: string[], io: Io): number {
+  const [cmd, ...rest] = parseCommandLine(argv, { options: {}, operands: 'stop' }).operands;
+  switch (cmd) {
+    case 'ls':
+      return ls(rest, io);
+    case 'rm':
+      return rm(rest, io);
+    case 'help':
+      io.out(USAGE);
+      return 0;
+    case undefined:
+      throw new UsageError('a command is required (ls, rm or help)');
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)} (expected ls, rm or help)`);
   }
 }

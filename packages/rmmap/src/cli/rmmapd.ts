@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 
-import { parseSize, UsageError } from '@shmkit/shm-fd/unstable-child-process';
+import { durationOption, packageVersion, parseCommandLine, runCommand, sizeOption, UsageError } from '@shmkit/kit/cli';
 
 import { DEFAULT_LIMITS, formatBytes, type ServerLimits } from '../server/limits';
 import { RmmapServer } from '../server/server';
 
-export const USAGE = `usage: rmmapd --root DIR [--host 127.0.0.1] [--port 7878] [--token-file F] [--read-only] [--max-frame SIZE] [--max-connections N]
+export const USAGE = `Usage: rmmapd --root DIR [--host 127.0.0.1] [--port 7878] [--token-file F] [--read-only] [--max-frame SIZE] [--max-connections N]
               [--max-mappings N] [--max-mappings-total N] [--max-unread SIZE] [--max-unread-total SIZE] [--handshake-timeout MS]
               [--journal FILE | --no-journal] [--journal-max SIZE]
+       rmmapd --help | --version
 
 Serves sections of the files under DIR to rmmap clients over TCP.
   --root DIR         directory served; paths outside it (.., absolute, symlink escapes) are refused
@@ -15,7 +16,8 @@ Serves sections of the files under DIR to rmmap clients over TCP.
   --port PORT        TCP port, 0 = any free port (default 7878)
   --token-file F     clients must present the contents of F (trailing newline ignored)
   --read-only        refuse writable mappings; files are opened read-only
-  --max-frame SIZE   largest frame accepted (default 16M; e.g. 1M, 64M)
+  --max-frame SIZE   largest frame accepted (default 16M; e.g. 1M, 64M). Sizes are bytes, or
+                     with a suffix k, M, G, T (also KiB, MiB…: multiples of 1024)
   --max-connections N  connections served at once; more get ERR_RMMAP_BUDGET and are closed (default ${DEFAULT_LIMITS.maxConnections})
   --max-mappings N   mappings one connection may hold (default ${DEFAULT_LIMITS.maxMappingsPerConnection})
   --max-mappings-total N  mappings all connections may hold together (default ${DEFAULT_LIMITS.maxMappings},
@@ -23,13 +25,16 @@ Serves sections of the files under DIR to rmmap clients over TCP.
   --max-unread SIZE  unread reply bytes of one connection at which rmmapd stops reading its requests
                      (default 64M); past it by more than one max frame + 1M: ERR_RMMAP_BUDGET, closed
   --max-unread-total SIZE  unread reply bytes of all connections together (default 512M)
-  --handshake-timeout MS  close a connection that has not completed HELLO after MS ms (default ${DEFAULT_LIMITS.handshakeTimeoutMs})
+  --handshake-timeout T  close a connection that has not completed HELLO after T: milliseconds,
+                     or with a unit (500ms, 10s, 1m) (default ${DEFAULT_LIMITS.handshakeTimeoutMs})
   --journal FILE     write journal: lets a client's retried write be recognised after rmmapd
                      is killed and restarted, so it is not applied twice. Default: a file
                      named after DIR in $XDG_RUNTIME_DIR/rmmapd/ (else /tmp/rmmapd-$UID/).
                      Must lie outside DIR; one rmmapd per journal (locked).
   --no-journal       no journal: retries are deduplicated only while this process lives
   --journal-max SIZE compact the journal when it grows past SIZE (default 64M)
+  -h, --help         this text
+  -V, --version      print the version
 `;
 
 export interface RmmapdArgs {
@@ -47,107 +52,51 @@ export interface RmmapdArgs {
   journalMaxBytes?: number;
 }
 
-export function parseArgs(argv: string[]): RmmapdArgs | 'help' {
-  let root: string | undefined;
-  let host = '127.0.0.1';
-  let port = 7878;
-  let tokenFile: string | undefined;
-  let readOnly = false;
-  let maxFrame: number | undefined;
-  let maxConnections: number | undefined;
-  const limits: Partial<ServerLimits> = {};
-  let journal: string | false | undefined;
-  let journalMaxBytes: number | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    const eq = arg.indexOf('=');
-    const flag = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0 && arg.startsWith('--')) return arg.slice(eq + 1);
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`option ${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '-h':
-      case '--help':
-        return 'help';
-      case '--root':
-        root = value();
-        break;
-      case '--host':
-        host = value();
-        break;
-      case '--port': {
-        const v = value();
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || n > 65535) throw new UsageError(`--port: ${JSON.stringify(v)} is not a port number (0-65535)`);
-        port = n;
-        break;
-      }
-      case '--token-file':
-        tokenFile = value();
-        break;
-      case '--read-only':
-        readOnly = true;
-        break;
-      case '--max-frame': {
-        const v = value();
-        const n = parseSize(v);
-        if (n === null || n < 1024 || n > 256 * 1024 * 1024) throw new UsageError(`--max-frame: ${JSON.stringify(v)} is not a size between 1k and 256M`);
-        maxFrame = n;
-        break;
-      }
-      case '--max-connections': {
-        const v = value();
-        if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 1_000_000) throw new UsageError(`--max-connections: ${JSON.stringify(v)} is not a number between 1 and 1000000`);
-        maxConnections = Number(v);
-        break;
-      }
-      case '--max-mappings':
-        limits.maxMappingsPerConnection = count(flag, value(), 1_000_000);
-        break;
-      case '--max-mappings-total':
-        limits.maxMappings = count(flag, value(), 1_000_000);
-        break;
-      case '--max-unread':
-        limits.maxUnreadPerConnection = size(flag, value(), 64 * 1024);
-        break;
-      case '--max-unread-total':
-        limits.maxUnread = size(flag, value(), 64 * 1024);
-        break;
-      case '--handshake-timeout':
-        limits.handshakeTimeoutMs = count(flag, value(), 3_600_000);
-        break;
-      case '--journal': {
-        const v = value();
-        if (v.length === 0) throw new UsageError('--journal needs a file name');
-        if (journal === false) throw new UsageError('--journal and --no-journal exclude each other');
-        journal = v;
-        break;
-      }
-      case '--no-journal':
-        if (typeof journal === 'string') throw new UsageError('--journal and --no-journal exclude each other');
-        journal = false;
-        break;
-      case '--journal-max': {
-        const v = value();
-        const n = parseSize(v);
-        if (n === null || n < 4096) throw new UsageError(`--journal-max: ${JSON.stringify(v)} is not a size of at least 4k`);
-        journalMaxBytes = n;
-        break;
-      }
-      default:
-        throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
-    }
+export const OPTIONS = {
+  root: { type: 'string' },
+  host: { type: 'string' },
+  port: { type: 'string' },
+  'token-file': { type: 'string' },
+  'read-only': { type: 'boolean' },
+  'max-frame': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-mappings': { type: 'string' },
+  'max-mappings-total': { type: 'string' },
+  'max-unread': { type: 'string' },
+  'max-unread-total': { type: 'string' },
+  'handshake-timeout': { type: 'string' },
+  journal: { type: 'string' },
+  'no-journal': { type: 'boolean' },
+  'journal-max': { type: 'string' },
+} as const;
+
+/** Parses rmmapd's argv (without node and script). Throws UsageError, or InfoRequest for --help/--version. */
+export function parseArgs(argv: string[]): RmmapdArgs {
+  const { values: v, operands } = parseCommandLine(argv, { options: OPTIONS });
+  if (operands.length > 0) throw new UsageError(`unexpected operand ${JSON.stringify(operands[0])}; rmmapd takes options only`);
+  if (v.root === undefined) throw new UsageError('--root DIR is required');
+  const args: RmmapdArgs = { root: v.root, host: v.host ?? '127.0.0.1', port: 7878, readOnly: v['read-only'] === true, limits: {} };
+  if (v.port !== undefined) {
+    if (!/^\d+$/.test(v.port) || Number(v.port) > 65535) throw new UsageError(`--port: ${JSON.stringify(v.port)} is not a port number (0-65535)`);
+    args.port = Number(v.port);
   }
-  if (root === undefined) throw new UsageError('--root DIR is required');
-  const args: RmmapdArgs = { root, host, port, readOnly, limits };
-  if (tokenFile !== undefined) args.tokenFile = tokenFile;
-  if (maxFrame !== undefined) args.maxFrame = maxFrame;
-  if (maxConnections !== undefined) args.maxConnections = maxConnections;
-  if (journal !== undefined) args.journal = journal;
-  if (journalMaxBytes !== undefined) args.journalMaxBytes = journalMaxBytes;
+  if (v['token-file'] !== undefined) args.tokenFile = v['token-file'];
+  if (v['max-frame'] !== undefined) args.maxFrame = sizeOption('--max-frame', v['max-frame'], { min: 1024, max: 256 * 1024 * 1024 });
+  if (v['max-connections'] !== undefined) args.maxConnections = count('--max-connections', v['max-connections'], 1_000_000);
+  if (v['max-mappings'] !== undefined) args.limits.maxMappingsPerConnection = count('--max-mappings', v['max-mappings'], 1_000_000);
+  if (v['max-mappings-total'] !== undefined) args.limits.maxMappings = count('--max-mappings-total', v['max-mappings-total'], 1_000_000);
+  if (v['max-unread'] !== undefined) args.limits.maxUnreadPerConnection = sizeOption('--max-unread', v['max-unread'], { min: 64 * 1024, max: 2 ** 40 });
+  if (v['max-unread-total'] !== undefined) args.limits.maxUnread = sizeOption('--max-unread-total', v['max-unread-total'], { min: 64 * 1024, max: 2 ** 40 });
+  if (v['handshake-timeout'] !== undefined) {
+    args.limits.handshakeTimeoutMs = durationOption('--handshake-timeout', v['handshake-timeout'], { plainUnit: 'ms', minMs: 1, maxMs: 3_600_000 });
+  }
+  if (v.journal !== undefined && v['no-journal'] === true) throw new UsageError('--journal and --no-journal exclude each other');
+  if (v.journal !== undefined) {
+    if (v.journal.length === 0) throw new UsageError('--journal needs a file name');
+    args.journal = v.journal;
+  }
+  if (v['no-journal'] === true) args.journal = false;
+  if (v['journal-max'] !== undefined) args.journalMaxBytes = sizeOption('--journal-max', v['journal-max'], { min: 4096 });
   return args;
 }
 
@@ -157,33 +106,16 @@ function count(flag: string, v: string, max: number): number {
   return Number(v);
 }
 
-/** A size (e.g. 64M) of at least `min` bytes given to `flag`. */
-function size(flag: string, v: string, min: number): number {
-  const n = parseSize(v);
-  if (n === null || n < min || n > 2 ** 40) throw new UsageError(`${flag}: ${JSON.stringify(v)} is not a size between ${min / 1024}k and 1T`);
-  return n;
-}
-
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} rmmapd: ${line}\n`);
 }
 
 /** Runs the daemon until SIGINT/SIGTERM; resolves with the exit status. */
-export async function main(argv: string[]): Promise<number> {
-  let args: RmmapdArgs | 'help';
-  try {
-    args = parseArgs(argv);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      process.stderr.write(`rmmapd: ${e.message}\n${USAGE}`);
-      return 2;
-    }
-    throw e;
-  }
-  if (args === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
+export function main(argv: string[]): Promise<number> {
+  return runCommand({ name: 'rmmapd', version: packageVersion('@shmkit/rmmap', __dirname), help: USAGE }, () => serve(parseArgs(argv)));
+}
+
+async function serve(args: RmmapdArgs): Promise<number> {
   let token: Buffer | undefined;
   if (args.tokenFile !== undefined) {
     try {

@@ -1,34 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { ShmkitError } from '../errors';
-import { resolveCommand } from '../child/resolve-command';
-import { FORWARDED_SIGNALS, spawnWithFds, supervise } from '../child/supervise';
-import { acquireSharedFile } from './acquire';
+import { FORWARDED_SIGNALS, resolveCommand, spawnWithFds, supervise } from '@shmkit/kit/child';
+import { packageVersion, runCommand, stdio, type Io } from '@shmkit/kit/cli';
+
+import { acquireSharedFile } from '../acquire-shared-file';
+import { listenEnv } from '../listen-fds';
 import { parseArgs, USAGE, type ShmFdOptions } from './args';
-import { stdio, type Io } from './io';
-import { UsageError } from './usage-error';
-import { version } from './version';
 
 /** Runs the shm-fd CLI; resolves to the process exit status. */
-export async function main(argv: string[], io: Io = stdio): Promise<number> {
-  let o: ShmFdOptions;
-  try {
-    o = parseArgs(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(`shm-fd: ${err.message}\n${USAGE}`);
-      return 2;
-    }
-    throw err;
-  }
-  if (o.mode === 'help') {
-    io.out(USAGE);
-    return 0;
-  }
-  if (o.mode === 'version') {
-    io.out(`shm-fd ${version()}\n`);
-    return 0;
-  }
+export function main(argv: string[], io: Io = stdio): Promise<number> {
+  return runCommand({ name: 'shm-fd', version: packageVersion('@shmkit/shm-fd', __dirname), help: USAGE }, () => run(parseArgs(argv), io), io);
+}
+
+async function run(o: ShmFdOptions, io: Io): Promise<number> {
   const log = (msg: string) => {
     if (!o.quiet) io.err(`shm-fd: ${msg}\n`);
   };
@@ -38,18 +22,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.err(`shm-fd: ${resolved.reason}\n`);
     return resolved.status;
   }
-  let acquired;
+  // Its errors (ShmkitError, with a code) are reported by runCommand: exit 1.
+  const acquired = acquireSharedFile({ fdName: o.fdName, name: o.name, size: o.size, file: o.file, shm: o.shm, log });
   try {
-    acquired = acquireSharedFile({ fdName: o.fdName, name: o.name, size: o.size, file: o.file, shm: o.shm, log });
-  } catch (err) {
-    if (err instanceof ShmkitError) {
-      io.err(`shm-fd: ${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
-  try {
-    const spec = { command: cmd, args, fds: acquired.fds, names: acquired.names };
+    const spec = { command: cmd, args, fds: acquired.fds, env: listenEnv(acquired.names) };
     if (o.mode === 'run') return (await supervise(spawnWithFds(spec))).status;
     return await watch(spec, o, log);
   } finally {

@@ -1,14 +1,14 @@
 import { debuglog } from 'node:util';
 
-import { LogLimiter, ShmkitError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
-import { acquireSharedFile, resolveCommand, spawnWithFds, stdio, supervise, UsageError, type ChildExit, type Io } from '@shmkit/shm-fd/unstable-child-process';
+import { resolveCommand, spawnWithFds, supervise, type ChildExit } from '@shmkit/kit/child';
+import { packageVersion, runCommand, stdio, type Io } from '@shmkit/kit/cli';
+import { acquireSharedFile, listenEnv, LogLimiter, ShmkitError } from '@shmkit/shm-fd';
 
-import { parseArgs, USAGE, type RunOptions } from './args';
+import { parseArgs, USAGE, type RestoreOptions, type RunOptions } from './args';
 import { BackupPath } from './backup';
 import { formatReport, inspect } from './inspect';
 import { examineBackup, fillFromBackup, snapshotCycle, writeBack, type SnapshotState } from './snapshotter';
-import { version } from './version';
 
 // Cycles that skip for these reasons are the normal course (before the child
 // configured the file, or while it is idle); the rest are worth a line.
@@ -18,24 +18,14 @@ const BENIGN = /^(the shared file has \d+ bytes|the shared file carries no|no va
 const debug = debuglog('shm-restore');
 
 /** Runs the shm-restore CLI; resolves to the process exit status. */
-export async function main(argv: string[], io: Io = stdio): Promise<number> {
-  let o;
-  try {
-    o = parseArgs(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.err(`shm-restore: ${err.message}\n${USAGE}`);
-      return 2;
-    }
-    throw err;
-  }
+export function main(argv: string[], io: Io = stdio): Promise<number> {
+  // shm-restore's version is that of @shmkit/shm-snapshot.
+  const info = { name: 'shm-restore', version: packageVersion('@shmkit/shm-snapshot', __dirname), help: USAGE };
+  return runCommand(info, () => dispatch(parseArgs(argv), io), io);
+}
+
+async function dispatch(o: RestoreOptions, io: Io): Promise<number> {
   switch (o.mode) {
-    case 'help':
-      io.out(USAGE);
-      return 0;
-    case 'version':
-      io.out(`shm-restore ${version()}\n`);
-      return 0;
     case 'inspect':
       try {
         const report = inspect(o.backup, o.maxBytes);
@@ -168,7 +158,7 @@ async function runWith(
     }
 
     // 3. The child, and snapshots while it runs.
-    const child = spawnWithFds({ command: cmd, args, fds: acquired.fds, names: acquired.names });
+    const child = spawnWithFds({ command: cmd, args, fds: acquired.fds, env: listenEnv(acquired.names) });
     const exited = supervise(child);
     let done = false;
     const pacer = new Pacer();

@@ -1,20 +1,19 @@
-import { parseArgs } from 'node:util';
-
-import { ShmkitError } from '@shmkit/shm-fd';
-import { UsageError } from '@shmkit/shm-fd/unstable-child-process';
+import { durationOption, isRuntimeError, packageVersion, parseCommandLine, runCommand, sizeOption, UsageError } from '@shmkit/kit/cli';
 
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, Tinyd } from '../daemon/tinyd';
 import { defaultSocketPath } from '../protocol/socket-path';
 
-export const TINYD_USAGE = `Usage: tinyd [--socket PATH] [--n-sms N] [--sms-size KB] [--workers N] [--qos] [--codec auto|libsnappy|js|snappyjs|native]
-             [--handshake-timeout-ms MS] [--max-connections N]
+export const TINYD_USAGE = `Usage: tinyd [--socket PATH] [--n-sms N] [--sms-size SIZE] [--workers N] [--segments N] [--qos]
+             [--codec auto|libsnappy|js|snappyjs|native] [--handshake-timeout-ms T] [--max-connections N]
+       tinyd --help | --version
 
 Runs the tinyfile compression daemon in the foreground (a service manager daemonizes it).
   --socket PATH    Unix socket to listen on (mode 0600); default ${defaultSocketPath()}
                    (its directory is created 0700 and must be ours); the directory of
                    a PATH given here must be ours or root's, and sticky if others can write it
   --n-sms N        shared segments in total: memory is bounded by N × sms-size (default 32)
-  --sms-size KB    size of one segment in KB, a multiple of 4, at least 128 (default 1024)
+  --sms-size SIZE  size of one segment: a plain number counts KiB, or give a suffix
+                   (256k, 4M); a multiple of 4 KiB, at least 128 KiB (default 1024)
   --workers N      compression worker threads (default: number of cores; 0 = main thread only)
   --segments N     segments given to a client that does not ask for a number (default 4)
   --qos            serve higher-priority clients first (TinyFile.connect({ priority }))
@@ -22,10 +21,13 @@ Runs the tinyfile compression daemon in the foreground (a service manager daemon
                    TINYFILE_LIBSNAPPY) when it loads, else js with a one-line notice;
                    libsnappy (refuse to start without it); js (tinyfile's compressor,
                    snappyjs's output); snappyjs; native (the optional "snappy" package)
-  --handshake-timeout-ms MS  close a connection that has not sent its whole hello
-                   within MS (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS}, at most 60000)
+  --handshake-timeout-ms T  close a connection that has not sent its whole hello
+                   within T: milliseconds, or with a unit (500ms, 2s)
+                   (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS}, at most 60000)
   --max-connections N  connections open at once (clients, handshakes, registrations
                    waiting for a segment); more are refused (default ${DEFAULT_MAX_CONNECTIONS})
+  -h, --help       this text
+  -V, --version    print the version
 SIGTERM / SIGINT: finish in-flight requests, remove the socket, exit 0.`;
 
 function int(name: string, v: string | undefined): number | undefined {
@@ -34,34 +36,25 @@ function int(name: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
-export async function tinydMain(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        socket: { type: 'string' },
-        'n-sms': { type: 'string' },
-        'sms-size': { type: 'string' },
-        workers: { type: 'string' },
-        segments: { type: 'string' },
-        qos: { type: 'boolean' },
-        codec: { type: 'string' },
-        'handshake-timeout-ms': { type: 'string' },
-        'max-connections': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    process.stderr.write(`tinyd: ${(err as Error).message}\n${TINYD_USAGE}\n`);
-    return 2;
-  }
-  if (values.help === true) {
-    process.stdout.write(`${TINYD_USAGE}\n`);
-    return 0;
-  }
+export const TINYD_OPTIONS = {
+  socket: { type: 'string' },
+  'n-sms': { type: 'string' },
+  'sms-size': { type: 'string' },
+  workers: { type: 'string' },
+  segments: { type: 'string' },
+  qos: { type: 'boolean' },
+  codec: { type: 'string' },
+  'handshake-timeout-ms': { type: 'string' },
+  'max-connections': { type: 'string' },
+} as const;
+
+export function tinydMain(argv: string[]): Promise<number> {
+  return runCommand({ name: 'tinyd', version: packageVersion('@shmkit/tinyfile', __dirname), help: TINYD_USAGE }, () => serve(argv));
+}
+
+async function serve(argv: string[]): Promise<number> {
+  const { values, operands } = parseCommandLine(argv, { options: TINYD_OPTIONS });
+  if (operands.length > 0) throw new UsageError(`unexpected operand ${JSON.stringify(operands[0])}; tinyd takes options only`);
   let daemon: Tinyd;
   // Handlers go in before the socket exists: a SIGTERM right after the
   // "listening" line must stop tinyd cleanly, not kill it by default action.
@@ -74,8 +67,9 @@ export async function tinydMain(argv: string[]): Promise<number> {
   process.once('SIGTERM', onTerm);
   process.once('SIGINT', onInt);
   try {
-    const smsKb = int('sms-size', values['sms-size']);
-    const handshakeTimeoutMs = int('handshake-timeout-ms', values['handshake-timeout-ms']);
+    const smsSize = values['sms-size'] === undefined ? undefined : sizeOption('--sms-size', values['sms-size'], { plainUnit: 1024 });
+    const handshakeTimeoutMs =
+      values['handshake-timeout-ms'] === undefined ? undefined : durationOption('--handshake-timeout-ms', values['handshake-timeout-ms'], { plainUnit: 'ms' });
     const maxConnections = int('max-connections', values['max-connections']);
     const opts = {
       ...(values.socket !== undefined ? { socketPath: values.socket } : {}),
@@ -83,7 +77,7 @@ export async function tinydMain(argv: string[]): Promise<number> {
       ...(maxConnections !== undefined ? { maxConnections } : {}),
       qos: values.qos === true,
       ...(int('n-sms', values['n-sms']) !== undefined ? { nSms: int('n-sms', values['n-sms'])! } : {}),
-      ...(smsKb !== undefined ? { smsSize: smsKb * 1024 } : {}),
+      ...(smsSize !== undefined ? { smsSize } : {}),
       ...(int('workers', values.workers) !== undefined ? { workers: int('workers', values.workers)! } : {}),
       ...(int('segments', values.segments) !== undefined ? { slotsPerClient: int('segments', values.segments)! } : {}),
       ...(values.codec !== undefined ? { codec: values.codec } : {}),
@@ -92,13 +86,11 @@ export async function tinydMain(argv: string[]): Promise<number> {
   } catch (err) {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
-    if (err instanceof UsageError || (err instanceof ShmkitError && err.code === 'ERR_INVALID_ARG_VALUE')) {
-      process.stderr.write(`tinyd: ${(err as Error).message}\n${TINYD_USAGE}\n`);
-      return 2;
-    }
-    if (err instanceof ShmkitError || (err as NodeJS.ErrnoException).code !== undefined) {
-      const code = (err as NodeJS.ErrnoException).code;
-      process.stderr.write(`tinyd: ${(err as Error).message}${code?.startsWith('ERR_') === true ? ` (${code})` : ''}\n`);
+    if (err instanceof UsageError) throw err;
+    // An option value Tinyd.start refuses is a usage error too.
+    if (isRuntimeError(err) && err.code === 'ERR_INVALID_ARG_VALUE') throw new UsageError(err.message);
+    if (isRuntimeError(err)) {
+      process.stderr.write(`tinyd: ${err.message}${err.code.startsWith('ERR_') ? ` (${err.code})` : ''}\n`);
       return 1;
     }
     throw err;

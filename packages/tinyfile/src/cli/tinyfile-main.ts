@@ -1,9 +1,6 @@
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
-
-import { ShmkitError } from '@shmkit/shm-fd';
-import { UsageError } from '@shmkit/shm-fd/unstable-child-process';
+import { packageVersion, parseCommandLine, runCommand, sizeOption, UsageError } from '@shmkit/kit/cli';
 
 import { compressBlock, decompressBlock } from '../codec/in-process';
 import { queryStatus } from '../client/status';
@@ -18,6 +15,19 @@ export const TINYFILE_USAGE = `Usage:
   tinyfile [--socket PATH] decompress FILE… [-o OUT] [--sync|--async] [--force]
   tinyfile [--socket PATH] status [--json]
   tinyfile [--socket PATH] bench [--size SIZE] [--rounds N]
+  tinyfile --help | --version
+
+Options:
+  --socket PATH      the daemon's socket
+  --daemon-uid UID   trust a daemon running as UID
+  -o, --output OUT   output file (one input only)
+  --sync, --async    the client API used
+  -f, --force        overwrite existing outputs
+  --json             status as JSON
+  --size SIZE        bench: bytes, or with a suffix k, M, G (multiples of 1024); default 1M
+  --rounds N         bench: rounds (default 20)
+  -h, --help         this text
+  -V, --version      print the version
 
 compress writes FILE.sz in the snappy framing format (readable by other snappy
 tools); decompress reads it back (FILE.sz → FILE). "-" means stdin / stdout.
@@ -29,53 +39,25 @@ TINYFILE_DAEMON_UID) names its uid.`;
 
 const PROGRESS_MIN = 8 * 1024 * 1024;
 
-export async function tinyfileMain(argv: string[]): Promise<number> {
-  try {
-    return await run(argv);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`tinyfile: ${err.message}\n${TINYFILE_USAGE}\n`);
-      return 2;
-    }
-    if (err instanceof ShmkitError || typeof (err as NodeJS.ErrnoException).code === 'string') {
-      process.stderr.write(`tinyfile: ${(err as Error).message}\n`);
-      return 1;
-    }
-    throw err;
-  }
-}
+export const TINYFILE_OPTIONS = {
+  socket: { type: 'string' },
+  'daemon-uid': { type: 'string' },
+  output: { type: 'string', short: 'o' },
+  sync: { type: 'boolean' },
+  async: { type: 'boolean' },
+  force: { type: 'boolean', short: 'f' },
+  json: { type: 'boolean' },
+  size: { type: 'string' },
+  rounds: { type: 'string' },
+} as const;
 
-function parse(argv: string[]) {
-  try {
-    return parseArgs({
-      args: argv,
-      options: {
-        socket: { type: 'string' },
-        'daemon-uid': { type: 'string' },
-        output: { type: 'string', short: 'o' },
-        sync: { type: 'boolean' },
-        async: { type: 'boolean' },
-        force: { type: 'boolean', short: 'f' },
-        json: { type: 'boolean' },
-        size: { type: 'string' },
-        rounds: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+export function tinyfileMain(argv: string[]): Promise<number> {
+  return runCommand({ name: 'tinyfile', version: packageVersion('@shmkit/tinyfile', __dirname), help: TINYFILE_USAGE }, () => run(argv));
 }
 
 async function run(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv);
-  if (values.help === true) {
-    process.stdout.write(`${TINYFILE_USAGE}\n`);
-    return 0;
-  }
-  const [command, ...files] = positionals;
+  const { values, operands } = parseCommandLine(argv, { options: TINYFILE_OPTIONS });
+  const [command, ...files] = operands;
   const daemonUid = values['daemon-uid'] !== undefined ? parseDaemonUid(values['daemon-uid'], '--daemon-uid') : parseDaemonUid(process.env['TINYFILE_DAEMON_UID'], 'TINYFILE_DAEMON_UID');
   const socket: Target = { socket: values.socket ?? defaultSocketPath(), ...(daemonUid !== undefined ? { daemonUid } : {}) };
   if (values.sync === true && values.async === true) throw new UsageError('--sync and --async exclude each other');
@@ -89,7 +71,7 @@ async function run(argv: string[]): Promise<number> {
     case 'bench':
       return bench(socket, values.size, values.rounds);
     case undefined:
-      throw new UsageError('missing command');
+      throw new UsageError('missing command (compress, decompress, status or bench)');
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
@@ -189,16 +171,9 @@ async function status(target: Target, json: boolean): Promise<number> {
   return 0;
 }
 
-function parseSizeArg(v: string | undefined, dflt: number): number {
-  if (v === undefined) return dflt;
-  const m = /^(\d+)([KkMm]?)$/.exec(v);
-  if (m === null) throw new UsageError(`--size expects a number with an optional K or M suffix, got "${v}"`);
-  return Number(m[1]) * (m[2] === '' ? 1 : /[Kk]/.test(m[2]!) ? 1024 : 1024 * 1024);
-}
-
 /** A quick check of this machine: tinyd against snappyjs in this process, on the same text. */
 async function bench(socket: Target, sizeArg: string | undefined, roundsArg: string | undefined): Promise<number> {
-  const size = parseSizeArg(sizeArg, 1024 * 1024);
+  const size = sizeArg === undefined ? 1024 * 1024 : sizeOption('--size', sizeArg, { min: 1, max: 1024 ** 3 });
   const rounds = roundsArg === undefined ? 20 : Number(roundsArg);
   if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError(`--rounds expects a positive integer, got "${roundsArg}"`);
   const data = sampleText(size);

@@ -1,6 +1,6 @@
-// Internal to shmkit: starting a package's worker thread from its built
-// `.js` or, when the package runs from its TypeScript sources (jest, tsx),
-// from the `.ts` beside it. Not a stable API.
+// Starting a package's worker thread from its built `.js` or, when the
+// package runs from its TypeScript sources (jest, tsx), from the `.ts`
+// beside it.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';

@@ -1,15 +1,21 @@
-import { ListenFdsError, ShmkitError } from '../errors';
-import { parseListenFds } from '../listen-fds';
-import { notifyFdStore } from '../sd-notify';
-import { SharedFd, validateSharedFd } from '../shared-fd';
-import { formatSize } from './size';
+import { formatSize } from '@shmkit/kit/cli';
+
+import { parseListenFds } from './listen-fds';
+import { notifyFdStore } from './sd-notify';
+import { SharedFd, validateSharedFd } from './shared-fd';
 
 export interface AcquireOptions {
+  /** The LISTEN_FDNAMES entry to look for and to give a new file. */
   fdName: string;
+  /** memfd name of a newly created file. */
   name: string;
+  /** Size of a newly created file. */
   size: number;
+  /** Use (or create) this tmpfs file instead of a memfd. */
   file?: string;
+  /** Use (or create) this POSIX shm object instead of a memfd. */
   shm?: string;
+  /** Hears what was reused or created, one line each. */
   log: (msg: string) => void;
 }
 
@@ -24,8 +30,11 @@ export interface Acquired {
 }
 
 /**
- * Reuses the shared file passed in LISTEN_FDS under `fdName` (e.g. by the
- * systemd fd store), or creates one and appends it after the inherited fds.
+ * What a wrapper such as `shm-fd` or `shm-restore` does before starting its
+ * child: reuses the shared file passed in LISTEN_FDS under `fdName` (e.g.
+ * by the systemd fd store), or creates one, hands it to the service
+ * manager's fd store when there is one, and appends it after the inherited
+ * fds. Pass `fds` and `names` on to the child (`listenEnv(names)`).
  */
 export function acquireSharedFile(o: AcquireOptions): Acquired {
   const state = parseListenFds(process.env, process.pid);
@@ -62,8 +71,4 @@ export function acquireSharedFile(o: AcquireOptions): Acquired {
   }
   o.log(`using ${what} (${formatSize(shared.size)}) as ${o.fdName} at fd ${3 + fds.length}`);
   return { fds: [...fds, shared.fd], names: [...names, o.fdName], index: fds.length, owned: shared };
-}
-
-export function isUserError(err: unknown): err is ShmkitError {
-  return err instanceof ShmkitError || err instanceof ListenFdsError;
 }

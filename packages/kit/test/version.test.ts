@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { packageVersion } from '@shmkit/shm-fd/unstable-child-process';
+import { packageVersion } from '../src/cli/version';
 
 describe('packageVersion', () => {
   let dir: string;
@@ -11,9 +11,9 @@ describe('packageVersion', () => {
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("finds shm-fd's own version from its source directory", () => {
+  it("finds the kit's own version from its source directory", () => {
     const own = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
-    expect(packageVersion('@shmkit/shm-fd', path.join(__dirname, '..', 'src', 'cli'))).toBe(own.version);
+    expect(packageVersion('@shmkit/kit', path.join(__dirname, '..', 'src', 'cli'))).toBe(own.version);
   });
 
   it('walks up past package.json files of other packages and past broken ones, at any depth', () => {

@@ -1,4 +1,4 @@
-import { median, percentile } from '@shmkit/shm-fd/unstable-bench';
+import { median, percentile } from '../src/bench/stats';
 
 describe('bench statistics', () => {
   const sorted = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];

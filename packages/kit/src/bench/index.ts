@@ -1,5 +1,5 @@
-// `@shmkit/shm-fd/unstable-bench`: the table and timing helpers every
-// package's bench script shares. Internal to shmkit, not a stable API.
+// The table, timing, statistics and cleanup helpers every package's bench
+// script shares. Internal to shmkit's packages.
 export { environment, printTable, type Row } from './table';
 export { alternateTimings, sortedTimings } from './timing';
 export { median, percentile } from './stats';

@@ -2,16 +2,16 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 
-import { listenEnv } from '../listen-fds';
-
 export interface ChildSpec {
   command: string;
   args: readonly string[];
   /** fds to place at 3, 4, … in the child, in order. */
   fds: readonly number[];
-  /** LISTEN_FDNAMES entries, one per fd. */
-  names: readonly string[];
-  /** Extra environment (merged over process.env). */
+  /**
+   * Extra environment merged over process.env: the caller's LISTEN_FDS and
+   * LISTEN_FDNAMES describing `fds` go here. LISTEN_PID is set to the
+   * child's own pid by the trampoline.
+   */
   env?: Record<string, string | undefined>;
   /** stdin, stdout, stderr of the child; default all inherited. */
   stdio?: [StdioNull | StdioPipe, StdioNull | StdioPipe, StdioNull | StdioPipe];
@@ -44,9 +44,9 @@ export function exitStatus(code: number | null, signal: NodeJS.Signals | null): 
   return 1;
 }
 
-/** Starts the child with the fds at 3… and LISTEN_* describing them. */
+/** Starts the child with the fds at 3… and LISTEN_PID set to its own pid. */
 export function spawnWithFds(spec: ChildSpec): ChildProcess {
-  const env: Record<string, string | undefined> = { ...process.env, ...spec.env, ...listenEnv(spec.names) };
+  const env: Record<string, string | undefined> = { ...process.env, ...spec.env };
   delete env['LISTEN_PID'];
   const sh = ['/bin/sh', '-c', TRAMPOLINE, 'shm-fd', spec.command, ...spec.args];
   const argv = SETPRIV === undefined ? sh : [SETPRIV, '--pdeathsig', 'SIGTERM', '--', ...sh];

@@ -17,8 +17,3 @@ export function packageVersion(name: string, dir: string): string {
     if (path.dirname(at) === at) return 'unknown';
   }
 }
-
-/** shm-fd's own version. */
-export function version(): string {
-  return packageVersion('@shmkit/shm-fd', __dirname);
-}

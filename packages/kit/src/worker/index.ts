@@ -1,0 +1,2 @@
+// Internal to shmkit's packages.
+export { startModuleWorker } from './start-module-worker';
