@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-import { ShmkitError } from '@shmkit/shm-fd';
+import { DaemonLogger, parseLogFormat, parseLogLevel, ShmkitError } from '@shmkit/shm-fd';
 import { UsageError } from '@shmkit/shm-fd/unstable-child-process';
 
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, Tinyd } from '../daemon/tinyd';
@@ -8,6 +8,7 @@ import { defaultSocketPath } from '../protocol/socket-path';
 
 export const TINYD_USAGE = `Usage: tinyd [--socket PATH] [--n-sms N] [--sms-size KB] [--workers N] [--qos] [--codec js|snappyjs|native]
              [--handshake-timeout-ms MS] [--max-connections N]
+             [--log-format text|json] [--log-level error|warn|info|debug] [--log-file PATH]
 
 Runs the tinyfile compression daemon in the foreground (a service manager daemonizes it).
   --socket PATH    Unix socket to listen on (mode 0600); default ${defaultSocketPath()}
@@ -24,7 +25,14 @@ Runs the tinyfile compression daemon in the foreground (a service manager daemon
                    within MS (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS}, at most 60000)
   --max-connections N  connections open at once (clients, handshakes, registrations
                    waiting for a segment); more are refused (default ${DEFAULT_MAX_CONNECTIONS})
-SIGTERM / SIGINT: finish in-flight requests, remove the socket, exit 0.`;
+  --log-format F   text (default) or json (one JSON object per line: time, level, msg, fields)
+  --log-level L    error, warn, info (default) or debug
+  --log-file PATH  append the log to PATH (created 0600, must be ours) instead of stderr
+Under systemd: takes its listening socket from socket activation (LISTEN_FDS, name
+"tinyd", else the first), sends READY=1, STATUS=, STOPPING=1 and WATCHDOG=1 to
+NOTIFY_SOCKET, and writes <N> journal priorities when stderr is the journal.
+SIGTERM / SIGINT: finish in-flight requests, remove the socket, exit 0.
+SIGHUP: re-open --log-file (after log rotation); keeps serving.`;
 
 function int(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -47,6 +55,9 @@ export async function tinydMain(argv: string[]): Promise<number> {
         codec: { type: 'string' },
         'handshake-timeout-ms': { type: 'string' },
         'max-connections': { type: 'string' },
+        'log-format': { type: 'string' },
+        'log-level': { type: 'string' },
+        'log-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -71,7 +82,18 @@ export async function tinydMain(argv: string[]): Promise<number> {
   const onInt = () => onSignal('SIGINT');
   process.once('SIGTERM', onTerm);
   process.once('SIGINT', onInt);
+  // SIGHUP never kills a daemon: before the logger exists it is ignored.
+  let onHup = () => undefined as void;
+  const hup = () => onHup();
+  process.on('SIGHUP', hup);
+  let logger: DaemonLogger | undefined;
   try {
+    logger = new DaemonLogger({
+      name: 'tinyd',
+      ...(values['log-format'] !== undefined ? { format: parseLogFormat(values['log-format']) } : {}),
+      ...(values['log-level'] !== undefined ? { level: parseLogLevel(values['log-level']) } : {}),
+      ...(values['log-file'] !== undefined ? { file: values['log-file'] } : {}),
+    });
     const smsKb = int('sms-size', values['sms-size']);
     const handshakeTimeoutMs = int('handshake-timeout-ms', values['handshake-timeout-ms']);
     const maxConnections = int('max-connections', values['max-connections']);
@@ -85,11 +107,14 @@ export async function tinydMain(argv: string[]): Promise<number> {
       ...(int('workers', values.workers) !== undefined ? { workers: int('workers', values.workers)! } : {}),
       ...(int('segments', values.segments) !== undefined ? { slotsPerClient: int('segments', values.segments)! } : {}),
       ...(values.codec !== undefined ? { codec: values.codec } : {}),
+      logger,
     };
     daemon = await Tinyd.start(opts);
   } catch (err) {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
+    process.off('SIGHUP', hup);
+    logger?.close();
     if (err instanceof UsageError || (err instanceof ShmkitError && err.code === 'ERR_INVALID_ARG_VALUE')) {
       process.stderr.write(`tinyd: ${(err as Error).message}\n${TINYD_USAGE}\n`);
       return 2;
@@ -101,13 +126,29 @@ export async function tinydMain(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  const log = logger;
+  onHup = () => {
+    try {
+      log.info(log.reopen() ? `SIGHUP: re-opened the log file ${log.file}` : 'SIGHUP: no --log-file to re-open; still serving');
+    } catch (err) {
+      log.error(`SIGHUP: cannot re-open the log file ${log.file}: ${(err as Error).message}; still writing to the old one`, { code: (err as { code?: string }).code });
+    }
+  };
+  // Whatever ends the process while it can still run code (an uncaught
+  // error included), the socket file it bound does not outlive it.
+  const removeSocket = () => daemon.removeSocketFile();
+  process.once('exit', removeSocket);
   return new Promise<number>((resolve) => {
     const stop = (sig: string) => {
-      process.stderr.write(`tinyd: ${sig} received\n`);
+      log.info(`${sig} received`);
       daemon.close().then(
-        () => resolve(0),
+        () => {
+          process.off('SIGHUP', hup);
+          log.close();
+          resolve(0);
+        },
         (err: unknown) => {
-          process.stderr.write(`tinyd: shutdown failed: ${(err as Error).message}\n`);
+          log.error(`shutdown failed: ${(err as Error).message}`);
           resolve(1);
         },
       );
