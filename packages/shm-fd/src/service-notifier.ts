@@ -40,7 +40,7 @@ export class ServiceNotifier {
     this.#onError = options.onError ?? (() => undefined);
     this.watchdogIntervalMs = this.#socket === undefined ? undefined : watchdogInterval(env, options.pid ?? process.pid);
     if (this.watchdogIntervalMs !== undefined) {
-      this.#watchdog = setInterval(() => this.#send('WATCHDOG=1'), this.watchdogIntervalMs).unref();
+      this.#watchdog = setInterval(() => this.#send('WATCHDOG=1', true), this.watchdogIntervalMs).unref();
     }
   }
 
@@ -113,12 +113,17 @@ export class ServiceNotifier {
   #sendStatus(line: string): void {
     this.#lastStatus = line;
     this.#lastStatusAt = Date.now();
-    this.#send(`STATUS=${line}`);
+    this.#send(`STATUS=${line}`, true);
   }
 
-  #send(state: string): void {
+  /**
+   * `fromTimer`: a keep-alive or summary is dropped (onError gets EAGAIN)
+   * rather than block the daemon's event loop when the manager's queue is
+   * full; READY=1 and STOPPING=1 wait, as libsystemd's sd_notify does.
+   */
+  #send(state: string, fromTimer = false): void {
     try {
-      sdNotify(state, [], this.#socket);
+      sdNotify(state, [], this.#socket, { nonblocking: fromTimer });
     } catch (err) {
       this.#onError(err as Error);
     }

@@ -97,6 +97,21 @@ describe('ServiceNotifier', () => {
     expect(watchdogInterval({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '5' }, 5)).toBe(15_000);
   });
 
+  it('never blocks the event loop when the manager stops reading: keep-alives past a full queue fail with EAGAIN', async () => {
+    const m = new FakeManager(dir);
+    const errors: Error[] = [];
+    const n = new ServiceNotifier({ env: { NOTIFY_SOCKET: m.path, WATCHDOG_USEC: '2000' }, onError: (e) => errors.push(e) });
+    try {
+      // One keep-alive a millisecond; the socket queue holds a few (net.unix.max_dgram_qlen), then sends would block.
+      await sleep(500);
+      expect(errors.some((e) => (e as { code?: string }).code === 'EAGAIN')).toBe(true);
+      expect(m.drain().length).toBeGreaterThan(0);
+    } finally {
+      n.close();
+      m.close();
+    }
+  });
+
   it('reports a failed timer send to onError instead of throwing', async () => {
     const errors: Error[] = [];
     const n = new ServiceNotifier({ env: { NOTIFY_SOCKET: path.join(dir, 'nobody-listens'), WATCHDOG_USEC: '100000' }, onError: (e) => errors.push(e) });

@@ -157,7 +157,7 @@ export class Tinyd {
       try {
         c = this.#register(w.socket, slots, w.pid, w.priority);
       } catch (err) {
-        this.#log.limited(`pid ${w.pid} registration`, `registration of pid ${w.pid} failed: ${(err as Error).message}`);
+        this.#log.limited(`pid ${w.pid} registration`, `registration of pid ${w.pid} failed: ${(err as Error).message}`, { pid: w.pid, code: (err as { code?: string }).code }, 'warn');
         w.socket.destroy();
         continue;
       }
@@ -197,7 +197,7 @@ export class Tinyd {
     }
     this.#usedSegments += slots;
     this.#sched.add(c);
-    this.#log.limited(`pid ${pid} registered`, `client ${id} registered (pid ${pid}, ${slots} segments, priority ${priority})`);
+    this.#log.limited(`pid ${pid} registered`, `client ${id} registered (pid ${pid}, ${slots} segments, priority ${priority})`, { client: id, pid, segments: slots });
     this.#sched.serve(c);
     return c;
   }
