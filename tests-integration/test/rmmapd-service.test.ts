@@ -139,6 +139,20 @@ describe('rmmapd as a service', () => {
     expect(text.stdout).toMatch(/^budgets: 17 connections, /m);
   });
 
+  (process.geteuid?.() === 0 && fs.existsSync('/usr/bin/setpriv') && fs.existsSync('/usr/bin/python3') ? it : it.skip)('answers status only to its own uid and root, even when the control socket file is opened up to others', async () => {
+    const control = path.join(root, 'ctl.sock');
+    const d = start([rmmapd, '--root', root, '--port', '0', '--no-journal', '--control', control]);
+    await d.waitFor(/listening on/);
+    // A mistake an operator could make: the directory and socket opened to everyone.
+    fs.chmodSync(root, 0o711);
+    fs.chmodSync(control, 0o666);
+    const probe = `import socket; s = socket.socket(socket.AF_UNIX); s.connect(${JSON.stringify(control)}); print(repr(s.recv(65536)))`;
+    const other = await run(['--reuid', '65534', '--regid', '65534', '--clear-groups', '/usr/bin/python3', '-c', probe], { cmd: '/usr/bin/setpriv' });
+    expect({ out: other.stdout.trim(), err: other.stderr }).toEqual({ out: "b''", err: "" });
+    await d.waitFor(/control socket: refused pid \d+ of uid 65534 \(only root may ask\)/);
+    expect((await status(control)).pid).toBe(d.child.pid);
+  });
+
   it('`rmmapd status` names what to do when no rmmapd answers', async () => {
     const r = await run([rmmapd, 'status', '--control', path.join(root, 'nobody.sock')]);
     expect(r.status).toBe(1);

@@ -109,7 +109,7 @@ export class ControlSocket {
     }
     const ours = process.geteuid?.() ?? 0;
     if (peer.uid !== ours && peer.uid !== 0) {
-      options.log(`control socket: refused pid ${peer.pid} of uid ${peer.uid} (only uid ${ours} and root may ask)`, 'warn');
+      options.log(`control socket: refused pid ${peer.pid} of uid ${peer.uid} (only ${ours === 0 ? 'root' : `uid ${ours} and root`} may ask)`, 'warn');
       s.destroy();
       return;
     }
