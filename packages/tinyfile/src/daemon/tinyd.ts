@@ -100,7 +100,12 @@ export class Tinyd {
       `listening on ${socketPath}${activated === null ? '' : ` (socket activation, fd ${activated.socket.fd})`} (pid ${process.pid}, ${opts.nSms} segments × ${opts.smsSize / 1024} KB, ${opts.workers} workers, codec ${d.codec.name}${opts.qos ? ', qos' : ''})`,
       { socket: socketPath, activated: activated !== null },
     );
-    d.#notifier.ready(d.summary());
+    try {
+      d.#notifier.ready(d.summary());
+    } catch (err) {
+      // The daemon serves all the same; a Type=notify unit will time out and say why.
+      opts.logger.error(`sd_notify READY=1 failed: ${(err as Error).message}`, { code: (err as { code?: string }).code });
+    }
     if (d.#notifier.enabled) d.#statusTimer = setInterval(() => d.#notifier.status(d.summary()), 1000).unref();
     return d;
   }
