@@ -121,6 +121,20 @@ describe('tinyd as a service', () => {
     for (const l of lines) expect(l).toMatch(/^<[3-7]>tinyd: /);
   });
 
+  it('refuses a bad --log-level (usage, exit 2) and a --log-file that is a symlink (exit 1), without a stack trace', async () => {
+    const bad = await run([tinyd, '--socket', t.socket, '--log-level', 'verbose']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/^tinyd: --log-level must be one of error, warn, info, debug, got "verbose"\nUsage: tinyd/);
+    const link = path.join(t.dir, 'evil.log');
+    fs.symlinkSync(path.join(t.dir, 'target'), link);
+    const sym = await run([tinyd, '--socket', t.socket, '--log-file', link]);
+    expect(sym.status).toBe(1);
+    expect(sym.stderr).toMatch(/is a symlink.*\(ERR_SHM_UNSAFE_PATH\)/);
+    expect(sym.stderr).not.toMatch(/\n\s+at /);
+    expect(fs.existsSync(path.join(t.dir, 'target'))).toBe(false);
+    expect(fs.existsSync(t.socket)).toBe(false);
+  });
+
   it('re-opens --log-file on SIGHUP after the file was moved away', async () => {
     const logFile = path.join(t.dir, 'tinyd.log');
     const d = start([tinyd, '--socket', t.socket, '--workers', '0', '--log-file', logFile]);

@@ -18,10 +18,10 @@ interface ChildResult {
 }
 
 /** Runs the child with `fd` as its fd 3 and the LISTEN_* variables given; resolves with its first line. */
-function runChild(fd: number, env: Record<string, string>, families: string, onLine?: (r: ChildResult) => Promise<void>): Promise<ChildResult> {
+function runChild(fd: number | number[], env: Record<string, string>, families: string, onLine?: (r: ChildResult) => Promise<void>): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, families], {
-      stdio: ['pipe', 'pipe', 'inherit', fd],
+      stdio: ['pipe', 'pipe', 'inherit', ...(Array.isArray(fd) ? fd : [fd])],
       env: { ...process.env, ...env},
     });
     let out = '';
@@ -111,6 +111,20 @@ describe('listenActivated', () => {
       sys.close(dgram);
       sys.close(a);
       sys.close(b);
+    }
+  });
+
+  it('takes the fd named in LISTEN_FDNAMES rather than the first', async () => {
+    const nul = sys.open('/dev/null', sys.constants.O_RDONLY);
+    const server = net.createServer();
+    await listening(server, path.join(dir, 'named.sock'));
+    try {
+      // fd 3 is not a socket at all: only choosing fd 4 by its name succeeds.
+      const r = await runChild([nul, sys.socketFd(server)], { LISTEN_FDS: '2', LISTEN_FDNAMES: 'other:wanted' }, 'unix');
+      expect(r).toEqual({ name: 'wanted', family: 'unix', env: null });
+    } finally {
+      sys.close(nul);
+      server.close();
     }
   });
 
