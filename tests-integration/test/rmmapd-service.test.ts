@@ -153,6 +153,29 @@ describe('rmmapd as a service', () => {
     expect((await status(control)).pid).toBe(d.child.pid);
   });
 
+  (process.geteuid?.() === 0 && fs.existsSync('/usr/bin/setpriv') ? it : it.skip)('`rmmapd status` trusts an rmmapd of another uid only when asked as root or told --daemon-uid', async () => {
+    // rmmapd as uid 65534 (a service's own user), its control socket in a directory of its own.
+    fs.chmodSync(root, 0o755);
+    const ctlDir = path.join(root, 'ctl');
+    fs.mkdirSync(ctlDir, { mode: 0o755 });
+    fs.chownSync(ctlDir, 65534, 65534);
+    const control = path.join(ctlDir, 'ctl.sock');
+    const asUid = (uid: number) => ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', process.execPath];
+    const d = start([...asUid(65534), rmmapd, '--root', root, '--port', '0', '--no-journal', '--control', control], { cmd: '/usr/bin/setpriv' });
+    await d.waitFor(/listening on/);
+    const asRoot = await status(control);
+    expect(asRoot.pid).toBeGreaterThan(0);
+    // Opened up by mistake, so that uid 65533 can connect at all.
+    fs.chmodSync(control, 0o666);
+    const untrusted = await run([...asUid(65533), rmmapd, 'status', '--control', control], { cmd: '/usr/bin/setpriv' });
+    expect(untrusted.status).toBe(1);
+    expect(untrusted.stderr).toMatch(/ERR_RMMAP_UNTRUSTED_DAEMON: the process at .* runs as uid 65534, neither this user \(uid 65533\) nor root; .* --daemon-uid 65534/);
+    const refused = await run([...asUid(65533), rmmapd, 'status', '--control', control, '--daemon-uid', '65534'], { cmd: '/usr/bin/setpriv' });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/ERR_RMMAP_STATUS_REFUSED: .* answers only its own uid and root/);
+    await d.waitFor(/control socket: refused pid \d+ of uid 65533 \(only uid 65534 and root may ask\)/);
+  });
+
   it('`rmmapd status` names what to do when no rmmapd answers', async () => {
     const r = await run([rmmapd, 'status', '--control', path.join(root, 'nobody.sock')]);
     expect(r.status).toBe(1);

@@ -7,19 +7,23 @@ import { queryRmmapdStatus } from '../client/status-query';
 import { formatBytes } from '../server/limits';
 import type { RmmapdStatus } from '../server/status';
 
-export const STATUS_USAGE = `usage: rmmapd status [--json] [--port PORT | --control PATH]
+export const STATUS_USAGE = `usage: rmmapd status [--json] [--port PORT | --control PATH] [--daemon-uid UID]
 
 Shows the connections, mappings, open files, journal size, bytes read and written and the
 budgets of the rmmapd on PORT (default 7878), asked over its control socket (see rmmapd --control).
   --json           the status as one JSON object
   --port PORT      the rmmapd's TCP port, which names its default control socket
   --control PATH   the control socket the rmmapd was given with --control
+  --daemon-uid UID also trust an rmmapd running as UID (a service's own user); the answer
+                   of a process of any other uid but ours and root's is refused. Root
+                   trusts every uid.
 `;
 
 export async function statusMain(argv: string[]): Promise<number> {
   let json = false;
   let port: number | undefined;
   let control: string | undefined;
+  let daemonUid: number | undefined;
   try {
     for (let i = 0; i < argv.length; i++) {
       const arg = argv[i] as string;
@@ -49,6 +53,12 @@ export async function statusMain(argv: string[]): Promise<number> {
           control = value();
           if (control.length === 0) throw new UsageError('--control needs a socket path');
           break;
+        case '--daemon-uid': {
+          const v = value();
+          if (!/^\d+$/.test(v) || Number(v) > 0xfffffffe) throw new UsageError(`--daemon-uid: ${JSON.stringify(v)} is not a numeric uid`);
+          daemonUid = Number(v);
+          break;
+        }
         default:
           throw new UsageError(`status: unknown argument ${JSON.stringify(arg)}`);
       }
@@ -61,7 +71,7 @@ export async function statusMain(argv: string[]): Promise<number> {
   }
   let s: RmmapdStatus;
   try {
-    s = await queryRmmapdStatus({ ...(port !== undefined ? { port } : {}), ...(control !== undefined ? { control } : {}) });
+    s = await queryRmmapdStatus({ ...(port !== undefined ? { port } : {}), ...(control !== undefined ? { control } : {}), ...(daemonUid !== undefined ? { daemonUid } : {}) });
   } catch (e) {
     if (!(e instanceof ShmkitError)) throw e;
     process.stderr.write(`rmmapd: ${e.code}: ${e.message}\n`);

@@ -12,7 +12,7 @@ export const USAGE = `usage: rmmapd --root DIR [--host 127.0.0.1] [--port 7878] 
               [--max-mappings N] [--max-mappings-total N] [--max-unread SIZE] [--max-unread-total SIZE] [--handshake-timeout MS]
               [--journal FILE | --no-journal] [--journal-max SIZE] [--control PATH | --no-control]
               [--log-format text|json] [--log-level error|warn|info|debug] [--log-file PATH]
-       rmmapd status [--json] [--port PORT | --control PATH]
+       rmmapd status [--json] [--port PORT | --control PATH] [--daemon-uid UID]
 
 Serves sections of the files under DIR to rmmap clients over TCP.
   --root DIR         directory served; paths outside it (.., absolute, symlink escapes) are refused

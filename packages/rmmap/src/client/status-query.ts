@@ -15,12 +15,16 @@ export interface StatusQueryOptions {
   /** The rmmapd's TCP port, naming the default control socket; default 7878. */
   port?: number;
   timeoutMs?: number;
+  /** Also trust an rmmapd running as this uid (a service's dedicated or DynamicUser= uid). */
+  daemonUid?: number;
 }
 
 /**
  * Asks a local rmmapd for its status over its control socket. The process
- * listening there must run as our uid or root (SO_PEERCRED), else
- * ERR_RMMAP_UNTRUSTED_DAEMON before anything is read.
+ * listening there must run as our uid, root or `daemonUid` (SO_PEERCRED),
+ * else ERR_RMMAP_UNTRUSTED_DAEMON before anything is read: another user
+ * must not pass a made-up status off as rmmapd's. Root trusts any uid: it
+ * can inspect every process anyway, and asking sends nothing.
  */
 export function queryRmmapdStatus(options: StatusQueryOptions = {}): Promise<RmmapdStatus> {
   const file = options.control ?? defaultControlPath(options.port ?? 7878);
@@ -38,8 +42,14 @@ export function queryRmmapdStatus(options: StatusQueryOptions = {}): Promise<Rmm
     s.on('connect', () => {
       const peer = sys.peerCredentials(sys.socketFd(s));
       const ours = process.geteuid?.() ?? 0;
-      if (peer.uid !== ours && peer.uid !== 0) {
-        fail(new RmmapError('ERR_RMMAP_UNTRUSTED_DAEMON', `the process at ${file} (pid ${peer.pid}) runs as uid ${peer.uid}, neither this user (uid ${ours}) nor root; not asking it`));
+      if (ours !== 0 && peer.uid !== ours && peer.uid !== 0 && peer.uid !== options.daemonUid) {
+        fail(
+          new RmmapError(
+            'ERR_RMMAP_UNTRUSTED_DAEMON',
+            `the process at ${file} (pid ${peer.pid}) runs as uid ${peer.uid}, neither this user (uid ${ours}) nor root; not reading it. ` +
+              `If uid ${peer.uid} runs the rmmapd you mean, allow it with --daemon-uid ${peer.uid}`,
+          ),
+        );
       }
     });
     s.on('data', (d: Buffer) => {
@@ -58,6 +68,10 @@ export function queryRmmapdStatus(options: StatusQueryOptions = {}): Promise<Rmm
     );
     s.on('end', () => {
       clearTimeout(timer);
+      if (size === 0) {
+        reject(new RmmapError('ERR_RMMAP_STATUS_REFUSED', `rmmapd at ${file} closed without an answer: it answers only its own uid and root; ask as one of them`));
+        return;
+      }
       try {
         resolve(JSON.parse(Buffer.concat(parts).toString()) as RmmapdStatus);
       } catch (e) {
