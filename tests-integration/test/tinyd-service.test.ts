@@ -26,7 +26,10 @@ describe('tinyd as a service', () => {
     await d.waitFor(/listening on .* \(socket activation, fd 3\)/);
     const st = await run([tinyfileCli, '--socket', t.socket, 'status', '--json']);
     expect(st.status).toBe(0);
-    expect((JSON.parse(st.stdout) as { totals: { clients: number } }).totals.clients).toBeGreaterThanOrEqual(1);
+    const status = JSON.parse(st.stdout) as { socket: string; totals: { clients: number } };
+    expect(status.totals.clients).toBeGreaterThanOrEqual(1);
+    // The path of the socket it was handed (not its own default).
+    expect(status.socket).toBe(t.socket);
     d.child.kill('SIGTERM');
     expect((await d.exited).status).toBe(0);
     // The socket file belongs to whoever bound it (the activator, or systemd's .socket unit).

@@ -4,7 +4,7 @@ import net from 'node:net';
 
 import { ListenFdsError } from './errors';
 import { listenFds, type ListenFd } from './listen-fds';
-import { constants as C, getSockOpt, setCloexec, SO_ACCEPTCONN, SO_DOMAIN, SO_TYPE, SOL_SOCKET } from './sys';
+import { constants as C, getSockOpt, setCloexec, SO_ACCEPTCONN, SO_DOMAIN, SO_TYPE, SOL_SOCKET, unixSocketName } from './sys';
 
 export type SocketFamily = 'unix' | 'inet' | 'inet6';
 
@@ -23,6 +23,8 @@ export interface ActivatedSocket {
   fd: number;
   name: string;
   family: SocketFamily;
+  /** A Unix socket's path (`@name` if abstract); null for an unnamed one and for TCP. */
+  path: string | null;
 }
 
 /**
@@ -40,7 +42,7 @@ export function activatedSocket(options: ActivatedSocketOptions): ActivatedSocke
   const family = checkListening(chosen, options.families);
   // sd_listen_fds does the same: what we serve on is not for our children.
   setCloexec(chosen.fd, true);
-  return { fd: chosen.fd, name: chosen.name, family };
+  return { fd: chosen.fd, name: chosen.name, family, path: family === 'unix' ? unixSocketName(chosen.fd) : null };
 }
 
 function checkListening(f: ListenFd, families: readonly SocketFamily[]): SocketFamily {

@@ -12,6 +12,7 @@ interface ChildResult {
   none?: boolean;
   name?: string;
   family?: string;
+  path?: string | null;
   env?: string | null;
   code?: string;
   message?: string;
@@ -66,7 +67,7 @@ describe('listenActivated', () => {
         });
         expect(text).toBe('hello from the activated socket');
       });
-      expect(r).toEqual({ name: 'other', family: 'unix', env: null });
+      expect(r).toEqual({ name: 'other', family: 'unix', path: sock, env: null });
     } finally {
       server.close();
     }
@@ -121,7 +122,7 @@ describe('listenActivated', () => {
     try {
       // fd 3 is not a socket at all: only choosing fd 4 by its name succeeds.
       const r = await runChild([nul, sys.socketFd(server)], { LISTEN_FDS: '2', LISTEN_FDNAMES: 'other:wanted' }, 'unix');
-      expect(r).toEqual({ name: 'wanted', family: 'unix', env: null });
+      expect(r).toEqual({ name: 'wanted', family: 'unix', path: path.join(dir, 'named.sock'), env: null });
     } finally {
       sys.close(nul);
       server.close();
@@ -135,6 +136,7 @@ describe('listenActivated', () => {
       const r = await runChild(sys.socketFd(tcp), { LISTEN_FDS: '1', LISTEN_FDNAMES: 'wanted' }, 'inet,inet6');
       expect(r.name).toBe('wanted');
       expect(['inet', 'inet6']).toContain(r.family);
+      expect(r.path).toBeNull();
     } finally {
       tcp.close();
     }

@@ -37,6 +37,7 @@ export {
   socketPair,
   bindUnix,
   connectUnix,
+  unixSocketName,
   sendWithFds,
   recvWithFds,
   poll,

@@ -91,9 +91,8 @@ export class Tinyd {
       server = await listenOnSocket(opts.socketPath, options.socketPath === undefined);
     } else {
       server = activated.server;
-      const bound = server.address();
-      // An abstract or unnamed socket has no path; clients then need --socket matching the unit.
-      if (typeof bound === 'string' && bound !== '') socketPath = bound;
+      // Node cannot tell the path of a socket it was handed; getsockname can. An unnamed one keeps --socket's.
+      if (activated.socket.path !== null) socketPath = activated.socket.path;
     }
     const d = new Tinyd(opts, new DaemonLog(opts.logger), server, socketPath, activated === null);
     opts.logger.info(
