@@ -143,6 +143,8 @@ export async function tinydMain(argv: string[]): Promise<number> {
       log.info(`${sig} received`);
       daemon.close().then(
         () => {
+          // Removed by close(); from here on the path may be another daemon's.
+          process.off('exit', removeSocket);
           process.off('SIGHUP', hup);
           log.close();
           resolve(0);
