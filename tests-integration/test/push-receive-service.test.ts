@@ -1,8 +1,11 @@
 // `shm-push receive` under a service manager: socket activation by
 // systemd-socket-activate, sd_notify to a fake manager, SIGHUP, JSON logs.
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+
+import * as sys from '@shmkit/shm-fd/sys';
 
 import { alive, bin, killAll, run, start } from './helpers/proc';
 import { FakeManager, freePort, jsonLines } from './service-helpers';
@@ -34,6 +37,23 @@ describe('shm-push receive as a service', () => {
     expect((await r.exited).status).toBe(0);
     expect(r.stdout()).toMatch(new RegExp(`listening on 127\\.0\\.0\\.1:${port} \\(socket activation\\)`));
     expect(fs.readFileSync(path.join(dir, 'in', 'payload.bin')).equals(fs.readFileSync(src))).toBe(true);
+  });
+
+  it('refuses a LISTEN_FDS socket that is not a listening TCP socket, naming it, without a stack trace', async () => {
+    const unixServer = net.createServer();
+    await new Promise<void>((resolve) => unixServer.listen(path.join(dir, 'u.sock'), resolve));
+    try {
+      const r = await run([shmPush, 'receive', '--port', '0', '--dir', path.join(dir, 'in')], {
+        stdio: ['ignore', 'pipe', 'pipe', sys.socketFd(unixServer)],
+        env: { ...process.env, LISTEN_FDS: '1', LISTEN_FDNAMES: 'shm-push' },
+      });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toMatch(/^shm-push: LISTEN_FDS fd 3 \(name "shm-push"\) is a socket of address family unix; expected a listening inet or inet6 stream socket/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(r.stdout).toBe('');
+    } finally {
+      unixServer.close();
+    }
   });
 
   it('tells a service manager READY=1, STATUS=, STOPPING=1 in order, survives SIGHUP and logs JSON lines', async () => {
