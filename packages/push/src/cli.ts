@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 import { formatDuration, formatSize, packageVersion, parseCommandLine, parseDuration, parseSize, runCommand, stdio, UsageError, type Io, type OptionSpecs } from '@shmkit/kit/cli';
+import { activatedSocket, DaemonLogger, type LogLevel, parseLogFormat, parseLogLevel, ServiceNotifier } from '@shmkit/shm-fd';
 
 import { CHECKSUM_NAMES, isChecksumName, MAX_SIZE } from './constants';
 import { parseDestination } from './destination';
@@ -25,6 +26,7 @@ export const USAGE = `Usage:
   shm-push receive --port PORT --dir DIR [--host 127.0.0.1] [--overwrite] [--fsync]
                 [--max-size SIZE] [--handshake-timeout T] [--idle-timeout T]
                 [--max-connections N] [--token-file F] [--once] [--quiet]
+                [--log-format text|json] [--log-level error|warn|info|debug] [--log-file PATH]
       Accept pushes and store them in DIR (files 0600, never outside DIR,
       renamed into place only after the checksum matched). --port 0 picks a
       free port. --once exits after one transfer (status 0 stored, 1 failed).
@@ -35,6 +37,12 @@ export const USAGE = `Usage:
       --max-connections: transfers at once, more get BUSY (default 16).
       --token-file: a shared secret (first line of F) every sender must give;
       it travels in clear, so use it on trusted networks or through a tunnel.
+      --log-format text|json, --log-level (default info; warn with --quiet),
+      --log-file PATH (appended, 0600, re-opened on SIGHUP) for the log on stderr.
+      Under systemd: takes its listening socket from socket activation
+      (LISTEN_FDS, name "shm-push", else the first; --port is then unused),
+      sends READY=1, STATUS=, STOPPING=1 and WATCHDOG=1 to NOTIFY_SOCKET,
+      and writes <N> journal priorities when stderr is the journal.
   shm-push --help | --version
       -h, --help: this text; -V, --version: the version. -q is --quiet,
       -p is --port, -d is --dir. Durations T: seconds, or with a unit
@@ -62,6 +70,9 @@ export const RECEIVE_OPTIONS = {
   'token-file': { type: 'string' },
   once: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
+  'log-format': { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-file': { type: 'string' },
 } as const;
 
 /** Runs the CLI; resolves to the exit status. */
@@ -166,15 +177,57 @@ async function receive(args: string[], io: Io): Promise<number> {
   }
   const quiet = values['quiet'] === true;
   const once = values['once'] === true;
+  const level: LogLevel = typeof values['log-level'] === 'string' ? asUsage(() => parseLogLevel(values['log-level'] as string)) : quiet ? 'warn' : 'info';
+  const format = typeof values['log-format'] === 'string' ? asUsage(() => parseLogFormat(values['log-format'] as string)) : 'text';
+  const activated = activatedSocket({ name: 'shm-push', families: ['inet', 'inet6'] });
+  const logger = new DaemonLogger({
+    name: 'shm-push',
+    format,
+    level,
+    ...(typeof values['log-file'] === 'string' ? { file: values['log-file'] } : {}),
+    stderr: { write: (text: string) => io.err(text) },
+  });
+  // SIGHUP never kills the receiver: it re-opens --log-file.
+  const onHup = () => {
+    try {
+      logger.info(logger.reopen() ? `SIGHUP: re-opened the log file ${logger.file}` : 'SIGHUP: no --log-file to re-open; still serving');
+    } catch (err) {
+      logger.error(`SIGHUP: cannot re-open the log file ${logger.file}: ${(err as Error).message}; still writing to the old one`, { code: (err as { code?: string }).code });
+    }
+  };
+  process.on('SIGHUP', onHup);
+  try {
+    return await serveReceive(io, logger, { dir, port, activated, once, maxSize, headerTimeoutMs, idleTimeoutMs, maxConcurrent, values });
+  } finally {
+    process.off('SIGHUP', onHup);
+    logger.close();
+  }
+}
+
+interface ReceiveSetup {
+  dir: string;
+  port: number;
+  activated: { fd: number } | null;
+  once: boolean;
+  maxSize: number;
+  headerTimeoutMs: number;
+  idleTimeoutMs: number;
+  maxConcurrent: number;
+  values: Record<string, unknown>;
+}
+
+async function serveReceive(io: Io, logger: DaemonLogger, setup: ReceiveSetup): Promise<number> {
+  const { dir, port, once, maxSize, headerTimeoutMs, idleTimeoutMs, maxConcurrent, values } = setup;
   // Lines a sender can cause go through the limiter; `stored` lines on
   // stdout do not: each one stands for a file that is now in DIR.
-  const limited = new ReceiveLog((line) => io.err(`shm-push: ${line}\n`));
-  const log = (remote: string, kind: string, s: string) => {
-    if (!quiet) limited.line(remote, kind, s);
-  };
+  // Arrivals and refusals are the normal course (--quiet hides them); a failed push is worth a look.
+  const log = (remote: string, kind: string, s: string) => arrivals.line(remote, kind, s);
+  const arrivals = new ReceiveLog((line, fields) => logger.info(line, fields));
+  const limited = new ReceiveLog((line, fields) => logger.warn(line, fields));
   const receiver = await PushReceiver.listen({
     dir,
     port,
+    ...(setup.activated !== null ? { fd: setup.activated.fd } : {}),
     host: typeof values['host'] === 'string' ? values['host'] : '127.0.0.1',
     overwrite: values['overwrite'] === true,
     fsync: values['fsync'] === true,
@@ -186,19 +239,29 @@ async function receive(args: string[], io: Io): Promise<number> {
   });
   const { host, port: bound } = receiver.address;
   // As `shm-push send` takes it: IPv6 addresses in brackets.
-  io.out(`listening on ${host.includes(':') ? `[${host}]` : host}:${bound}, storing into ${path.resolve(receiver.dir)}\n`);
-  if (!quiet) {
-    io.err(
-      `shm-push: limits: files up to ${formatSize(maxSize)}, header within ${formatDuration(headerTimeoutMs)}, ` +
-        `idle senders dropped after ${formatDuration(idleTimeoutMs)}, ${maxConcurrent} connections at once\n`,
-    );
-  }
+  io.out(`listening on ${host.includes(':') ? `[${host}]` : host}:${bound}${setup.activated !== null ? ' (socket activation)' : ''}, storing into ${path.resolve(receiver.dir)}\n`);
+  logger.info(
+    `limits: files up to ${formatSize(maxSize)}, header within ${formatDuration(headerTimeoutMs)}, ` +
+      `idle senders dropped after ${formatDuration(idleTimeoutMs)}, ${maxConcurrent} connections at once`,
+  );
   let status = 0;
+  const counts = { stored: 0, failed: 0, bytes: 0 };
+  const notifier = new ServiceNotifier({ onError: (e) => logger.limited('notify', 'warn', `sd_notify failed: ${e.message}`, { code: (e as { code?: string }).code }) });
+  const summary = () => `${receiver.transfers().length} transfers, ${counts.stored} stored, ${counts.failed} failed, ${counts.bytes} bytes stored`;
+  try {
+    notifier.ready(summary());
+  } catch (e) {
+    logger.error(`sd_notify READY=1 failed: ${(e as Error).message}`, { code: (e as { code?: string }).code });
+  }
   return await new Promise<number>((resolve) => {
     const stop = (code: number) => {
       clearInterval(ticker);
       for (const sig of ['SIGINT', 'SIGTERM'] as const) process.off(sig, onSignal);
-      void receiver.close().then(() => resolve(code));
+      notifier.stopping(`draining: ${summary()}`);
+      void receiver.close().then(() => {
+        notifier.close();
+        resolve(code);
+      });
     };
     const onSignal = () => stop(status);
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, onSignal);
@@ -211,8 +274,13 @@ async function receive(args: string[], io: Io): Promise<number> {
       for (const t of live) {
         if (t.size === undefined || t.size === 0 || lastReceived.get(t.id) === t.received) continue;
         lastReceived.set(t.id, t.received);
-        if (!quiet) io.err(`shm-push: ${t.name ?? '?'} from ${t.remote}: ${Math.floor((t.received / t.size) * 100)}% (${formatSize(t.received)} of ${formatSize(t.size)})\n`);
+        logger.info(`${t.name ?? '?'} from ${t.remote}: ${Math.floor((t.received / t.size) * 100)}% (${formatSize(t.received)} of ${formatSize(t.size)})`, {
+          client: t.remote,
+          path: t.name,
+          bytes: t.received,
+        });
       }
+      notifier.status(summary());
     }, 1000);
     ticker.unref();
     receiver.on('header', (t: { name: string; size: number; remote: string }) => log(t.remote, 'receiving', `receiving ${t.name} (${formatSize(t.size)}) from ${t.remote}`));
@@ -221,19 +289,31 @@ async function receive(args: string[], io: Io): Promise<number> {
     });
     receiver.on('stored', (e: { name: string; size: number; digest: string; remote: string; ms: number }) => {
       io.out(`stored ${e.name} (${formatSize(e.size)}, ${e.digest}) from ${e.remote} in ${(e.ms / 1000).toFixed(2)} s\n`);
+      counts.stored += 1;
+      counts.bytes += e.size;
       if (once) stop(0);
     });
     receiver.on('failed', (e: { name?: string; code: string; message: string; remote: string }) => {
       // Not silenced by --quiet: the one line that says why a push failed.
       limited.line(e.remote, e.code, `FAILED ${e.name ?? '(no name yet)'} from ${e.remote}: ${e.code}: ${e.message}`);
+      counts.failed += 1;
       status = 1;
       if (once) stop(1);
     });
     receiver.on('error', (err: Error) => {
-      io.err(`shm-push: ${err.message}\n`);
+      logger.error(err.message, { code: (err as { code?: string }).code });
       stop(1);
     });
   });
+}
+
+/** A shm-fd parser's ERR_INVALID_ARG_VALUE as a usage error (exit 2 with the usage). */
+function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    throw new UsageError(`receive: ${(err as Error).message}`);
+  }
 }
 
 function durationOption(text: unknown, flag: string, fallback: number): number {

@@ -1,4 +1,4 @@
-import { LogLimiter } from '@shmkit/shm-fd';
+import { type LogFields, LogLimiter } from '@shmkit/shm-fd';
 
 /**
  * The receiver's stderr log. A sender decides how often it connects, fails
@@ -8,9 +8,10 @@ import { LogLimiter } from '@shmkit/shm-fd';
  */
 export class ReceiveLog {
   readonly #limiter = new LogLimiter({ intervalMs: 1000 });
-  readonly #write: (line: string) => void;
+  readonly #write: (line: string, fields: LogFields) => void;
 
-  constructor(write: (line: string) => void) {
+  /** `write` gets the line and its fields (client, event, suppressed) for a structured log. */
+  constructor(write: (line: string, fields: LogFields) => void) {
     this.#write = write;
   }
 
@@ -18,7 +19,8 @@ export class ReceiveLog {
   line(remote: string, kind: string, text: string, now = Date.now()): void {
     const decision = this.#limiter.allow(`${clientOf(remote)} ${kind}`, now);
     if (!decision.log) return;
-    this.#write(decision.dropped > 0 ? `${text} (${decision.dropped} similar suppressed)` : text);
+    const fields: LogFields = { client: remote, event: kind, ...(decision.dropped > 0 ? { suppressed: decision.dropped } : {}) };
+    this.#write(decision.dropped > 0 ? `${text} (${decision.dropped} similar suppressed)` : text, fields);
   }
 }
 

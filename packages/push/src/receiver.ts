@@ -26,6 +26,8 @@ export interface ReceiverOptions {
   host?: string;
   /** 0 picks a free port; see `address` after listen(). */
   port?: number;
+  /** Serve on this listening TCP socket instead (socket activation; `host` and `port` are then unused). */
+  fd?: number;
   /** Replace existing files (atomically, by rename). Default: refuse with EXISTS. */
   overwrite?: boolean;
   /** fdatasync the file and fsync the directory before acknowledging. */
@@ -121,7 +123,7 @@ export class PushReceiver extends EventEmitter {
     const r = new PushReceiver(dir, options);
     await new Promise<void>((resolve, reject) => {
       r.#server.once('error', reject);
-      r.#server.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 }, () => {
+      r.#server.listen(options.fd !== undefined ? { fd: options.fd } : { host: options.host ?? '127.0.0.1', port: options.port ?? 0 }, () => {
         r.#server.off('error', reject);
         resolve();
       });

@@ -5,3 +5,6 @@ export { PageCache } from './client/page-cache';
 export { RmmapServer, type ServerOptions } from './server/server';
 export { DEFAULT_MAX_FRAME, MAX_FRAME_LIMIT, type WireErrorName } from './constants';
 export { RmmapError, RmmapProtocolError, RmmapRemoteError, RmmapClosedError, RmmapUnavailableError, RmmapArgumentError } from './errors';
+export { queryRmmapdStatus, type StatusQueryOptions } from './client/status-query';
+export { defaultControlPath } from './server/control-socket';
+export type { RmmapdStatus } from './server/status';

@@ -25,3 +25,17 @@ export {
   errnoName,
 } from './errors';
 export { LogLimiter, type LogLimiterOptions, type LogDecision } from './log-limiter';
+export { activatedSocket, listenActivated, type ActivatedSocket, type ActivatedSocketOptions, type SocketFamily } from './activated-socket';
+export { ServiceNotifier, watchdogInterval, type ServiceNotifierOptions } from './service-notifier';
+export {
+  DaemonLogger,
+  isJournalStream,
+  parseLogLevel,
+  parseLogFormat,
+  LOG_LEVELS,
+  LOG_FORMATS,
+  type DaemonLoggerOptions,
+  type LogLevel,
+  type LogFormat,
+  type LogFields,
+} from './daemon-logger';

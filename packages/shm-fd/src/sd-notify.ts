@@ -6,15 +6,17 @@ import { close, unixSocket, sendWithFds } from './sys';
  * The sd_notify protocol (systemd sd_notify(3)): one datagram of
  * newline-separated assignments to $NOTIFY_SOCKET, a path or `@abstract`.
  * Returns false when NOTIFY_SOCKET is unset (not under a service manager).
+ * `nonblocking`: fail with EAGAIN instead of waiting when the manager's
+ * queue is full (a manager that stopped reading must not stall the caller).
  */
-export function sdNotify(state: string, fds: readonly number[] = [], socketPath = process.env['NOTIFY_SOCKET']): boolean {
+export function sdNotify(state: string, fds: readonly number[] = [], socketPath = process.env['NOTIFY_SOCKET'], options: { nonblocking?: boolean } = {}): boolean {
   if (socketPath === undefined || socketPath === '') return false;
   if (!socketPath.startsWith('/') && !socketPath.startsWith('@')) {
     throw new ShmArgumentError('ERR_SHM_NOTIFY_SOCKET', `NOTIFY_SOCKET=${JSON.stringify(socketPath)} must be an absolute path or @abstract name`);
   }
   const sock = unixSocket('dgram');
   try {
-    sendWithFds(sock, Buffer.from(state), fds, { to: socketPath });
+    sendWithFds(sock, Buffer.from(state), fds, { to: socketPath, nonblocking: options.nonblocking === true });
   } finally {
     close(sock);
   }

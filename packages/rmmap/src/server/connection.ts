@@ -182,6 +182,7 @@ export class ServerConnection {
   #sendData(id: number, s: Section, start: number, end: number): void {
     const version = s.file.version;
     const len = end - start;
+    this.#server.bytesRead += len;
     const fd = this.#fd();
     if (len < DIRECT_MIN || fd < 0 || this.#socket.writableLength !== 0 || this.closed) {
       this.send(msg.encodeData(id, version, s.mapping.buffer.subarray(start, end)));

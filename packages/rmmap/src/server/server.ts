@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
-import { LogLimiter } from '@shmkit/shm-fd';
+import { type DaemonLogger, type LogFields, type LogLevel, LogLimiter } from '@shmkit/shm-fd';
 
 import { DEFAULT_MAX_FRAME, MAX_FRAME_LIMIT } from '../constants';
 import { channels } from '../diagnostics';
@@ -19,6 +19,7 @@ import { reapplyLast } from './journal-replay';
 import { formatBytes, PUSH_ALLOWANCE, resolveLimits, type ServerLimits } from './limits';
 import { withoutRoot } from './root-relative';
 import type { Session } from './session';
+import type { RmmapdStatus } from './status';
 
 export interface ServerOptions {
   /** Directory served; nothing outside it is ever opened. */
@@ -44,6 +45,8 @@ export interface ServerOptions {
   maxConnections?: number;
   /** One line per connection and error (rate-limited per client and kind); default: none. */
   log?: (line: string) => void;
+  /** Takes the place of `log`: levels, fields (client, code), JSON or journal output. */
+  logger?: DaemonLogger;
   /**
    * The write journal that lets exactly-once retries survive a restart
    * (PROTOCOL.md §6). Default: a file named after the root in a private
@@ -56,9 +59,9 @@ export interface ServerOptions {
   journalMaxBytes?: number;
 }
 
-type ResolvedServerOptions = Required<Omit<ServerOptions, 'token' | 'log' | 'journalPath' | keyof ServerLimits>> &
+type ResolvedServerOptions = Required<Omit<ServerOptions, 'token' | 'log' | 'logger' | 'journalPath' | keyof ServerLimits>> &
   ServerLimits &
-  Pick<ServerOptions, 'token' | 'log'> & {
+  Pick<ServerOptions, 'token' | 'log' | 'logger'> & {
     /** The journal in use; false when there is none. */
     journalPath: string | false;
   };
@@ -94,6 +97,12 @@ export class RmmapServer {
   readonly #snapshotFn = (): JournalSnapshot => this.#snapshot();
   #journal: WriteJournal | undefined;
   #closing: Promise<void> | undefined;
+  readonly #startedAt = Date.now();
+  #activated = false;
+  /** @internal File bytes sent in DATA replies since start (status). */
+  bytesRead = 0;
+  /** @internal File bytes written by clients since start (status). */
+  bytesWritten = 0;
 
   constructor(options: ServerOptions) {
     let rootReal: string;
@@ -128,6 +137,7 @@ export class RmmapServer {
       sessionTtlMs: options.sessionTtlMs ?? 120_000,
       token: options.token,
       log: options.log,
+      logger: options.logger,
       journalMaxBytes,
       journalPath: readOnly || options.journalPath === false ? false : (options.journalPath ?? defaultJournal(rootReal)),
     };
@@ -206,10 +216,12 @@ export class RmmapServer {
    * Rejects with an `ERR_RMMAP_JOURNAL_*` error (and stops listening) when
    * the journal cannot be used, e.g. another rmmapd holds it.
    */
-  listen(port = 7878, host = '127.0.0.1'): Promise<net.AddressInfo> {
+  listen(port: number | { fd: number } = 7878, host = '127.0.0.1'): Promise<net.AddressInfo> {
+    // { fd }: a listening socket passed by socket activation (checked by activatedSocket).
+    this.#activated = typeof port === 'object';
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
+      this.#server.listen(typeof port === 'object' ? { fd: port.fd } : { port, host }, () => {
         this.#server.off('error', reject);
         // Once listening, errors are failed accepts (EMFILE, ENFILE): the
         // server keeps listening, and a client must not be able to end it.
@@ -249,8 +261,41 @@ export class RmmapServer {
     return this.close();
   }
 
-  log(line: string): void {
-    this.#opts.log?.(line);
+  log(line: string, fields?: LogFields, level: LogLevel = 'info'): void {
+    if (this.#opts.logger !== undefined) this.#opts.logger.log(level, line, fields);
+    else this.#opts.log?.(line);
+  }
+
+  /** Load, journal, traffic and budgets, for `rmmapd status`. */
+  status(): RmmapdStatus {
+    const a = this.#server.address();
+    const o = this.#opts;
+    return {
+      pid: process.pid,
+      address: typeof a === 'object' && a !== null ? a.address : '',
+      port: typeof a === 'object' && a !== null ? a.port : 0,
+      root: o.root,
+      readOnly: o.readOnly,
+      activated: this.#activated,
+      uptimeMs: Date.now() - this.#startedAt,
+      connections: this.#conns.size,
+      sessions: this.#sessions.size,
+      mappings: this.#mappings.total,
+      openFiles: this.files.openFiles,
+      unreadBytes: this.#unread.total,
+      bytesRead: this.bytesRead,
+      bytesWritten: this.bytesWritten,
+      journal: o.journalPath === false || this.#journal === undefined ? null : { path: o.journalPath, bytes: this.#journal.size, maxBytes: o.journalMaxBytes },
+      budgets: {
+        maxConnections: o.maxConnections,
+        maxMappingsPerConnection: o.maxMappingsPerConnection,
+        maxMappings: o.maxMappings,
+        maxUnreadPerConnection: o.maxUnreadPerConnection,
+        maxUnread: o.maxUnread,
+        maxFrame: o.maxFrame,
+        handshakeTimeoutMs: o.handshakeTimeoutMs,
+      },
+    };
   }
 
   /**
@@ -261,7 +306,11 @@ export class RmmapServer {
   logLimited(client: ServerConnection | string, kind: string, line: string): void {
     const peer = typeof client === 'string' ? client : client.peer;
     const d = this.#logLimiter.allow(`${peer} ${kind}`);
-    if (d.log) this.log(d.dropped > 0 ? `${line} (${d.dropped} similar suppressed)` : line);
+    if (!d.log) return;
+    // Connections coming and going are the normal course; everything else a client causes is worth a look.
+    const level: LogLevel = kind === 'connection' || kind === 'closed' ? 'info' : 'warn';
+    const code = /^(?:fatal )?(ERR_[A-Z_]+)$/.exec(kind)?.[1];
+    this.log(d.dropped > 0 ? `${line} (${d.dropped} similar suppressed)` : line, { client: typeof client === 'string' ? client : client.remote, event: kind, code, suppressed: d.dropped > 0 ? d.dropped : undefined }, level);
   }
 
   /** @internal A message for a client: paths under the root named relative to it. */

@@ -37,6 +37,7 @@ export {
   socketPair,
   bindUnix,
   connectUnix,
+  unixSocketName,
   sendWithFds,
   recvWithFds,
   poll,
@@ -46,7 +47,7 @@ export {
 export { sendfile, splice, pipe, setPipeSize } from './io';
 export { getScratch } from './scratch';
 export { openForeignLibrary, type ForeignLibrary, type ForeignType } from './foreign-library';
-export { setSockOpt, getSockOpt, setSendTimeout, peerCredentials, type PeerCredentials, SOL_SOCKET, SO_PEERCRED, SO_SNDBUF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDTIMEO, SO_RCVTIMEO, IPPROTO_TCP, TCP_NODELAY } from './sockopt';
+export { setSockOpt, getSockOpt, setSendTimeout, peerCredentials, type PeerCredentials, SOL_SOCKET, SO_TYPE, SO_ACCEPTCONN, SO_DOMAIN, SO_PEERCRED, SO_SNDBUF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDTIMEO, SO_RCVTIMEO, IPPROTO_TCP, TCP_NODELAY } from './sockopt';
 export { lseek, dataExtents, SEEK_SET, SEEK_DATA, SEEK_HOLE, type Extent } from './seek';
 export { shmget, shmdt, sysvStat, sysvAttach, sysvRemove, sysvMaxSize, validateSysvKey, type SysvStat } from './sysv';
 export { socketFd } from './socket-fd';

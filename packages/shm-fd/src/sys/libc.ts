@@ -33,6 +33,7 @@ export interface Libc {
   poll(fds: number, nfds: number, timeoutMs: number): Ret;
   setsockopt(fd: number, level: number, name: number, value: number, len: number): Ret;
   getsockopt(fd: number, level: number, name: number, value: number, lenPtr: number): Ret;
+  getsockname(fd: number, addr: number, lenPtr: number): Ret;
   eventfd(initval: number, flags: number): Ret;
   read(fd: number, buf: number, count: number): Ret;
   write(fd: number, buf: number, count: number): Ret;
@@ -114,6 +115,7 @@ export const ffiLibc: Libc = {
   poll: caller('poll', I32, [I64, I64, I32]),
   setsockopt: caller('setsockopt', I32, [I32, I32, I32, I64, I32]),
   getsockopt: caller('getsockopt', I32, [I32, I32, I32, I64, I64]),
+  getsockname: caller('getsockname', I32, [I32, I64, I64]),
   eventfd: caller('eventfd', I32, [I32, I32]),
   read: caller('read', I64, [I32, I64, I64]),
   write: caller('write', I64, [I32, I64, I64]),

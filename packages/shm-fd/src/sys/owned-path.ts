@@ -24,6 +24,8 @@ export interface OwnedOpenOptions {
   exclusive?: boolean;
   /** Truncate to 0 bytes (needs `write`). */
   truncate?: boolean;
+  /** Every write goes to the end (O_APPEND; needs `write`): a log file. */
+  append?: boolean;
   /** Permission bits of a created file; default 0600. */
   mode?: number;
 }
@@ -70,6 +72,7 @@ function nodeFlags(o: OwnedOpenOptions): number {
   if (o.create === true) flags |= c.O_CREAT;
   if (o.create === true && o.exclusive === true) flags |= c.O_EXCL;
   if (o.truncate === true) flags |= c.O_TRUNC;
+  if (o.append === true) flags |= c.O_APPEND;
   return flags;
 }
 

@@ -53,6 +53,24 @@ export function bindUnix(fd: number, address: string): void {
   check(libc().bind(fd, s.addr + SOCKADDR, len), 'bind', 'binding a Unix socket', address);
 }
 
+/**
+ * The address a Unix socket is bound to (getsockname(2)): its path, `@name`
+ * for the abstract namespace, or null when it is unnamed. For a socket we
+ * were handed (socket activation), where Node cannot tell its path.
+ */
+export function unixSocketName(fd: number): string | null {
+  const s = getScratch();
+  s.buf.fill(0, SOCKADDR, SOCKADDR + 112);
+  s.buf.writeUInt32LE(110, SOCKADDR + 112);
+  check(libc().getsockname(fd, s.addr + SOCKADDR, s.addr + SOCKADDR + 112), 'getsockname', `reading the address of socket fd ${fd}`);
+  const len = Math.min(110, s.buf.readUInt32LE(SOCKADDR + 112));
+  if (s.buf.readUInt16LE(SOCKADDR) !== C.AF_UNIX || len <= 2) return null;
+  const path = s.buf.subarray(SOCKADDR + 2, SOCKADDR + len);
+  if (path[0] === 0) return `@${path.subarray(1).toString()}`;
+  const end = path.indexOf(0);
+  return path.subarray(0, end < 0 ? path.length : end).toString();
+}
+
 export function connectUnix(fd: number, address: string): void {
   const s = getScratch();
   const len = writeSockaddr(s.buf, SOCKADDR, address);

@@ -4,12 +4,15 @@ import { getScratch } from './scratch';
 
 // Linux values (asm-generic/socket.h, netinet/tcp.h), x86_64 and arm64 alike.
 export const SOL_SOCKET = 1;
+export const SO_TYPE = 3;
 export const SO_SNDBUF = 7;
 export const SO_RCVBUF = 8;
 export const SO_PEERCRED = 17;
 export const SO_RCVLOWAT = 18;
 export const SO_RCVTIMEO = 20;
 export const SO_SNDTIMEO = 21;
+export const SO_ACCEPTCONN = 30;
+export const SO_DOMAIN = 39;
 export const IPPROTO_TCP = 6;
 export const TCP_NODELAY = 1;
 

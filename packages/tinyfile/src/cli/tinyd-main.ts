@@ -1,10 +1,12 @@
 import { durationOption, isRuntimeError, packageVersion, parseCommandLine, runCommand, sizeOption, UsageError } from '@shmkit/kit/cli';
+import { DaemonLogger, parseLogFormat, parseLogLevel } from '@shmkit/shm-fd';
 
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, Tinyd } from '../daemon/tinyd';
 import { defaultSocketPath } from '../protocol/socket-path';
 
 export const TINYD_USAGE = `Usage: tinyd [--socket PATH] [--n-sms N] [--sms-size SIZE] [--workers N] [--segments N] [--qos]
              [--codec auto|libsnappy|js|snappyjs|native] [--handshake-timeout-ms T] [--max-connections N]
+             [--log-format text|json] [--log-level error|warn|info|debug] [--log-file PATH]
        tinyd --help | --version
 
 Runs the tinyfile compression daemon in the foreground (a service manager daemonizes it).
@@ -26,9 +28,16 @@ Runs the tinyfile compression daemon in the foreground (a service manager daemon
                    (default ${DEFAULT_HANDSHAKE_TIMEOUT_MS}, at most 60000)
   --max-connections N  connections open at once (clients, handshakes, registrations
                    waiting for a segment); more are refused (default ${DEFAULT_MAX_CONNECTIONS})
+  --log-format F   text (default) or json (one JSON object per line: time, level, msg, fields)
+  --log-level L    error, warn, info (default) or debug
+  --log-file PATH  append the log to PATH (created 0600, must be ours) instead of stderr
   -h, --help       this text
   -V, --version    print the version
-SIGTERM / SIGINT: finish in-flight requests, remove the socket, exit 0.`;
+Under systemd: takes its listening socket from socket activation (LISTEN_FDS, name
+"tinyd", else the first), sends READY=1, STATUS=, STOPPING=1 and WATCHDOG=1 to
+NOTIFY_SOCKET, and writes <N> journal priorities when stderr is the journal.
+SIGTERM / SIGINT: finish in-flight requests, remove the socket, exit 0.
+SIGHUP: re-open --log-file (after log rotation); keeps serving.`;
 
 function int(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -46,6 +55,9 @@ export const TINYD_OPTIONS = {
   codec: { type: 'string' },
   'handshake-timeout-ms': { type: 'string' },
   'max-connections': { type: 'string' },
+  'log-format': { type: 'string' },
+  'log-level': { type: 'string' },
+  'log-file': { type: 'string' },
 } as const;
 
 export function tinydMain(argv: string[]): Promise<number> {
@@ -66,7 +78,18 @@ async function serve(argv: string[]): Promise<number> {
   const onInt = () => onSignal('SIGINT');
   process.once('SIGTERM', onTerm);
   process.once('SIGINT', onInt);
+  // SIGHUP never kills a daemon: before the logger exists it is ignored.
+  let onHup = () => undefined as void;
+  const hup = () => onHup();
+  process.on('SIGHUP', hup);
+  let logger: DaemonLogger | undefined;
   try {
+    logger = new DaemonLogger({
+      name: 'tinyd',
+      ...(values['log-format'] !== undefined ? { format: parseLogFormat(values['log-format']) } : {}),
+      ...(values['log-level'] !== undefined ? { level: parseLogLevel(values['log-level']) } : {}),
+      ...(values['log-file'] !== undefined ? { file: values['log-file'] } : {}),
+    });
     const smsSize = values['sms-size'] === undefined ? undefined : sizeOption('--sms-size', values['sms-size'], { plainUnit: 1024 });
     const handshakeTimeoutMs =
       values['handshake-timeout-ms'] === undefined ? undefined : durationOption('--handshake-timeout-ms', values['handshake-timeout-ms'], { plainUnit: 'ms' });
@@ -81,11 +104,14 @@ async function serve(argv: string[]): Promise<number> {
       ...(int('workers', values.workers) !== undefined ? { workers: int('workers', values.workers)! } : {}),
       ...(int('segments', values.segments) !== undefined ? { slotsPerClient: int('segments', values.segments)! } : {}),
       ...(values.codec !== undefined ? { codec: values.codec } : {}),
+      logger,
     };
     daemon = await Tinyd.start(opts);
   } catch (err) {
     process.off('SIGTERM', onTerm);
     process.off('SIGINT', onInt);
+    process.off('SIGHUP', hup);
+    logger?.close();
     if (err instanceof UsageError) throw err;
     // An option value Tinyd.start refuses is a usage error too.
     if (isRuntimeError(err) && err.code === 'ERR_INVALID_ARG_VALUE') throw new UsageError(err.message);
@@ -95,13 +121,31 @@ async function serve(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  const log = logger;
+  onHup = () => {
+    try {
+      log.info(log.reopen() ? `SIGHUP: re-opened the log file ${log.file}` : 'SIGHUP: no --log-file to re-open; still serving');
+    } catch (err) {
+      log.error(`SIGHUP: cannot re-open the log file ${log.file}: ${(err as Error).message}; still writing to the old one`, { code: (err as { code?: string }).code });
+    }
+  };
+  // Whatever ends the process while it can still run code (an uncaught
+  // error included), the socket file it bound does not outlive it.
+  const removeSocket = () => daemon.removeSocketFile();
+  process.once('exit', removeSocket);
   return new Promise<number>((resolve) => {
     const stop = (sig: string) => {
-      process.stderr.write(`tinyd: ${sig} received\n`);
+      log.info(`${sig} received`);
       daemon.close().then(
-        () => resolve(0),
+        () => {
+          // Removed by close(); from here on the path may be another daemon's.
+          process.off('exit', removeSocket);
+          process.off('SIGHUP', hup);
+          log.close();
+          resolve(0);
+        },
         (err: unknown) => {
-          process.stderr.write(`tinyd: shutdown failed: ${(err as Error).message}\n`);
+          log.error(`shutdown failed: ${(err as Error).message}`);
           resolve(1);
         },
       );

@@ -36,7 +36,7 @@ export class ConnectionGate {
       // 'close' follows; a client vanishing is routine.
     });
     if (this.connections.size >= this.#maxConnections) {
-      this.#log.limited('connection-limit', `refused a connection: ${this.connections.size} connections are open (--max-connections ${this.#maxConnections})`);
+      this.#log.limited('connection-limit', `refused a connection: ${this.connections.size} connections are open (--max-connections ${this.#maxConnections})`, undefined, 'warn');
       refuse(socket, REFUSED_BUSY, `tinyd has ${this.connections.size} connections open, its limit (--max-connections ${this.#maxConnections}); retry later`);
       return;
     }
@@ -52,7 +52,7 @@ export class ConnectionGate {
     let onClose: (() => void) | undefined;
     // Until its HELLO is in, a connection holds a timer and at most HELLO_BYTES of state.
     const handshakeTimer = setTimeout(() => {
-      this.#log.limited(`pid ${peerPid} handshake`, `closed a connection from pid ${peerPid}: no complete hello within ${this.#handshakeTimeoutMs} ms`);
+      this.#log.limited(`pid ${peerPid} handshake`, `closed a connection from pid ${peerPid}: no complete hello within ${this.#handshakeTimeoutMs} ms`, { pid: peerPid }, 'warn');
       socket.destroy();
     }, this.#handshakeTimeoutMs);
     socket.on('data', (d: Buffer) => {
@@ -66,7 +66,7 @@ export class ConnectionGate {
       try {
         h = decodeHello(bytes);
       } catch (err) {
-        this.#log.limited(`pid ${peerPid} refused`, `refused a connection from pid ${peerPid}: ${(err as Error).message}`);
+        this.#log.limited(`pid ${peerPid} refused`, `refused a connection from pid ${peerPid}: ${(err as Error).message}`, { pid: peerPid, code: (err as { code?: string }).code }, 'warn');
         refuse(socket, REFUSED_PROTOCOL, (err as Error).message);
         return;
       }

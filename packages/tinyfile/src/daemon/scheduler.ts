@@ -69,7 +69,7 @@ export class Scheduler {
     this.#scratch = scratchFor(opts.smsSize);
     this.pool =
       opts.workers > 0
-        ? new WorkerPool(opts.workers, opts.codec.name, opts.smsSize, (d) => this.#onWorkerDone(d), (err) => this.#log.limited('worker', `worker failed: ${err.message}`))
+        ? new WorkerPool(opts.workers, opts.codec.name, opts.smsSize, (d) => this.#onWorkerDone(d), (err) => this.#log.limited('worker', `worker failed: ${err.message}`, undefined, 'error'))
         : undefined;
   }
 
@@ -127,7 +127,7 @@ export class Scheduler {
   /** The client broke its side of the channel: that client is done, nobody else is affected. */
   #drop(c: ClientConn, why: string): void {
     if (c.dead) return;
-    this.#log.limited(`pid ${c.pid} dropped`, `client ${c.id} (pid ${c.pid}): ${why}; disconnecting it`);
+    this.#log.limited(`pid ${c.pid} dropped`, `client ${c.id} (pid ${c.pid}): ${why}; disconnecting it`, { client: c.id, pid: c.pid }, 'warn');
     c.socket.destroy();
     this.clientGone(c);
   }
@@ -210,7 +210,11 @@ export class Scheduler {
     c.dead = true;
     c.ready.length = 0;
     for (let s = 0; s < c.slots; s++) c.queued[s] = false;
-    this.#log.limited(`pid ${c.pid} disconnected`, `client ${c.id} disconnected (pid ${c.pid}${c.inFlightCount > 0 ? `, ${c.inFlightCount} chunks still running` : ''})`);
+    this.#log.limited(`pid ${c.pid} disconnected`, `client ${c.id} disconnected (pid ${c.pid}${c.inFlightCount > 0 ? `, ${c.inFlightCount} chunks still running` : ''})`, {
+      client: c.id,
+      pid: c.pid,
+      bytes: c.bytesIn,
+    });
     this.#maybeRelease(c);
   }
 
@@ -299,7 +303,7 @@ export class Scheduler {
     const c = this.clients.get(d.clientId);
     if (c !== undefined) {
       if (d.error !== undefined) {
-        this.#log.limited(`client ${c.id} worker`, `client ${c.id}: a worker could not serve slot ${d.slot}: ${d.error}`);
+        this.#log.limited(`client ${c.id} worker`, `client ${c.id}: a worker could not serve slot ${d.slot}: ${d.error}`, { client: c.id }, 'warn');
         // Its mapping is still ours: the slot is in flight until #finish.
         if (!c.dead) Atomics.store(c.words, SLOTS_AT / 4 + d.slot * SLOT_WORDS + S_STATUS, STATUS.ERR_TINYFILE_INTERNAL);
       }

@@ -1,6 +1,8 @@
 // tinyd's options: their defaults and the ranges a daemon accepts.
 import os from 'node:os';
 
+import { DaemonLogger } from '@shmkit/shm-fd';
+
 import { checkCodecName } from '../codec/codec';
 import { TinyFileError } from '../errors';
 import { MAX_SLOT_SIZE, MAX_SLOTS, MIN_SLOT_SIZE } from '../protocol/layout';
@@ -34,10 +36,13 @@ export interface TinydOptions {
   slotsPerClient?: number;
   /** Chunks whose work is at most this many bytes run inline on the main thread. */
   inlineMax?: number;
+  /** Where lines go, one formatted line per call; default stderr. Ignored when `logger` is given. */
   log?: (line: string) => void;
+  /** The daemon's logger (level, format, file); default: text to `log` or stderr, at level info. */
+  logger?: DaemonLogger;
 }
 
-export type ResolvedTinydOptions = Required<TinydOptions>;
+export type ResolvedTinydOptions = Required<Omit<TinydOptions, 'log'>>;
 
 /** Fills in the defaults and checks every value; throws ERR_INVALID_ARG_VALUE naming the flag. */
 export function resolveOptions(options: TinydOptions): ResolvedTinydOptions {
@@ -52,7 +57,7 @@ export function resolveOptions(options: TinydOptions): ResolvedTinydOptions {
     codec: options.codec ?? 'auto',
     slotsPerClient: options.slotsPerClient ?? 4,
     inlineMax: options.inlineMax ?? 64 * 1024,
-    log: options.log ?? ((line: string) => process.stderr.write(`tinyd: ${line}\n`)),
+    logger: options.logger ?? defaultLogger(options.log),
   };
   if (!Number.isInteger(opts.nSms) || opts.nSms < 1 || opts.nSms > 65535) throw new TinyFileError('ERR_INVALID_ARG_VALUE', `--n-sms must be an integer in [1, 65535], got ${opts.nSms}`);
   if (!Number.isInteger(opts.smsSize) || opts.smsSize < MIN_SLOT_SIZE || opts.smsSize > MAX_SLOT_SIZE || opts.smsSize % 4096 !== 0) {
@@ -70,4 +75,9 @@ export function resolveOptions(options: TinydOptions): ResolvedTinydOptions {
   }
   checkCodecName(opts.codec);
   return opts;
+}
+
+function defaultLogger(log: ((line: string) => void) | undefined): DaemonLogger {
+  if (log === undefined) return new DaemonLogger({ name: 'tinyd' });
+  return new DaemonLogger({ name: 'tinyd', stderr: { write: (text: string) => log(text.replace(/\n$/, '')) } });
 }

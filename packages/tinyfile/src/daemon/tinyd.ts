@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import type net from 'node:net';
 
+import { listenActivated, ServiceNotifier } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { codecByName, type Codec } from '../codec/codec';
@@ -35,12 +36,17 @@ export class Tinyd {
   readonly #waiting: Array<{ socket: net.Socket; slots: number; pid: number; priority: number; onAdmitted: (c: ClientConn) => void }> = [];
   readonly #startedAt = Date.now();
   readonly #throughput: ThroughputMeter;
+  /** false when the socket came from socket activation: its file belongs to the service manager. */
+  readonly ownsSocketFile: boolean;
+  readonly #notifier: ServiceNotifier;
+  #statusTimer: NodeJS.Timeout | undefined;
   #nextId = 1;
   #usedSegments = 0;
   #closing: Promise<void> | undefined;
 
-  private constructor(opts: ResolvedTinydOptions, codec: Codec, log: DaemonLog, server: net.Server) {
-    this.socketPath = opts.socketPath;
+  private constructor(opts: ResolvedTinydOptions, codec: Codec, log: DaemonLog, server: net.Server, socketPath: string, ownsSocketFile: boolean) {
+    this.socketPath = socketPath;
+    this.ownsSocketFile = ownsSocketFile;
     this.nSms = opts.nSms;
     this.smsSize = opts.smsSize;
     this.qos = opts.qos;
@@ -67,25 +73,54 @@ export class Tinyd {
       { status: () => this.status(), closing: () => this.#closing !== undefined, register: (socket, h, pid) => this.#queueRegistration(socket, h, pid) },
     );
     server.on('connection', (s) => this.#gate.accept(s));
+    this.#notifier = new ServiceNotifier({ onError: (err) => log.limited('notify', `sd_notify failed: ${err.message}`, { code: (err as { code?: string }).code }, 'warn') });
   }
 
-  /** Validates options, binds the socket (0600) and starts serving. */
+  /**
+   * Validates options, takes the listening socket passed by socket
+   * activation (LISTEN_FDS, name "tinyd", else the first) or binds the
+   * socket (0600), and starts serving. Under a service manager
+   * (NOTIFY_SOCKET) it then sends READY=1 and a STATUS= summary.
+   */
   static async start(options: TinydOptions): Promise<Tinyd> {
     const opts = resolveOptions(options);
     // Before binding: a codec that was asked for by name and does not load stops the start.
-    const codec = codecByName(opts.codec, opts.log);
+    const codec = codecByName(opts.codec, (line) => opts.logger.info(line));
     let server: net.Server;
+    let socketPath = opts.socketPath;
+    let activated: Awaited<ReturnType<typeof listenActivated>>;
     try {
-      server = await listenOnSocket(opts.socketPath, options.socketPath === undefined);
+      activated = await listenActivated({ name: 'tinyd', families: ['unix'] });
+      if (activated === null) {
+        server = await listenOnSocket(opts.socketPath, options.socketPath === undefined);
+      } else {
+        server = activated.server;
+        // Node cannot tell the path of a socket it was handed; getsockname can. An unnamed one keeps --socket's.
+        if (activated.socket.path !== null) socketPath = activated.socket.path;
+      }
     } catch (err) {
       codec.close?.();
       throw err;
     }
-    const d = new Tinyd(opts, codec, new DaemonLog(opts.log), server);
-    opts.log(
-      `listening on ${opts.socketPath} (pid ${process.pid}, ${opts.nSms} segments × ${opts.smsSize / 1024} KB, ${opts.workers} workers, codec ${d.codec.name}${opts.qos ? ', qos' : ''})`,
+    const d = new Tinyd(opts, codec, new DaemonLog(opts.logger), server, socketPath, activated === null);
+    opts.logger.info(
+      `listening on ${socketPath}${activated === null ? '' : ` (socket activation, fd ${activated.socket.fd})`} (pid ${process.pid}, ${opts.nSms} segments × ${opts.smsSize / 1024} KB, ${opts.workers} workers, codec ${d.codec.name}${opts.qos ? ', qos' : ''})`,
+      { socket: socketPath, activated: activated !== null },
     );
+    try {
+      d.#notifier.ready(d.summary());
+    } catch (err) {
+      // The daemon serves all the same; a Type=notify unit will time out and say why.
+      opts.logger.error(`sd_notify READY=1 failed: ${(err as Error).message}`, { code: (err as { code?: string }).code });
+    }
+    if (d.#notifier.enabled) d.#statusTimer = setInterval(() => d.#notifier.status(d.summary()), 1000).unref();
     return d;
+  }
+
+  /** One line for STATUS=: clients, requests (chunks) served and bytes. */
+  summary(): string {
+    const t = this.#sched.totals;
+    return `${this.#sched.clients.size} clients, ${this.#waiting.length} waiting, ${t.chunks} chunks, ${t.bytesIn} bytes in, ${t.bytesOut} bytes out, ${t.failures} failures`;
   }
 
   get workers(): number {
@@ -134,7 +169,7 @@ export class Tinyd {
       try {
         c = this.#register(w.socket, slots, w.pid, w.priority);
       } catch (err) {
-        this.#log.limited(`pid ${w.pid} registration`, `registration of pid ${w.pid} failed: ${(err as Error).message}`);
+        this.#log.limited(`pid ${w.pid} registration`, `registration of pid ${w.pid} failed: ${(err as Error).message}`, { pid: w.pid, code: (err as { code?: string }).code }, 'warn');
         w.socket.destroy();
         continue;
       }
@@ -174,7 +209,7 @@ export class Tinyd {
     }
     this.#usedSegments += slots;
     this.#sched.add(c);
-    this.#log.limited(`pid ${pid} registered`, `client ${id} registered (pid ${pid}, ${slots} segments, priority ${priority})`);
+    this.#log.limited(`pid ${pid} registered`, `client ${id} registered (pid ${pid}, ${slots} segments, priority ${priority})`, { client: id, pid, segments: slots });
     this.#sched.serve(c);
     return c;
   }
@@ -193,6 +228,8 @@ export class Tinyd {
 
   async #close(drainMs: number): Promise<void> {
     this.#log.line('shutting down: finishing in-flight requests');
+    clearInterval(this.#statusTimer);
+    this.#notifier.stopping(`draining: ${this.summary()}`);
     const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     for (const w of this.#waiting.splice(0)) w.socket.destroy();
     const idle = () => [...this.#sched.clients.values()].every((c) => c.inFlightCount === 0 && c.ready.length === 0 && !this.#sched.hasRequests(c));
@@ -222,8 +259,17 @@ export class Tinyd {
     this.#throughput.stop();
     this.#server.close();
     await serverClosed;
-    fs.rmSync(this.socketPath, { force: true });
+    this.removeSocketFile();
+    this.#notifier.close();
     this.#log.line('stopped');
+  }
+
+  /**
+   * Removes the socket file this daemon bound (never an activated one, which
+   * belongs to the service manager). Synchronous: also for `process.on('exit')`.
+   */
+  removeSocketFile(): void {
+    if (this.ownsSocketFile) fs.rmSync(this.socketPath, { force: true });
   }
 
 }

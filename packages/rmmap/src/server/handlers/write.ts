@@ -27,6 +27,7 @@ export const handleWrite: RequestHandler = (ctx, f) => {
   ctx.server.journalWrite(session, id, w.lowWater, s, w.start, w.data);
   // One copy on the single server thread: no reader sees half of it.
   s.mapping.buffer.set(w.data, w.start);
+  ctx.server.bytesWritten += w.data.length;
   const version = ++s.file.version;
   recordApplied(session.applied, id, version);
   ctx.send(msg.encodeVersion(FrameType.WROTE, id, version));
