@@ -119,6 +119,28 @@ describe('SpscQueue across processes', () => {
     shared.close();
   }, 120_000);
 
+  it('for await over batches: every message in order, checksummed, across processes', async () => {
+    const { file, shared } = newFile(BASE + SpscQueue.byteLengthFor(256 * 1024));
+    using m = shared.map();
+    const q = SpscQueue.create(m.buffer, { offset: BASE, capacity: 256 * 1024 });
+    const n = 3000;
+    const consumer = role(file, 'spsc-consume', String(n), 'batch');
+    await consumer.waitFor('ready');
+    const producer = role(file, 'spsc-produce', String(n), '43');
+    const [ps, cs] = await Promise.all([producer.exited, consumer.exited]);
+    expect([ps.status, cs.status]).toEqual([0, 0]);
+    const sent = /done ([0-9a-f]{64})/.exec(producer.stdout())?.[1];
+    const r = resultOf(consumer);
+    expect(r).toMatchObject({ first: 0, next: n, bad: 0 });
+    expect(r['hash']).toBe(sent);
+    const batches = Number(/batches (\d+)/.exec(consumer.stdout())?.[1]);
+    expect(batches).toBeGreaterThan(0);
+    expect(batches).toBeLessThanOrEqual(n);
+    // The last batch was released when the loop broke: nothing is left queued.
+    expect(q.isEmpty).toBe(true);
+    shared.close();
+  }, 120_000);
+
   it('a producer SIGKILLed mid-push leaves no torn message; a new producer continues the stream', async () => {
     const { file, shared } = newFile(BASE + SpscQueue.byteLengthFor(128 * 1024));
     using m = shared.map();

@@ -20,6 +20,8 @@ const NOT_FULL = NOT_EMPTY + Notifier.byteLength;
 const HEADER = NOT_FULL + Notifier.byteLength; // 704, a multiple of 64
 
 const MIN_CAPACITY = 64;
+/** Messages per batch of `batches()` unless told otherwise. */
+const DEFAULT_BATCH = 4096;
 const MAX_CAPACITY = 1 << 30;
 
 export interface SpscCreateOptions {
@@ -29,6 +31,15 @@ export interface SpscCreateOptions {
   capacity?: number;
   /** Which other processes this handle's wakeups may ring (see `NotifierOptions.allowPeer`). */
   allowPeer?: AllowPeer;
+}
+
+export interface BatchOptions {
+  /** Most messages in one batch. Default 4096. */
+  maxMessages?: number;
+  /** Ends the iteration with an AbortError (code `ABORT_ERR`). */
+  signal?: AbortSignal;
+  /** Microseconds to re-check before sleeping on an empty queue (see `WaitOptions.spinUs`). */
+  spinUs?: number;
 }
 
 export interface SpscOpenOptions {
@@ -77,6 +88,8 @@ export class SpscQueue {
   // off the other's cache line on most operations.
   #headSeen = 0;
   #tailSeen = 0;
+  /** Closed because the mapping went away, not by close(): iteration then throws. */
+  #mappingLost = false;
 
   private constructor(memory: Memory, offset: number, capacity: number, allowPeer?: AllowPeer) {
     this.capacity = capacity;
@@ -297,6 +310,53 @@ export class SpscQueue {
   }
 
   /**
+   * Async iteration in batches: `for await (const batch of q.batches())`
+   * yields arrays of zero-copy views of every message waiting (up to
+   * `maxMessages`), waiting (`await`, never blocking the event loop) when the
+   * queue is empty. The views are valid only until the loop body ends: then
+   * the whole batch is released to the producer with one store and one
+   * notify — whether the body ended normally, by `break` or by a throw. A
+   * handle closed meanwhile releases nothing (the batch is delivered again to
+   * the next consumer, as after a crash).
+   *
+   * The loop ends when this handle is closed (also from inside the loop);
+   * `signal` makes it throw an AbortError; a mapping closed under it throws
+   * ERR_SHM_CLOSED.
+   */
+  async *batches(options: BatchOptions = {}): AsyncGenerator<Buffer[], void, undefined> {
+    const max = options.maxMessages ?? DEFAULT_BATCH;
+    if (!Number.isSafeInteger(max) || max < 1) throw new ShmStateError('ERR_OUT_OF_RANGE', `maxMessages must be a positive integer, got ${max}`);
+    const waitOptions: WaitOptions = { signal: options.signal, spinUs: options.spinUs };
+    const ready = () => (this.peekLength() !== -1 ? true : undefined);
+    for (;;) {
+      if (this.#h === undefined) return;
+      try {
+        await this.#notEmpty.wait(ready, waitOptions);
+      } catch (err) {
+        // Closing the handle is how a consumer loop is told to stop.
+        if (this.#h === undefined && !this.#mappingLost && (err as { code?: string }).code === 'ERR_SHM_CLOSED') return;
+        throw err;
+      }
+      const batch: Buffer[] = [];
+      const h = this.#header();
+      const end = this.#collect(h, batch, max);
+      try {
+        yield batch;
+      } finally {
+        if (this.#h !== undefined && this.#mapping?.closed !== true) {
+          Atomics.store(h, W_HEAD, end);
+          this.#notFull.notify();
+        }
+      }
+    }
+  }
+
+  /** `for await (const batch of q)`: `batches()` with its defaults. */
+  [Symbol.asyncIterator](): AsyncGenerator<Buffer[], void, undefined> {
+    return this.batches();
+  }
+
+  /**
    * Detaches this handle: pending async waits reject with ERR_SHM_CLOSED and
    * every method throws it. The queue in memory is untouched.
    */
@@ -315,10 +375,36 @@ export class SpscQueue {
   #header(): Int32Array {
     if (this.#h === undefined) throw new ShmClosedError('the SpscQueue');
     if (this.#mapping?.closed === true) {
+      this.#mappingLost = true;
       this.close();
       throw new ShmClosedError('the mapping under this SpscQueue');
     }
     return this.#h;
+  }
+
+  /**
+   * Views of up to `max` complete records from head, not released; returns
+   * the position after the last one. Each length is checked as it is read.
+   */
+  #collect(h: Int32Array, into: Buffer[], max: number): number {
+    let head = Atomics.load(h, W_HEAD);
+    let avail = this.#available(h, head);
+    const data = this.#data;
+    while (avail > 0 && into.length < max) {
+      const len = this.#recordLength(head, avail);
+      const start = (head + 4) & this.#mask;
+      if (len <= this.capacity - start) {
+        into.push(Buffer.from(data.buffer, data.byteOffset + start, len));
+      } else {
+        const copy = Buffer.allocUnsafe(len);
+        this.#copyOut(head, len, copy);
+        into.push(copy);
+      }
+      const size = 4 + ((len + 3) & ~3);
+      head = (head + size) | 0;
+      avail -= size;
+    }
+    return head;
   }
 
   #available(h: Int32Array, head: number): number {
