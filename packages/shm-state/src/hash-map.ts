@@ -73,6 +73,8 @@ export class HashMap {
   readonly #mapping: ClosedProbe | undefined;
   readonly #slots: Int32Array;
   readonly #bytes: Buffer;
+  /** The same bytes as a plain Uint8Array: its subarray() is cheaper than a Buffer's. */
+  readonly #u8: Uint8Array;
   readonly #strideWords: number;
   readonly #mutex: Mutex;
   /** Byte offset of the value within a slot. */
@@ -95,6 +97,7 @@ export class HashMap {
     this.#mapping = mappingOf(memory);
     this.#slots = int32At(memory, offset + SLOTS_AT, capacity * stride, 'HashMap');
     this.#bytes = Buffer.from(memory.buffer, memory.byteOffset + offset + SLOTS_AT, capacity * stride);
+    this.#u8 = new Uint8Array(memory.buffer, memory.byteOffset + offset + SLOTS_AT, capacity * stride);
     this.#mutex = Mutex.open(memory, { offset: offset + MUTEX_AT });
     this.#valueAt = SLOT_HEADER + alignUp(keySize, 4);
     this.#scratch = Buffer.alloc(keySize + 4);
@@ -163,7 +166,7 @@ export class HashMap {
       const len = this.#foundLen;
       const at = b * 4 + this.#valueAt;
       const out = Buffer.allocUnsafe(len);
-      this.#bytes.copy(out, 0, at, at + len);
+      out.set(this.#u8.subarray(at, at + len));
       // The copy is only valid if no writer touched the slot meanwhile.
       if (Atomics.load(this.#slots, b + S_VERSION) === this.#foundVersion) return out;
       this.#checkMoved(b / this.#strideWords, moved);
@@ -186,7 +189,7 @@ export class HashMap {
       const len = this.#foundLen;
       const at = b * 4 + this.#valueAt;
       if (len <= target.byteLength) {
-        this.#bytes.copy(target, 0, at, at + len);
+        target.set(this.#u8.subarray(at, at + len));
         if (Atomics.load(this.#slots, b + S_VERSION) === this.#foundVersion) return len;
       } else if (Atomics.load(this.#slots, b + S_VERSION) === this.#foundVersion) {
         throw new ShmStateError('ERR_SHM_STATE_BUFFER_TOO_SMALL', `the value of this key has ${len} bytes but the target holds only ${target.byteLength}`);
@@ -237,10 +240,13 @@ export class HashMap {
           continue;
         }
         since = 0;
-        const state = Atomics.load(s, b + S_STATE);
+        // Plain loads between the two version loads (each an Atomics load,
+        // several times dearer): the version check below discards whatever
+        // they read if a writer was at work, as it does for the value bytes.
+        const state = s[b + S_STATE];
         let vlen = -1;
-        if (state === FULL && Atomics.load(s, b + S_HASH) === hash && Atomics.load(s, b + S_KEY_LEN) === klen && this.#keyEquals(b, k, klen)) {
-          vlen = Atomics.load(s, b + S_VALUE_LEN);
+        if (state === FULL && s[b + S_HASH] === hash && s[b + S_KEY_LEN] === klen && this.#keyEquals(b, k, klen)) {
+          vlen = s[b + S_VALUE_LEN] as number;
           if (vlen < 0 || vlen > this.valueSize) {
             if (Atomics.load(s, b + S_VERSION) !== v1) continue;
             throw new ShmStateCorruptWordError('HashMap', `the value length word of slot ${i}`, `claims ${vlen} bytes in ${this.valueSize}-byte values`);
