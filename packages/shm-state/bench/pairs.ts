@@ -6,6 +6,12 @@ import { median } from './util';
 
 /** Pairs per row: 7 unless SHM_STATE_BENCH_PAIRS says otherwise (fewer for a smoke run). */
 export const PAIRS = positive('SHM_STATE_BENCH_PAIRS', 7);
+/**
+ * SHM_STATE_BENCH_AA=1: an A/A control — every row measures the alternative
+ * against itself, so its ratio range shows how far noise alone moves a
+ * ratio on this machine.
+ */
+export const AA = process.env['SHM_STATE_BENCH_AA'] === '1';
 /** Scales every message/operation count (SHM_STATE_BENCH_SCALE=0.05 for a smoke run). */
 export const SCALE = positive('SHM_STATE_BENCH_SCALE', 1);
 
@@ -39,7 +45,8 @@ export interface Pairs {
   base: Sample[];
 }
 
-export async function abPairs(ours: () => Promise<Sample>, base: () => Promise<Sample>, pairs = PAIRS): Promise<Pairs> {
+export async function abPairs(subject: () => Promise<Sample>, base: () => Promise<Sample>, pairs = PAIRS): Promise<Pairs> {
+  const ours = AA ? base : subject;
   await ours();
   await base();
   const a: Sample[] = [];
@@ -73,5 +80,5 @@ export function ratios(p: Pairs, kind: 'rate' | 'latency'): number[] {
 }
 
 export function rangeNote(rs: number[]): string {
-  return `(range ${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}×, ${rs.length} pairs)`;
+  return `(range ${Math.min(...rs).toFixed(2)}–${Math.max(...rs).toFixed(2)}×, ${rs.length} pairs${AA ? ', A/A control: alternative vs itself' : ''})`;
 }

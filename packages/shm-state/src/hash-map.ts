@@ -418,15 +418,18 @@ export class HashMap {
     const s = this.#slots;
     const mask = this.capacity - 1;
     let free = -1;
+    // Plain loads: under the writer lock only we change slots (a peer
+    // ignoring the lock can only make the answer wrong, never the loop
+    // longer than the capacity).
     for (let n = 0, i = hash & mask; n < this.capacity; n++, i = (i + 1) & mask) {
       const b = i * this.#strideWords;
-      const state = Atomics.load(s, b + S_STATE);
+      const state = s[b + S_STATE];
       if (state === EMPTY) return { slot: -1, free: free < 0 ? i : free };
       if (state === DELETED) {
         if (free < 0) free = i;
         continue;
       }
-      if (Atomics.load(s, b + S_HASH) === hash && Atomics.load(s, b + S_KEY_LEN) === klen && this.#keyEquals(b, k, klen)) return { slot: i, free };
+      if (s[b + S_HASH] === hash && s[b + S_KEY_LEN] === klen && this.#keyEquals(b, k, klen)) return { slot: i, free };
     }
     return { slot: -1, free };
   }

@@ -1,6 +1,7 @@
 export { ShmState, type ShmStateOptions, type FromEnvOptions } from './shm-state';
 export { RegionDirectory, RegionKind, type RegionInfo, type RegionKindName, type DirectoryOptions } from './region-directory';
-export { SpscQueue, type BatchOptions, type SpscCreateOptions, type SpscOpenOptions } from './spsc-queue';
+export { SpscQueue, type SpscCreateOptions, type SpscOpenOptions } from './spsc-queue';
+export type { BatchOptions } from './batch-options';
 export { MpmcQueue, type MpmcCreateOptions, type MpmcStats } from './mpmc-queue';
 export { Mutex, type LockGuard, type LockOptions } from './mutex';
 export { currentThreadId, type LockOwner } from './task-id';

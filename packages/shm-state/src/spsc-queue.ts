@@ -1,5 +1,6 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 
+import { batchSize, isClosedError, type BatchOptions } from './batch-options';
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
 import type { AllowPeer } from './doorbell';
@@ -20,8 +21,6 @@ const NOT_FULL = NOT_EMPTY + Notifier.byteLength;
 const HEADER = NOT_FULL + Notifier.byteLength; // 704, a multiple of 64
 
 const MIN_CAPACITY = 64;
-/** Messages per batch of `batches()` unless told otherwise. */
-const DEFAULT_BATCH = 4096;
 const MAX_CAPACITY = 1 << 30;
 
 export interface SpscCreateOptions {
@@ -31,15 +30,6 @@ export interface SpscCreateOptions {
   capacity?: number;
   /** Which other processes this handle's wakeups may ring (see `NotifierOptions.allowPeer`). */
   allowPeer?: AllowPeer;
-}
-
-export interface BatchOptions {
-  /** Most messages in one batch. Default 4096. */
-  maxMessages?: number;
-  /** Ends the iteration with an AbortError (code `ABORT_ERR`). */
-  signal?: AbortSignal;
-  /** Microseconds to re-check before sleeping on an empty queue (see `WaitOptions.spinUs`). */
-  spinUs?: number;
 }
 
 export interface SpscOpenOptions {
@@ -324,8 +314,7 @@ export class SpscQueue {
    * ERR_SHM_CLOSED.
    */
   async *batches(options: BatchOptions = {}): AsyncGenerator<Buffer[], void, undefined> {
-    const max = options.maxMessages ?? DEFAULT_BATCH;
-    if (!Number.isSafeInteger(max) || max < 1) throw new ShmStateError('ERR_OUT_OF_RANGE', `maxMessages must be a positive integer, got ${max}`);
+    const max = batchSize(options);
     const waitOptions: WaitOptions = { signal: options.signal, spinUs: options.spinUs };
     const ready = () => (this.peekLength() !== -1 ? true : undefined);
     for (;;) {
@@ -334,7 +323,7 @@ export class SpscQueue {
         await this.#notEmpty.wait(ready, waitOptions);
       } catch (err) {
         // Closing the handle is how a consumer loop is told to stop.
-        if (this.#h === undefined && !this.#mappingLost && (err as { code?: string }).code === 'ERR_SHM_CLOSED') return;
+        if (this.#h === undefined && !this.#mappingLost && isClosedError(err)) return;
         throw err;
       }
       const batch: Buffer[] = [];

@@ -1,6 +1,6 @@
 import * as sys from '@shmkit/shm-fd/sys';
 
-import { SpscQueue } from '../src';
+import { MpmcQueue, SpscQueue } from '../src';
 
 function queue(capacity: number) {
   const m = sys.mapAnonymous(SpscQueue.byteLengthFor(capacity));
@@ -140,5 +140,58 @@ describe('SpscQueue batches (for await)', () => {
     await expect(q.batches({ maxMessages: 0 }).next()).rejects.toMatchObject({ code: 'ERR_OUT_OF_RANGE' });
     q.close();
     m.close();
+  });
+});
+
+describe('MpmcQueue batches (for await)', () => {
+  function mpmc(capacity: number) {
+    const m = sys.mapAnonymous(MpmcQueue.byteLengthFor(capacity, 16));
+    return { m, q: MpmcQueue.create(m.buffer, { capacity, slotSize: 16 }) };
+  }
+
+  test('yields copies of every waiting message in order, at most maxMessages per batch; they stay valid after the body', async () => {
+    const { m, q } = mpmc(64);
+    for (let i = 0; i < 25; i++) expect(q.tryPush(msg(i, 8))).toBe(true);
+    const kept: Buffer[] = [];
+    const sizes: number[] = [];
+    for await (const batch of q.batches({ maxMessages: 10 })) {
+      sizes.push(batch.length);
+      kept.push(...batch);
+      if (kept.length === 25) break;
+    }
+    expect(sizes).toEqual([10, 10, 5]);
+    // Copies: refilling the slots does not change what was kept.
+    for (let i = 100; i < 164; i++) q.tryPush(msg(i, 8));
+    expect(kept).toEqual(Array.from({ length: 25 }, (_, i) => msg(i, 8)));
+    q.close();
+    m.close();
+  });
+
+  test('closing the handle ends a waiting loop; abort throws; a closed mapping throws ERR_SHM_CLOSED', async () => {
+    const { m, q } = mpmc(8);
+    const loop = (async () => {
+      let n = 0;
+      for await (const batch of q) n += batch.length;
+      return n;
+    })();
+    q.tryPush(msg(1, 8));
+    await new Promise((r) => setTimeout(r, 20));
+    q.close();
+    await expect(loop).resolves.toBe(1);
+
+    const q2 = MpmcQueue.open(m.buffer);
+    const ac = new AbortController();
+    const aborted = (async () => {
+      for await (const batch of q2.batches({ signal: ac.signal })) void batch;
+    })();
+    setTimeout(() => ac.abort(), 10);
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORT_ERR' });
+
+    const waiting = (async () => {
+      for await (const batch of q2) void batch;
+    })();
+    await new Promise((r) => setTimeout(r, 10));
+    m.close();
+    await expect(waiting).rejects.toMatchObject({ code: 'ERR_SHM_CLOSED' });
   });
 });
