@@ -267,7 +267,9 @@ export class HashMap {
   }
 
   has(key: Key): boolean {
-    return this.get(key) !== undefined;
+    const k = this.#key(key);
+    const klen = this.#keyLen;
+    return this.#locate(k, klen, fnv1a(k, klen)) >= 0;
   }
 
   /** Inserts or replaces (takes the writer lock, blocking). */

@@ -169,7 +169,9 @@ export class SpscQueue {
       if (this.capacity - used < need) return false;
     }
     const pos = tail & this.#mask;
-    Atomics.store(this.#words, pos >>> 2, len);
+    // A plain store, like the payload's: the atomic store of tail below
+    // publishes both (an atomic one here would only add a full fence).
+    this.#words[pos >>> 2] = len;
     const start = (pos + 4) & this.#mask;
     const first = this.capacity - start;
     if (len <= first) {
