@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { SharedFd } from '@shmkit/shm-fd';
+import { removedAtExit } from '@shmkit/shm-fd/unstable-bench';
 
 import { baselines } from './baselines';
 import { expectedSum, stamp } from './checksum';
@@ -89,7 +90,7 @@ async function viaSocket(size: number, count: number): Promise<Sample> {
 
 async function viaZmq(size: number, count: number): Promise<Sample> {
   const zmq = await import('zeromq');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shm-state-bench-zmq-'));
+  const dir = removedAtExit(fs.mkdtempSync(path.join(os.tmpdir(), 'shm-state-bench-zmq-')));
   const endpoint = `ipc://${path.join(dir, 'push')}`;
   const push = new zmq.Push();
   await push.bind(endpoint);

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { SharedFd } from '@shmkit/shm-fd';
+import { removedAtExit } from '@shmkit/shm-fd/unstable-bench';
 
 import { baselines } from './baselines';
 import { stamp } from './checksum';
@@ -108,7 +109,7 @@ async function viaSocket(where: Placement): Promise<Sample> {
 async function viaZmq(where: Placement): Promise<Sample> {
   const [self, other] = cpusFor(where);
   const zmq = await import('zeromq');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shm-state-bench-zmq-'));
+  const dir = removedAtExit(fs.mkdtempSync(path.join(os.tmpdir(), 'shm-state-bench-zmq-')));
   const endpoint = `ipc://${path.join(dir, 'pair')}`;
   const pair = new zmq.Pair();
   await pair.bind(endpoint);

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { SharedFd } from '@shmkit/shm-fd';
+import { removedAtExit } from '@shmkit/shm-fd/unstable-bench';
 
 import { HashMap } from './lib';
 import { keyName } from './map-ops';
@@ -65,7 +66,7 @@ async function viaHashMap(procs: number, ops: number, setPercent: number): Promi
 
 async function viaLmdb(procs: number, ops: number, setPercent: number): Promise<Sample> {
   const { open } = await import('lmdb');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shm-state-bench-lmdb-'));
+  const dir = removedAtExit(fs.mkdtempSync(path.join(os.tmpdir(), 'shm-state-bench-lmdb-')));
   const file = path.join(dir, 'db');
   const db = open<Buffer, string>({ path: file, noSync: true, encoding: 'binary' });
   db.transactionSync(() => {
