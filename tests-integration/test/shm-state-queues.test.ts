@@ -17,19 +17,19 @@ function resultOf(p: Proc): Record<string, unknown> {
 describe('MpmcQueue across processes', () => {
   const PER = 500_000;
 
-  it('2 producers × 2 consumers, 1,000,000 messages: none lost, none duplicated, per-producer order kept', async () => {
+  it('2 producers × 3 consumers (blocking, await pop, for await batches), 1,000,000 messages: none lost, none duplicated, per-producer order kept', async () => {
     const qBytes = MpmcQueue.byteLengthFor(1024, 16);
     const { file, shared } = newFile(BASE + qBytes + 2 * PER);
     using m = shared.map();
     MpmcQueue.create(m.buffer, { offset: BASE, capacity: 1024, slotSize: 16 });
-    const consumers = [role(file, 'mpmc-consume', String(PER), '2', 'sync'), role(file, 'mpmc-consume', String(PER), '2', 'async')];
+    const consumers = ['sync', 'async', 'batch'].map((mode) => role(file, 'mpmc-consume', String(PER), '2', mode));
     await Promise.all(consumers.map((c) => c.waitFor('ready')));
     const producers = [role(file, 'mpmc-produce', '0', String(PER)), role(file, 'mpmc-produce', '1', String(PER))];
     const statuses = await Promise.all([...producers, ...consumers].map((p) => p.exited));
-    expect(statuses.map((s) => s.status)).toEqual([0, 0, 0, 0]);
+    expect(statuses.map((s) => s.status)).toEqual([0, 0, 0, 0, 0]);
     const results = consumers.map(resultOf);
-    expect(results.map((r) => r['dups'])).toEqual([0, 0]);
-    expect(results.map((r) => r['disorder'])).toEqual([0, 0]);
+    expect(results.map((r) => r['dups'])).toEqual([0, 0, 0]);
+    expect(results.map((r) => r['disorder'])).toEqual([0, 0, 0]);
     expect(results.reduce((a, r) => a + (r['got'] as number), 0)).toBe(2 * PER);
     // Every message seen exactly once, by the shared byte map.
     const seen = m.buffer.subarray(BASE + qBytes, BASE + qBytes + 2 * PER);
@@ -116,6 +116,28 @@ describe('SpscQueue across processes', () => {
     const r = resultOf(consumer);
     expect(r).toMatchObject({ first: 0, next: n, bad: 0 });
     expect(r['hash']).toBe(sent);
+    shared.close();
+  }, 120_000);
+
+  it('for await over batches: every message in order, checksummed, across processes', async () => {
+    const { file, shared } = newFile(BASE + SpscQueue.byteLengthFor(256 * 1024));
+    using m = shared.map();
+    const q = SpscQueue.create(m.buffer, { offset: BASE, capacity: 256 * 1024 });
+    const n = 3000;
+    const consumer = role(file, 'spsc-consume', String(n), 'batch');
+    await consumer.waitFor('ready');
+    const producer = role(file, 'spsc-produce', String(n), '43');
+    const [ps, cs] = await Promise.all([producer.exited, consumer.exited]);
+    expect([ps.status, cs.status]).toEqual([0, 0]);
+    const sent = /done ([0-9a-f]{64})/.exec(producer.stdout())?.[1];
+    const r = resultOf(consumer);
+    expect(r).toMatchObject({ first: 0, next: n, bad: 0 });
+    expect(r['hash']).toBe(sent);
+    const batches = Number(/batches (\d+)/.exec(consumer.stdout())?.[1]);
+    expect(batches).toBeGreaterThan(0);
+    expect(batches).toBeLessThanOrEqual(n);
+    // The last batch was released when the loop broke: nothing is left queued.
+    expect(q.isEmpty).toBe(true);
     shared.close();
   }, 120_000);
 

@@ -4,7 +4,7 @@
 import { SharedFd } from '@shmkit/shm-fd';
 
 import { MpmcQueue } from './lib';
-import { socketMsgsPerSec64 } from './1-spsc-throughput.bench';
+import { socketMsgsPerSec64 } from './1-queue-peers.bench';
 import { fmtRate, peer, type Row } from './util';
 
 const ITER = 100_000;

@@ -3,7 +3,7 @@
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { Mutex } from './lib';
-import { socketRoundTripP50Us } from './2-spsc-pingpong.bench';
+import { socketRoundTripP50Us } from './2-roundtrip-peers.bench';
 import { fmtUs, type Row } from './util';
 
 export async function run(): Promise<Row[]> {

@@ -13,4 +13,4 @@ if (!fs.existsSync(built)) {
 }
 
 const lib = require(built) as typeof Lib;
-export const { SpscQueue, MpmcQueue, Mutex } = lib;
+export const { SpscQueue, MpmcQueue, Mutex, HashMap } = lib;

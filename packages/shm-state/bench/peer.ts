@@ -1,10 +1,16 @@
 // The other process of a two-process benchmark. Roles print "ready" once
-// attached and "done" when finished. The shared memfd arrives as fd 3.
+// attached and "done …" when finished: receivers report how many messages
+// they got, their checksum (see checksum.ts) and the CPU µs they spent from
+// "ready" on. The shared memfd arrives as fd 3.
 import net from 'node:net';
 
 import { SharedFd } from '@shmkit/shm-fd';
 
-import { MpmcQueue, Mutex, SpscQueue } from './lib';
+import { addTo } from './checksum';
+import { FrameParser } from './frames';
+import { mapOps } from './map-ops';
+import { HashMap, MpmcQueue, Mutex, SpscQueue } from './lib';
+import { cpuSince } from './util';
 
 const [role, ...args] = process.argv.slice(2);
 const say = (s: string) => process.stdout.write(`${s}\n`);
@@ -15,89 +21,161 @@ function mapShared() {
   return { fd, map: fd.map() };
 }
 
-/** Reads length-prefixed frames from a stream socket. */
-function frames(sock: net.Socket, onFrame: (f: Buffer) => void): void {
-  let pending: Buffer = Buffer.alloc(0);
-  sock.on('data', (d: Buffer) => {
-    let buf = pending.length === 0 ? d : Buffer.concat([pending, d]);
-    let at = 0;
-    while (buf.length - at >= 4) {
-      const len = buf.readUInt32LE(at);
-      if (buf.length - at - 4 < len) break;
-      onFrame(buf.subarray(at + 4, at + 4 + len));
-      at += 4 + len;
-    }
-    pending = at === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(at));
-    buf = pending;
-  });
+async function loadZmq(): Promise<typeof import('zeromq')> {
+  return import('zeromq');
 }
 
 const roles: Record<string, () => void | Promise<void>> = {
-  'spsc-sink'() {
-    const count = Number(args[0]);
+  // q-sink <block|batch> <count>: pops `count` messages (drain + popSync, or for await over batches).
+  async 'q-sink'() {
+    const [mode, countStr] = args as [string, string];
+    const count = Number(countStr);
     const { map } = mapShared();
     const q = SpscQueue.open(map.buffer);
-    say('ready');
-    let bytes = 0;
+    let sum = 0;
     let n = 0;
-    const onMessage = (m: Buffer) => {
-      bytes += m.length;
-    };
-    while (n < count) {
-      const k = q.drain(onMessage, count - n);
-      if (k > 0) {
-        n += k;
-        continue;
+    const c0 = process.cpuUsage();
+    say('ready');
+    if (mode === 'batch') {
+      for await (const batch of q) {
+        for (const m of batch) sum = addTo(sum, m, 0, m.length);
+        n += batch.length;
+        if (n >= count) break;
       }
-      // Empty: block until the next message, then go back to batches.
-      const m = q.popSync();
-      if (m === null) continue;
-      bytes += m.length;
-      n++;
+    } else {
+      const onMessage = (m: Buffer) => {
+        sum = addTo(sum, m, 0, m.length);
+      };
+      while (n < count) {
+        const k = q.drain(onMessage, count - n);
+        if (k > 0) {
+          n += k;
+          continue;
+        }
+        // Empty: block until the next message, then go back to batches.
+        const m = q.popSync();
+        if (m === null) continue;
+        sum = addTo(sum, m, 0, m.length);
+        n++;
+      }
     }
-    say(`done ${bytes}`);
+    say(`done ${n} ${sum} ${cpuSince(c0)}`);
+    q.close();
   },
+  // sock-sink <path> <count> <maxFrame>
   'sock-sink'() {
-    const [path, countStr] = args as [string, string];
+    const [path, countStr, maxStr] = args as [string, string, string];
     const count = Number(countStr);
     let n = 0;
-    let bytes = 0;
+    let sum = 0;
+    const c0 = process.cpuUsage();
     const sock = net.connect(path, () => say('ready'));
-    frames(sock, (f) => {
-      bytes += f.length;
+    const parser = new FrameParser(Number(maxStr), (buf, start, len) => {
+      sum = addTo(sum, buf, start, len);
       if (++n === count) {
-        say(`done ${bytes}`);
+        say(`done ${n} ${sum} ${cpuSince(c0)}`);
         sock.destroy();
       }
     });
+    sock.on('data', (d: Buffer) => parser.push(d));
   },
-  async 'spsc-echo'() {
-    const mode = args[0] as 'block' | 'spin' | 'async' | 'default';
+  // zmq-sink <endpoint> <count>: a PULL socket connected to the parent's PUSH.
+  async 'zmq-sink'() {
+    const [endpoint, countStr] = args as [string, string];
+    const count = Number(countStr);
+    const zmq = await loadZmq();
+    const pull = new zmq.Pull();
+    pull.connect(endpoint);
+    let n = 0;
+    let sum = 0;
+    const c0 = process.cpuUsage();
+    say('ready');
+    for await (const [m] of pull) {
+      sum = addTo(sum, m as Buffer, 0, (m as Buffer).length);
+      if (++n === count) break;
+    }
+    say(`done ${n} ${sum} ${cpuSince(c0)}`);
+    pull.close();
+  },
+  // q-echo <async|block> <offset of the reply queue>: sends every message back until an empty one.
+  async 'q-echo'() {
+    const [mode, second] = args as [string, string];
     const { map } = mapShared();
     const a = SpscQueue.open(map.buffer, { offset: 0 });
-    const b = SpscQueue.open(map.buffer, { offset: Number(args[1]) });
+    const b = SpscQueue.open(map.buffer, { offset: Number(second) });
+    const c0 = process.cpuUsage();
     say('ready');
     for (;;) {
-      let m: Buffer | null;
-      if (mode === 'spin') {
-        do m = a.tryPop();
-        while (m === null);
-      } else if (mode === 'async') {
-        m = await a.pop();
-      } else {
-        m = a.popSync({ spinUs: mode === 'block' ? 0 : undefined });
-      }
+      const m = mode === 'async' ? await a.pop() : a.popSync();
       if (m === null) continue;
       if (m.length === 0) break;
-      b.tryPush(m);
+      if (!b.tryPush(m)) throw new Error('reply queue full');
     }
-    say('done');
+    say(`done ${cpuSince(c0)}`);
+    a.close();
+    b.close();
   },
+  // sock-echo <path>: sends every frame back as it is parsed; ends on an empty frame.
   'sock-echo'() {
     const sock = net.connect(args[0] as string, () => say('ready'));
     sock.setNoDelay(true);
-    sock.on('data', (d) => sock.write(d));
-    sock.on('end', () => sock.destroy());
+    const c0 = process.cpuUsage();
+    const parser = new FrameParser(1 << 16, (buf, start, len) => {
+      if (len === 0) {
+        say(`done ${cpuSince(c0)}`);
+        sock.destroy();
+        return;
+      }
+      sock.write(buf.subarray(start - 4, start + len));
+    });
+    sock.on('data', (d: Buffer) => parser.push(d));
+  },
+  // zmq-echo <endpoint>: a PAIR socket; ends on an empty message.
+  async 'zmq-echo'() {
+    const zmq = await loadZmq();
+    const pair = new zmq.Pair();
+    pair.connect(args[0] as string);
+    const c0 = process.cpuUsage();
+    say('ready');
+    for await (const [m] of pair) {
+      if ((m as Buffer).length === 0) break;
+      await pair.send(m as Buffer);
+    }
+    say(`done ${cpuSince(c0)}`);
+    pair.close();
+  },
+  // map-ops <keys> <ops> <seed> <setPercent>: gets/sets on the shared HashMap.
+  async 'map-ops'() {
+    const [keysStr, opsStr, seedStr, setStr] = args as [string, string, string, string];
+    const { map } = mapShared();
+    const h = HashMap.open(map.buffer);
+    const line = await mapOps(Number(keysStr), Number(opsStr), Number(seedStr), Number(setStr), {
+      get: (k) => h.get(k),
+      set: (k, v) => h.set(k, v),
+      finish: () => undefined,
+    }, () => say('ready'));
+    say(line);
+    h.close();
+  },
+  // lmdb-ops <path> <keys> <ops> <seed> <setPercent>: the same against an lmdb file.
+  async 'lmdb-ops'() {
+    const [path, keysStr, opsStr, seedStr, setStr] = args as [string, string, string, string, string];
+    const { open } = await import('lmdb');
+    const db = open<Buffer, string>({ path, noSync: true, encoding: 'binary' });
+    let last: Promise<boolean> | undefined;
+    const line = await mapOps(Number(keysStr), Number(opsStr), Number(seedStr), Number(setStr), {
+      get: (k) => db.get(k),
+      set: (k, v) => {
+        // put() reads a binary value when its batch commits, after it
+        // returned: each put needs a buffer of its own.
+        last = db.put(k, Buffer.from(v));
+      },
+      finish: async () => {
+        await last;
+      },
+    }, () => say('ready'));
+    say(line);
+    await db.close();
   },
   'mpmc-worker'() {
     const ops = Number(args[0]);
@@ -123,9 +201,9 @@ const roles: Record<string, () => void | Promise<void>> = {
 };
 
 void Promise.resolve(roles[role as string]?.()).then(() => {
-  opened?.close(); // closes its mappings too
   if (roles[role as string] === undefined) {
     process.stderr.write(`unknown role ${role}\n`);
     process.exitCode = 2;
   }
 });
+process.on('exit', () => opened?.close()); // closes its mappings too

@@ -2,9 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 
-import { printTable as printShmkitTable, type Row } from '@shmkit/kit/bench';
+import { killedAtExit, printTable as printShmkitTable, type Row } from '@shmkit/kit/bench';
 
-export { environment, percentile, type Row } from '@shmkit/kit/bench';
+export { environment, median, percentile, type Row } from '@shmkit/kit/bench';
 
 export function printTable(title: string, rows: Row[]): void {
   printShmkitTable(title, rows, 'shm-state');
@@ -16,11 +16,18 @@ export interface Peer {
   exited: Promise<number | null>;
 }
 
-/** Starts bench/peer.ts in a child, with `fds` at 3, 4, …; waits for nothing. */
-export function peer(args: string[], fds: number[] = []): Peer {
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'peer.ts'), ...args], {
-    stdio: ['ignore', 'pipe', 'inherit', ...fds],
-  });
+/**
+ * Starts bench/peer.ts in a child, with `fds` at 3, 4, …, pinned to `cpus`
+ * (a taskset(1) list) when given; waits for nothing.
+ */
+export function peer(args: string[], fds: number[] = [], cpus?: string): Peer {
+  const node = [process.execPath, '-r', 'tsx/cjs', path.join(__dirname, 'peer.ts'), ...args];
+  const argv = cpus === undefined ? node : ['taskset', '-c', cpus, ...node];
+  const child = killedAtExit(
+    spawn(argv[0] as string, argv.slice(1), {
+      stdio: ['pipe', 'pipe', 'inherit', ...fds],
+    }),
+  );
   let out = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
@@ -67,4 +74,20 @@ export function fmtUs(us: number): string {
 
 export function tmpSocketPath(name: string): string {
   return path.join(os.tmpdir(), `shm-state-bench-${process.pid}-${name}.sock`);
+}
+
+/** "3.21 M msg/s, CPU 0.62 s/M": a rate with the CPU both sides spent per million. */
+export function rateWithCpu(perSec: number, unit: string, cpuSPerM: number): string {
+  return `${fmtRate(perSec, unit)}, CPU ${cpuSPerM.toFixed(2)} s/M`;
+}
+
+/** "12.3 µs, CPU 14.1 s/M": a latency with the CPU both sides spent per million. */
+export function usWithCpu(us: number, cpuSPerM: number): string {
+  return `${fmtUs(us)}, CPU ${cpuSPerM.toFixed(1)} s/M`;
+}
+
+/** CPU µs (user + system) this process spent since `since`. */
+export function cpuSince(since: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(since);
+  return c.user + c.system;
 }

@@ -3,6 +3,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
+import { HashMapView } from './hash-map-view';
 import { Mutex } from './mutex';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
 import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
@@ -72,8 +73,18 @@ export class HashMap {
   readonly #mapping: ClosedProbe | undefined;
   readonly #slots: Int32Array;
   readonly #bytes: Buffer;
+  /** The same bytes as a plain Uint8Array: its subarray() is cheaper than a Buffer's. */
+  readonly #u8: Uint8Array;
   readonly #strideWords: number;
   readonly #mutex: Mutex;
+  /** Byte offset of the value within a slot. */
+  readonly #valueAt: number;
+  readonly #scratch: Buffer;
+  readonly #checkOpen = (): void => void this.#header();
+  // Out-values of #key and #locate (one lookup at a time: JS runs one call at once per thread).
+  #keyLen = 0;
+  #foundVersion = 0;
+  #foundLen = 0;
 
   private constructor(memory: Memory, offset: number, capacity: number, keySize: number, valueSize: number) {
     this.capacity = capacity;
@@ -86,7 +97,10 @@ export class HashMap {
     this.#mapping = mappingOf(memory);
     this.#slots = int32At(memory, offset + SLOTS_AT, capacity * stride, 'HashMap');
     this.#bytes = Buffer.from(memory.buffer, memory.byteOffset + offset + SLOTS_AT, capacity * stride);
+    this.#u8 = new Uint8Array(memory.buffer, memory.byteOffset + offset + SLOTS_AT, capacity * stride);
     this.#mutex = Mutex.open(memory, { offset: offset + MUTEX_AT });
+    this.#valueAt = SLOT_HEADER + alignUp(keySize, 4);
+    this.#scratch = Buffer.alloc(keySize + 4);
   }
 
   static byteLengthFor(options: Omit<HashMapOptions, 'offset'>): number {
@@ -144,7 +158,75 @@ export class HashMap {
   /** A copy of the value under `key`, or undefined. Lock-free. */
   get(key: Key): Buffer | undefined {
     const k = this.#key(key);
-    const hash = fnv1a(k);
+    const klen = this.#keyLen;
+    const hash = fnv1a(k, klen);
+    for (let moved = 0; ; moved++) {
+      const b = this.#locate(k, klen, hash);
+      if (b < 0) return undefined;
+      const len = this.#foundLen;
+      const at = b * 4 + this.#valueAt;
+      const out = Buffer.allocUnsafe(len);
+      out.set(this.#u8.subarray(at, at + len));
+      // The copy is only valid if no writer touched the slot meanwhile.
+      if (Atomics.load(this.#slots, b + S_VERSION) === this.#foundVersion) return out;
+      this.#checkMoved(b / this.#strideWords, moved);
+    }
+  }
+
+  /**
+   * Copies the value under `key` into `target` without allocating; returns
+   * its length, or -1 when absent. A value longer than `target` throws
+   * ERR_SHM_STATE_BUFFER_TOO_SMALL (`valueSize` bytes always suffice).
+   * Lock-free.
+   */
+  getInto(key: Key, target: Uint8Array): number {
+    const k = this.#key(key);
+    const klen = this.#keyLen;
+    const hash = fnv1a(k, klen);
+    for (let moved = 0; ; moved++) {
+      const b = this.#locate(k, klen, hash);
+      if (b < 0) return -1;
+      const len = this.#foundLen;
+      const at = b * 4 + this.#valueAt;
+      if (len <= target.byteLength) {
+        target.set(this.#u8.subarray(at, at + len));
+        if (Atomics.load(this.#slots, b + S_VERSION) === this.#foundVersion) return len;
+      } else if (Atomics.load(this.#slots, b + S_VERSION) === this.#foundVersion) {
+        throw new ShmStateError('ERR_SHM_STATE_BUFFER_TOO_SMALL', `the value of this key has ${len} bytes but the target holds only ${target.byteLength}`);
+      }
+      this.#checkMoved(b / this.#strideWords, moved);
+    }
+  }
+
+  /**
+   * Zero-copy read: a view of the value's bytes where they lie in shared
+   * memory, or undefined when absent. Lock-free, no copy of the value.
+   *
+   * The view shows the value as it was when getView() returned, until the
+   * next write of that key — set() or delete() of it by any process, or a
+   * set() of another key reusing the slot after a delete. From then on the
+   * bytes may change under the view, even half-way (torn). `isCurrent()`
+   * tells: read what you need from `value`, then call it; true means no
+   * write of the key has begun since getView(), so what you read is the
+   * value getView() found. Reading a stale view never crashes: the slot
+   * stays inside the map's memory (after the mapping is closed it reads
+   * zeros, and `isCurrent()` throws ERR_SHM_CLOSED).
+   */
+  getView(key: Key): HashMapView | undefined {
+    const k = this.#key(key);
+    const klen = this.#keyLen;
+    const b = this.#locate(k, klen, fnv1a(k, klen));
+    if (b < 0) return undefined;
+    const at = b * 4 + this.#valueAt;
+    return new HashMapView(this.#bytes.subarray(at, at + this.#foundLen), this.#slots, b + S_VERSION, this.#foundVersion, this.#checkOpen);
+  }
+
+  /**
+   * The word index of the slot holding `k` — with its version (even) and
+   * value length, read consistently, left in #foundVersion / #foundLen — or
+   * -1 when the key is absent. Every word read is checked before use.
+   */
+  #locate(k: Uint8Array, klen: number, hash: number): number {
     const s = this.#slots;
     const mask = this.capacity - 1;
     for (let n = 0, i = hash & mask; n < this.capacity; n++, i = (i + 1) & mask) {
@@ -158,41 +240,47 @@ export class HashMap {
           continue;
         }
         since = 0;
-        const state = Atomics.load(s, b + S_STATE);
-        let value: Buffer | undefined;
-        let match = false;
-        if (state === FULL && Atomics.load(s, b + S_HASH) === hash && Atomics.load(s, b + S_KEY_LEN) === k.length && this.#keyEquals(b, k)) {
-          match = true;
-          const vlen = Atomics.load(s, b + S_VALUE_LEN);
+        // Plain loads between the two version loads (each an Atomics load,
+        // several times dearer): the version check below discards whatever
+        // they read if a writer was at work, as it does for the value bytes.
+        const state = s[b + S_STATE];
+        let vlen = -1;
+        if (state === FULL && s[b + S_HASH] === hash && s[b + S_KEY_LEN] === klen && this.#keyEquals(b, k, klen)) {
+          vlen = s[b + S_VALUE_LEN] as number;
           if (vlen < 0 || vlen > this.valueSize) {
             if (Atomics.load(s, b + S_VERSION) !== v1) continue;
             throw new ShmStateCorruptWordError('HashMap', `the value length word of slot ${i}`, `claims ${vlen} bytes in ${this.valueSize}-byte values`);
           }
-          const at = b * 4 + SLOT_HEADER + alignUp(this.keySize, 4);
-          value = Buffer.from(this.#bytes.subarray(at, at + vlen));
         }
-        // The copy above is only valid if no writer touched the slot meanwhile.
+        // What was read above is only valid if no writer touched the slot meanwhile.
         if (Atomics.load(s, b + S_VERSION) !== v1) continue;
-        if (state === EMPTY) return undefined;
-        if (match) return value;
+        if (state === EMPTY) return -1;
+        if (vlen >= 0) {
+          this.#foundVersion = v1;
+          this.#foundLen = vlen;
+          return b;
+        }
         break;
       }
     }
-    return undefined;
+    return -1;
   }
 
   has(key: Key): boolean {
-    return this.get(key) !== undefined;
+    const k = this.#key(key);
+    const klen = this.#keyLen;
+    return this.#locate(k, klen, fnv1a(k, klen)) >= 0;
   }
 
   /** Inserts or replaces (takes the writer lock, blocking). */
   set(key: Key, value: Uint8Array | string): void {
-    const k = this.#key(key);
     const v = typeof value === 'string' ? Buffer.from(value) : value;
+    const k = this.#key(key);
+    const klen = this.#keyLen;
     if (v.byteLength > this.valueSize) throw new ShmStateError('ERR_SHM_STATE_MESSAGE_TOO_LARGE', `a ${v.byteLength}-byte value exceeds the map's ${this.valueSize}-byte values`);
     this.#write((h) => {
-      const hash = fnv1a(k);
-      const found = this.#find(k, hash);
+      const hash = fnv1a(k, klen);
+      const found = this.#find(k, klen, hash);
       let b: number;
       if (found.slot >= 0) {
         b = found.slot * this.#strideWords;
@@ -210,9 +298,9 @@ export class HashMap {
       const at = b * 4 + SLOT_HEADER;
       if (isNew) {
         this.#bytes.fill(0, at, at + alignUp(this.keySize, 4));
-        this.#bytes.set(k, at);
+        this.#bytes.set(klen === k.byteLength ? k : k.subarray(0, klen), at);
         Atomics.store(s, b + S_HASH, hash);
-        Atomics.store(s, b + S_KEY_LEN, k.length);
+        Atomics.store(s, b + S_KEY_LEN, klen);
       }
       this.#bytes.set(v, at + alignUp(this.keySize, 4));
       Atomics.store(s, b + S_VALUE_LEN, v.byteLength);
@@ -228,8 +316,9 @@ export class HashMap {
   /** Removes `key`; true if it was there. */
   delete(key: Key): boolean {
     const k = this.#key(key);
+    const klen = this.#keyLen;
     return this.#write((h) => {
-      const found = this.#find(k, fnv1a(k));
+      const found = this.#find(k, klen, fnv1a(k, klen));
       if (found.slot < 0) return false;
       const s = this.#slots;
       const b = found.slot * this.#strideWords;
@@ -291,32 +380,58 @@ export class HashMap {
     return this.#h;
   }
 
-  #key(key: Key): Buffer {
+  /**
+   * The key's bytes (its length in #keyLen). A string is encoded into a
+   * scratch buffer, not a new one: lookups allocate nothing for the key.
+   */
+  #key(key: Key): Uint8Array {
     this.#header();
-    const k = typeof key === 'string' ? Buffer.from(key) : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
-    if (k.length > this.keySize) throw new ShmStateError('ERR_SHM_STATE_MESSAGE_TOO_LARGE', `a ${k.length}-byte key exceeds the map's ${this.keySize}-byte keys`);
+    let len: number;
+    let k: Uint8Array;
+    if (typeof key === 'string') {
+      k = this.#scratch;
+      len = asciiInto(key, k, this.keySize);
+      if (len < 0) {
+        len = this.#scratch.write(key);
+        // The scratch holds keySize + 4 bytes: a UTF-8 character has at most
+        // 4, so a write that left 4 bytes free wrote the whole string.
+        if (len > this.keySize) len = Buffer.byteLength(key);
+      }
+    } else {
+      k = key;
+      len = key.byteLength;
+    }
+    if (len > this.keySize) throw new ShmStateError('ERR_SHM_STATE_MESSAGE_TOO_LARGE', `a ${len}-byte key exceeds the map's ${this.keySize}-byte keys`);
+    this.#keyLen = len;
     return k;
   }
 
-  #keyEquals(b: number, k: Buffer): boolean {
+  #keyEquals(b: number, k: Uint8Array, klen: number): boolean {
     const at = b * 4 + SLOT_HEADER;
-    return this.#bytes.compare(k, 0, k.length, at, at + k.length) === 0;
+    const bytes = this.#bytes;
+    if (klen > 32) return bytes.compare(k, 0, klen, at, at + klen) === 0;
+    // Short keys: a loop beats the native call's fixed cost.
+    for (let i = 0; i < klen; i++) if (bytes[at + i] !== k[i]) return false;
+    return true;
   }
 
   /** Under the lock: the slot holding `k`, and the first reusable slot on its probe path. */
-  #find(k: Buffer, hash: number): { slot: number; free: number } {
+  #find(k: Uint8Array, klen: number, hash: number): { slot: number; free: number } {
     const s = this.#slots;
     const mask = this.capacity - 1;
     let free = -1;
+    // Plain loads: under the writer lock only we change slots (a peer
+    // ignoring the lock can only make the answer wrong, never the loop
+    // longer than the capacity).
     for (let n = 0, i = hash & mask; n < this.capacity; n++, i = (i + 1) & mask) {
       const b = i * this.#strideWords;
-      const state = Atomics.load(s, b + S_STATE);
+      const state = s[b + S_STATE];
       if (state === EMPTY) return { slot: -1, free: free < 0 ? i : free };
       if (state === DELETED) {
         if (free < 0) free = i;
         continue;
       }
-      if (Atomics.load(s, b + S_HASH) === hash && Atomics.load(s, b + S_KEY_LEN) === k.length && this.#keyEquals(b, k)) return { slot: i, free };
+      if (s[b + S_HASH] === hash && s[b + S_KEY_LEN] === klen && this.#keyEquals(b, k, klen)) return { slot: i, free };
     }
     return { slot: -1, free };
   }
@@ -404,9 +519,25 @@ function checkGeometry(capacity: number, keySize: number, valueSize: number): vo
   if (!Number.isInteger(valueSize) || valueSize < 0 || valueSize > 1 << 20) throw new ShmStateError('ERR_OUT_OF_RANGE', `HashMap valueSize must be between 0 and 2^20 bytes, got ${valueSize}`);
 }
 
-/** FNV-1a, 32-bit: small keys, no allocation. */
-function fnv1a(k: Uint8Array): number {
+/**
+ * Writes an ASCII `key` into `into` with a plain loop (for short keys far
+ * cheaper than the native UTF-8 encoder); -1 when the key has other
+ * characters or more than `max` of them.
+ */
+function asciiInto(key: string, into: Uint8Array, max: number): number {
+  const n = key.length;
+  if (n > max) return -1;
+  for (let i = 0; i < n; i++) {
+    const c = key.charCodeAt(i);
+    if (c > 0x7f) return -1;
+    into[i] = c;
+  }
+  return n;
+}
+
+/** FNV-1a, 32-bit, of the first `len` bytes: small keys, no allocation. */
+function fnv1a(k: Uint8Array, len: number): number {
   let h = 0x811c9dc5;
-  for (let i = 0; i < k.length; i++) h = Math.imul(h ^ (k[i] as number), 0x01000193);
+  for (let i = 0; i < len; i++) h = Math.imul(h ^ (k[i] as number), 0x01000193);
   return h | 0;
 }

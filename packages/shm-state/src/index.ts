@@ -1,6 +1,7 @@
 export { ShmState, type ShmStateOptions, type FromEnvOptions } from './shm-state';
 export { RegionDirectory, RegionKind, type RegionInfo, type RegionKindName, type DirectoryOptions } from './region-directory';
 export { SpscQueue, type SpscCreateOptions, type SpscOpenOptions } from './spsc-queue';
+export type { BatchOptions } from './batch-options';
 export { MpmcQueue, type MpmcCreateOptions, type MpmcStats } from './mpmc-queue';
 export { Mutex, type LockGuard, type LockOptions } from './mutex';
 export { currentThreadId, type LockOwner } from './task-id';
@@ -9,6 +10,7 @@ export { Notifier, type WaitOptions, type SyncWaitOptions, type NotifierOptions 
 export { Doorbell, type AllowPeer } from './doorbell';
 export { Int32Cell, Int64Cell, Counter32, Counter64 } from './cells';
 export { HashMap, type HashMapOptions } from './hash-map';
+export { HashMapView } from './hash-map-view';
 export { Ring, type Descriptor, type FrozenDescriptor } from './ring';
 export { Seq } from './seq';
 export { Struct, inspectStruct, type StructOptions, type StructCreateOptions, type Migrate } from './struct';

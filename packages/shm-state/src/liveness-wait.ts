@@ -32,5 +32,6 @@ export function waitSyncCheckingOwners<T>(notifier: Notifier, attempt: Attempt<T
 /** The event-loop form: the first attempt skips the liveness check, later ones make it. */
 export async function waitCheckingOwners<T>(notifier: Notifier, attempt: Attempt<T>, options: WaitOptions): Promise<T | null> {
   let polls = 0;
-  return (await notifier.wait(() => attempt(polls++ > 0), { ...options, pollMs: LIVENESS_MS })) ?? null;
+  // No spinning: every attempt after the first checks holders in /proc.
+  return (await notifier.wait(() => attempt(polls++ > 0), { ...options, spinUs: 0, pollMs: LIVENESS_MS })) ?? null;
 }

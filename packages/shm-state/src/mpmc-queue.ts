@@ -1,6 +1,7 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
+import { batchSize, isClosedError, type BatchOptions } from './batch-options';
 import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
@@ -96,6 +97,8 @@ export class MpmcQueue {
   readonly #steps: number;
   readonly #mapping: ClosedProbe | undefined;
   // Last stuck observation: slot index, owner, since when.
+  /** Closed because the mapping went away, not by close(): iteration then throws. */
+  #mappingLost = false;
   #stuckSlot = -1;
   #stuckOwner = 0;
   #stuckSince = 0;
@@ -336,6 +339,43 @@ export class MpmcQueue {
     return (await this.#notEmpty.wait(() => this.tryPop() ?? undefined, { ...options, pollMs: 50 })) ?? null;
   }
 
+  /**
+   * Async iteration in batches: `for await (const batch of q.batches())`
+   * yields arrays of the messages waiting (up to `maxMessages`), each a copy
+   * taken as by `tryPop()` — so they may be kept, and other consumers share
+   * the stream as usual — waiting (`await`) only when the queue is empty.
+   * The loop ends when this handle is closed; `signal` makes it throw an
+   * AbortError; a mapping closed under it throws ERR_SHM_CLOSED.
+   */
+  async *batches(options: BatchOptions = {}): AsyncGenerator<Buffer[], void, undefined> {
+    const max = batchSize(options);
+    const waitOptions = { signal: options.signal, spinUs: options.spinUs, pollMs: 50 };
+    for (;;) {
+      if (this.#h === undefined) return;
+      let first: Buffer | undefined;
+      try {
+        first = await this.#notEmpty.wait(() => this.tryPop() ?? undefined, waitOptions);
+      } catch (err) {
+        // Closing the handle is how a consumer loop is told to stop.
+        if (this.#h === undefined && !this.#mappingLost && isClosedError(err)) return;
+        throw err;
+      }
+      if (first === undefined) continue;
+      const batch = [first];
+      while (batch.length < max) {
+        const m = this.tryPop();
+        if (m === null) break;
+        batch.push(m);
+      }
+      yield batch;
+    }
+  }
+
+  /** `for await (const batch of q)`: `batches()` with its defaults. */
+  [Symbol.asyncIterator](): AsyncGenerator<Buffer[], void, undefined> {
+    return this.batches();
+  }
+
   close(): void {
     if (this.#h === undefined) return;
     this.#h = undefined;
@@ -351,6 +391,7 @@ export class MpmcQueue {
   #header(): Int32Array {
     if (this.#h === undefined) throw new ShmClosedError('the MpmcQueue');
     if (this.#mapping?.closed === true) {
+      this.#mappingLost = true;
       this.close();
       throw new ShmClosedError('the mapping under this MpmcQueue');
     }

@@ -1,6 +1,7 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
+import { AdaptiveSpin } from './adaptive-spin';
 import { Doorbell, ring, type AllowPeer } from './doorbell';
 import { SyncBell } from './sync-bell';
 import { AbortError } from './errors';
@@ -29,6 +30,12 @@ export interface WaitOptions {
   timeoutMs?: number;
   /** Abort the wait; it rejects with an AbortError (code `ABORT_ERR`). */
   signal?: AbortSignal;
+  /**
+   * Microseconds to re-check the condition synchronously (holding the event
+   * loop) before sleeping on the doorbell; 0 sleeps at once. Default:
+   * adaptive, up to 20 µs, shrinking while spins do not pay off.
+   */
+  spinUs?: number;
 }
 
 export interface SyncWaitOptions {
@@ -64,13 +71,7 @@ interface Waiter {
   cancel(err: Error): void;
 }
 
-/**
- * Adaptive spinning (like glibc's adaptive mutexes): a wait spins for up to
- * this many microseconds; the budget doubles when a spin catches the change
- * and halves when the wait had to sleep anyway (e.g. the other side was
- * asleep, so its reply takes a wakeup), with a full-budget probe every 32
- * sleeps. Streams keep spinning; ping-pongs with sleeping peers stop.
- */
+/** Longest spin of a wait before it sleeps (see AdaptiveSpin). */
 const MAX_SPIN_US = 20;
 /**
  * Every wait re-checks at least this often even without a wakeup: a waker
@@ -114,8 +115,8 @@ export class Notifier {
   #release: NodeJS.Timeout | undefined;
   #syncSlot = -1;
   #syncRelease: NodeJS.Timeout | undefined;
-  #spinUs = MAX_SPIN_US;
-  #sleeps = 0;
+  readonly #syncSpin = new AdaptiveSpin(MAX_SPIN_US);
+  readonly #asyncSpin = new AdaptiveSpin(MAX_SPIN_US);
   readonly #service = () => this.#serviceAll();
 
   /** Views the block at `offset`; does not initialise it. */
@@ -176,21 +177,8 @@ export class Notifier {
    */
   waitSync<T>(check: () => T | undefined, options: InternalSyncOptions = {}): T | undefined {
     checkMapped(this.#mapping, 'Notifier');
-    const adaptive = options.spinUs === undefined;
-    const spinUs = adaptive ? this.#spinBudget() : (options.spinUs as number);
-    if (spinUs > 0) {
-      const until = performance.now() + spinUs / 1000;
-      for (let i = 1; ; i++) {
-        const v = check();
-        if (v !== undefined) {
-          if (adaptive) this.#spinUs = Math.min(MAX_SPIN_US, this.#spinUs * 2 + 1);
-          return v;
-        }
-        if ((i & 15) === 0 && performance.now() >= until) break;
-      }
-    }
-    // The spin did not pay off: spin less next time.
-    if (adaptive) this.#spinUs /= 2;
+    const spun = this.#syncSpin.spin(check, options.spinUs);
+    if (spun !== undefined) return spun;
     const timeout = options.timeoutMs ?? Infinity;
     const deadline = performance.now() + timeout;
     const poll = options.pollMs ?? BACKSTOP_MS;
@@ -293,6 +281,10 @@ export class Notifier {
     if (first !== undefined) return Promise.resolve(first);
     const { signal, timeoutMs, pollMs } = options;
     if (signal?.aborted === true) return Promise.reject(new AbortError('the wait', signal.reason));
+    // A reply from a peer running on another core usually comes within
+    // microseconds, far sooner than a doorbell wakeup could deliver it.
+    const spun = this.#asyncSpin.spin(check, options.spinUs);
+    if (spun !== undefined) return Promise.resolve(spun);
     return new Promise<T | undefined>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       let poller: NodeJS.Timeout | undefined;
@@ -341,11 +333,6 @@ export class Notifier {
       // Announced (armed) before this re-check: see the protocol above.
       waiter.run();
     });
-  }
-
-  #spinBudget(): number {
-    if (this.#spinUs >= 0.5) return this.#spinUs;
-    return ++this.#sleeps % 32 === 0 ? MAX_SPIN_US : 0;
   }
 
   /** Rejects every pending async wait of this handle and gives up its slot (used by close()). */

@@ -1,5 +1,6 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 
+import { batchSize, isClosedError, type BatchOptions } from './batch-options';
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
 import type { AllowPeer } from './doorbell';
@@ -77,6 +78,8 @@ export class SpscQueue {
   // off the other's cache line on most operations.
   #headSeen = 0;
   #tailSeen = 0;
+  /** Closed because the mapping went away, not by close(): iteration then throws. */
+  #mappingLost = false;
 
   private constructor(memory: Memory, offset: number, capacity: number, allowPeer?: AllowPeer) {
     this.capacity = capacity;
@@ -166,7 +169,9 @@ export class SpscQueue {
       if (this.capacity - used < need) return false;
     }
     const pos = tail & this.#mask;
-    Atomics.store(this.#words, pos >>> 2, len);
+    // A plain store, like the payload's: the atomic store of tail below
+    // publishes both (an atomic one here would only add a full fence).
+    this.#words[pos >>> 2] = len;
     const start = (pos + 4) & this.#mask;
     const first = this.capacity - start;
     if (len <= first) {
@@ -297,6 +302,52 @@ export class SpscQueue {
   }
 
   /**
+   * Async iteration in batches: `for await (const batch of q.batches())`
+   * yields arrays of zero-copy views of every message waiting (up to
+   * `maxMessages`), waiting (`await`, never blocking the event loop) when the
+   * queue is empty. The views are valid only until the loop body ends: then
+   * the whole batch is released to the producer with one store and one
+   * notify — whether the body ended normally, by `break` or by a throw. A
+   * handle closed meanwhile releases nothing (the batch is delivered again to
+   * the next consumer, as after a crash).
+   *
+   * The loop ends when this handle is closed (also from inside the loop);
+   * `signal` makes it throw an AbortError; a mapping closed under it throws
+   * ERR_SHM_CLOSED.
+   */
+  async *batches(options: BatchOptions = {}): AsyncGenerator<Buffer[], void, undefined> {
+    const max = batchSize(options);
+    const waitOptions: WaitOptions = { signal: options.signal, spinUs: options.spinUs };
+    const ready = () => (this.peekLength() !== -1 ? true : undefined);
+    for (;;) {
+      if (this.#h === undefined) return;
+      try {
+        await this.#notEmpty.wait(ready, waitOptions);
+      } catch (err) {
+        // Closing the handle is how a consumer loop is told to stop.
+        if (this.#h === undefined && !this.#mappingLost && isClosedError(err)) return;
+        throw err;
+      }
+      const batch: Buffer[] = [];
+      const h = this.#header();
+      const end = this.#collect(h, batch, max);
+      try {
+        yield batch;
+      } finally {
+        if (this.#h !== undefined && this.#mapping?.closed !== true) {
+          Atomics.store(h, W_HEAD, end);
+          this.#notFull.notify();
+        }
+      }
+    }
+  }
+
+  /** `for await (const batch of q)`: `batches()` with its defaults. */
+  [Symbol.asyncIterator](): AsyncGenerator<Buffer[], void, undefined> {
+    return this.batches();
+  }
+
+  /**
    * Detaches this handle: pending async waits reject with ERR_SHM_CLOSED and
    * every method throws it. The queue in memory is untouched.
    */
@@ -315,10 +366,36 @@ export class SpscQueue {
   #header(): Int32Array {
     if (this.#h === undefined) throw new ShmClosedError('the SpscQueue');
     if (this.#mapping?.closed === true) {
+      this.#mappingLost = true;
       this.close();
       throw new ShmClosedError('the mapping under this SpscQueue');
     }
     return this.#h;
+  }
+
+  /**
+   * Views of up to `max` complete records from head, not released; returns
+   * the position after the last one. Each length is checked as it is read.
+   */
+  #collect(h: Int32Array, into: Buffer[], max: number): number {
+    let head = Atomics.load(h, W_HEAD);
+    let avail = this.#available(h, head);
+    const data = this.#data;
+    while (avail > 0 && into.length < max) {
+      const len = this.#recordLength(head, avail);
+      const start = (head + 4) & this.#mask;
+      if (len <= this.capacity - start) {
+        into.push(Buffer.from(data.buffer, data.byteOffset + start, len));
+      } else {
+        const copy = Buffer.allocUnsafe(len);
+        this.#copyOut(head, len, copy);
+        into.push(copy);
+      }
+      const size = 4 + ((len + 3) & ~3);
+      head = (head + size) | 0;
+      avail -= size;
+    }
+    return head;
   }
 
   #available(h: Int32Array, head: number): number {
