@@ -1,5 +1,11 @@
 #!/usr/bin/env node
+import { packageVersion } from '@shmkit/shm-fd/unstable-child-process';
 import { tinyfileMain } from '../src/cli/tinyfile-main';
+
+if (process.argv[2] === '--version' || process.argv[2] === '-V') {
+  process.stdout.write(`tinyfile ${packageVersion('@shmkit/tinyfile', __dirname)}\n`);
+  process.exit(0);
+}
 
 tinyfileMain(process.argv.slice(2)).then(
   (status) => {
