@@ -14,9 +14,10 @@ import { checkPrimes, decode, primeTable, primesSnapshot, shmRestore } from './s
 
 const rustPrimes = process.env['SHMKIT_RUST_PRIMES'];
 if (rustPrimes === undefined) {
-  console.warn(
+  // stderr, not console: jest shows no console output of a suite whose tests all skip.
+  process.stderr.write(
     'shm-restore-rust: skipped; set SHMKIT_RUST_PRIMES to a rust-primes built from the Rust HeroicKatora/shmfd: clone https://github.com/HeroicKatora/shmfd, then ' +
-      '`SHMFD_REPO=<clone> BUILD_ONLY=1 OUT=/tmp/rust-bins sh packages/shm-snapshot/test/fixtures/rust-oracle/generate.sh` and SHMKIT_RUST_PRIMES=/tmp/rust-bins/rust-primes',
+      '`SHMFD_REPO=<clone> BUILD_ONLY=1 OUT=/tmp/rust-bins sh packages/shm-snapshot/test/fixtures/rust-oracle/generate.sh` and SHMKIT_RUST_PRIMES=/tmp/rust-bins/rust-primes\n',
   );
 }
 
