@@ -13,6 +13,12 @@ import { consumerSource, typeCheck, type Resolution } from './helpers/type-check
 import { importSpecifiers, publicPackages, repoRoot, type PackageJson, type WorkspacePackage } from './helpers/workspace';
 
 const programsDir = path.join(__dirname, '..', 'programs');
+// The programs run on this Node and on each version in SHMKIT_PACKED_NODES
+// (e.g. "20.4.0 22 24", fetched through npx from the npm registry).
+const THIS_NODE = `${process.versions.node} (this one)`;
+const nodes = [THIS_NODE, ...(process.env['SHMKIT_PACKED_NODES'] ?? '').split(/[\s,]+/).filter(Boolean)];
+/** The binary of each extra Node version, as npx installed it. */
+const nodeBinaries = new Map<string, string>([[THIS_NODE, process.execPath]]);
 const packages = publicPackages();
 
 let tmp: string;
@@ -63,6 +69,16 @@ test('there are packages to check', () => {
   expect(packages.map((p) => p.dir)).toEqual(expect.arrayContaining(['shm-fd', 'shm-state']));
 });
 
+test.each(nodes.filter((n) => n !== THIS_NODE))('Node %s is fetched and runs', (node) => {
+  const r = run('npx', ['-y', `node@${node}`, '-e', 'process.stdout.write(`${process.version} ${process.execPath}`)'], { cwd: project, env: cleanEnv() });
+  expectSuccess(r);
+  const space = r.stdout.indexOf(' ');
+  const version = r.stdout.slice(0, space);
+  const binary = r.stdout.slice(space + 1);
+  expect(`${version}.`.startsWith(`v${node}.`)).toBe(true);
+  nodeBinaries.set(node, binary);
+});
+
 describe.each(packages.map((p) => [p.json.name, p] as [string, WorkspacePackage]))('%s', (name, p) => {
   test('the tarball holds the license, the docs and compiled code only', () => {
     const tgz = tarballs.get(name) as string;
@@ -111,7 +127,7 @@ describe.each(packages.map((p) => [p.json.name, p] as [string, WorkspacePackage]
     if (flag === '--version') expect(r.stdout).toContain(p.json.version);
   });
 
-  test.each(['mjs', 'cjs'])('a .%s program does real work with it', (ext) => {
+  test.each(nodes.flatMap((node) => ['mjs', 'cjs'].map((ext) => [ext, node])))('a .%s program does real work with it on Node %s', (ext, node) => {
     const source = path.join(programsDir, `${p.dir}.mjs`);
     expect(fs.existsSync(source)).toBe(true);
     const text = fs.readFileSync(source, 'utf8');
@@ -120,9 +136,15 @@ describe.each(packages.map((p) => [p.json.name, p] as [string, WorkspacePackage]
     const file = path.join(project, `${p.dir}.${ext}`);
     fs.writeFileSync(file, ext === 'mjs' ? text : esmToCjs(text, source));
     const scratch = fs.mkdtempSync(path.join(tmp, 'scratch-'));
-    const r = run(process.execPath, [file], { cwd: project, env: cleanEnv({ PACKED_SCRATCH: scratch }), timeout: 120000 });
+    const binary = nodeBinaries.get(node);
+    if (binary === undefined) throw new Error(`Node ${node} could not be fetched (see its test above)`);
+    // That Node first on PATH, so the commands a program starts run on it too.
+    const env = cleanEnv({ PACKED_SCRATCH: scratch, PATH: `${path.dirname(binary)}:${process.env['PATH'] ?? ''}` });
+    const r = run(binary, [file], { cwd: project, env, timeout: 120000 });
     expectSuccess(r);
-    expect(r.stdout).toContain(`${p.dir}: ok`);
+    if (!r.stdout.includes(`${p.dir}: ok`)) {
+      throw new Error(`the program ended before it finished: a promise it awaited never settled while nothing held the event loop open\n${r.transcript}`);
+    }
   });
 });
 

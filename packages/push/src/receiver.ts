@@ -286,6 +286,10 @@ export class PushReceiver extends EventEmitter {
     this.#spare = undefined;
     if (spare !== undefined) {
       const gone = new Promise((resolve) => spare.once('exit', resolve));
+      // The idle spare is unref'd; while close() waits for it to exit it must
+      // hold the loop open, or a program ending in `await receiver.close()`
+      // exits (code 13) with the promise unsettled.
+      spare.ref();
       spare.postMessage(null);
       await gone;
     }
