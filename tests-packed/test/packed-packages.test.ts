@@ -86,7 +86,7 @@ describe.each(packages.map((p) => [p.json.name, p] as [string, WorkspacePackage]
     expect(entries).toEqual(expect.arrayContaining(['package.json', 'LICENSE', 'README.md', 'CHANGES.md']));
     expect(tarFile(tgz, 'package/LICENSE')).toBe(fs.readFileSync(path.join(repoRoot, 'LICENSE'), 'utf8'));
     // Source maps would point at src/*.ts, which is not shipped; so would tests.
-    expect(entries.filter((e) => e.endsWith('.map') || /(^|\/)(src|test|bench)\/.*\.ts$/.test(e.replace(/\.d\.ts$/, '')))).toEqual([]);
+    expect(entries.filter((e) => e.endsWith('.map') || (/\.[cm]?ts$/.test(e) && !/\.d\.[cm]?ts$/.test(e)) || /(^|\/)test\//.test(e))).toEqual([]);
     for (const target of Object.values(p.json.bin ?? {})) expect(entries).toContain(target.replace(/^\.\//, ''));
     for (const e of Object.values(p.json.exports ?? {})) {
       for (const f of typeof e === 'string' ? [e] : [e.types, e.default]) if (f !== undefined) expect(entries).toContain(f.replace(/^\.\//, ''));
