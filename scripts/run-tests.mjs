@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
-const groups = ['packages', 'examples', 'tests-integration'];
+const groups = ['packages', 'examples', 'tests-integration', 'tests-packed'];
 
 function testDirs() {
   const dirs = [];

@@ -7,7 +7,11 @@
 #   SHMFD_REPO=/path/to/shmfd.git OUT=/tmp/rust-shm-fd sh build.sh
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-repo=${SHMFD_REPO:-/work/.mirror/HeroicKatora+shmfd/repo}
+repo=${SHMFD_REPO:-}
+if [ -z "$repo" ] || ! git -C "$repo" cat-file -e "5b87162^{commit}" 2>/dev/null; then
+  echo "build.sh: set SHMFD_REPO to a clone of https://github.com/HeroicKatora/shmfd that has commit 5b87162" >&2
+  exit 2
+fi
 out=${OUT:-/tmp/rust-shm-fd}
 rev=5b87162
 work=$(mktemp -d)

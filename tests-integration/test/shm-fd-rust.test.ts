@@ -14,7 +14,11 @@ const rustShmFd = rustDir === undefined ? '' : path.join(rustDir, 'shm-fd');
 const rustPrimes = rustDir === undefined ? '' : path.join(rustDir, 'primes');
 const available = rustDir !== undefined && fs.existsSync(rustShmFd) && fs.existsSync(rustPrimes);
 if (!available) {
-  console.warn('shm-fd-rust: skipped; build the Rust binaries with `OUT=/tmp/rust-shm-fd sh tests-integration/rust/build.sh` and set SHMKIT_RUST_SHM_FD_DIR=/tmp/rust-shm-fd');
+  // stderr, not console: jest shows no console output of a suite whose tests all skip.
+  process.stderr.write(
+    'shm-fd-rust: skipped; set SHMKIT_RUST_SHM_FD_DIR to a build of the Rust HeroicKatora/shmfd: clone https://github.com/HeroicKatora/shmfd, then ' +
+      '`SHMFD_REPO=<clone> OUT=/tmp/rust-shm-fd sh tests-integration/rust/build.sh` and SHMKIT_RUST_SHM_FD_DIR=/tmp/rust-shm-fd\n',
+  );
 }
 
 const shmFd = bin('shm-fd', 'shm-fd');

@@ -1,8 +1,9 @@
 // Interop with the Rust writer: a prime sieve child on the Rust shm-snapshot
 // crate (packages/shm-snapshot/test/fixtures/rust-oracle/rust-primes.rs)
 // under our shm-restore, taking turns with examples/primes/primes-snapshot.js
-// on one BACKUP, some runs SIGKILLed. Needs the Rust binary:
-//   OUT=/tmp/rust-bins sh packages/shm-snapshot/test/fixtures/rust-oracle/generate.sh
+// on one BACKUP, some runs SIGKILLed. Needs the Rust binary, built from a
+// clone of https://github.com/HeroicKatora/shmfd:
+//   SHMFD_REPO=<clone> BUILD_ONLY=1 OUT=/tmp/rust-bins sh packages/shm-snapshot/test/fixtures/rust-oracle/generate.sh
 //   SHMKIT_RUST_PRIMES=/tmp/rust-bins/rust-primes npx jest test/shm-restore-rust
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,6 +13,13 @@ import { killAll, killGroup, run, start } from './helpers/proc';
 import { checkPrimes, decode, primeTable, primesSnapshot, shmRestore } from './shm-restore-helpers';
 
 const rustPrimes = process.env['SHMKIT_RUST_PRIMES'];
+if (rustPrimes === undefined) {
+  // stderr, not console: jest shows no console output of a suite whose tests all skip.
+  process.stderr.write(
+    'shm-restore-rust: skipped; set SHMKIT_RUST_PRIMES to a rust-primes built from the Rust HeroicKatora/shmfd: clone https://github.com/HeroicKatora/shmfd, then ' +
+      '`SHMFD_REPO=<clone> BUILD_ONLY=1 OUT=/tmp/rust-bins sh packages/shm-snapshot/test/fixtures/rust-oracle/generate.sh` and SHMKIT_RUST_PRIMES=/tmp/rust-bins/rust-primes\n',
+  );
+}
 
 let dir: string;
 beforeAll(() => {
