@@ -1,11 +1,5 @@
 #!/usr/bin/env node
-import { packageVersion } from '@shmkit/shm-fd/unstable-child-process';
 import { main } from '../src/cli/rmmapd';
-
-if (process.argv[2] === '--version' || process.argv[2] === '-V') {
-  process.stdout.write(`rmmapd ${packageVersion('@shmkit/rmmap', __dirname)}\n`);
-  process.exit(0);
-}
 
 main(process.argv.slice(2)).then(
   (status) => {

@@ -1,11 +1,5 @@
 #!/usr/bin/env node
-import { packageVersion } from '@shmkit/shm-fd/unstable-child-process';
 import { tinydMain } from '../src/cli/tinyd-main';
-
-if (process.argv[2] === '--version' || process.argv[2] === '-V') {
-  process.stdout.write(`tinyd ${packageVersion('@shmkit/tinyfile', __dirname)}\n`);
-  process.exit(0);
-}
 
 tinydMain(process.argv.slice(2)).then(
   (status) => {
