@@ -9,3 +9,4 @@ export { registryDir } from './registry';
 export { Mutex, MUTEX_BYTES, type OpenLockOptions } from './locks/mutex';
 export { Semaphore, SEMAPHORE_BYTES, type SemaphoreOptions } from './locks/semaphore';
 export type { AcquireOptions } from './locks/placement';
+export { IPCBUFFER_CODES, type IPCBufferCode } from './codes';

@@ -13,7 +13,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 import { PushStatus } from './codes';
 import { MAX_SIZE, MAX_TOKEN_LEN, TEMP_PREFIX, TEMP_SUFFIX } from './constants';
 import { pushChannels } from './diagnostics';
-import { PushError } from './errors';
+import { PushError, systemCode } from './errors';
 import type { ReceiveJob } from './jobs';
 import type { ReceiveEvent } from './receive-loop';
 import { startWorker } from './start-worker';
@@ -108,7 +108,7 @@ export class PushReceiver extends EventEmitter {
     try {
       dir = fs.realpathSync(options.dir);
     } catch (err) {
-      throw new PushError((err as { code?: string }).code ?? 'ENOENT', `the receive directory ${options.dir} does not exist; create it first`, { cause: err });
+      throw new PushError(systemCode(err, 'ENOENT'), `the receive directory ${options.dir} does not exist; create it first`, { cause: err });
     }
     if (!fs.statSync(dir).isDirectory()) throw new PushError('ENOTDIR', `${options.dir} is not a directory`);
     const token = options.token;

@@ -11,7 +11,7 @@ import { ReceiverConnection, type ConnEvent } from './connection';
 import { checksumId, CHECKSUMS, DEFAULT_CHECKSUM, MAX_TOKEN_LEN, type ChecksumName } from './constants';
 import { parseDestination, type Destination } from './destination';
 import { debug, pushChannels } from './diagnostics';
-import { PushError } from './errors';
+import { PushError, systemCode } from './errors';
 import { checksumAvailable } from './hash';
 import { nameProblem } from './names';
 import { SendfilePool } from './sendfile-pool';
@@ -102,8 +102,7 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY);
   } catch (err) {
-    const code = (err as { code?: string }).code ?? 'EIO';
-    throw new PushError(code, `cannot open ${file} for pushing: ${(err as Error).message}`, { cause: err });
+    throw new PushError(systemCode(err, 'EIO'), `cannot open ${file} for pushing: ${(err as Error).message}`, { cause: err });
   }
   const conns: ReceiverConnection[] = [];
   let ticker: NodeJS.Timeout | undefined;

@@ -5,3 +5,4 @@ export { PageCache } from './client/page-cache';
 export { RmmapServer, type ServerOptions } from './server/server';
 export { DEFAULT_MAX_FRAME, MAX_FRAME_LIMIT, type WireErrorName } from './constants';
 export { RmmapError, RmmapProtocolError, RmmapRemoteError, RmmapClosedError, RmmapUnavailableError, RmmapArgumentError } from './errors';
+export { RMMAP_CODES, type RmmapCode } from './codes';

@@ -23,3 +23,4 @@ export {
   errnoName,
 } from './errors';
 export { LogLimiter, type LogLimiterOptions, type LogDecision } from './log-limiter';
+export { SHM_FD_CODES, type ShmFdCode } from './codes';

@@ -15,3 +15,4 @@ export { Struct, inspectStruct, type StructOptions, type StructCreateOptions, ty
 export { t, type FieldType, type ScalarType, type StructFields, type StructView, type Plain } from './struct-layout';
 export { ShmStateError, ShmStateCorruptError, ShmStateCorruptWordError, AbortError } from './errors';
 export { recovered, type RecoveredMessage } from './diagnostics';
+export { SHM_STATE_CODES, type ShmStateCode } from './codes';
