@@ -43,7 +43,7 @@ export {
   type SendOptions,
   type Received,
 } from './socket';
-export { sendfile, splice, pipe, setPipeSize } from './io';
+export { sendfile, splice, pipe, setPipeSize, readAt, writeAt } from './io';
 export { getScratch } from './scratch';
 export { setSockOpt, getSockOpt, setSendTimeout, peerCredentials, type PeerCredentials, SOL_SOCKET, SO_PEERCRED, SO_SNDBUF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDTIMEO, SO_RCVTIMEO, IPPROTO_TCP, TCP_NODELAY } from './sockopt';
 export { lseek, dataExtents, SEEK_SET, SEEK_DATA, SEEK_HOLE, type Extent } from './seek';

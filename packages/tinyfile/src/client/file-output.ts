@@ -3,6 +3,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import * as sys from '@shmkit/shm-fd/sys';
+
 import { TinyFileError } from '../errors';
 import type { FileResult } from './options';
 
@@ -16,9 +18,14 @@ export async function readFull(fd: fs.promises.FileHandle, buf: Buffer, pos: num
   return n;
 }
 
-export async function writeAll(fd: fs.promises.FileHandle, buf: Buffer): Promise<void> {
+/** Writes all of `buf` to `fd` at its position, without blocking the event loop. */
+export async function writeAll(fd: number, buf: Buffer): Promise<void> {
   let n = 0;
-  while (n < buf.length) n += (await fd.write(buf, n, buf.length - n)).bytesWritten;
+  while (n < buf.length) {
+    n += await new Promise<number>((resolve, reject) => {
+      fs.write(fd, buf, n, buf.length - n, null, (err, written) => (err === null ? resolve(written) : reject(err)));
+    });
+  }
 }
 
 export function writeAllSync(fd: number, buf: Buffer): void {
@@ -26,30 +33,41 @@ export function writeAllSync(fd: number, buf: Buffer): void {
   while (n < buf.length) n += fs.writeSync(fd, buf, n, buf.length - n);
 }
 
-function tempName(dst: string): string {
-  return path.join(path.dirname(dst), `.${path.basename(dst)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+/** Removes our temp file after a failure; the call's own error is the one to report. */
+function discard(fd: number | undefined, tmp: string): void {
+  if (fd !== undefined) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      // the call's error is the one to report
+    }
+  }
+  fs.rmSync(tmp, { force: true });
 }
 
-/** Opens src, writes dst through a 0600 temporary file renamed into place on success. */
-export async function withOutput(src: string, dst: string, body: (inFd: fs.promises.FileHandle, outFd: fs.promises.FileHandle, total: number) => Promise<FileResult>): Promise<FileResult> {
+/**
+ * Opens src, writes dst through a 0600 temp file beside it (created like
+ * every shared path: exclusive, never through a symlink, ours), and on
+ * success syncs it and renames it into place durably.
+ */
+export async function withOutput(src: string, dst: string, body: (inFd: fs.promises.FileHandle, outFd: number, total: number) => Promise<FileResult>): Promise<FileResult> {
   const input = await fs.promises.open(src, 'r');
   try {
     const st = await input.stat();
     if (!st.isFile()) throw new TinyFileError('EISDIR', `${src} is not a regular file`);
-    const tmp = tempName(dst);
-    const output = await fs.promises.open(tmp, 'wx', 0o600);
-    let ok = false;
+    const tmp = sys.tempPathBeside(path.resolve(dst), 'tinyfile');
+    const output = sys.createOwnedFile(tmp);
+    let open: number | undefined = output;
     try {
       const r = await body(input, output, st.size);
-      await output.close();
-      await fs.promises.rename(tmp, dst);
-      ok = true;
+      await new Promise<void>((resolve, reject) => fs.fsync(output, (err) => (err === null ? resolve() : reject(err))));
+      open = undefined;
+      fs.closeSync(output);
+      sys.atomicReplace(tmp, dst, { durable: true });
       return r;
-    } finally {
-      if (!ok) {
-        await output.close().catch(() => undefined);
-        await fs.promises.rm(tmp, { force: true });
-      }
+    } catch (err) {
+      discard(open, tmp);
+      throw err;
     }
   } finally {
     await input.close();
@@ -61,24 +79,19 @@ export function withOutputSync(src: string, dst: string, body: (inFd: number, ou
   try {
     const st = fs.fstatSync(input);
     if (!st.isFile()) throw new TinyFileError('EISDIR', `${src} is not a regular file`);
-    const tmp = tempName(dst);
-    const output = fs.openSync(tmp, 'wx', 0o600);
-    let ok = false;
+    const tmp = sys.tempPathBeside(path.resolve(dst), 'tinyfile');
+    const output = sys.createOwnedFile(tmp);
+    let open: number | undefined = output;
     try {
       const r = body(input, output, st.size);
+      fs.fsyncSync(output);
+      open = undefined;
       fs.closeSync(output);
-      fs.renameSync(tmp, dst);
-      ok = true;
+      sys.atomicReplace(tmp, dst, { durable: true });
       return r;
-    } finally {
-      if (!ok) {
-        try {
-          fs.closeSync(output);
-        } catch {
-          // already closed
-        }
-        fs.rmSync(tmp, { force: true });
-      }
+    } catch (err) {
+      discard(open, tmp);
+      throw err;
     }
   } finally {
     fs.closeSync(input);
