@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     }
     sock.destroy();
     for (const t of [raw, reads, writes]) t.sort((a, b) => a - b);
-    await m.unmap();
+    await m.close();
     const rawP50 = percentile(raw, 0.5);
     const rawP99 = percentile(raw, 0.99);
     const row = (name: string, t: number[]) => [

@@ -5,7 +5,7 @@ import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { Mutex } from './mutex';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
-import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
+import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './memory-region';
 
 const MAGIC = fourcc('HMAP');
 const VERSION = 1;

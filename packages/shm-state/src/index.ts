@@ -9,7 +9,7 @@ export { Notifier, type WaitOptions, type SyncWaitOptions, type NotifierOptions 
 export { Doorbell, type AllowPeer } from './doorbell';
 export { Int32Cell, Int64Cell, Counter32, Counter64 } from './cells';
 export { HashMap, type HashMapOptions } from './hash-map';
-export { Ring, type Descriptor, type FrozenDescriptor } from './ring';
+export { Ring, type Descriptor, type FrozenDescriptor } from './descriptor-ring';
 export { Seq } from './seq';
 export { Struct, inspectStruct, type StructOptions, type StructCreateOptions, type Migrate } from './struct';
 export { t, type FieldType, type ScalarType, type StructFields, type StructView, type Plain } from './struct-layout';

@@ -8,7 +8,7 @@ import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { Mutex } from './mutex';
 import { checkMapped, mappingOf, type ClosedProbe } from './mapping-probe';
-import { alignUp, checkRegion, fourcc, int32At, type Memory } from './words';
+import { alignUp, checkRegion, fourcc, int32At, type Memory } from './memory-region';
 
 /**
  * What a region holds. Stored as a number; never renumber (files outlive code).

@@ -8,7 +8,7 @@ import { waitCheckingOwners, waitSyncCheckingOwners } from './liveness-wait';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { ownerId, type LockOwner } from './task-id';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
-import { alignUp, checkRegion, fourcc, int32At, type Memory } from './words';
+import { alignUp, checkRegion, fourcc, int32At, type Memory } from './memory-region';
 
 const MAGIC = fourcc('SEMA');
 const VERSION = 1;

@@ -79,7 +79,7 @@ function validateLocation(loc: RmmapLocation): void {
   }
 }
 
-// The seed's function-style API (fmmap.h): rmmap / mread / mwrite / rmunmap.
+// The function-style API, after fmmap.h: rmmap / mread / mwrite / rmunmap.
 
 /** Reads `count` bytes at `offset` of the mapping. */
 export function mread(mapping: RemoteMapping, offset: number, count: number): Promise<Buffer> {
