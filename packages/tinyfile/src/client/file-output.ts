@@ -33,40 +33,58 @@ export function writeAllSync(fd: number, buf: Buffer): void {
   while (n < buf.length) n += fs.writeSync(fd, buf, n, buf.length - n);
 }
 
-/** Removes our temp file after a failure; the call's own error is the one to report. */
-function discard(fd: number | undefined, tmp: string): void {
-  if (fd !== undefined) {
-    try {
-      fs.closeSync(fd);
-    } catch {
-      // the call's error is the one to report
-    }
+/**
+ * The 0600 temp file an output is written to, beside `dst` and created like
+ * every shared path (exclusive, never through a symlink, ours); committed by
+ * a durable rename once the whole call succeeded, removed otherwise.
+ */
+class TempOutput {
+  readonly fd: number;
+  readonly #tmp: string;
+  readonly #dst: string;
+  #open = true;
+
+  constructor(dst: string) {
+    this.#dst = dst;
+    this.#tmp = sys.tempPathBeside(path.resolve(dst), 'tinyfile');
+    this.fd = sys.createOwnedFile(this.#tmp);
   }
-  fs.rmSync(tmp, { force: true });
+
+  /** After the data was fsynced: closes it and renames it over dst, syncing the directory. */
+  commit(): void {
+    this.#open = false;
+    fs.closeSync(this.fd);
+    sys.atomicReplace(this.#tmp, this.#dst, { durable: true });
+  }
+
+  /** After a failure: the call's own error is the one to report. */
+  discard(): void {
+    if (this.#open) {
+      this.#open = false;
+      try {
+        fs.closeSync(this.fd);
+      } catch {
+        // the call's error is the one to report
+      }
+    }
+    fs.rmSync(this.#tmp, { force: true });
+  }
 }
 
-/**
- * Opens src, writes dst through a 0600 temp file beside it (created like
- * every shared path: exclusive, never through a symlink, ours), and on
- * success syncs it and renames it into place durably.
- */
+/** Opens src and writes dst through a TempOutput renamed into place on success. */
 export async function withOutput(src: string, dst: string, body: (inFd: fs.promises.FileHandle, outFd: number, total: number) => Promise<FileResult>): Promise<FileResult> {
   const input = await fs.promises.open(src, 'r');
   try {
     const st = await input.stat();
     if (!st.isFile()) throw new TinyFileError('EISDIR', `${src} is not a regular file`);
-    const tmp = sys.tempPathBeside(path.resolve(dst), 'tinyfile');
-    const output = sys.createOwnedFile(tmp);
-    let open: number | undefined = output;
+    const out = new TempOutput(dst);
     try {
-      const r = await body(input, output, st.size);
-      await new Promise<void>((resolve, reject) => fs.fsync(output, (err) => (err === null ? resolve() : reject(err))));
-      open = undefined;
-      fs.closeSync(output);
-      sys.atomicReplace(tmp, dst, { durable: true });
+      const r = await body(input, out.fd, st.size);
+      await new Promise<void>((resolve, reject) => fs.fsync(out.fd, (err) => (err === null ? resolve() : reject(err))));
+      out.commit();
       return r;
     } catch (err) {
-      discard(open, tmp);
+      out.discard();
       throw err;
     }
   } finally {
@@ -79,18 +97,14 @@ export function withOutputSync(src: string, dst: string, body: (inFd: number, ou
   try {
     const st = fs.fstatSync(input);
     if (!st.isFile()) throw new TinyFileError('EISDIR', `${src} is not a regular file`);
-    const tmp = sys.tempPathBeside(path.resolve(dst), 'tinyfile');
-    const output = sys.createOwnedFile(tmp);
-    let open: number | undefined = output;
+    const out = new TempOutput(dst);
     try {
-      const r = body(input, output, st.size);
-      fs.fsyncSync(output);
-      open = undefined;
-      fs.closeSync(output);
-      sys.atomicReplace(tmp, dst, { durable: true });
+      const r = body(input, out.fd, st.size);
+      fs.fsyncSync(out.fd);
+      out.commit();
       return r;
     } catch (err) {
-      discard(open, tmp);
+      out.discard();
       throw err;
     }
   } finally {
