@@ -22,7 +22,6 @@ export const RMMAP_CODES = {
   ERR_RMMAP_VERSION: 'a protocol version the server does not speak',
   ERR_RMMAP_HANDSHAKE: 'no HELLO first, a second HELLO, or no HELLO_OK in reply',
   ERR_RMMAP_ROOT: 'rmmapd cannot serve the root (missing, not a directory)',
-  ERR_RMMAP_JOURNAL: 'the journal cannot be used',
   ERR_RMMAP_JOURNAL_IO: 'reading, growing or compacting the journal failed',
   ERR_RMMAP_JOURNAL_UNSAFE: 'the journal or its directory could be written by another user',
   ERR_RMMAP_JOURNAL_LOCKED: 'another rmmapd holds the journal',
@@ -35,8 +34,6 @@ export const RMMAP_CODES = {
   ENOENT: 'the file does not exist on the server',
   EACCES: 'the server may not open the file (or not for writing)',
   EISDIR: 'the path is a directory',
-  EPERM: 'the server was not permitted to open the file',
-  EROFS: 'the file is on a read-only file system',
 } as const;
 
 /** A wire error code this client does not know arrives as ERR_RMMAP_REMOTE_<number>. */
