@@ -32,6 +32,16 @@ export function errorCodeOf(status: number): PushCode {
   return name === undefined ? 'ERR_RMMAP_PUSH_UNKNOWN_STATUS' : `ERR_RMMAP_PUSH_${name}`;
 }
 
+/**
+ * The code a failure carries on to a result or event: a PushError's own code,
+ * or a system call's errno name as it came (an open set, so not all in
+ * PUSH_CODES); `fallback` when it carries none.
+ */
+export function codeOf(err: unknown, fallback: PushCode): PushCode {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? (code as PushCode) : fallback;
+}
+
 // Every code push errors carry, and what it means. The README's "Errors"
 // table lists the same codes (a test keeps the two equal); a PushError built
 // with a code missing here does not compile. Codes are never renamed or reused.

@@ -15,7 +15,7 @@ import { parentPort } from 'node:worker_threads';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { CHECKSUMS, HEADER_FIXED_LEN, TEMP_PREFIX, TEMP_SUFFIX, trailerLen } from './constants';
-import { PushStatus, PushStatusName, type PushStatusCode } from './codes';
+import { type PushCode, PushStatus, PushStatusName, type PushStatusCode } from './codes';
 import { checkStop, FdEof, FdStopped, FdTimeout, readExact, waitFd, watchStop, writeAll } from './fdio';
 import { checksumAvailable } from './hash';
 import type { ReceiveJob } from './jobs';
@@ -33,7 +33,7 @@ const PIPE_SIZE = 1024 * 1024;
 export type ReceiveEvent =
   | { type: 'header'; name: string; size: number }
   | { type: 'stored'; name: string; size: number; digest: string; path: string }
-  | { type: 'failed'; code: string; message: string; name?: string }
+  | { type: 'failed'; code: PushCode; message: string; name?: string }
   /** After the verdict, once every fd of the job is closed: the thread can take another job. */
   | { type: 'idle' };
 

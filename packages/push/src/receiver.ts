@@ -10,7 +10,7 @@ import type { Worker } from 'node:worker_threads';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
-import { PushStatus } from './codes';
+import { type PushCode, PushStatus } from './codes';
 import { MAX_SIZE, MAX_TOKEN_LEN, TEMP_PREFIX, TEMP_SUFFIX } from './constants';
 import { pushChannels } from './diagnostics';
 import { PushError, systemCode } from './errors';
@@ -59,7 +59,7 @@ export interface StoredEvent extends Transfer {
 }
 
 export interface FailedEvent extends Transfer {
-  code: string;
+  code: PushCode;
   message: string;
 }
 
