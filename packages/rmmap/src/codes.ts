@@ -3,6 +3,8 @@
 // class built with a code missing here does not compile. Codes are never
 // renamed or reused.
 
+import type { WireErrorName } from './constants';
+
 export const RMMAP_CODES = {
   ERR_RMMAP_CLOSED: 'the mapping or client was closed before or during the call',
   ERR_RMMAP_UNAVAILABLE: 'the server stayed away past the reconnect timeout, or the first connect failed',
@@ -38,3 +40,7 @@ export const RMMAP_CODES = {
 
 /** A wire error code this client does not know arrives as ERR_RMMAP_REMOTE_<number>. */
 export type RmmapCode = keyof typeof RMMAP_CODES | `ERR_RMMAP_REMOTE_${number}`;
+
+// Every error name the wire carries is a code of the table.
+const _wireNamesAreCodes: Record<WireErrorName, string> = RMMAP_CODES;
+void _wireNamesAreCodes;

@@ -3,6 +3,8 @@
 // class built with a code missing here does not compile. Codes are never
 // renamed or reused.
 
+import type { StatusName } from './protocol/layout';
+
 export const TINYFILE_CODES = {
   ERR_TINYFILE_NOT_RUNNING: 'nothing listens at the socket path',
   ERR_TINYFILE_DAEMON_GONE: 'the daemon died or closed the connection; the call failed',
@@ -27,3 +29,7 @@ export const TINYFILE_CODES = {
 } as const;
 
 export type TinyFileCode = keyof typeof TINYFILE_CODES;
+
+// Every failure status the daemon writes into a slot is a code of the table.
+const _statusesAreCodes: Record<Exclude<StatusName, 'OK'>, string> = TINYFILE_CODES;
+void _statusesAreCodes;
