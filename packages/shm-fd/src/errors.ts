@@ -12,12 +12,12 @@ import type { ShmFdCode } from './codes';
  *
  * `C` is the set of codes a subclass may throw: each package's base class
  * passes its `codes.ts` table's keys, so a code missing from the table does
- * not compile. `NoInfer` keeps a literal argument from widening `C`.
+ * not compile. CodeOf keeps a literal argument from widening `C`.
  */
 export class ShmkitError<C extends string = string> extends Error {
   readonly code: string;
 
-  constructor(code: NoInfer<C>, message: string, options?: { cause?: unknown }) {
+  constructor(code: CodeOf<C>, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -32,6 +32,12 @@ export class ShmkitError<C extends string = string> extends Error {
     return (value as Record<symbol, unknown>)[brandOf(this.name)] === true;
   }
 }
+
+/**
+ * `C`, but not a place TypeScript infers `C` from (the built-in NoInfer,
+ * written so that declarations also compile with TypeScript before 5.4).
+ */
+export type CodeOf<C> = [C][C extends unknown ? 0 : never];
 
 function brandOf(className: string): symbol {
   return Symbol.for(`@shmkit/error:${className}`);
