@@ -167,8 +167,11 @@ export class PushReceiver extends EventEmitter {
       this.emit('refused', { remote: transfer.remote, code: 'ERR_RMMAP_PUSH_BUSY', message, replied } satisfies RefusedEvent);
       return;
     }
-    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-    if (typeof fd !== 'number' || fd < 0) {
+    let fd: number;
+    try {
+      fd = sys.socketFd(socket);
+    } catch {
+      // Closed already (the sender went away): nothing to receive.
       socket.destroy();
       return;
     }
