@@ -91,3 +91,22 @@ export function opsRate(ops: number, ms: number): string {
   return `${((ops / ms) * 1000 / 1e6).toFixed(0)} M ops/s`;
 }
 
+
+/**
+ * One row per subject: `loop` run over a fresh `bytes`-byte buffer of that
+ * subject vs over a plain Buffer.alloc, as `ops` operations a pass. Each side
+ * gets its own copy of `loop` (fresh), so neither shares the other's type feedback.
+ */
+export function compareLoops(scenario: string, bytes: number, ops: number, loop: (b: Buffer) => number): Row[] {
+  const rows: Row[] = [];
+  for (const sub of subjects) {
+    const ours = sub.make(bytes);
+    const base = Buffer.alloc(bytes);
+    const fo = fresh(loop);
+    const fb = fresh(loop);
+    const t = compare(() => void fo(ours), () => void fb(base), 15);
+    rows.push({ scenario: `${scenario} (${sub.label})`, ours: opsRate(ops, t.ours), baseline: opsRate(ops, t.base), ratio: t.base / t.ours });
+    cleanup();
+  }
+  return rows;
+}

@@ -1,11 +1,13 @@
 import { ShmkitError, SystemError } from '@shmkit/shm-fd';
 
+import type { IPCBufferCode } from './codes';
+
 /**
  * Base class of every error @shmkit/ipcbuffer throws itself. Match on
  * `err.code`; failed system calls arrive as shm-fd's SystemError with errno
  * codes (ENOENT, EACCES, EINVAL, EEXIST…) and a message that says what to do.
  */
-export class IPCBufferError extends ShmkitError {}
+export class IPCBufferError extends ShmkitError<IPCBufferCode> {}
 
 /**
  * A caller passed something unusable: ERR_INVALID_ARG_TYPE (wrong type),

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
+import type { IPCBufferCode } from './codes';
 import { argType, badValue, IPCBufferArgumentError, outOfRange } from './errors';
 
 /**
@@ -14,7 +15,8 @@ export function checkMappable(size: number, what: string): void {
   try {
     sys.checkMappableSize(size, what);
   } catch (err) {
-    const e = err as Error & { code: string };
+    // checkMappableSize throws ERR_OUT_OF_RANGE or ERR_SHM_SIZE_TOO_LARGE, both in IPCBUFFER_CODES.
+    const e = err as Error & { code: IPCBufferCode };
     throw new IPCBufferArgumentError(e.code, e.message, { cause: err });
   }
 }

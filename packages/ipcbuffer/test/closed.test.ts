@@ -2,19 +2,10 @@
 // was closed under it fail with a coded error and never crash or hang.
 import { IPCBuffer, Mutex, Semaphore } from '../src';
 
-import { cleanup, kinds, removeTmp, uniqueName } from './kinds';
+import { cleanup, kinds, removeTmp, uniqueName, thrownCode as code } from './kinds';
 
 afterEach(cleanup);
 afterAll(removeTmp);
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-  return undefined;
-}
 
 const shared = kinds.filter(([k]) => !/^Buffer\.alloc|^memory|^alias/.test(k));
 

@@ -63,3 +63,13 @@ export function cleanup(): void {
 export function removeTmp(): void {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
+
+/** The `code` of what `fn` throws, or undefined when it returns. */
+export function thrownCode(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+  return undefined;
+}

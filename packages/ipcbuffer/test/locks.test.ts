@@ -6,7 +6,7 @@ import diagnostics from 'node:diagnostics_channel';
 
 import { IPCBuffer, Mutex, Semaphore, SEMAPHORE_BYTES } from '../src';
 
-import { removeTmp, uniqueName } from './kinds';
+import { removeTmp, uniqueName, thrownCode as code } from './kinds';
 
 const DEAD = 2 ** 22 + 7; // above the kernel's largest pid_max: never a live thread
 const LIVE_OTHER = 1; // init: alive, and never this test
@@ -25,15 +25,6 @@ function sharedBuffer(n = 4096): IPCBuffer {
   const b = IPCBuffer.anonymous(n);
   undo.push(() => b.close());
   return b;
-}
-
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return (err as { code?: string }).code;
-  }
-  return undefined;
 }
 
 describe('Mutex', () => {

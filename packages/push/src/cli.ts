@@ -7,7 +7,7 @@ import { activatedSocket, DaemonLogger, type LogLevel, parseLogFormat, parseLogL
 
 import { CHECKSUM_NAMES, isChecksumName, MAX_SIZE } from './constants';
 import { parseDestination } from './destination';
-import { PushError } from './errors';
+import { PushError, systemCode } from './errors';
 import { DEFAULT_HEADER_TIMEOUT_MS, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONCURRENT, DEFAULT_MAX_SIZE } from './limits';
 import { nameProblem } from './names';
 import { ReceiveLog } from './receive-log';
@@ -331,7 +331,7 @@ function tokenOption(file: unknown): { token?: Buffer } {
   try {
     text = fs.readFileSync(file);
   } catch (err) {
-    throw new PushError((err as { code?: string }).code ?? 'EIO', `cannot read --token-file ${file}: ${(err as Error).message}`);
+    throw new PushError(systemCode(err, 'EIO'), `cannot read --token-file ${file}: ${(err as Error).message}`);
   }
   const end = text.indexOf(0x0a);
   let token = end === -1 ? text : text.subarray(0, end);

@@ -1,5 +1,7 @@
 import net from 'node:net';
 
+import * as sys from '@shmkit/shm-fd/sys';
+
 import { PushError } from './errors';
 import { ReplyParser, type Reply } from './wire';
 
@@ -100,9 +102,11 @@ export class ReceiverConnection {
 
   /** The socket's file descriptor, for sendfile. */
   fd(): number {
-    const fd = (this.socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-    if (typeof fd !== 'number' || fd < 0) throw new PushError('ERR_RMMAP_PUSH_PEER_CLOSED', `${this.label}: the socket has no file descriptor (already closed)`);
-    return fd;
+    try {
+      return sys.socketFd(this.socket);
+    } catch (err) {
+      throw new PushError('ERR_RMMAP_PUSH_PEER_CLOSED', `${this.label}: the socket has no file descriptor (already closed)`, { cause: err });
+    }
   }
 
   /** Destroys the socket; a waiting next() gets ERR_RMMAP_PUSH_ABORTED when a reason is given. */

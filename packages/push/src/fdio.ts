@@ -3,8 +3,6 @@
 import * as sys from '@shmkit/shm-fd/sys';
 
 const C = sys.constants;
-const EAGAIN = 11;
-const EINTR = 4;
 /** Scratch bytes past the pollfd array that poll() builds at offset 0. */
 const IO_AT = 4096;
 const IO_MAX = 32 * 1024;
@@ -45,12 +43,11 @@ export function readExact(fd: number, n: number, deadline: number): Buffer {
   let got = 0;
   while (got < n) {
     const s = sys.getScratch();
-    const r = sys.libc().read(fd, s.addr + IO_AT, n - got);
-    if (r.value === -1 && (r.errno === EAGAIN || r.errno === EINTR)) {
+    const k = sys.readAt(fd, s.addr + IO_AT, n - got);
+    if (k === null) {
       waitFd(fd, C.POLLIN, deadline);
       continue;
     }
-    const k = sys.check(r, 'read', `reading ${n - got} bytes from socket fd ${fd}`);
     if (k === 0) throw new FdEof(`the peer closed the connection after ${got} of ${n} bytes`);
     s.buf.copy(out, got, IO_AT, IO_AT + k);
     got += k;
@@ -65,11 +62,11 @@ export function writeAll(fd: number, data: Buffer, deadline: number): void {
   while (at < data.length) {
     const s = sys.getScratch();
     data.copy(s.buf, IO_AT, at);
-    const r = sys.libc().write(fd, s.addr + IO_AT, data.length - at);
-    if (r.value === -1 && (r.errno === EAGAIN || r.errno === EINTR)) {
+    const k = sys.writeAt(fd, s.addr + IO_AT, data.length - at);
+    if (k === null) {
       waitFd(fd, C.POLLOUT, deadline);
       continue;
     }
-    at += sys.check(r, 'write', `writing ${data.length - at} bytes to socket fd ${fd}`);
+    at += k;
   }
 }

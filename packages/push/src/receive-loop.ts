@@ -15,7 +15,7 @@ import { parentPort } from 'node:worker_threads';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { CHECKSUMS, HEADER_FIXED_LEN, TEMP_PREFIX, TEMP_SUFFIX, trailerLen } from './constants';
-import { PushStatus, PushStatusName, type PushStatusCode } from './codes';
+import { type PushCode, PushStatus, PushStatusName, type PushStatusCode } from './codes';
 import { checkStop, FdEof, FdStopped, FdTimeout, readExact, waitFd, watchStop, writeAll } from './fdio';
 import { checksumAvailable } from './hash';
 import type { ReceiveJob } from './jobs';
@@ -27,17 +27,13 @@ import { debug } from './diagnostics';
 import { decodeHeaderFixed, decodeName, decodeTrailer, encodeReply } from './wire';
 
 const C = sys.constants;
-const F_SETPIPE_SZ = 1031;
-/** open(2) O_PATH on Linux x86-64 and arm64 (Node's fs.constants does not name it). */
-const O_PATH = 0o10000000;
-const TMPFS_MAGIC = 0x01021994;
 const PIPE_SIZE = 1024 * 1024;
 
 /** worker → main */
 export type ReceiveEvent =
   | { type: 'header'; name: string; size: number }
   | { type: 'stored'; name: string; size: number; digest: string; path: string }
-  | { type: 'failed'; code: string; message: string; name?: string }
+  | { type: 'failed'; code: PushCode; message: string; name?: string }
   /** After the verdict, once every fd of the job is closed: the thread can take another job. */
   | { type: 'idle' };
 
@@ -105,7 +101,7 @@ export function runReceiver(job: ReceiveJob): void {
     // terabyte and sends a megabyte holds a megabyte and one window. Not on
     // tmpfs: there reserving means zero-filling every page first (224 ms for
     // 256 MiB here), and statfs above already checked the room.
-    const reserveWindow = st.type === TMPFS_MAGIC ? 0 : job.reserveWindow;
+    const reserveWindow = st.type === C.TMPFS_MAGIC ? 0 : job.reserveWindow;
 
     awaited = `more data or the trailer within ${job.idleTimeoutMs} ms (--idle-timeout)`;
     writeAll(job.fd, encodeReply(PushStatus.READY, ''), Date.now() + job.idleTimeoutMs);
@@ -201,7 +197,7 @@ function receiveBySplice(job: ReceiveJob, fileFd: number, size: number, progress
   try {
     let pipeSize = 64 * 1024;
     try {
-      pipeSize = sys.fcntl(pw, F_SETPIPE_SZ, PIPE_SIZE);
+      pipeSize = sys.setPipeSize(pw, PIPE_SIZE);
     } catch {
       // above /proc/sys/fs/pipe-max-size for this user: keep the default
     }
@@ -251,7 +247,7 @@ function publish(tempPath: string, finalPath: string, job: ReceiveJob): number {
     try {
       // O_PATH: a reference only, nothing is opened for reading (no side
       // effects on whatever the name is); O_NOFOLLOW holds a symlink itself.
-      replaced = fs.openSync(finalPath, O_PATH | fs.constants.O_NOFOLLOW);
+      replaced = fs.openSync(finalPath, C.O_PATH | fs.constants.O_NOFOLLOW);
     } catch {
       // nothing there (or nothing we may hold): nothing to defer
     }
@@ -275,12 +271,7 @@ function publish(tempPath: string, finalPath: string, job: ReceiveJob): number {
   }
   if (job.fsync) {
     try {
-      const d = fs.openSync(job.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-      try {
-        fs.fsyncSync(d);
-      } finally {
-        fs.closeSync(d);
-      }
+      sys.fsyncDir(job.dir);
     } catch (err) {
       if (replaced >= 0) fs.closeSync(replaced);
       throw err;

@@ -10,10 +10,10 @@ import type { Worker } from 'node:worker_threads';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
-import { PushStatus } from './codes';
+import { type PushCode, PushStatus } from './codes';
 import { MAX_SIZE, MAX_TOKEN_LEN, TEMP_PREFIX, TEMP_SUFFIX } from './constants';
 import { pushChannels } from './diagnostics';
-import { PushError } from './errors';
+import { PushError, systemCode } from './errors';
 import type { ReceiveJob } from './jobs';
 import type { ReceiveEvent } from './receive-loop';
 import { startWorker } from './start-worker';
@@ -61,7 +61,7 @@ export interface StoredEvent extends Transfer {
 }
 
 export interface FailedEvent extends Transfer {
-  code: string;
+  code: PushCode;
   message: string;
 }
 
@@ -110,7 +110,7 @@ export class PushReceiver extends EventEmitter {
     try {
       dir = fs.realpathSync(options.dir);
     } catch (err) {
-      throw new PushError((err as { code?: string }).code ?? 'ENOENT', `the receive directory ${options.dir} does not exist; create it first`, { cause: err });
+      throw new PushError(systemCode(err, 'ENOENT'), `the receive directory ${options.dir} does not exist; create it first`, { cause: err });
     }
     if (!fs.statSync(dir).isDirectory()) throw new PushError('ENOTDIR', `${options.dir} is not a directory`);
     const token = options.token;
@@ -169,8 +169,11 @@ export class PushReceiver extends EventEmitter {
       this.emit('refused', { remote: transfer.remote, code: 'ERR_RMMAP_PUSH_BUSY', message, replied } satisfies RefusedEvent);
       return;
     }
-    const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-    if (typeof fd !== 'number' || fd < 0) {
+    let fd: number;
+    try {
+      fd = sys.socketFd(socket);
+    } catch {
+      // Closed already (the sender went away): nothing to receive.
       socket.destroy();
       return;
     }

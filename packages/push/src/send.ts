@@ -6,12 +6,12 @@ import path from 'node:path';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
-import { PushStatus, errorCodeOf } from './codes';
+import { codeOf, type PushCode, PushStatus, errorCodeOf } from './codes';
 import { ReceiverConnection, type ConnEvent } from './connection';
 import { checksumId, CHECKSUMS, DEFAULT_CHECKSUM, MAX_TOKEN_LEN, type ChecksumName } from './constants';
 import { parseDestination, type Destination } from './destination';
 import { debug, pushChannels } from './diagnostics';
-import { PushError } from './errors';
+import { PushError, systemCode } from './errors';
 import { checksumAvailable } from './hash';
 import { nameProblem } from './names';
 import { SendfilePool } from './sendfile-pool';
@@ -62,7 +62,7 @@ export interface ReceiverResult {
   /** From connect to the receiver's verdict. */
   ms: number;
   /** Set when ok is false: an ERR_RMMAP_PUSH_* code or an errno name. */
-  code?: string;
+  code?: PushCode;
   message?: string;
 }
 
@@ -102,8 +102,7 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY);
   } catch (err) {
-    const code = (err as { code?: string }).code ?? 'EIO';
-    throw new PushError(code, `cannot open ${file} for pushing: ${(err as Error).message}`, { cause: err });
+    throw new PushError(systemCode(err, 'EIO'), `cannot open ${file} for pushing: ${(err as Error).message}`, { cause: err });
   }
   const conns: ReceiverConnection[] = [];
   let ticker: NodeJS.Timeout | undefined;
@@ -131,13 +130,13 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
 
     const one = async (i: number, d: Destination): Promise<ReceiverResult> => {
       const t0 = performance.now();
-      const fail = (code: string, message: string): ReceiverResult => {
+      const fail = (code: PushCode, message: string): ReceiverResult => {
         phases[i] = 'failed';
         return { destination: d.label, ok: false, sent: Number(Atomics.load(progress, i)), ms: performance.now() - t0, code, message };
       };
       const failWith = (e: ConnEvent): ReceiverResult => {
         if (e.kind === 'error') {
-          const code = (e.error as { code?: string }).code ?? 'EIO';
+          const code = codeOf(e.error, 'EIO');
           return fail(code, e.error instanceof PushError ? e.error.message : `${d.label}: ${e.error.message}`);
         }
         return fail(errorCodeOf(e.reply.status), `${d.label} refused: ${e.reply.message}`);
@@ -146,7 +145,7 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
       try {
         conn = await ReceiverConnection.connect(d.host, d.port, d.label, options.connectTimeoutMs ?? 10_000);
       } catch (err) {
-        const code = (err as { code?: string }).code ?? 'EIO';
+        const code = codeOf(err, 'EIO');
         return fail(code, err instanceof PushError ? err.message : `cannot connect to ${d.label}: ${(err as Error).message}`);
       }
       conns.push(conn);
@@ -184,7 +183,7 @@ export async function pushFile(file: string, destinations: ReadonlyArray<string 
         phases[i] = 'stored';
         return { destination: d.label, ok: true, sent: size, ms: performance.now() - t0 };
       } catch (err) {
-        const code = (err as { code?: string }).code ?? 'EIO';
+        const code = codeOf(err, 'EIO');
         return fail(code, `${d.label}: ${(err as Error).message}`);
       } finally {
         conn.close();

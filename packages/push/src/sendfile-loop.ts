@@ -9,6 +9,7 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { FileHasher } from './hash';
 import type { SendJob } from './jobs';
+import { codeOf, type PushCode } from './codes';
 
 const C = sys.constants;
 /** Hashing between polls is bounded so a socket that drains waits little. */
@@ -22,7 +23,7 @@ export type SendCommand = { type: 'add'; slot: number; fd: number } | { type: 'a
 /** worker → main */
 export type SendEvent =
   | { type: 'sent'; slot: number }
-  | { type: 'failed'; slot: number; code: string; message: string }
+  | { type: 'failed'; slot: number; code: PushCode; message: string }
   /** Answer to 'close': every slot fd is closed. slot is CLOSED_SLOT. */
   | { type: 'closed'; slot: number }
   /** The file's checksum (hex), null when the file ended early. slot is DIGEST_SLOT. */
@@ -92,7 +93,7 @@ export function runSender(job: SendJob, onEnd: () => void = () => undefined): vo
       try {
         n = sys.sendfile(s.fd, job.fileFd, s.offset, Math.min(job.chunk, job.size - s.offset));
       } catch (err) {
-        const code = (err as { code?: string }).code ?? 'EIO';
+        const code = codeOf(err, 'EIO');
         finish(slot, { type: 'failed', slot, code, message: describeSendError(code, s.offset, job.size) });
         return;
       }

@@ -10,8 +10,9 @@ import zlib from 'node:zlib';
 
 import { closeIdleSenderThreads, PushReceiver, pushFile, PushStatus, type FailedEvent } from '../src';
 import { idleSenderThreads } from '../src/sender-threads';
-import { encodeHeader, encodeReply, encodeTrailer, ReplyParser, type Reply } from '../src/wire';
+import { encodeHeader, encodeReply, encodeTrailer, ReplyParser } from '../src/wire';
 import { loadXxhashRef } from './helpers/xxhash-ref';
+import { rawPushSender, type RawSender } from './helpers/raw-push-sender';
 
 let base: string;
 const receivers: PushReceiver[] = [];
@@ -73,26 +74,7 @@ function openFilesUnder(dir: string): string[] {
 const nextFailure = (r: PushReceiver) => new Promise<FailedEvent>((resolve) => r.once('failed', resolve));
 
 /** A hand-driven sender speaking the wire format, for hostile and broken peers. */
-async function rawSender(r: PushReceiver): Promise<{ socket: net.Socket; reply: () => Promise<Reply> }> {
-  const socket = net.connect({ host: '127.0.0.1', port: r.address.port });
-  await new Promise((resolve) => socket.once('connect', resolve));
-  const parser = new ReplyParser();
-  const replies: Reply[] = [];
-  const waiters: ((r: Reply) => void)[] = [];
-  socket.on('data', (chunk: Buffer) => {
-    for (const rep of parser.push(chunk)) {
-      const w = waiters.shift();
-      if (w) w(rep);
-      else replies.push(rep);
-    }
-  });
-  socket.on('error', () => undefined);
-  const reply = () => {
-    const q = replies.shift();
-    return q ? Promise.resolve(q) : new Promise<Reply>((resolve) => waiters.push(resolve));
-  };
-  return { socket, reply };
-}
+const rawSender = (r: PushReceiver): Promise<RawSender> => rawPushSender(r.address.port);
 
 describe('pushFile → PushReceiver', () => {
   it('stores identical bytes at every receiver, 0600, with no partial files left', async () => {

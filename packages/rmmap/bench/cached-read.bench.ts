@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       syncRead = Math.min(syncRead, await ms(passSync));
       copy = Math.min(copy, await ms(passCopy));
     }
-    await m.unmap();
+    await m.close();
     const mbps = (ms: number) => ((MB * PASSES) / (ms / 1000)).toFixed(0);
     table(
       ['scenario', 'rmmap MB/s', 'Buffer copy MB/s', 'ratio (rmmap / Buffer copy)'],

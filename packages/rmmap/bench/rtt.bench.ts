@@ -7,7 +7,9 @@ import path from 'node:path';
 
 // The built package, as users run it (tsx-transpiled sources add per-call overhead of their own).
 import { rmmap } from '@shmkit/rmmap';
-import { percentile, scratch, startRmmapd, startScript, table } from './util';
+import { percentile } from '@shmkit/shm-fd/unstable-bench';
+
+import { scratch, startRmmapd, startScript, table } from './util';
 
 const N = Number(process.env['RMMAP_BENCH_RTT_N'] ?? 5000);
 
@@ -79,17 +81,17 @@ async function main(): Promise<void> {
     }
     sock.destroy();
     for (const t of [raw, reads, writes]) t.sort((a, b) => a - b);
-    await m.unmap();
-    const rawP50 = percentile(raw, 50);
-    const rawP99 = percentile(raw, 99);
+    await m.close();
+    const rawP50 = percentile(raw, 0.5);
+    const rawP99 = percentile(raw, 0.99);
     const row = (name: string, t: number[]) => [
       name,
-      percentile(t, 50).toFixed(1),
-      percentile(t, 99).toFixed(1),
+      percentile(t, 0.5).toFixed(1),
+      percentile(t, 0.99).toFixed(1),
       rawP50.toFixed(1),
       rawP99.toFixed(1),
-      (percentile(t, 50) / rawP50).toFixed(2),
-      (percentile(t, 99) / rawP99).toFixed(2),
+      (percentile(t, 0.5) / rawP50).toFixed(2),
+      (percentile(t, 0.99) / rawP99).toFixed(2),
     ];
     table(
       ['scenario', 'rmmap p50 µs', 'rmmap p99 µs', 'raw TCP p50 µs', 'raw TCP p99 µs', 'p50 ratio (rmmap / raw)', 'p99 ratio'],

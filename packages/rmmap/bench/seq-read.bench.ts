@@ -46,7 +46,7 @@ async function rmmapOnce(port: number, into: boolean): Promise<number> {
   if (into) for (let at = 0; at < SIZE; at += READ) got += await m.readInto(at, target);
   else for (let at = 0; at < SIZE; at += READ) got += (await m.read(at, READ)).length;
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  await m.unmap();
+  await m.close();
   if (got !== SIZE) throw new Error(`rmmap read ${got} of ${SIZE}`);
   return ms;
 }

@@ -1,10 +1,13 @@
 import { ShmkitError } from '@shmkit/shm-fd';
 
+import type { RmmapCode } from './codes';
+
 /**
  * Base class of every error @shmkit/rmmap throws. Match on `err.code`:
- * codes are stable and never renamed or reused.
+ * codes are stable and never renamed or reused (see codes.ts).
+ * `C` is open for subclasses in other packages (push) with tables of their own.
  */
-export class RmmapError extends ShmkitError {}
+export class RmmapError<C extends string = RmmapCode> extends ShmkitError<C> {}
 
 /** The peer sent bytes that are not a valid frame (see docs/PROTOCOL.md). */
 export class RmmapProtocolError extends RmmapError {}

@@ -8,3 +8,4 @@ export { RmmapError, RmmapProtocolError, RmmapRemoteError, RmmapClosedError, Rmm
 export { queryRmmapdStatus, type StatusQueryOptions } from './client/status-query';
 export { defaultControlPath } from './server/control-socket';
 export type { RmmapdStatus } from './server/status';
+export { RMMAP_CODES, type RmmapCode } from './codes';

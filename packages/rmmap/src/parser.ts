@@ -1,5 +1,6 @@
 import { HEADER_AFTER_LENGTH, LENGTH_BYTES, ParserState, type ParserStateCode } from './constants';
 import { RmmapProtocolError } from './errors';
+import type { RmmapCode } from './codes';
 import { takeBytes } from './take-bytes';
 
 /** One decoded frame. */
@@ -195,7 +196,7 @@ export class FrameParser {
     return takeBytes(this.#chunks, n);
   }
 
-  #fail(code: string, message: string): void {
+  #fail(code: RmmapCode, message: string): void {
     this.#state = ParserState.FAILED;
     this.#body = undefined;
     this.#chunks = [];

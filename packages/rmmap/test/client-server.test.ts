@@ -6,8 +6,8 @@ import path from 'node:path';
 import { connectionCount, rmmap, RmmapServer, type RemoteMapping, type ChangeEvent } from '../src/index';
 import { FrameType } from '../src/constants';
 import * as msg from '../src/messages';
-import { FrameParser, type RawFrame } from '../src/parser';
 import { CuttingProxy } from './helpers/proxy';
+import { connectRaw as rawClient } from './helpers/raw-client';
 
 let root: string;
 /** Outside the root: the write journal of the test's main server. */
@@ -37,34 +37,6 @@ afterEach(async () => {
   fs.rmSync(journalPath, { force: true });
 });
 
-/** A raw protocol client for hostile-input checks. */
-async function rawClient(p: number): Promise<{ send: (b: Buffer) => void; next: () => Promise<RawFrame>; closed: Promise<void>; socket: net.Socket }> {
-  const socket = net.connect(p, '127.0.0.1');
-  await new Promise((r) => socket.once('connect', r));
-  const queue: RawFrame[] = [];
-  const waiters: ((f: RawFrame) => void)[] = [];
-  const parser = new FrameParser({
-    maxFrame: 1 << 24,
-    onFrame: (f) => {
-      const copy = { ...f, payload: Buffer.from(f.payload) };
-      const w = waiters.shift();
-      if (w) w(copy);
-      else queue.push(copy);
-    },
-    onError: () => {},
-  });
-  socket.on('data', (c: Buffer) => parser.push(c));
-  const closed = new Promise<void>((r) => socket.once('close', () => r()));
-  return {
-    socket,
-    send: (b) => socket.write(b),
-    next: () => {
-      const f = queue.shift();
-      return f ? Promise.resolve(f) : new Promise((r) => waiters.push(r));
-    },
-    closed,
-  };
-}
 
 describe('rmmap client and server in one process', () => {
   test('two mappings share one connection; a write reaches the file and NOTIFYs the other mapping', async () => {

@@ -1,12 +1,13 @@
 import fs from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
 import { RmmapServer, type ServerOptions } from '../src/index';
 import { FrameType, WireError } from '../src/constants';
 import * as msg from '../src/messages';
-import { FrameParser, type RawFrame } from '../src/parser';
+import type { RawFrame } from '../src/parser';
+import { connectRaw, type RawClient as Raw } from './helpers/raw-client';
 
 let root: string;
 let server: RmmapServer | undefined;
@@ -29,45 +30,11 @@ async function serve(options: Partial<ServerOptions>): Promise<number> {
   return (await server.listen(0)).port;
 }
 
-interface Raw {
-  socket: net.Socket;
-  send: (b: Buffer) => void;
-  next: () => Promise<RawFrame>;
-  /** Frames received and not yet taken by next(). */
-  queued: RawFrame[];
-  closed: Promise<void>;
-}
-
 /** A protocol client that reads only when told to (the test pauses its socket). */
 async function raw(port: number, hello = true): Promise<Raw> {
-  const socket = net.connect(port, '127.0.0.1');
-  sockets.push(socket);
-  await new Promise((r) => socket.once('connect', r));
-  const queued: RawFrame[] = [];
-  const waiters: ((f: RawFrame) => void)[] = [];
-  const parser = new FrameParser({
-    maxFrame: 1 << 24,
-    onFrame: (f) => {
-      const copy = { ...f, payload: Buffer.from(f.payload) };
-      const w = waiters.shift();
-      if (w) w(copy);
-      else queued.push(copy);
-    },
-    onError: () => {},
-  });
-  socket.on('data', (c: Buffer) => parser.push(c));
-  socket.on('error', () => {});
-  const closed = new Promise<void>((r) => socket.once('close', () => r()));
-  const c: Raw = {
-    socket,
-    queued,
-    send: (b) => socket.write(b),
-    next: () => {
-      const f = queued.shift();
-      return f ? Promise.resolve(f) : new Promise((r) => waiters.push(r));
-    },
-    closed,
-  };
+  const c = await connectRaw(port);
+  sockets.push(c.socket);
+  c.socket.on('error', () => {});
   if (hello) {
     c.send(msg.encodeHello(0, Buffer.alloc(16, sockets.length), Buffer.alloc(0)));
     expect((await c.next()).type).toBe(FrameType.HELLO_OK);

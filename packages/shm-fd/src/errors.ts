@@ -1,5 +1,7 @@
 import { constants as osConstants } from 'node:os';
 
+import type { ShmFdCode } from './codes';
+
 /**
  * Base class of every error shmkit throws. Subclasses carry a stable `code`;
  * match on `err.code`, never on the message.
@@ -7,11 +9,15 @@ import { constants as osConstants } from 'node:os';
  * `instanceof` is answered by a `Symbol.for` brand rather than the prototype
  * chain, so it still works when a package manager installs two copies of
  * shm-fd side by side.
+ *
+ * `C` is the set of codes a subclass may throw: each package's base class
+ * passes its `codes.ts` table's keys, so a code missing from the table does
+ * not compile. CodeOf keeps a literal argument from widening `C`.
  */
-export class ShmkitError extends Error {
+export class ShmkitError<C extends string = string> extends Error {
   readonly code: string;
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  constructor(code: CodeOf<C>, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;
@@ -26,6 +32,12 @@ export class ShmkitError extends Error {
     return (value as Record<symbol, unknown>)[brandOf(this.name)] === true;
   }
 }
+
+/**
+ * `C`, but not a place TypeScript infers `C` from (the built-in NoInfer,
+ * written so that declarations also compile with TypeScript before 5.4).
+ */
+export type CodeOf<C> = [C][C extends unknown ? 0 : never];
 
 function brandOf(className: string): symbol {
   return Symbol.for(`@shmkit/error:${className}`);
@@ -50,10 +62,10 @@ export class SystemError extends ShmkitError {
 }
 
 /** Invalid arguments or configuration given by the caller. */
-export class ShmArgumentError extends ShmkitError {}
+export class ShmArgumentError extends ShmkitError<ShmFdCode> {}
 
 /** An operation on a handle that was already closed. */
-export class ShmClosedError extends ShmkitError {
+export class ShmClosedError extends ShmkitError<ShmFdCode> {
   constructor(what: string) {
     super('ERR_SHM_CLOSED', `${what} is closed; create or open a new one`);
   }
@@ -64,7 +76,7 @@ export class ShmClosedError extends ShmkitError {
  * owned by another user, or can be written by others: using it would let
  * them redirect or read our data. `path` names it.
  */
-export class UnsafePathError extends ShmkitError {
+export class UnsafePathError extends ShmkitError<ShmFdCode> {
   readonly path: string;
 
   constructor(message: string, path: string) {
@@ -74,7 +86,7 @@ export class UnsafePathError extends ShmkitError {
 }
 
 /** LISTEN_FDS and friends are present but inconsistent. */
-export class ListenFdsError extends ShmkitError {}
+export class ListenFdsError extends ShmkitError<ShmFdCode> {}
 
 const errnoNames = new Map<number, string>();
 for (const [name, value] of Object.entries(osConstants.errno)) {

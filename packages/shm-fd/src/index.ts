@@ -39,3 +39,4 @@ export {
   type LogFormat,
   type LogFields,
 } from './daemon-logger';
+export { SHM_FD_CODES, type ShmFdCode } from './codes';

@@ -1,4 +1,5 @@
 import { ShmArgumentError, ShmClosedError, ShmkitError, SystemError } from './errors';
+import type { ShmFdCode } from './codes';
 import { listenFds, SHM_SHARED_FD, type ListenFdsOptions } from './listen-fds';
 import * as sys from './sys';
 import { constants as C } from './sys';
@@ -137,7 +138,7 @@ export class SharedFd implements Disposable {
     if (!Number.isSafeInteger(size) || size < 0) throw new ShmArgumentError('ERR_OUT_OF_RANGE', `size must be a non-negative integer, got ${size}`);
     for (const m of this.#mappings) {
       if (m.offset + m.length > size) {
-        throw new ShmkitError(
+        throw new ShmkitError<ShmFdCode>(
           'ERR_SHM_MAPPED',
           `cannot shrink to ${size} bytes: a live mapping covers [${m.offset}, ${m.offset + m.length}); close it first`,
         );
@@ -203,17 +204,17 @@ export function validateSharedFd(fd: number, what: string, sealCheck = true): vo
   try {
     stat = sys.fstat(fd);
   } catch (err) {
-    throw new ShmkitError('ERR_SHM_BAD_FD', `${what}, but fd ${fd} is not open (${(err as Error).message}); check how the wrapper passes fds`, { cause: err });
+    throw new ShmkitError<ShmFdCode>('ERR_SHM_BAD_FD', `${what}, but fd ${fd} is not open (${(err as Error).message}); check how the wrapper passes fds`, { cause: err });
   }
   if (!stat.isFile()) {
-    throw new ShmkitError('ERR_SHM_BAD_FD', `${what}, but fd ${fd} is not a regular file (memfd or tmpfs file expected)`);
+    throw new ShmkitError<ShmFdCode>('ERR_SHM_BAD_FD', `${what}, but fd ${fd} is not a regular file (memfd or tmpfs file expected)`);
   }
   if (sealCheck) {
     try {
       sys.getSeals(fd);
     } catch (err) {
       if (err instanceof SystemError && err.code === 'EINVAL') {
-        throw new ShmkitError('ERR_SHM_BAD_FD', `${what}, but fd ${fd} is not a memfd or tmpfs file (F_GET_SEALS failed); put the file on /dev/shm`, { cause: err });
+        throw new ShmkitError<ShmFdCode>('ERR_SHM_BAD_FD', `${what}, but fd ${fd} is not a memfd or tmpfs file (F_GET_SEALS failed); put the file on /dev/shm`, { cause: err });
       }
       throw err;
     }

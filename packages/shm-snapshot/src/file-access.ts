@@ -1,4 +1,4 @@
-import type { Words } from './words';
+import type { Words } from './u64-words';
 
 /** @internal What readers and the writer need from a SnapshotFile. */
 export interface FileAccess {

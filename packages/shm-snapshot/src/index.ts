@@ -15,3 +15,4 @@ export {
   type Geometry,
 } from './layout';
 export { ShmSnapshotError, SnapshotCorruptError, SnapshotConfigError, SnapshotPayloadError } from './errors';
+export { SNAPSHOT_CODES, type SnapshotCode } from './codes';

@@ -2,8 +2,8 @@ import { ShmClosedError } from '@shmkit/shm-fd';
 
 import type { FileAccess } from './file-access';
 import { entryLengthWord, entryOffsetWord, type Geometry } from './layout';
-import { scanEntries } from './recover';
-import { readRing } from './ring';
+import { scanEntries } from './file-scan';
+import { readRing } from './data-ring';
 import { toPredicate, type RecoveredConfiguration, type RetainSet, type Snapshot } from './snapshot';
 import { Writer } from './writer';
 

@@ -15,10 +15,10 @@ import {
   PAGE_BYTES,
   SEQUENCE_OFFSET,
 } from './layout';
-import { readHead } from './recover';
+import { readHead } from './file-scan';
 import { Recovery } from './recovery';
 import type { Configuration } from './snapshot';
-import { Words } from './words';
+import { Words } from './u64-words';
 import { Writer } from './writer';
 
 export interface RecoverOptions {

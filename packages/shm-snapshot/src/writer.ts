@@ -2,7 +2,7 @@ import { ShmClosedError } from '@shmkit/shm-fd';
 
 import { ShmSnapshotError, SnapshotPayloadError } from './errors';
 import { entryLengthWord, entryOffsetWord, HEAD_WRITE_OFFSET, MAX_WRITE_OFFSET, type Geometry } from './layout';
-import { readRing, writeRing } from './ring';
+import { readRing, writeRing } from './data-ring';
 import type { RecoveredConfiguration, Snapshot } from './snapshot';
 import type { FileAccess } from './file-access';
 

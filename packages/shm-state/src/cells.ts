@@ -1,5 +1,5 @@
 import { checkMapped, mappingOf, type ClosedProbe } from './mapping-probe';
-import { checkRegion, int32At, type Memory } from './words';
+import { checkRegion, int32At, type Memory } from './memory-region';
 
 /**
  * A 32-bit signed integer in shared memory. Every access is an Atomics

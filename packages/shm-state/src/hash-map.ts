@@ -6,7 +6,7 @@ import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from '.
 import { HashMapView } from './hash-map-view';
 import { Mutex } from './mutex';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
-import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
+import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './memory-region';
 
 const MAGIC = fourcc('HMAP');
 const VERSION = 1;

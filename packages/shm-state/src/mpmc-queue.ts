@@ -7,7 +7,7 @@ import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from '.
 import { mappingOf, type ClosedProbe } from './mapping-probe';
 import type { AllowPeer } from './doorbell';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
-import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
+import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './memory-region';
 
 const MAGIC = fourcc('MPMQ');
 const VERSION = 1;

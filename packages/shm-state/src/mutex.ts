@@ -2,17 +2,17 @@ import { ShmClosedError } from '@shmkit/shm-fd';
 import * as sys from '@shmkit/shm-fd/sys';
 
 import { reportRecovery } from './diagnostics';
+import { claimCreation } from './creation-claim';
 import { ShmStateCorruptError, ShmStateError } from './errors';
 import { waitCheckingOwners, waitSyncCheckingOwners } from './liveness-wait';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { ownerId, type LockOwner } from './task-id';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
-import { checkRegion, fourcc, int32At, type Memory } from './words';
+import { checkRegion, fourcc, int32At, type Memory } from './memory-region';
 
 const MAGIC = fourcc('MUTX');
 const VERSION = 1;
 /** Longest wait for another process to finish initialising (openOrCreate). */
-const CREATE_WAIT_MS = 5000;
 const W_MAGIC = 0;
 const W_VERSION = 1;
 /** 0 when free, else the pid of the holder: the lock word records its owner atomically. */
@@ -110,23 +110,8 @@ export class Mutex {
     checkRegion(memory, offset, BYTES, 8, 'Mutex');
     const h = int32At(memory, offset, 64, 'Mutex');
     if (Atomics.load(h, W_MAGIC) === 0) {
-      // The first to write its pid initialises; if it dies before the magic,
-      // a waiter that finds it dead takes over.
-      const me = process.pid;
-      for (;;) {
-        const creator = Atomics.compareExchange(h, W_CREATOR, 0, me);
-        if (creator === 0) break;
-        const deadline = performance.now() + CREATE_WAIT_MS;
-        while (Atomics.load(h, W_MAGIC) !== MAGIC && Atomics.load(h, W_CREATOR) === creator && sys.processAlive(creator)) {
-          // The creator word is shared memory: a live pid left there for good must not hold us forever.
-          if (performance.now() > deadline) {
-            throw new ShmStateError('ETIMEDOUT', `pid ${creator} has been initialising the mutex at offset ${offset} for ${CREATE_WAIT_MS} ms; it is stuck, or something else wrote that word`);
-          }
-          sys.schedYield();
-        }
-        if (Atomics.load(h, W_MAGIC) === MAGIC) return Mutex.open(memory, options);
-        if (Atomics.compareExchange(h, W_CREATOR, creator, me) === creator) break;
-      }
+      const claim = claimCreation(h, { creator: W_CREATOR, ready: W_MAGIC, readyValue: MAGIC }, `initialising the mutex at offset ${offset}`, sys.schedYield);
+      if (claim === 'exists') return Mutex.open(memory, options);
       Atomics.store(h, W_VERSION, VERSION);
       Atomics.store(h, W_OWNER, 0);
       Atomics.store(h, W_INCONSISTENT, 0);

@@ -7,7 +7,7 @@ import { SyncBell } from './sync-bell';
 import { AbortError } from './errors';
 import { futexWord, type FutexWord } from './futex-word';
 import { checkMapped, mappingOf, type ClosedProbe } from './mapping-probe';
-import { int32At, type Memory } from './words';
+import { int32At, type Memory } from './memory-region';
 
 // Layout of a Notifier block (int32 words). Word 0 is the futex word of
 // blocking waiters; async waiters each hold a doorbell slot.

@@ -2,13 +2,12 @@ import { crc32 } from 'node:zlib';
 
 import { z } from 'zod';
 
-import * as sys from '@shmkit/shm-fd/sys';
-
 import { reportRecovery } from './diagnostics';
+import { claimCreation } from './creation-claim';
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { Mutex } from './mutex';
 import { checkMapped, mappingOf, type ClosedProbe } from './mapping-probe';
-import { alignUp, checkRegion, fourcc, int32At, type Memory } from './words';
+import { alignUp, checkRegion, fourcc, int32At, type Memory } from './memory-region';
 
 /**
  * What a region holds. Stored as a number; never renumber (files outlive code).
@@ -70,8 +69,6 @@ const STATE_CREATING = 1;
 const STATE_READY = 2;
 
 const REGION_ALIGN = 64;
-/** Longest wait for another process to finish creating the directory. */
-const CREATE_WAIT_MS = 5000;
 const DEFAULT_ENTRIES = 64;
 const MAX_ENTRIES = 4096;
 
@@ -195,26 +192,10 @@ export class RegionDirectory {
     if (memory.byteLength < start) {
       throw new ShmStateError('ERR_SHM_STATE_TOO_SMALL', `a directory of ${entries} entries needs ${start} bytes; the memory has ${memory.byteLength}; resize the file`);
     }
-    // Two processes creating at once: the one that writes its pid into the
-    // creator word initialises; the others wait for the magic. A creator
-    // killed half-way never sets the magic, and its pid is then dead: the
-    // first waiter to notice takes the creation over.
-    const me = process.pid;
-    for (;;) {
-      const creator = Atomics.compareExchange(h, W_CREATOR, 0, me);
-      if (creator === 0) break;
-      const sleeper = new Int32Array(new SharedArrayBuffer(4));
-      const deadline = performance.now() + CREATE_WAIT_MS;
-      while (Atomics.load(h, W_MAGIC1) !== MAGIC1 && Atomics.load(h, W_CREATOR) === creator && sys.processAlive(creator)) {
-        // The creator word is shared memory: a live pid left there for good must not hold us forever.
-        if (performance.now() > deadline) {
-          throw new ShmStateError('ETIMEDOUT', `pid ${creator} has been creating the region directory for ${CREATE_WAIT_MS} ms; it is stuck, or something else wrote that word`);
-        }
-        Atomics.wait(sleeper, 0, 0, 1);
-      }
-      if (Atomics.load(h, W_MAGIC1) === MAGIC1) return;
-      if (Atomics.compareExchange(h, W_CREATOR, creator, me) === creator) break;
-    }
+    // Two processes creating at once: one initialises, the others wait for the magic (see claimCreation).
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    const claim = claimCreation(h, { creator: W_CREATOR, ready: W_MAGIC1, readyValue: MAGIC1 }, 'creating the region directory', () => Atomics.wait(sleeper, 0, 0, 1));
+    if (claim === 'exists') return;
     Atomics.store(h, W_VERSION, VERSION);
     Atomics.store(h, W_ENTRIES, entries);
     write64(h, W_HEAP_START_LO, start);

@@ -1,9 +1,9 @@
 import { ShmStateCorruptError, ShmStateError } from './errors';
-import { Ring } from './ring';
+import { Ring } from './descriptor-ring';
 import { ShmClosedError } from '@shmkit/shm-fd';
 
 import { checkMapped, mappingOf, type ClosedProbe } from './mapping-probe';
-import { checkRegion, isPowerOfTwo, type Memory } from './words';
+import { checkRegion, isPowerOfTwo, type Memory } from './memory-region';
 
 const RING_COUNT = 4;
 

@@ -7,13 +7,13 @@ import { HashMap, type HashMapOptions } from './hash-map';
 import { MpmcQueue } from './mpmc-queue';
 import { Mutex } from './mutex';
 import { RegionDirectory, type RegionInfo, type RegionKindName } from './region-directory';
-import { Ring } from './ring';
+import { Ring } from './descriptor-ring';
 import { Semaphore } from './semaphore';
 import { Seq } from './seq';
 import { SpscQueue } from './spsc-queue';
 import { Struct, type Migrate } from './struct';
 import type { StructFields } from './struct-layout';
-import type { Memory } from './words';
+import type { Memory } from './memory-region';
 
 export interface ShmStateOptions {
   /** Directory entries when the memory is fresh (default 64). */

@@ -1,6 +1,6 @@
 import { ShmStateCorruptError, ShmStateError } from './errors';
 import { assign, compile, makeView, parseLayout, type Plain, type StructFields, type StructView } from './struct-layout';
-import { alignUp, checkRegion, fourcc, int32At, type Memory } from './words';
+import { alignUp, checkRegion, fourcc, int32At, type Memory } from './memory-region';
 
 const MAGIC = fourcc('STRC');
 const VERSION = 1;

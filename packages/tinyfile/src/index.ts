@@ -5,3 +5,4 @@ export { defaultSocketPath } from './protocol/socket-path';
 export { TinyFileError, CorruptInputError, DaemonError, TinyFileClosedError } from './errors';
 export { compressBlock, decompressBlock, compressFramed, decompressFramed } from './codec/in-process';
 export type { CodecName } from './codec/codec';
+export { TINYFILE_CODES, type TinyFileCode } from './codes';

@@ -10,7 +10,7 @@ import { attach, checkOpen, checkPlacement, checkTimeout, translate, waitOptions
 /** Published when a lock is taken over from a dead holder: { what, deadHolder, by, permits? }. */
 export const recoveredChannel = diagnostics.channel('ipcbuffer:lock:recovered');
 
-/** Bytes a Mutex occupies inside a shared buffer (Mutex.at): shm-state's Mutex. */
+/** Bytes a Mutex occupies inside a shared buffer (IPCMutex.at): shm-state's Mutex. */
 export const MUTEX_BYTES = SharedMutex.byteLength;
 
 /** Size of a named lock's POSIX object. */
@@ -32,8 +32,8 @@ export function reportTakeover(guard: LockGuard, what: string, permits?: number)
 
 /**
  * A mutual-exclusion lock shared by processes (and threads): shm-state's
- * Mutex with thread ownership, in a named POSIX object (Mutex.open) or at
- * any offset of an IPCBuffer (Mutex.at).
+ * Mutex with thread ownership, in a named POSIX object (IPCMutex.open) or at
+ * any offset of an IPCBuffer (IPCMutex.at).
  *
  * The lock word holds the holder's thread id, set by the compare-and-swap
  * that takes it. When the holder (a process, or a worker thread) dies, a
@@ -44,7 +44,7 @@ export function reportTakeover(guard: LockGuard, what: string, permits?: number)
  * sections); lock() waits on the event loop (woken through a pipe) and never
  * blocks it.
  */
-export class Mutex implements Disposable {
+export class IPCMutex implements Disposable {
   readonly #m: SharedMutex;
   readonly #owned: IPCBuffer | undefined;
   /** The caller's buffer for locks placed with .at (named locks own theirs). */
@@ -64,10 +64,10 @@ export class Mutex implements Disposable {
   }
 
   /** The mutex named `name` (a POSIX shm object "/name"), created unlocked if missing. */
-  static open(name: string, options: OpenLockOptions = {}): Mutex {
+  static open(name: string, options: OpenLockOptions = {}): IPCMutex {
     const buf = openPosix(name, NAMED_BYTES, { create: options.create ?? true, ...(options.mode === undefined ? {} : { mode: options.mode }) });
     try {
-      return new Mutex(buf, 0, buf, `mutex ${buf.name as string}`);
+      return new IPCMutex(buf, 0, buf, `mutex ${buf.name as string}`);
     } catch (err) {
       buf.close();
       throw err;
@@ -75,9 +75,9 @@ export class Mutex implements Disposable {
   }
 
   /** A mutex in MUTEX_BYTES at `offset` (8-aligned) of a shared IPCBuffer; zeroed memory becomes an unlocked mutex. */
-  static at(buffer: IPCBuffer, offset = 0): Mutex {
+  static at(buffer: IPCBuffer, offset = 0): IPCMutex {
     const b = checkPlacement(buffer, offset, MUTEX_BYTES);
-    return new Mutex(b, offset, undefined, `mutex at offset ${offset} of ${b.name ?? b.path ?? b.key ?? b.kind}`);
+    return new IPCMutex(b, offset, undefined, `mutex at offset ${offset} of ${b.name ?? b.path ?? b.key ?? b.kind}`);
   }
 
   /** Removes the name; processes that opened it keep using it. */

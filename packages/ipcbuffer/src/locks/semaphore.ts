@@ -6,7 +6,7 @@ import { openPosix, unlinkPosix } from '../posix';
 import { NAMED_BYTES, reportTakeover, type OpenLockOptions } from './mutex';
 import { attach, checkOpen, checkPlacement, checkTimeout, translate, waitOptions, type AcquireOptions } from './placement';
 
-/** Most permits of a semaphore placed with Semaphore.at (each permit is a 4-byte owner word). */
+/** Most permits of a semaphore placed with IPCSemaphore.at (each permit is a 4-byte owner word). */
 const MAX_PERMITS = 4096;
 /** Most permits of a named semaphore: its owner words fit the one-page object (944). */
 const MAX_NAMED_PERMITS = largestFitting(NAMED_BYTES);
@@ -17,7 +17,7 @@ function largestFitting(bytes: number): number {
   return n;
 }
 
-/** Bytes a one-permit Semaphore occupies inside a shared buffer; see Semaphore.byteLengthFor. */
+/** Bytes a one-permit Semaphore occupies inside a shared buffer; see IPCSemaphore.byteLengthFor. */
 export const SEMAPHORE_BYTES = SharedSemaphore.byteLengthFor(1);
 
 export interface SemaphoreOptions extends OpenLockOptions {
@@ -41,7 +41,7 @@ function checkPermits(n: unknown, what: string, max: number, hint = ''): number 
  *
  * acquireSync() blocks the thread; acquire() waits on the event loop.
  */
-export class Semaphore implements Disposable {
+export class IPCSemaphore implements Disposable {
   readonly #s: SharedSemaphore;
   readonly #owned: IPCBuffer | undefined;
   /** The caller's buffer for locks placed with .at (named locks own theirs). */
@@ -60,17 +60,17 @@ export class Semaphore implements Disposable {
     this.#forget = owned === undefined ? closeWith(buffer, this) : undefined;
   }
 
-  /** Bytes a semaphore of `permits` permits occupies (Semaphore.at). */
+  /** Bytes a semaphore of `permits` permits occupies (IPCSemaphore.at). */
   static byteLengthFor(permits: number): number {
     return SharedSemaphore.byteLengthFor(checkPermits(permits, 'permits', MAX_PERMITS));
   }
 
   /** The semaphore named `name` (POSIX shm "/name"); created with `initial` permits (default 1, at most 944) if missing. */
-  static open(name: string, options: SemaphoreOptions = {}): Semaphore {
-    const initial = checkPermits(options.initial ?? 1, 'initial', MAX_NAMED_PERMITS, ' for a named semaphore (one page); place larger ones with Semaphore.at');
+  static open(name: string, options: SemaphoreOptions = {}): IPCSemaphore {
+    const initial = checkPermits(options.initial ?? 1, 'initial', MAX_NAMED_PERMITS, ' for a named semaphore (one page); place larger ones with IPCSemaphore.at');
     const buf = openPosix(name, NAMED_BYTES, { create: options.create ?? true, ...(options.mode === undefined ? {} : { mode: options.mode }) });
     try {
-      return new Semaphore(buf, 0, buf, `semaphore ${buf.name as string}`, initial);
+      return new IPCSemaphore(buf, 0, buf, `semaphore ${buf.name as string}`, initial);
     } catch (err) {
       buf.close();
       throw err;
@@ -78,10 +78,10 @@ export class Semaphore implements Disposable {
   }
 
   /** A semaphore at `offset` (8-aligned) of a shared IPCBuffer, initialised with `initial` permits by the first user. */
-  static at(buffer: IPCBuffer, offset = 0, options: { initial?: number } = {}): Semaphore {
+  static at(buffer: IPCBuffer, offset = 0, options: { initial?: number } = {}): IPCSemaphore {
     const initial = checkPermits(options.initial ?? 1, 'initial', MAX_PERMITS);
     const b = checkPlacement(buffer, offset, SharedSemaphore.byteLengthFor(initial));
-    return new Semaphore(b, offset, undefined, `semaphore at offset ${offset} of ${b.name ?? b.path ?? b.key ?? b.kind}`, initial);
+    return new IPCSemaphore(b, offset, undefined, `semaphore at offset ${offset} of ${b.name ?? b.path ?? b.key ?? b.kind}`, initial);
   }
 
   static unlink(name: string): void {

@@ -3,6 +3,7 @@ import path from 'node:path';
 
 import * as sys from '@shmkit/shm-fd/sys';
 
+import type { RmmapCode } from '../codes';
 import { RmmapError } from '../errors';
 import { errnoDescription } from './root-relative';
 
@@ -74,7 +75,9 @@ export function openConfined(rootReal: string, rel: string, wantWrite: boolean):
  */
 function openError(e: unknown, rel: string): RmmapError {
   const code = (e as { code?: unknown }).code;
-  const name = typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : 'ERR_RMMAP_IO';
+  // Any errno name passes through here; the connection sends the ones the
+  // wire knows (constants.ts WireError) and ERR_RMMAP_IO for the rest.
+  const name = typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? (code as RmmapCode) : 'ERR_RMMAP_IO';
   const why = errnoDescription(e) ?? 'cannot be opened';
   return new RmmapError(name, `${name === 'ERR_RMMAP_IO' ? '' : `${name}: `}${JSON.stringify(rel)}: ${why}`, { cause: e });
 }

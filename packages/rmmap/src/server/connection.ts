@@ -300,6 +300,9 @@ const DIRECT_MIN = 64 * 1024;
 
 /** write(2) on a non-blocking socket: bytes taken, 0 on EAGAIN or error (the socket reports errors itself). */
 function writeSome(fd: number, addr: number, len: number): number {
-  const r = sys.libc().write(fd, addr, len);
-  return r.value < 0 ? 0 : r.value;
+  try {
+    return sys.writeAt(fd, addr, len) ?? 0;
+  } catch {
+    return 0;
+  }
 }

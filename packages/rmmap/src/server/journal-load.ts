@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 
+import type { RmmapCode } from '../codes';
 import { RmmapError } from '../errors';
 import { type AppliedTable, pruneApplied, recordApplied } from './applied';
 import { crc32 } from '../crc32';
@@ -55,7 +56,7 @@ class Reader {
   }
 }
 
-function corrupt(file: string, at: number, why: string, code = 'ERR_RMMAP_JOURNAL_CORRUPT'): RmmapError {
+function corrupt(file: string, at: number, why: string, code: RmmapCode = 'ERR_RMMAP_JOURNAL_CORRUPT'): RmmapError {
   return new RmmapError(
     code,
     `journal ${file} is damaged at byte ${at} (${why}), so rmmapd cannot tell which retried writes it already applied. ` +

@@ -170,7 +170,10 @@ export class WriteJournal {
       for (const [id, applied] of snapshot.sessions) if (applied.size > 0) parts.push(encodeSession(id, applied));
       const all = Buffer.concat(parts);
       fs.writeSync(fd, all, 0, all.length, 0);
-      fs.renameSync(tmp, this.path);
+      // Synced before and after the rename, so a power loss leaves the old
+      // journal or the whole new one, never a renamed file with lost data.
+      fs.fsyncSync(fd);
+      sys.atomicReplace(tmp, this.path, { durable: true });
       this.#unmap();
       fs.closeSync(this.#fd);
       this.#fd = fd;

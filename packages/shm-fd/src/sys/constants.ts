@@ -122,3 +122,7 @@ export const SYS = process.arch === 'arm64'
 /** flock(2) operations. */
 export const LOCK_EX = 2;
 export const LOCK_NB = 4;
+
+// errno values the non-blocking calls answer with (Linux, every arch shmkit runs on).
+export const EINTR = 4;
+export const EAGAIN = 11;

@@ -44,7 +44,7 @@ export {
   type SendOptions,
   type Received,
 } from './socket';
-export { sendfile, splice, pipe, setPipeSize } from './io';
+export { sendfile, splice, pipe, setPipeSize, readAt, writeAt } from './io';
 export { getScratch } from './scratch';
 export { openForeignLibrary, type ForeignLibrary, type ForeignType } from './foreign-library';
 export { setSockOpt, getSockOpt, setSendTimeout, peerCredentials, type PeerCredentials, SOL_SOCKET, SO_TYPE, SO_ACCEPTCONN, SO_DOMAIN, SO_PEERCRED, SO_SNDBUF, SO_RCVBUF, SO_RCVLOWAT, SO_SNDTIMEO, SO_RCVTIMEO, IPPROTO_TCP, TCP_NODELAY } from './sockopt';

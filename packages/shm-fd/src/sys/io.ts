@@ -12,7 +12,7 @@ export function sendfile(outFd: number, inFd: number, offset: number, count: num
   const s = getScratch();
   s.buf.writeBigInt64LE(BigInt(offset), 0);
   const r = libc().sendfile(outFd, inFd, s.addr, count);
-  if (r.value === -1 && r.errno === 11) return null;
+  if (r.value === -1 && r.errno === C.EAGAIN) return null;
   return check(r, 'sendfile', `sending ${count} bytes from fd ${inFd} to fd ${outFd}`);
 }
 
@@ -33,7 +33,7 @@ export function splice(inFd: number, inOffset: number, outFd: number, outOffset:
     outPtr = s.addr + 8;
   }
   const r = libc().splice(inFd, inPtr, outFd, outPtr, len, flags);
-  if (r.value === -1 && r.errno === 11) return null;
+  if (r.value === -1 && r.errno === C.EAGAIN) return null;
   return check(r, 'splice', `moving ${len} bytes from fd ${inFd} to fd ${outFd}`);
 }
 
@@ -51,4 +51,28 @@ export function pipe(nonblocking = false): [number, number] {
  */
 export function setPipeSize(fd: number, bytes: number): number {
   return check(libc().fcntl(fd, C.F_SETPIPE_SZ, bytes), 'fcntl', `setting the pipe capacity of fd ${fd} to ${bytes} bytes`);
+}
+
+/**
+ * read(2) of up to `len` bytes into memory at `addr` (a mapping, or the
+ * scratch page) on a non-blocking fd: the bytes read, 0 at end of file, or
+ * `null` when nothing is there yet (EAGAIN) or a signal interrupted the call
+ * (EINTR): wait for POLLIN and call again. Other failures throw SystemError.
+ */
+export function readAt(fd: number, addr: number, len: number): number | null {
+  const r = libc().read(fd, addr, len);
+  if (r.value === -1 && (r.errno === C.EAGAIN || r.errno === C.EINTR)) return null;
+  return check(r, 'read', `reading ${len} bytes from fd ${fd}`);
+}
+
+/**
+ * write(2) of up to `len` bytes from memory at `addr` on a non-blocking fd:
+ * the bytes taken, or `null` when the fd is full (EAGAIN) or a signal
+ * interrupted the call (EINTR): wait for POLLOUT and call again. Other
+ * failures throw SystemError.
+ */
+export function writeAt(fd: number, addr: number, len: number): number | null {
+  const r = libc().write(fd, addr, len);
+  if (r.value === -1 && (r.errno === C.EAGAIN || r.errno === C.EINTR)) return null;
+  return check(r, 'write', `writing ${len} bytes to fd ${fd}`);
 }

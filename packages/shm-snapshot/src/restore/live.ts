@@ -4,9 +4,9 @@ import type { ShmkitError } from '@shmkit/shm-fd';
 
 import { ShmSnapshotError } from '../errors';
 import { PAGE_BYTES, type Geometry } from '../layout';
-import { readHead, scanEntries, type Head } from '../recover';
+import { readHead, scanEntries, type Head } from '../file-scan';
 import type { RecoveredConfiguration, Snapshot } from '../snapshot';
-import { Words } from '../words';
+import { Words } from '../u64-words';
 
 // Everything here reads a file another process is writing with pread()
 // into private memory: a child that shrinks the file makes a read come up

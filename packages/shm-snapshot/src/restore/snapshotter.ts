@@ -8,7 +8,7 @@ import { ShmSnapshotError } from '../errors';
 import { HEAD_ENTRY_MASK, HEAD_PAGE_MASK, HEAD_VERSION, HEAD_WRITE_OFFSET, MAGIC, MAGIC_OTHER_ENDIAN, entryLengthWord, entryOffsetWord } from '../layout';
 import { snapshotKey, type Configuration, type Snapshot } from '../snapshot';
 import { SnapshotFile } from '../snapshot-file';
-import { Words } from '../words';
+import { Words } from '../u64-words';
 import type { BackupPath } from './backup';
 import { copyRange } from './copy';
 import { parseRegion, preadFully, probeHead, readRegion, sharedFileSize, type Failure } from './live';

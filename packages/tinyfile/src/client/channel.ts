@@ -24,15 +24,13 @@ import {
   MIN_SLOT_SIZE,
   REQUEST_QUEUE_AT,
   RESPONSE_QUEUE_AT,
-  S_STATE,
-  SLOT_WORDS,
-  SLOTS_AT,
   slotDataAt,
   slotMessage,
   STATE_DONE,
   STATE_REQUEST,
   VERSION,
 } from '../protocol/layout';
+import { SlotHeader } from '../protocol/slot-header';
 
 const debug = debuglog('tinyfile');
 const connectedChannel = diagnostics.channel('tinyfile:client:connected');
@@ -122,6 +120,8 @@ export class Channel {
   readonly slots: number;
   readonly slotSize: number;
   readonly words: Int32Array;
+  /** Each slot's header words, typed (one accessor per slot, made once). */
+  readonly headers: readonly SlotHeader[];
   readonly #requests: SpscQueue;
   readonly #responses: SpscQueue;
   readonly #answers: Notifier;
@@ -164,6 +164,7 @@ export class Channel {
         throw new TinyFileError('ERR_TINYFILE_PROTOCOL', 'the channel header does not match the welcome message');
       }
       this.words = w;
+      this.headers = SlotHeader.forChannel(w, welcome.slots);
       // Whoever writes the channel can name any process in its doorbell
       // slots: ring only the daemon's, as the kernel saw it at connect().
       const daemonPid = sys.peerCredentials(fd).pid;
@@ -265,9 +266,9 @@ export class Channel {
     return this.#mapping.buffer.subarray(at, at + this.slotSize);
   }
 
-  /** Index of a slot's first header word in `words`. */
-  header(slot: number): number {
-    return SLOTS_AT / 4 + slot * SLOT_WORDS;
+  /** A slot's header words. */
+  header(slot: number): SlotHeader {
+    return this.headers[slot] as SlotHeader;
   }
 
   /** Resolves with a free slot, in FIFO order of the callers. */
@@ -299,7 +300,7 @@ export class Channel {
    */
   publish(slot: number, done: Completion, wait: 'async' | 'sync' = 'async', spin = false): void {
     this.#owner[slot] = done;
-    Atomics.store(this.words, this.header(slot) + S_STATE, STATE_REQUEST);
+    this.header(slot).state = STATE_REQUEST;
     // The slot's words are written; pushing its number publishes them (the queue stores its tail last).
     if (!this.#requests.tryPush(slotMessage(slot))) {
       this.#owner[slot] = undefined;
@@ -387,7 +388,7 @@ export class Channel {
       this.#socket.destroy();
       return;
     }
-    const st = Atomics.load(this.words, this.header(s) + S_STATE);
+    const st = this.header(s).state;
     this.#owner[s] = undefined;
     this.#outstanding--;
     try {

@@ -2,15 +2,15 @@
 // per-chunk prepare/complete callbacks, error decoding and small helpers.
 import { varintLength, writeVarint } from '../codec/varint';
 import { CorruptInputError, TinyFileError } from '../errors';
-import { OP, S_ERR_OFFSET, S_IN_LEN, S_OUT_LEN, S_OUT_LIMIT, S_STATUS, STATUS_NAME } from '../protocol/layout';
+import { OP, STATUS_NAME } from '../protocol/layout';
+import type { SlotHeader } from '../protocol/slot-header';
 import type { FrameBatch } from '../codec/frame-splitter';
 import type { Channel } from './channel';
 
 /** What a completed chunk's callback receives; valid only during the callback. */
 export interface Done {
   data: Buffer;
-  words: Int32Array;
-  h: number;
+  slot: SlotHeader;
   outLen: number;
 }
 
@@ -18,21 +18,21 @@ export interface Done {
 const SPIN_MAX_BYTES = 16 * 1024;
 
 /** Whether a prepared request is small enough that its answer is worth spinning for (the daemon estimates work the same way). */
-export function smallWork(words: Int32Array, h: number, op: number): boolean {
-  const inLen = Atomics.load(words, h + S_IN_LEN);
-  const work = op === OP.DECOMPRESS_RAW ? Atomics.load(words, h + S_OUT_LIMIT) : op === OP.DECOMPRESS_FRAMED ? 4 * inLen : inLen;
+export function smallWork(slot: SlotHeader, op: number): boolean {
+  const inLen = slot.inLen;
+  const work = op === OP.DECOMPRESS_RAW ? slot.outLimit : op === OP.DECOMPRESS_FRAMED ? 4 * inLen : inLen;
   return work <= SPIN_MAX_BYTES;
 }
 
-export type Prepare = (data: Buffer, words: Int32Array, h: number) => void;
+export type Prepare = (data: Buffer, slot: SlotHeader) => void;
 
-export function failure(ch: Channel, data: Buffer, words: Int32Array, h: number, base: number): TinyFileError {
+export function failure(ch: Channel, data: Buffer, slot: SlotHeader, base: number): TinyFileError {
   const dead = ch.dead;
   if (dead !== undefined) return dead;
-  const code = STATUS_NAME[Atomics.load(words, h + S_STATUS)] ?? 'ERR_TINYFILE_INTERNAL';
-  const len = Math.max(0, Math.min(Atomics.load(words, h + S_OUT_LEN), 2000));
+  const code = STATUS_NAME[slot.status] ?? 'ERR_TINYFILE_INTERNAL';
+  const len = Math.max(0, Math.min(slot.outLen, 2000));
   const message = data.toString('utf8', 0, len) || 'tinyd failed the request';
-  const at = Atomics.load(words, h + S_ERR_OFFSET);
+  const at = slot.errOffset;
   if (code === 'ERR_TINYFILE_CORRUPT_INPUT' || code === 'ERR_TINYFILE_BAD_CHECKSUM' || code === 'ERR_TINYFILE_WINDOW') {
     return new CorruptInputError(message, at >= 0 ? base + at : undefined, code);
   }
@@ -58,16 +58,16 @@ export function checkInput(input: unknown): asserts input is Uint8Array {
 }
 
 export function compressPrepare(piece: Uint8Array): Prepare {
-  return (data, words, h) => {
+  return (data, slot) => {
     data.set(piece, 0);
-    Atomics.store(words, h + S_IN_LEN, piece.length);
+    slot.inLen = piece.length;
   };
 }
 
 export function framedPrepare(batch: FrameBatch): Prepare {
-  return (data, words, h) => {
+  return (data, slot) => {
     batch.data.copy(data, 0);
-    Atomics.store(words, h + S_IN_LEN, batch.data.length);
+    slot.inLen = batch.data.length;
   };
 }
 

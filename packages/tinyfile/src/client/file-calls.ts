@@ -73,7 +73,10 @@ export async function decompressFile(c: Chunker, src: string, dst: string, optio
         pos += n;
         // The splitter may keep views of what we pass: hand it a copy.
         for (const batch of splitter.push(Buffer.from(buf.subarray(0, n)))) {
-          pending.push({ p: c.chunk(OP.DECOMPRESS_FRAMED, framedPrepare(batch), copyOut, batch.offset), end: batch.offset + batch.data.length });
+          const p = c.chunk(OP.DECOMPRESS_FRAMED, framedPrepare(batch), copyOut, batch.offset);
+          // Awaited in order by drainOne; until then a failure must not count as unhandled.
+          p.catch(() => undefined);
+          pending.push({ p, end: batch.offset + batch.data.length });
           while (pending.length >= depth) await drainOne();
         }
       }

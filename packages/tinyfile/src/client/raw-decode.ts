@@ -4,17 +4,6 @@ import { HISTORY } from '../codec/raw-decoder';
 import { type RawPiece, splitRawBlock } from '../codec/raw-split';
 import { readVarint } from '../codec/varint';
 import { CorruptInputError, TinyFileError } from '../errors';
-import {
-  S_CONSUMED,
-  S_COPY_LEFT,
-  S_COPY_OFFSET,
-  S_HIST_LEN,
-  S_IN_LEN,
-  S_LITERAL,
-  S_OUT_LIMIT,
-  S_PRODUCED_HI,
-  S_PRODUCED_LO,
-} from '../protocol/layout';
 import type { Channel } from './channel';
 import type { Done, Prepare } from './chunking';
 
@@ -27,22 +16,18 @@ export function independentPieces(block: Uint8Array, start: number, declared: nu
 }
 
 export function piecePrepare(block: Uint8Array, p: RawPiece): Prepare {
-  return (data, words, h) => {
+  return (data, slot) => {
     data.set(block.subarray(p.inStart, p.inEnd), 0);
-    Atomics.store(words, h + S_IN_LEN, p.inEnd - p.inStart);
-    Atomics.store(words, h + S_HIST_LEN, 0);
-    Atomics.store(words, h + S_OUT_LIMIT, p.outEnd - p.outStart);
-    Atomics.store(words, h + S_LITERAL, 0);
-    Atomics.store(words, h + S_COPY_LEFT, 0);
-    Atomics.store(words, h + S_COPY_OFFSET, 0);
-    Atomics.store(words, h + S_PRODUCED_LO, p.outStart % 2 ** 32 | 0);
-    Atomics.store(words, h + S_PRODUCED_HI, Math.floor(p.outStart / 2 ** 32));
+    slot.inLen = p.inEnd - p.inStart;
+    slot.histLen = 0;
+    slot.outLimit = p.outEnd - p.outStart;
+    slot.setRawDecodeWords(0, 0, 0, p.outStart);
   };
 }
 
 export function pieceComplete(d: Done, p: RawPiece, out: Buffer): void {
-  const consumed = Atomics.load(d.words, d.h + S_CONSUMED);
-  const whole = Atomics.load(d.words, d.h + S_LITERAL) === 0 && Atomics.load(d.words, d.h + S_COPY_LEFT) === 0;
+  const consumed = d.slot.consumed;
+  const whole = d.slot.literal === 0 && d.slot.copyLeft === 0;
   // Sizes come from the daemon, and must be exactly what the piece decodes to.
   if (d.outLen !== p.outEnd - p.outStart || consumed !== p.inEnd - p.inStart || !whole) {
     throw new TinyFileError('ERR_TINYFILE_PROTOCOL', `tinyd decoded a piece to ${d.outLen} bytes from ${consumed}, not ${p.outEnd - p.outStart} from ${p.inEnd - p.inStart}`);
@@ -91,7 +76,7 @@ export class RawDecode {
     this.#check();
   }
 
-  prepare: Prepare = (data, words, h) => {
+  prepare: Prepare = (data, slot) => {
       const slotSize = data.length;
       const hist = Math.min(HISTORY, this.#produced);
       const inLen = Math.min(slotSize - hist, this.#block.length - this.inPos);
@@ -99,18 +84,14 @@ export class RawDecode {
       this.#hist = hist;
       this.#out.copy(data, 0, this.#produced - hist, this.#produced);
       data.set(this.#block.subarray(this.inPos, this.inPos + inLen), hist);
-      Atomics.store(words, h + S_IN_LEN, inLen);
-      Atomics.store(words, h + S_HIST_LEN, hist);
-      Atomics.store(words, h + S_OUT_LIMIT, Math.min(slotSize - hist, this.#declared - this.#produced));
-      Atomics.store(words, h + S_LITERAL, this.#literal);
-      Atomics.store(words, h + S_COPY_LEFT, this.#copyLeft);
-      Atomics.store(words, h + S_COPY_OFFSET, this.#copyOffset);
-      Atomics.store(words, h + S_PRODUCED_LO, this.#produced % 2 ** 32 | 0);
-      Atomics.store(words, h + S_PRODUCED_HI, Math.floor(this.#produced / 2 ** 32));
+      slot.inLen = inLen;
+      slot.histLen = hist;
+      slot.outLimit = Math.min(slotSize - hist, this.#declared - this.#produced);
+      slot.setRawDecodeWords(this.#literal, this.#copyLeft, this.#copyOffset, this.#produced);
   };
 
   complete = (d: Done): void => {
-    const consumed = Atomics.load(d.words, d.h + S_CONSUMED);
+    const consumed = d.slot.consumed;
     // Sizes come from the daemon: check them before copying.
     if (d.outLen < 0 || d.outLen > this.#declared - this.#produced || this.#hist + d.outLen > d.data.length || consumed < 0 || consumed > this.#sent) {
       throw new TinyFileError('ERR_TINYFILE_PROTOCOL', 'tinyd answered with out-of-range lengths');
@@ -118,9 +99,9 @@ export class RawDecode {
     // tinyd decodes in place, right after the history it was given.
     d.data.copy(this.#out, this.#produced, this.#hist, this.#hist + d.outLen);
     this.#produced += d.outLen;
-    this.#literal = Atomics.load(d.words, d.h + S_LITERAL);
-    this.#copyLeft = Atomics.load(d.words, d.h + S_COPY_LEFT);
-    this.#copyOffset = Atomics.load(d.words, d.h + S_COPY_OFFSET);
+    this.#literal = d.slot.literal;
+    this.#copyLeft = d.slot.copyLeft;
+    this.#copyOffset = d.slot.copyOffset;
     const before = this.inPos;
     this.inPos += consumed;
     if (consumed === 0 && d.outLen === 0) {

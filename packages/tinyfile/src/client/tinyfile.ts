@@ -6,7 +6,8 @@ import type { Transform } from 'node:stream';
 
 import { maxCompressedLength } from '../codec/codec';
 import { type DaemonError, TinyFileClosedError, TinyFileError } from '../errors';
-import { compressChunkSize, OP, S_DISPATCHED_AT, S_GROUP, S_OP, S_OUT_LEN, S_REQ_ID, S_SEEN_AT, S_STATUS, STATUS_NAME } from '../protocol/layout';
+import { compressChunkSize, OP, STATUS_NAME } from '../protocol/layout';
+import type { SlotHeader } from '../protocol/slot-header';
 import { defaultSocketPath } from '../protocol/socket-path';
 import { BlockGather, MAX_GATHER_BYTES, ScratchPool } from './block-gather';
 import { Channel } from './channel';
@@ -155,19 +156,19 @@ export class TinyFile {
     return this.#channel;
   }
 
-  #note(words: Int32Array, h: number): void {
+  #note(slot: SlotHeader): void {
     this.#stats.chunks++;
-    const waited = Atomics.load(words, h + S_DISPATCHED_AT) - Atomics.load(words, h + S_SEEN_AT);
+    const waited = slot.dispatchedAt - slot.seenAt;
     if (waited > this.#stats.maxWaitedChunks) this.#stats.maxWaitedChunks = waited;
   }
 
-  #fill(ch: Channel, slot: number, op: number, prepare: Prepare, group: number): { data: Buffer; h: number } {
+  #fill(ch: Channel, slot: number, op: number, prepare: Prepare, group: number): { data: Buffer; h: SlotHeader } {
     const data = ch.data(slot);
     const h = ch.header(slot);
-    Atomics.store(ch.words, h + S_OP, op);
-    Atomics.store(ch.words, h + S_GROUP, group);
-    Atomics.store(ch.words, h + S_REQ_ID, ++this.#reqId | 0);
-    prepare(data, ch.words, h);
+    h.op = op;
+    h.group = group;
+    h.reqId = ++this.#reqId | 0;
+    prepare(data, h);
     return { data, h };
   }
 
@@ -176,13 +177,13 @@ export class TinyFile {
     const ch = await this.#ready();
     const slot = await ch.acquire();
     const { data, h } = this.#fill(ch, slot, op, prepare, group);
-    const small = smallWork(ch.words, h, op);
+    const small = smallWork(h, op);
     const p = new Promise<T>((resolve, reject) => {
       ch.publish(slot, (_s, failed) => {
-        if (failed) return reject(failure(ch, data, ch.words, h, base));
-        this.#note(ch.words, h);
+        if (failed) return reject(failure(ch, data, h, base));
+        this.#note(h);
         try {
-          resolve(complete({ data, words: ch.words, h, outLen: Atomics.load(ch.words, h + S_OUT_LEN) }));
+          resolve(complete({ data, slot: h, outLen: h.outLen }));
         } catch (err) {
           reject(err as Error);
         }
@@ -198,17 +199,17 @@ export class TinyFile {
     let result: { ok: true; value: T } | { ok: false; err: Error } | undefined;
     ch.publish(slot, (_s, failed) => {
       if (failed) {
-        result = { ok: false, err: failure(ch, data, ch.words, h, base) };
+        result = { ok: false, err: failure(ch, data, h, base) };
         return;
       }
-      this.#note(ch.words, h);
+      this.#note(h);
       try {
-        result = { ok: true, value: complete({ data, words: ch.words, h, outLen: Atomics.load(ch.words, h + S_OUT_LEN) }) };
+        result = { ok: true, value: complete({ data, slot: h, outLen: h.outLen }) };
       } catch (err) {
         result = { ok: false, err: err as Error };
       }
     }, 'sync');
-    ch.waitSync(slot, smallWork(ch.words, h, op));
+    ch.waitSync(slot, smallWork(h, op));
     if (result === undefined) throw ch.dead ?? new TinyFileError('ERR_TINYFILE_INTERNAL', 'the request ended without a result');
     if (!result.ok) throw result.err;
     return result.value;
@@ -231,12 +232,12 @@ export class TinyFile {
       slots.push(slot);
       ch.publish(slot, (_s, failed) => {
         if (failed) {
-          first ??= failure(ch, data, ch.words, h, base(i));
+          first ??= failure(ch, data, h, base(i));
           return;
         }
-        this.#note(ch.words, h);
+        this.#note(h);
         try {
-          complete(i, { data, words: ch.words, h, outLen: Atomics.load(ch.words, h + S_OUT_LEN) });
+          complete(i, { data, slot: h, outLen: h.outLen });
         } catch (err) {
           first ??= err as Error;
         }
@@ -418,14 +419,14 @@ export class TinyFile {
     const slot = await ch.acquire();
     const data = ch.data(slot);
     const h = ch.header(slot);
-    Atomics.store(ch.words, h + S_OP, req.op);
-    for (const [k, v] of Object.entries(req.words)) Atomics.store(ch.words, h + Number(k), v);
+    h.op = req.op;
+    for (const [k, v] of Object.entries(req.words)) h.storeWord(Number(k), v);
     req.data?.copy(data, 0);
     return new Promise((resolve, reject) => {
       ch.publish(slot, (_s, failed) => {
         if (ch.dead !== undefined) return reject(ch.dead);
-        const outLen = Atomics.load(ch.words, h + S_OUT_LEN);
-        const status = STATUS_NAME[Atomics.load(ch.words, h + S_STATUS)] ?? 'unknown';
+        const outLen = h.outLen;
+        const status = STATUS_NAME[h.status] ?? 'unknown';
         resolve({ failed, status, outLen, message: failed ? data.toString('utf8', 0, Math.max(0, Math.min(outLen, 2000))) : '' });
       });
     });

@@ -5,6 +5,7 @@ import { Notifier, SpscQueue } from '@shmkit/shm-state';
 
 import type { SlotRequest } from './serve';
 import { ANSWER_NOTIFIER_AT, QUEUE_CAPACITY, REQUEST_QUEUE_AT, RESPONSE_QUEUE_AT } from '../protocol/layout';
+import { SlotHeader } from '../protocol/slot-header';
 
 /** tinyd's record of one registered client. It owns the channel memfd and the daemon's mapping of it. */
 export class ClientConn {
@@ -17,6 +18,8 @@ export class ClientConn {
   readonly fd: number;
   readonly mapping: sys.Mapping;
   readonly words: Int32Array;
+  /** Each slot's header words, typed (one accessor per slot, made once). */
+  readonly headers: readonly SlotHeader[];
   /** Slot numbers the client submits, and the ones we hand back. */
   readonly requests: SpscQueue;
   readonly responses: SpscQueue;
@@ -55,6 +58,7 @@ export class ClientConn {
     this.mapping = init.mapping;
     this.slots = init.slots;
     this.words = init.mapping.int32(0, init.mapping.length >>> 2);
+    this.headers = SlotHeader.forChannel(this.words, init.slots);
     // The client can write any doorbell address into its channel: our wakeups
     // only ever ring the process at the other end of its socket (SO_PEERCRED).
     const allowPeer = (pid: number) => pid === init.pid;

@@ -4,7 +4,8 @@
 import os from 'node:os';
 
 import type { Codec } from '../codec/codec';
-import { OP, S_DISPATCHED_AT, S_GROUP, S_SEEN_AT, S_STATE, S_STATUS, SLOT_WORDS, SLOTS_AT, STATE_BUSY, STATE_DONE, STATE_FAILED, slotMessage, STATUS } from '../protocol/layout';
+import { OP, STATE_BUSY, STATE_DONE, STATE_FAILED, slotMessage, STATUS } from '../protocol/layout';
+import type { SlotHeader } from '../protocol/slot-header';
 import type { ClientConn } from './client-conn';
 import type { DaemonLog } from './daemon-log';
 import { loadRequest, scratchFor, serveSlot, type ServeScratch, type SlotRequest } from './serve';
@@ -200,7 +201,7 @@ export class Scheduler {
     }
     c.queued[slot] = true;
     c.seenAt[slot] = this.#dispatchSeq;
-    c.group[slot] = Atomics.load(c.words, SLOTS_AT / 4 + slot * SLOT_WORDS + S_GROUP);
+    c.group[slot] = (c.headers[slot] as SlotHeader).group;
     c.ready.push(slot);
   }
 
@@ -271,9 +272,9 @@ export class Scheduler {
   }
 
   #dispatch(c: ClientConn, slot: number): boolean {
-    const h = SLOTS_AT / 4 + slot * SLOT_WORDS;
+    const h = c.headers[slot] as SlotHeader;
     // Loaded once here; the executor gets these values (serve.ts checks their ranges).
-    const req: SlotRequest = c.request[slot] ??= loadRequest(c.words, slot);
+    const req: SlotRequest = c.request[slot] ??= loadRequest(h);
     const { op, inLen } = req;
     const work = op === OP.DECOMPRESS_RAW ? req.outLimit : op === OP.DECOMPRESS_FRAMED ? 4 * inLen : inLen;
     // Small work runs inline (a worker hand-off costs more than it); larger
@@ -281,16 +282,16 @@ export class Scheduler {
     const inline = this.pool === undefined || work <= this.#inlineMax;
     if (!inline && this.pool!.room === 0) return false;
     c.request[slot] = undefined;
-    Atomics.store(c.words, h + S_SEEN_AT, c.seenAt[slot]!);
-    Atomics.store(c.words, h + S_DISPATCHED_AT, this.#dispatchSeq++);
-    Atomics.store(c.words, h + S_STATE, STATE_BUSY);
+    h.seenAt = c.seenAt[slot]!;
+    h.dispatchedAt = this.#dispatchSeq++;
+    h.state = STATE_BUSY;
     c.queued[slot] = false;
     c.inFlight[slot] = true;
     c.inFlightCount++;
     const inBytes = Math.max(0, inLen);
     if (inline) {
       this.#servedInline = true;
-      const r = serveSlot(c.mapping.buffer, c.words, slot, this.#smsSize, this.#codec, this.#scratch, req);
+      const r = serveSlot(c.mapping.buffer, h, slot, this.#smsSize, this.#codec, this.#scratch, req);
       this.#finish(c, slot, r.ok, inBytes, r.outLen);
     } else {
       this.pool!.run({ type: 'task', clientId: c.id, fd: c.fd, length: c.mapping.length, slot, req });
@@ -305,7 +306,7 @@ export class Scheduler {
       if (d.error !== undefined) {
         this.#log.limited(`client ${c.id} worker`, `client ${c.id}: a worker could not serve slot ${d.slot}: ${d.error}`, { client: c.id }, 'warn');
         // Its mapping is still ours: the slot is in flight until #finish.
-        if (!c.dead) Atomics.store(c.words, SLOTS_AT / 4 + d.slot * SLOT_WORDS + S_STATUS, STATUS.ERR_TINYFILE_INTERNAL);
+        if (!c.dead) (c.headers[d.slot] as SlotHeader).status = STATUS.ERR_TINYFILE_INTERNAL;
       }
       this.#finish(c, d.slot, d.ok && d.error === undefined, c.pendingIn[d.slot] ?? 0, d.outLen);
       this.#flush(c);
@@ -320,7 +321,6 @@ export class Scheduler {
       this.#maybeRelease(c);
       return;
     }
-    const h = SLOTS_AT / 4 + slot * SLOT_WORDS;
     if (ok) {
       c.bytesIn += inBytes;
       c.bytesOut += outLen;
@@ -334,7 +334,7 @@ export class Scheduler {
     this.totals.chunks++;
     // Result words first (already stored), then the state; the slot number
     // goes on the response queue in #flush.
-    Atomics.store(c.words, h + S_STATE, ok ? STATE_DONE : STATE_FAILED);
+    (c.headers[slot] as SlotHeader).state = ok ? STATE_DONE : STATE_FAILED;
     c.answered.push(slot);
     this.#unflushed.add(c);
   }

@@ -10,27 +10,8 @@ import { NATIVE_DECODE_MIN } from '../codec/libsnappy';
 import { decodeRawStep, HISTORY, type RawDecodeState } from '../codec/raw-decoder';
 import { varintLength, writeVarint } from '../codec/varint';
 import { CorruptInputError } from '../errors';
-import {
-  OP,
-  S_CONSUMED,
-  S_COPY_LEFT,
-  S_COPY_OFFSET,
-  S_ERR_OFFSET,
-  S_HIST_LEN,
-  S_IN_LEN,
-  S_LITERAL,
-  S_OP,
-  S_OUT_LEN,
-  S_OUT_LIMIT,
-  S_PRODUCED_HI,
-  S_PRODUCED_LO,
-  S_STATUS,
-  SLOT_WORDS,
-  SLOTS_AT,
-  slotDataAt,
-  STATUS,
-  type StatusName,
-} from '../protocol/layout';
+import { OP, slotDataAt, STATUS, type StatusName } from '../protocol/layout';
+import type { SlotHeader } from '../protocol/slot-header';
 
 /**
  * Per-executor scratch memory, sized once for the daemon's slot size. It is
@@ -88,25 +69,23 @@ export interface SlotRequest {
 }
 
 /** Loads a slot's request words once (Atomics: the client writes them concurrently). */
-export function loadRequest(words: Int32Array, slot: number): SlotRequest {
-  const h = SLOTS_AT / 4 + slot * SLOT_WORDS;
-  return { op: Atomics.load(words, h + S_OP), inLen: Atomics.load(words, h + S_IN_LEN), outLimit: Atomics.load(words, h + S_OUT_LIMIT) };
+export function loadRequest(header: SlotHeader): SlotRequest {
+  return { op: header.op, inLen: header.inLen, outLimit: header.outLimit };
 }
 
 /**
- * `channel` is the whole mapped channel; `words` an Int32Array over it.
+ * `channel` is the whole mapped channel; `header` the header words of `slot` in it.
  * Returns whether the request succeeded; on failure the slot data holds the message.
  */
 export function serveSlot(
   channel: Buffer,
-  words: Int32Array,
+  header: SlotHeader,
   slot: number,
   slotSize: number,
   codec: Codec,
   scratch: ServeScratch,
   req: SlotRequest,
 ): ServeResult {
-  const h = SLOTS_AT / 4 + slot * SLOT_WORDS;
   const data = channel.subarray(slotDataAt(slot, slotSize), slotDataAt(slot, slotSize) + slotSize);
   // Each field is read exactly once (here or by the scheduler, into `req`): the client can change them at any time.
   const { op, inLen, outLimit } = req;
@@ -137,12 +116,12 @@ export function serveSlot(
         break;
       }
       case OP.DECOMPRESS_RAW: {
-        const hist = Atomics.load(words, h + S_HIST_LEN);
+        const hist = header.histLen;
         const state: RawDecodeState = {
-          literal: Atomics.load(words, h + S_LITERAL),
-          copyLeft: Atomics.load(words, h + S_COPY_LEFT),
-          copyOffset: Atomics.load(words, h + S_COPY_OFFSET),
-          produced: (Atomics.load(words, h + S_PRODUCED_HI) >>> 0) * 2 ** 32 + (Atomics.load(words, h + S_PRODUCED_LO) >>> 0),
+          literal: header.literal,
+          copyLeft: header.copyLeft,
+          copyOffset: header.copyOffset,
+          produced: header.produced,
         };
         if (hist < 0 || hist > HISTORY || hist + inLen > slotSize) throw new BadRequest(`history ${hist} + input ${inLen} do not fit the slot`);
         if (outLimit < 0 || outLimit > slotSize) throw new BadRequest(`output limit ${outLimit} is outside [0, ${slotSize}]`);
@@ -153,11 +132,8 @@ export function serveSlot(
         const n = whole ? decodeWhole(codec, data, inLen, outLimit, scratch.work) : -1;
         if (n >= 0) {
           outLen = n;
-          Atomics.store(words, h + S_CONSUMED, inLen);
-          Atomics.store(words, h + S_LITERAL, 0);
-          Atomics.store(words, h + S_COPY_LEFT, 0);
-          Atomics.store(words, h + S_PRODUCED_LO, (state.produced + n) % 2 ** 32 | 0);
-          Atomics.store(words, h + S_PRODUCED_HI, Math.floor((state.produced + n) / 2 ** 32));
+          header.consumed = inLen;
+          header.setRawDecodeWords(0, 0, 0, state.produced + n);
           break;
         }
         // The input moves to private memory and the output is decoded in
@@ -170,12 +146,8 @@ export function serveSlot(
         else data.copy(input, 0, hist, hist + inLen);
         const r = decodeRawStep(input, 0, inLen, data, hist, Math.min(hist + outLimit, slotSize), state);
         outLen = r.outPos - hist;
-        Atomics.store(words, h + S_CONSUMED, r.inPos);
-        Atomics.store(words, h + S_LITERAL, state.literal);
-        Atomics.store(words, h + S_COPY_LEFT, state.copyLeft);
-        Atomics.store(words, h + S_COPY_OFFSET, state.copyOffset);
-        Atomics.store(words, h + S_PRODUCED_LO, state.produced % 2 ** 32 | 0);
-        Atomics.store(words, h + S_PRODUCED_HI, Math.floor(state.produced / 2 ** 32));
+        header.consumed = r.inPos;
+        header.setRawDecode(state);
         break;
       }
       case OP.DECOMPRESS_FRAMED: {
@@ -201,8 +173,8 @@ export function serveSlot(
     }
   }
   if (status !== 'OK') outLen = data.write(message.slice(0, 2000), 0, 'utf8');
-  Atomics.store(words, h + S_OUT_LEN, outLen);
-  Atomics.store(words, h + S_ERR_OFFSET, errOffset);
-  Atomics.store(words, h + S_STATUS, STATUS[status]);
+  header.outLen = outLen;
+  header.errOffset = errOffset;
+  header.status = STATUS[status];
   return { ok: status === 'OK', status, outLen };
 }

@@ -18,7 +18,7 @@ import {
   type Geometry,
 } from './layout';
 import type { RecoveredConfiguration, Snapshot } from './snapshot';
-import type { Words } from './words';
+import type { Words } from './u64-words';
 
 export interface Head {
   configuration: RecoveredConfiguration;

@@ -2,7 +2,7 @@ import { ShmClosedError } from '@shmkit/shm-fd';
 
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
-import { checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './words';
+import { checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './memory-region';
 
 const MAGIC = fourcc('RING');
 const VERSION = 1;
