@@ -7,7 +7,7 @@ import path from 'node:path';
 
 // The built package, as users run it (tsx-transpiled sources add per-call overhead of their own).
 import { rmmap } from '@shmkit/rmmap';
-import { percentile } from '@shmkit/shm-fd/unstable-bench';
+import { percentile } from '@shmkit/kit/bench';
 
 import { scratch, startRmmapd, startScript, table } from './util';
 
