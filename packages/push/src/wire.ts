@@ -16,9 +16,10 @@ import {
   trailerLen,
   type ChecksumId,
 } from './constants';
+import { takeBytes } from '@shmkit/kit/bytes';
+
 import { PushStatus, type PushStatusCode } from './codes';
 import { PushError } from './errors';
-import { takeBytes } from './take-bytes';
 
 export interface Header {
   name: string;

@@ -1,7 +1,8 @@
+import { takeBytes } from '@shmkit/kit/bytes';
+
 import { HEADER_AFTER_LENGTH, LENGTH_BYTES, ParserState, type ParserStateCode } from './constants';
 import { RmmapProtocolError } from './errors';
 import type { RmmapCode } from './codes';
-import { takeBytes } from './take-bytes';
 
 /** One decoded frame. */
 export interface RawFrame {
