@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { publicPackages } from './helpers/packages';
 import { repoRoot } from './helpers/proc';
 
 // Every package keeps its CHANGES.md in one format (Keep a Changelog 1.1.0):
 // `## Unreleased` first, then released versions, newest first; inside a
 // version only the standard groups.
 const GROUPS = new Set(['Added', 'Changed', 'Deprecated', 'Removed', 'Fixed', 'Security']);
-const packages = fs.readdirSync(path.join(repoRoot, 'packages')).filter((n) => fs.existsSync(path.join(repoRoot, 'packages', n, 'package.json')));
+const packages = publicPackages();
 
 test.each(packages)('packages/%s/CHANGES.md follows Keep a Changelog', (name) => {
   const file = path.join(repoRoot, 'packages', name, 'CHANGES.md');

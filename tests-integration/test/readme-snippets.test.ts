@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
+import { publicPackages } from './helpers/packages';
 import { bin, killAll, repoRoot, run, start, type Proc } from './helpers/proc';
 import { extensionOf, extractSnippets, type Snippet } from './helpers/readme-snippets';
 
@@ -26,8 +27,7 @@ function markdownFiles(dir: string): string[] {
 const files = markdownFiles(repoRoot).sort();
 const snippets = files.flatMap((f) => extractSnippets(f));
 const runnable = snippets.filter((s) => !s.fragment);
-const packageReadmes = fs
-  .readdirSync(path.join(repoRoot, 'packages'))
+const packageReadmes = publicPackages()
   .map((name) => path.join(repoRoot, 'packages', name, 'README.md'))
   .filter((f) => fs.existsSync(f));
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { publicPackages } from './helpers/packages';
 import { repoRoot } from './helpers/proc';
 
 // Every package README has the same skeleton, so a reader knows where to
@@ -8,8 +9,7 @@ import { repoRoot } from './helpers/proc';
 // checks the snippet), then the API, and these sections in this order.
 const ORDER = ['Errors', 'Lifetime', 'Limits', 'Benchmark'];
 
-const readmes = fs
-  .readdirSync(path.join(repoRoot, 'packages'))
+const readmes = publicPackages()
   .map((name) => path.join('packages', name, 'README.md'))
   .filter((f) => fs.existsSync(path.join(repoRoot, f)));
 

@@ -57,7 +57,7 @@ test.each([
   const d = await daemonWithLib(lib);
   const notice = d.stderr().split('\n').filter((l) => l.includes('native codec unavailable'));
   expect(notice).toHaveLength(1);
-  expect(notice[0]).toMatch(/^tinyd: native codec unavailable, using the js codec: libsnappy did not load/);
+  expect(notice[0]).toMatch(/ warn +tinyd: native codec unavailable, using the js codec: libsnappy did not load/);
   expect(notice[0]).toMatch(why);
   expect(d.stderr()).toMatch(/listening on .*codec js\)/);
   expect((await statusJson()).codec).toBe('js');

@@ -85,7 +85,7 @@ export class Tinyd {
   static async start(options: TinydOptions): Promise<Tinyd> {
     const opts = resolveOptions(options);
     // Before binding: a codec that was asked for by name and does not load stops the start.
-    const codec = codecByName(opts.codec, (line) => opts.logger.info(line));
+    const codec = codecByName(opts.codec, (line) => opts.logger.warn(line));
     let server: net.Server;
     let socketPath = opts.socketPath;
     let activated: Awaited<ReturnType<typeof listenActivated>>;
