@@ -2,7 +2,7 @@
 // and run under a real systemd booted in private namespaces
 // (helpers/systemd-ns.ts): the fd store keeps shm-fd's table across
 // restarts, shm-restore recovers after everything is SIGKILLed, and a
-// child of shm-fd reports readiness itself (NotifyAccess=all).
+// child of shm-fd reports readiness through it (NotifyAccess=main).
 // The daemons' units (tinyd, rmmapd) are in systemd-daemons.test.ts.
 import fs from 'node:fs';
 import os from 'node:os';
@@ -45,8 +45,9 @@ const counter = path.join(repoRoot, 'tests-integration', 'test', 'fixtures', 'no
 const testUnits: Record<string, string> = {
   'primes-simple.service': `[Service]\nType=simple\nFileDescriptorStoreMax=1\nNotifyAccess=main\nExecStart=${shmFd} run --size 8M -- node ${primes} --chunk 1000\n`,
   // The recipe docs/systemd.md gives for a long-running program.
-  'app-notify.service': `[Service]\nType=notify\nNotifyAccess=all\nFileDescriptorStoreMax=1\nRestart=on-failure\nExecStart=${shmFd} run -- node ${counter}\n`,
-  'app-notify-main.service': `[Service]\nType=notify\nNotifyAccess=main\nFileDescriptorStoreMax=1\nExecStart=${shmFd} run -- node ${counter}\n`,
+  'app-notify.service': `[Service]\nType=notify\nNotifyAccess=main\nFileDescriptorStoreMax=1\nRestart=on-failure\nExecStart=${shmFd} run -- node ${counter}\n`,
+  // --notify pass hands the child systemd's socket: main no longer hears it.
+  'app-notify-pass.service': `[Service]\nType=notify\nNotifyAccess=main\nFileDescriptorStoreMax=1\nExecStart=${shmFd} run --notify pass -- node ${counter}\n`,
 };
 
 (unavailable === null ? describe : describe.skip)(`shipped units under a real systemd${unavailable === null ? '' : ` (skipped: ${unavailable})`}`, () => {
@@ -131,7 +132,7 @@ const testUnits: Record<string, string> = {
     await ns.ok('stop', u);
   });
 
-  test("a long-running program under shm-fd reports readiness itself (NotifyAccess=all) and keeps its state across restart and SIGKILL", async () => {
+  test("a long-running program under shm-fd reports readiness through it (NotifyAccess=main) and keeps its state across restart and SIGKILL", async () => {
     const u = 'app-notify.service';
     // systemctl start returns once the child's READY=1 arrived; its STATUS= is the run count.
     await ns.ok('start', u);
@@ -150,8 +151,8 @@ const testUnits: Record<string, string> = {
     await ns.ok('stop', u);
   });
 
-  test('with NotifyAccess=main the child of shm-fd cannot report readiness: the unit stays activating', async () => {
-    const main = 'app-notify-main.service';
+  test('with --notify pass and NotifyAccess=main the child of shm-fd cannot report readiness: the unit stays activating', async () => {
+    const main = 'app-notify-pass.service';
     await ns.ok('start', '--no-block', main);
     expect(await ns.waitState(main, ['activating', 'active', 'failed'])).toBe('activating');
     // PID 1 says so on its console when it drops a message from another pid.

@@ -12,6 +12,7 @@ export {
   type ListenFdsOptions,
 } from './listen-fds';
 export { sdNotify, notifyFdStore, notifyReady } from './sd-notify';
+export { NotifyRelay, filterNotifyMessage, notifyOption, NOTIFY_MODES, MAX_NOTIFY_BYTES, MAX_NOTIFY_PER_SECOND, type NotifyMode, type NotifyRelayOptions } from './notify-relay';
 export { spawnWithSharedFd, type SpawnSharedOptions } from './spawn';
 export { acquireSharedFile, type Acquired, type AcquireOptions } from './acquire-shared-file';
 export { Mapping, map, type MapOptions } from './sys/memory';

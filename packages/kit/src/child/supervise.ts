@@ -13,6 +13,11 @@ export interface ChildSpec {
    * child's own pid by the trampoline.
    */
   env?: Record<string, string | undefined>;
+  /**
+   * More variables set to the child's own pid, like LISTEN_PID (say
+   * WATCHDOG_PID when the child is to feed a watchdog its parent relays).
+   */
+  pidVars?: readonly string[];
   /** stdin, stdout, stderr of the child; default all inherited. */
   stdio?: [StdioNull | StdioPipe, StdioNull | StdioPipe, StdioNull | StdioPipe];
   cwd?: string;
@@ -34,8 +39,11 @@ export const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP
 // LISTEN_PID must be the child's own pid for sd_listen_fds to accept the fds,
 // and Node cannot exec: a shell sets it to $$ and then execs the command, so
 // the pid does not change. setpriv (util-linux) adds a parent-death signal,
-// so a SIGKILLed wrapper never leaves an orphan behind.
-const TRAMPOLINE = 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"';
+// so a SIGKILLed wrapper never leaves an orphan behind. $1 lists further
+// variables to set to the pid (names checked below, so `export` sees no
+// other words).
+const TRAMPOLINE = 'LISTEN_PID=$$; export LISTEN_PID; for v in $1; do export "$v=$$"; done; shift; exec "$@"';
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => fs.existsSync(p));
 
 export function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
@@ -48,7 +56,10 @@ export function exitStatus(code: number | null, signal: NodeJS.Signals | null): 
 export function spawnWithFds(spec: ChildSpec): ChildProcess {
   const env: Record<string, string | undefined> = { ...process.env, ...spec.env };
   delete env['LISTEN_PID'];
-  const sh = ['/bin/sh', '-c', TRAMPOLINE, 'shm-fd', spec.command, ...spec.args];
+  const pidVars = spec.pidVars ?? [];
+  const bad = pidVars.find((v) => !ENV_NAME.test(v));
+  if (bad !== undefined) throw new TypeError(`pidVars: ${JSON.stringify(bad)} is not an environment variable name`);
+  const sh = ['/bin/sh', '-c', TRAMPOLINE, 'shm-fd', pidVars.join(' '), spec.command, ...spec.args];
   const argv = SETPRIV === undefined ? sh : [SETPRIV, '--pdeathsig', 'SIGTERM', '--', ...sh];
   return spawn(argv[0] as string, argv.slice(1), {
     stdio: [...(spec.stdio ?? ['inherit', 'inherit', 'inherit']), ...spec.fds],

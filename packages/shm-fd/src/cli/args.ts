@@ -1,6 +1,7 @@
 import { durationOption, parseCommandLine, sizeOption, UsageError } from '@shmkit/kit/cli';
 
 import { isValidFdName } from '../listen-fds';
+import { notifyOption, type NotifyMode } from '../notify-relay';
 
 export interface ShmFdOptions {
   mode: 'run' | 'watch';
@@ -13,6 +14,7 @@ export interface ShmFdOptions {
   interval: number;
   count: number;
   errexit: boolean;
+  notify: NotifyMode;
   command: string[];
 }
 
@@ -27,6 +29,7 @@ export const OPTIONS = {
   interval: { type: 'string', short: 'n' },
   count: { type: 'string', short: 'c' },
   errexit: { type: 'boolean', short: 'e' },
+  notify: { type: 'string' },
 } as const;
 
 export const USAGE = `Usage:
@@ -44,6 +47,11 @@ Options:
   --fd-name NAME     name in LISTEN_FDNAMES (default SHM_SHARED_FD)
   --file PATH        use (or create, mode 0600) a file on tmpfs, e.g. /dev/shm/app
   --shm NAME         use (or create) POSIX shared memory /NAME
+  --notify MODE      with NOTIFY_SOCKET set: 'relay' (default) gives CMD a
+                     notify socket of shm-fd's own and sends READY=1, STATUS=
+                     and the like on from shm-fd, the main process
+                     (NotifyAccess=main); 'pass' hands CMD NOTIFY_SOCKET
+                     itself (the unit needs NotifyAccess=all)
   -q, --quiet        no messages from shm-fd itself
   -n, --interval T   watch: time between runs: seconds, or with a unit
                      (500ms, 2s, 1m); default 2
@@ -72,6 +80,7 @@ export function parseArgs(argv: string[]): ShmFdOptions {
     interval: 2,
     count: Infinity,
     errexit: v.errexit === true,
+    notify: notifyOption(v.notify),
     command: operands,
   };
   if (v.name !== undefined) {

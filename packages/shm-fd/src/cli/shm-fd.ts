@@ -5,6 +5,7 @@ import { packageVersion, runCommand, stdio, type Io } from '@shmkit/kit/cli';
 
 import { acquireSharedFile } from '../acquire-shared-file';
 import { listenEnv } from '../listen-fds';
+import { NotifyRelay } from '../notify-relay';
 import { parseArgs, USAGE, type ShmFdOptions } from './args';
 
 /** Runs the shm-fd CLI; resolves to the process exit status. */
@@ -24,11 +25,14 @@ async function run(o: ShmFdOptions, io: Io): Promise<number> {
   }
   // Its errors (ShmkitError, with a code) are reported by runCommand: exit 1.
   const acquired = acquireSharedFile({ fdName: o.fdName, name: o.name, size: o.size, file: o.file, shm: o.shm, log });
+  let relay: NotifyRelay | null = null;
   try {
-    const spec = { command: cmd, args, fds: acquired.fds, env: listenEnv(acquired.names) };
+    if (o.notify === 'relay') relay = NotifyRelay.open({ log });
+    const spec = { command: cmd, args, fds: acquired.fds, env: { ...relay?.childEnv(), ...listenEnv(acquired.names) }, pidVars: relay?.childPidVars() };
     if (o.mode === 'run') return (await supervise(spawnWithFds(spec))).status;
     return await watch(spec, o, log);
   } finally {
+    relay?.close();
     acquired.owned?.close();
   }
 }

@@ -1,5 +1,5 @@
 import { durationOption, parseCommandLine, sizeOption, UsageError } from '@shmkit/kit/cli';
-import { isValidFdName } from '@shmkit/shm-fd';
+import { isValidFdName, notifyOption, type NotifyMode } from '@shmkit/shm-fd';
 
 export interface RunOptions {
   mode: 'run';
@@ -8,6 +8,7 @@ export interface RunOptions {
   reset: boolean;
   quiet: boolean;
   fdName: string;
+  notify: NotifyMode;
   backup: string;
   command: string[];
 }
@@ -17,7 +18,7 @@ export type RestoreOptions =
   | { mode: 'inspect'; backup: string; json: boolean; maxBytes: number };
 
 export const USAGE = `Usage:
-  shm-restore [--snapshot restore-v1] [--interval T] [--reset] [--fd-name NAME] [-q] BACKUP -- CMD [ARGS...]
+  shm-restore [--snapshot restore-v1] [--interval T] [--reset] [--fd-name NAME] [--notify relay|pass] [-q] BACKUP -- CMD [ARGS...]
   shm-restore inspect [--json] [--bytes N] BACKUP
   shm-restore --help | --version
 
@@ -34,6 +35,11 @@ Options:
   --reset                start with an empty shared file; an existing BACKUP
                          (even a corrupt one) is moved aside to BACKUP.reset-TIME
   --fd-name NAME         name in LISTEN_FDNAMES (default SHM_SHARED_FD)
+  --notify MODE          with NOTIFY_SOCKET set: 'relay' (default) gives CMD
+                         a notify socket of shm-restore's own and sends
+                         READY=1, STATUS= and the like on from shm-restore,
+                         the main process (NotifyAccess=main); 'pass' hands
+                         CMD NOTIFY_SOCKET itself (needs NotifyAccess=all)
   -q, --quiet            no messages from shm-restore itself
   -h, --help             this text
   -V, --version          print the version
@@ -48,6 +54,7 @@ export const RUN_OPTIONS = {
   interval: { type: 'string' },
   reset: { type: 'boolean' },
   'fd-name': { type: 'string' },
+  notify: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
 } as const;
 
@@ -66,7 +73,7 @@ export function parseArgs(argv: string[]): RestoreOptions {
   if (backup === '') throw new UsageError('BACKUP must not be empty');
   const second = parseCommandLine(afterBackup, { options: RUN_OPTIONS, operands: 'stop' });
   const v = { ...first.values, ...second.values };
-  const o: RunOptions = { mode: 'run', snapshot: null, intervalMs: 100, reset: v.reset === true, quiet: v.quiet === true, fdName: 'SHM_SHARED_FD', backup, command: second.operands };
+  const o: RunOptions = { mode: 'run', snapshot: null, intervalMs: 100, reset: v.reset === true, quiet: v.quiet === true, fdName: 'SHM_SHARED_FD', notify: notifyOption(v.notify), backup, command: second.operands };
   if (v.snapshot !== undefined) {
     if (v.snapshot !== 'restore-v1') throw new UsageError(`--snapshot: unknown mode ${JSON.stringify(v.snapshot)}; the only mode is restore-v1`);
     o.snapshot = v.snapshot;

@@ -3,7 +3,7 @@ import { debuglog } from 'node:util';
 import * as sys from '@shmkit/shm-fd/sys';
 import { resolveCommand, spawnWithFds, supervise, type ChildExit } from '@shmkit/kit/child';
 import { packageVersion, runCommand, stdio, type Io } from '@shmkit/kit/cli';
-import { acquireSharedFile, listenEnv, LogLimiter, ShmkitError } from '@shmkit/shm-fd';
+import { acquireSharedFile, listenEnv, LogLimiter, NotifyRelay, ShmkitError } from '@shmkit/shm-fd';
 
 import { parseArgs, USAGE, type RestoreOptions, type RunOptions } from './args';
 import { BackupPath } from './backup';
@@ -141,6 +141,7 @@ async function runWith(
     throw err;
   }
   const memfd = acquired.fds[acquired.index] as number;
+  let relay: NotifyRelay | null = null;
   try {
     // A file passed in (systemd's fd store) holds newer state than BACKUP,
     // unless it holds nothing at all: a file without a single data page is new.
@@ -158,7 +159,13 @@ async function runWith(
     }
 
     // 3. The child, and snapshots while it runs.
-    const child = spawnWithFds({ command: cmd, args, fds: acquired.fds, env: listenEnv(acquired.names) });
+    try {
+      if (o.notify === 'relay') relay = NotifyRelay.open({ log });
+    } catch (err) {
+      if (err instanceof ShmkitError) return fail(`cannot relay the child's readiness: ${err.message} (${err.code}); --notify pass hands it NOTIFY_SOCKET instead`);
+      throw err;
+    }
+    const child = spawnWithFds({ command: cmd, args, fds: acquired.fds, env: { ...relay?.childEnv(), ...listenEnv(acquired.names) }, pidVars: relay?.childPidVars() });
     const exited = supervise(child);
     let done = false;
     const pacer = new Pacer();
@@ -217,6 +224,7 @@ async function runWith(
     }
     return result.status;
   } finally {
+    relay?.close();
     acquired.owned?.close();
   }
 }
