@@ -222,6 +222,13 @@ export class TinyFile {
    * every piece is answered, so no slot is left mid-request.
    */
   #chunksSync(op: number, prepares: Prepare[], complete: (i: number, d: Done) => void, base: (i: number) => number = () => 0): void {
+    // One piece takes the single-request path: it waits for its answer by
+    // spinning on the slot, a round trip the batch's publish-and-wait would
+    // lengthen for small calls.
+    if (prepares.length === 1) {
+      this.#chunkSync(op, prepares[0]!, (d) => complete(0, d), base(0));
+      return;
+    }
     const ch = this.#readySync();
     const group = prepares.length > 1 && prepares.length <= ch.slots ? this.#nextGroup() : 0;
     let first: Error | undefined;
