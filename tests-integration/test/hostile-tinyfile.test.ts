@@ -124,7 +124,7 @@ describe('a daemon of another user at the socket path', () => {
     if (!isRoot) return console.warn('skipped: needs root to run a process as uid 65534');
     const { fake, socket } = await fakeDaemon();
     const out = await honestRoundTrip(socket);
-    expect(out).toMatch(new RegExp(`^err ERR_TINYFILE_UNTRUSTED_DAEMON .* runs as uid ${NOBODY}, not as this user \\(uid 0\\); nothing was sent\\. .*daemonUid: ${NOBODY}`));
+    expect(out).toMatch(new RegExp(`^err ERR_TINYFILE_UNTRUSTED_DAEMON .* runs as uid ${NOBODY}, not as this user \\(uid 0\\) or root; nothing was sent\\. .*daemonUid: ${NOBODY}`));
     await fake.waitFor('received');
     expect(fake.stdout()).toMatch(/^listening as uid 65534\nreceived 0\n$/);
     // The CLI refuses it the same way, status included.
@@ -132,6 +132,20 @@ describe('a daemon of another user at the socket path', () => {
     expect(s.status).toBe(1);
     expect(s.stderr).toMatch(/runs as uid 65534, not as this user .*--daemon-uid 65534/);
     await fake.waitFor(/received 0\n.*received 0\n/s);
+  });
+
+  test('a daemon running as root is trusted (root can read every process anyway; socket activation makes it the listener)', async () => {
+    if (!isRoot) return console.warn('skipped: needs root to run the client as uid 65534');
+    fs.chmodSync(t.dir, 0o711);
+    const dir = path.join(t.dir, 'root-daemon');
+    fs.mkdirSync(dir, { mode: 0o711 });
+    const socket = path.join(dir, 'tinyd.sock');
+    const fake = start([fakeDaemonFixture, socket]);
+    await fake.waitFor('listening as uid 0');
+    // The client, as uid 65534, sends its hello: the fake never answers it, so the client gives up (BUSY).
+    const r = await run(['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, honestFixture, 'connect', socket], { cmd: 'setpriv', timeoutMs: 30_000 });
+    expect(r.stdout.trim()).toMatch(/^err ERR_TINYFILE_BUSY/);
+    await fake.waitFor('received 16');
   });
 
   test('is talked to when the user names its uid (daemonUid / TINYFILE_DAEMON_UID)', async () => {

@@ -5,7 +5,7 @@ export interface ConnectOptions {
   /**
    * Also trust a daemon running as this uid. By default the client refuses
    * (ERR_TINYFILE_UNTRUSTED_DAEMON, before sending anything) a daemon that
-   * runs as another user than this process.
+   * runs as another user than this process or root.
    */
   daemonUid?: number;
   /** After the daemon dies, reconnect when it is back (calls in between fail). Default false. */
