@@ -1,19 +1,7 @@
 // Runs every bench/*.bench.ts scenario and prints one table. Ratios > 1 mean
 // shmkit is faster or cheaper than the alternative measured in the same run.
-import fs from 'node:fs';
-import path from 'node:path';
+import { collectRows } from '@shmkit/kit/bench';
 
 import { printTable, type Row } from './util';
 
-async function main(): Promise<void> {
-  const only = process.argv[2];
-  const rows: Row[] = [];
-  for (const file of fs.readdirSync(__dirname).filter((f) => f.endsWith('.bench.ts')).sort()) {
-    if (only !== undefined && !file.includes(only)) continue;
-    const mod = require(path.join(__dirname, file)) as { run: () => Row[] | Promise<Row[]> };
-    rows.push(...(await mod.run()));
-  }
-  printTable('@shmkit/shm-snapshot', rows);
-}
-
-void main();
+void collectRows<Row>(__dirname, process.argv[2]).then((rows) => printTable('@shmkit/shm-snapshot', rows));

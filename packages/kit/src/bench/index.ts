@@ -5,3 +5,4 @@ export { alternateTimings, sortedTimings } from './timing';
 export { median, percentile } from './stats';
 export { killedAtExit, removedAtExit } from './exit-cleanup';
 export { runScenarios } from './run-scenarios';
+export { collectRows } from './collect-rows';
