@@ -438,6 +438,14 @@ export class HashMap {
 
   #write<T>(fn: (h: Int32Array) => T): T {
     const h = this.#header();
+    // Uncontended and consistent (the common case): no guard object, no wait machinery.
+    if (this.#mutex.tryEnter()) {
+      try {
+        return fn(h);
+      } finally {
+        this.#mutex.exit();
+      }
+    }
     const g = this.#mutex.lockSync({ timeoutMs: 30_000 });
     if (g === null) throw new ShmStateError('ETIMEDOUT', `the hash map's writer lock stayed held by pid ${this.#mutex.holder} for 30 s`);
     try {

@@ -141,6 +141,31 @@ export class Mutex {
     return this.#acquire(true) ?? null;
   }
 
+  /**
+   * Takes a free lock without making a guard object (a hot path's
+   * pthread_mutex_trylock): true when taken; false when busy, or when a
+   * previous holder died and the state awaits repair (then take the guarded
+   * path — tryLock/lockSync — whose guard says `ownerDead`). Release with exit().
+   */
+  tryEnter(): boolean {
+    const h = this.#header();
+    if (Atomics.compareExchange(h, W_OWNER, 0, this.#pid) !== 0) return false;
+    if (Atomics.load(h, W_INCONSISTENT) === 1) {
+      Atomics.store(h, W_OWNER, 0);
+      return false;
+    }
+    return true;
+  }
+
+  /** Releases a lock taken with tryEnter(); ERR_SHM_STATE_NOT_OWNER when another process took it over. */
+  exit(): void {
+    const h = this.#header();
+    if (Atomics.compareExchange(h, W_OWNER, this.#pid, 0) !== this.#pid) {
+      throw new ShmStateError('ERR_SHM_STATE_NOT_OWNER', `the mutex is held by pid ${Atomics.load(h, W_OWNER)}, not by this process; it was taken over`);
+    }
+    this.#notifier.notify();
+  }
+
   /** Blocks the thread until locked; null on timeout. */
   lockSync(options: SyncWaitOptions = {}): LockGuard | null {
     return waitSyncCheckingOwners(this.#notifier, (check) => this.#acquire(check), options);

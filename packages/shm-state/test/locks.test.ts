@@ -46,6 +46,34 @@ describe('Mutex', () => {
     m.close();
   });
 
+  test('tryEnter/exit: no guard; busy and awaiting-repair states answer false; exit checks ownership', () => {
+    const m = sys.mapAnonymous(4096);
+    const mu = Mutex.create(m.buffer);
+    expect(mu.tryEnter()).toBe(true);
+    expect(mu.holder).toBe(process.pid);
+    expect(mu.tryLock()).toBeNull();
+    mu.exit();
+    expect(mu.holder).toBe(0);
+    // A dead holder: tryEnter declines (the guarded path must see ownerDead and repair) and leaves the lock free.
+    const words = new Int32Array(m.buffer.buffer, m.buffer.byteOffset, 8);
+    words[2] = DEAD;
+    expect(mu.tryEnter()).toBe(false);
+    const g = mu.lockSync({ timeoutMs: 2000 });
+    expect(g?.ownerDead).toBe(true);
+    g?.unlock(); // not marked consistent
+    expect(mu.tryEnter()).toBe(false);
+    expect(mu.holder).toBe(0);
+    const g2 = mu.tryLock();
+    expect(g2?.ownerDead).toBe(true);
+    g2?.markConsistent();
+    g2?.unlock();
+    expect(mu.tryEnter()).toBe(true);
+    // Taken over by another process meanwhile: exit() refuses.
+    words[2] = DEAD;
+    expect(() => mu.exit()).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_NOT_OWNER' }));
+    m.close();
+  });
+
   test('openOrCreate initialises zeroed memory once; open checks the header', () => {
     const m = sys.mapAnonymous(4096);
     expect(() => Mutex.open(m.buffer)).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_BAD_HEADER' }));
