@@ -26,7 +26,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { alive, run, start, type Proc } from './proc';
+import { alive, repoRoot, run, start, type Proc } from './proc';
 
 const SYSTEMD = '/lib/systemd/systemd';
 const TARGET = 'shmkit-test.target';
@@ -34,6 +34,10 @@ const TARGET = 'shmkit-test.target';
 /** Why the harness cannot boot here, or null when it can. */
 export function systemdUnavailable(): string | null {
   if (process.getuid?.() !== 0) return 'booting systemd in a namespace needs root';
+  // The units run this checkout's commands under ProtectHome= / PrivateTmp=, and the
+  // harness mounts tmpfs over /tmp and /var/tmp: a checkout there is invisible to them.
+  const hidden = /^\/(root|home|run\/user|tmp|var\/tmp)(\/|$)/.exec(repoRoot)?.[0];
+  if (hidden !== undefined) return `the checkout ${repoRoot} is under ${hidden.replace(/\/$/, '')}, which the units' sandboxing hides from the services; clone the repository elsewhere (e.g. beside it: git clone . ../shmkit-fresh) to run these tests`;
   if (!fs.existsSync(SYSTEMD)) return `no ${SYSTEMD} (install Debian's systemd package)`;
   for (const tool of ['unshare', 'nsenter', 'script']) {
     if (!['/usr/bin', '/bin'].some((d) => fs.existsSync(path.join(d, tool)))) return `no ${tool} (util-linux)`;
