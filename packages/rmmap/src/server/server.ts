@@ -16,10 +16,11 @@ import { FileTable, type Section } from './files';
 import { DEFAULT_JOURNAL_MAX_BYTES, type JournalSnapshot, WriteJournal } from './journal';
 import { defaultJournalDir, defaultJournalPath, ensurePrivateDir } from './journal-location';
 import { reapplyLast } from './journal-replay';
-import { formatBytes, PUSH_ALLOWANCE, resolveLimits, type ServerLimits } from './limits';
+import { resolveLimits, type ServerLimits } from './limits';
 import { withoutRoot } from './root-relative';
 import type { Session } from './session';
 import type { RmmapdStatus } from './status';
+import { UnreadReplies } from './unread-replies';
 
 export interface ServerOptions {
   /** Directory served; nothing outside it is ever opened. */
@@ -88,10 +89,7 @@ export class RmmapServer {
   /** Every spelling of the root, removed from what clients are told. */
   readonly #roots: string[];
   readonly #mappings: Budget<ServerConnection>;
-  readonly #unread: Budget<ServerConnection>;
-  /** Connections that stopped being served because all unread replies together reached the budget. */
-  readonly #starved = new Set<ServerConnection>();
-  #wakeScheduled = false;
+  readonly #unread: UnreadReplies;
   readonly #logLimiter = new LogLimiter({ intervalMs: 1000 });
   /** Passed to the journal, which calls it when it compacts. */
   readonly #snapshotFn = (): JournalSnapshot => this.#snapshot();
@@ -143,7 +141,10 @@ export class RmmapServer {
     };
     this.#roots = [rootReal, path.resolve(options.root)];
     this.#mappings = new Budget('mappings', { perHolder: limits.maxMappingsPerConnection, total: limits.maxMappings });
-    this.#unread = new Budget('unread reply bytes', { perHolder: limits.maxUnreadPerConnection, total: limits.maxUnread });
+    this.#unread = new UnreadReplies(
+      { maxUnreadPerConnection: limits.maxUnreadPerConnection, maxUnread: limits.maxUnread, maxFrame },
+      { connections: () => this.#conns, logLimited: (conn, kind, line) => this.logLimited(conn, kind, line) },
+    );
     this.files = new FileTable(rootReal, this.#opts.readOnly);
     this.#server = net.createServer((socket) => this.#accept(socket));
     this.#server.maxConnections = this.#opts.maxConnections + REFUSED_LINGER;
@@ -347,7 +348,7 @@ export class RmmapServer {
   /** @internal */
   connectionClosed(conn: ServerConnection): void {
     this.#conns.delete(conn);
-    this.#forgetUnread(conn);
+    this.#unread.forget(conn);
     this.#mappings.forget(conn);
     const s = conn.session;
     if (s !== undefined && s.conn === conn) {
@@ -359,13 +360,7 @@ export class RmmapServer {
 
   /** @internal The connection sent a fatal error and closes soon: its replies no longer count against others. */
   connectionEnding(conn: ServerConnection): void {
-    this.#forgetUnread(conn);
-  }
-
-  #forgetUnread(conn: ServerConnection): void {
     this.#unread.forget(conn);
-    this.#starved.delete(conn);
-    this.#wakeStarved();
   }
 
   /** @internal Throws when `conn` may not hold one more mapping. */
@@ -406,88 +401,19 @@ export class RmmapServer {
     return this.#unread.total;
   }
 
-  /**
-   * @internal Whether `conn`'s next request may be served now: its own
-   * unread replies are under its budget, and everyone's are under the total.
-   */
+  /** @internal Whether `conn`'s next request may be served now (see UnreadReplies). */
   mayServe(conn: ServerConnection): boolean {
-    const own = conn.unread;
-    this.#unread.set(conn, own);
-    if (own >= this.#opts.maxUnreadPerConnection) return false;
-    if (this.#unread.total < this.#opts.maxUnread) return true;
-    this.#remeasureUnread();
-    if (this.#unread.total < this.#opts.maxUnread) return true;
-    this.#starved.add(conn);
-    this.#evictHog(conn);
-    return false;
+    return this.#unread.mayServe(conn);
   }
 
-  /**
-   * @internal After a reply was queued for `conn`: stop reading from it at
-   * its budget; close it when it is past the budget by more than one max
-   * frame plus pushes (NOTIFY) it does not read, or when it holds the most
-   * of a total that is exceeded by as much.
-   */
+  /** @internal After a reply was queued for `conn` (see UnreadReplies). */
   unreadGrew(conn: ServerConnection): void {
-    const own = conn.unread;
-    this.#unread.set(conn, own);
-    const slack = this.#opts.maxFrame + PUSH_ALLOWANCE;
-    if (own > this.#opts.maxUnreadPerConnection + slack) {
-      this.#overBudget(conn, `unread replies: ${own} bytes queued for this connection, past its budget (--max-unread ${formatBytes(this.#opts.maxUnreadPerConnection)}); read replies as they come`);
-      return;
-    }
-    if (own >= this.#opts.maxUnreadPerConnection) {
-      this.logLimited(conn, 'unread budget', `${conn.remote}: stopped reading: ${own} bytes of replies unread (--max-unread ${formatBytes(this.#opts.maxUnreadPerConnection)})`);
-      conn.pause();
-    }
-    if (this.#unread.total > this.#opts.maxUnread + slack) {
-      this.#remeasureUnread();
-      if (this.#unread.total > this.#opts.maxUnread + slack) this.#evictHog(undefined);
-    }
+    this.#unread.grew(conn);
   }
 
   /** @internal Everything queued for `conn` was taken by its socket. */
   drained(conn: ServerConnection): void {
-    this.#unread.set(conn, conn.unread);
-    conn.resume();
-    this.#wakeStarved();
-  }
-
-  /** Replaces the running totals (which only grow between drains) by each socket's queue now. */
-  #remeasureUnread(): void {
-    for (const c of this.#conns) if (!c.closed) this.#unread.set(c, c.unread);
-  }
-
-  /**
-   * The total is reached and `waiting` (if any) cannot be served: the
-   * connection holding the most unread replies is closed to make room.
-   * It holds at least the average share, and waiting for it to read could
-   * take forever: a set of clients that each stay under their own budget
-   * but never read would otherwise starve everyone else.
-   */
-  #evictHog(waiting: ServerConnection | undefined): void {
-    const hog = this.#unread.largest();
-    if (hog === undefined || hog.holder === waiting || hog.held === 0) return;
-    this.#overBudget(
-      hog.holder,
-      `unread replies: all connections together reached the server's budget (--max-unread-total ${formatBytes(this.#opts.maxUnread)}), and this connection held the most (${hog.held} bytes); read replies as they come`,
-    );
-  }
-
-  #overBudget(conn: ServerConnection, message: string): void {
-    conn.fatal(0, 'ERR_RMMAP_BUDGET', message);
-  }
-
-  /** Connections that waited for the total budget get another look, once the current work is done. */
-  #wakeStarved(): void {
-    if (this.#starved.size === 0 || this.#wakeScheduled || this.#unread.total >= this.#opts.maxUnread) return;
-    this.#wakeScheduled = true;
-    setImmediate(() => {
-      this.#wakeScheduled = false;
-      const waiting = [...this.#starved];
-      this.#starved.clear();
-      for (const c of waiting) if (!c.closed) c.resume();
-    });
+    this.#unread.drained(conn);
   }
 
   /** @internal Binds `conn` to its session, taking it over from a stale connection. */
