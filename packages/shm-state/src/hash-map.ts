@@ -3,33 +3,13 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
+import { asciiInto, fnv1a } from './hash-key';
+import { MAGIC, VERSION, W_MAGIC, W_VERSION, W_CAPACITY, W_KEY_SIZE, W_VALUE_SIZE, W_COUNT, W_USED, W_REPAIRS, MUTEX_AT, SLOTS_AT, S_VERSION, S_STATE, S_HASH, S_KEY_LEN, S_VALUE_LEN, SLOT_HEADER, EMPTY, FULL, DELETED, strideFor, checkGeometry } from './hash-map-layout';
 import { HashMapView } from './hash-map-view';
 import { Mutex } from './mutex';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
-import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './memory-region';
+import { alignUp, checkRegion, int32At, type Memory } from './memory-region';
 
-const MAGIC = fourcc('HMAP');
-const VERSION = 1;
-const W_MAGIC = 0;
-const W_VERSION = 1;
-const W_CAPACITY = 2;
-const W_KEY_SIZE = 3;
-const W_VALUE_SIZE = 4;
-const W_COUNT = 5;
-const W_USED = 6; // full + tombstone slots: probing ends at an empty slot, so keep one
-const W_REPAIRS = 7;
-const MUTEX_AT = 64;
-const SLOTS_AT = MUTEX_AT + Mutex.byteLength; // 384
-// Slot words.
-const S_VERSION = 0; // seqlock: odd while the writer changes the slot
-const S_STATE = 1;
-const S_HASH = 2;
-const S_KEY_LEN = 3;
-const S_VALUE_LEN = 4;
-const SLOT_HEADER = 24;
-const EMPTY = 0;
-const FULL = 1;
-const DELETED = 2;
 /** How long a reader waits on a slot being written before checking the writer is alive. */
 const STUCK_MS = 5;
 /** Reads of one slot before a reader gives up on it (each spins or yields; see #checkTries). */
@@ -515,37 +495,4 @@ export class HashMap {
     if (moved < READ_TRIES) return;
     throw new ShmStateCorruptWordError('HashMap', `the version word of slot ${slot}`, `changed under ${READ_TRIES} consecutive reads`);
   }
-}
-
-function strideFor(keySize: number, valueSize: number): number {
-  return alignUp(SLOT_HEADER + alignUp(keySize, 4) + alignUp(valueSize, 4), 8);
-}
-
-function checkGeometry(capacity: number, keySize: number, valueSize: number): void {
-  if (!isPowerOfTwo(capacity) || capacity < 2 || capacity > 1 << 24) throw new ShmStateError('ERR_OUT_OF_RANGE', `HashMap capacity must be a power of two between 2 and 2^24, got ${capacity}`);
-  if (!Number.isInteger(keySize) || keySize < 1 || keySize > 4096) throw new ShmStateError('ERR_OUT_OF_RANGE', `HashMap keySize must be between 1 and 4096 bytes, got ${keySize}`);
-  if (!Number.isInteger(valueSize) || valueSize < 0 || valueSize > 1 << 20) throw new ShmStateError('ERR_OUT_OF_RANGE', `HashMap valueSize must be between 0 and 2^20 bytes, got ${valueSize}`);
-}
-
-/**
- * Writes an ASCII `key` into `into` with a plain loop (for short keys far
- * cheaper than the native UTF-8 encoder); -1 when the key has other
- * characters or more than `max` of them.
- */
-function asciiInto(key: string, into: Uint8Array, max: number): number {
-  const n = key.length;
-  if (n > max) return -1;
-  for (let i = 0; i < n; i++) {
-    const c = key.charCodeAt(i);
-    if (c > 0x7f) return -1;
-    into[i] = c;
-  }
-  return n;
-}
-
-/** FNV-1a, 32-bit, of the first `len` bytes: small keys, no allocation. */
-function fnv1a(k: Uint8Array, len: number): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < len; i++) h = Math.imul(h ^ (k[i] as number), 0x01000193);
-  return h | 0;
 }
