@@ -102,43 +102,42 @@ describe('MpmcQueue across processes', () => {
 });
 
 describe('SpscQueue across processes', () => {
-  it('random sizes 36 B…64 KiB, checksummed end to end, blocking producer and async consumer', async () => {
+  /**
+   * A producer of `n` checksummed messages (random sizes, `seed`) and a
+   * consumer reading them in `mode`, over one SpscQueue; checks that both
+   * exited 0 and that the consumer saw every message, in order, with the
+   * producer's checksum. Returns the consumer and the queue.
+   */
+  async function produceAndConsume(mode: 'async' | 'batch', seed: string, n: number) {
     const { file, shared } = newFile(BASE + SpscQueue.byteLengthFor(256 * 1024));
-    using m = shared.map();
-    SpscQueue.create(m.buffer, { offset: BASE, capacity: 256 * 1024 });
-    const n = 3000;
-    const consumer = role(file, 'spsc-consume', String(n), 'async');
+    const m = shared.map();
+    const q = SpscQueue.create(m.buffer, { offset: BASE, capacity: 256 * 1024 });
+    const consumer = role(file, 'spsc-consume', String(n), mode);
     await consumer.waitFor('ready');
-    const producer = role(file, 'spsc-produce', String(n), '42');
+    const producer = role(file, 'spsc-produce', String(n), seed);
     const [ps, cs] = await Promise.all([producer.exited, consumer.exited]);
     expect([ps.status, cs.status]).toEqual([0, 0]);
     const sent = /done ([0-9a-f]{64})/.exec(producer.stdout())?.[1];
     const r = resultOf(consumer);
     expect(r).toMatchObject({ first: 0, next: n, bad: 0 });
     expect(r['hash']).toBe(sent);
-    shared.close();
+    return { consumer, q, close: () => (m.close(), shared.close()) };
+  }
+
+  it('random sizes 36 B…64 KiB, checksummed end to end, blocking producer and async consumer', async () => {
+    const { close } = await produceAndConsume('async', '42', 3000);
+    close();
   }, 120_000);
 
   it('for await over batches: every message in order, checksummed, across processes', async () => {
-    const { file, shared } = newFile(BASE + SpscQueue.byteLengthFor(256 * 1024));
-    using m = shared.map();
-    const q = SpscQueue.create(m.buffer, { offset: BASE, capacity: 256 * 1024 });
     const n = 3000;
-    const consumer = role(file, 'spsc-consume', String(n), 'batch');
-    await consumer.waitFor('ready');
-    const producer = role(file, 'spsc-produce', String(n), '43');
-    const [ps, cs] = await Promise.all([producer.exited, consumer.exited]);
-    expect([ps.status, cs.status]).toEqual([0, 0]);
-    const sent = /done ([0-9a-f]{64})/.exec(producer.stdout())?.[1];
-    const r = resultOf(consumer);
-    expect(r).toMatchObject({ first: 0, next: n, bad: 0 });
-    expect(r['hash']).toBe(sent);
+    const { consumer, q, close } = await produceAndConsume('batch', '43', n);
     const batches = Number(/batches (\d+)/.exec(consumer.stdout())?.[1]);
     expect(batches).toBeGreaterThan(0);
     expect(batches).toBeLessThanOrEqual(n);
     // The last batch was released when the loop broke: nothing is left queued.
     expect(q.isEmpty).toBe(true);
-    shared.close();
+    close();
   }, 120_000);
 
   it('a producer SIGKILLed mid-push leaves no torn message; a new producer continues the stream', async () => {

@@ -33,6 +33,27 @@ function checkEcho(r: Buffer | undefined | null, i: number, what: string): void 
   if (r === null || r === undefined || r.length !== 64 || r.readUInt32LE(0) !== i) throw new Error(`${what}: echo ${i} came back wrong`);
 }
 
+/**
+ * Times trips() + warmup() round trips: `trip(i)` sends message i (stamped
+ * into `msg`) and returns its echo, which `check` verifies after the clock
+ * stopped. A blocking trip is not awaited, so it pays no microtask. Returns
+ * the measured latencies (µs, warm-up left out) and this side's CPU.
+ */
+async function timeTrips<R>(msg: Buffer, trip: (i: number) => R | Promise<R>, check: (echo: R, i: number) => void): Promise<{ lat: number[]; cpu: number }> {
+  const lat: number[] = [];
+  const c0 = process.cpuUsage();
+  for (let i = 0, n = trips() + warmup(); i < n; i++) {
+    stamp(msg, i);
+    const t0 = performance.now();
+    const pending = trip(i);
+    const r = pending instanceof Promise ? await pending : pending;
+    const t = performance.now() - t0;
+    check(r, i);
+    if (i >= warmup()) lat.push(t * 1000);
+  }
+  return { lat, cpu: cpuSince(c0) };
+}
+
 async function viaQueues(mode: 'await' | 'block', where: Placement): Promise<Sample> {
   const [self, other] = cpusFor(where);
   const cap = 65536;
@@ -45,18 +66,14 @@ async function viaQueues(mode: 'await' | 'block', where: Placement): Promise<Sam
   await p.line(/ready/);
   pinSelf(self);
   const msg = Buffer.alloc(64, 3);
-  const lat: number[] = [];
-  const c0 = process.cpuUsage();
-  for (let i = 0, n = trips() + warmup(); i < n; i++) {
-    stamp(msg, i);
-    const t0 = performance.now();
-    a.tryPush(msg);
-    const r = mode === 'await' ? await b.pop() : b.popSync();
-    const t = performance.now() - t0;
-    checkEcho(r, i, 'SpscQueue');
-    if (i >= warmup()) lat.push(t * 1000);
-  }
-  const cpu = cpuSince(c0);
+  const { lat, cpu } = await timeTrips(
+    msg,
+    () => {
+      a.tryPush(msg);
+      return mode === 'await' ? b.pop() : b.popSync();
+    },
+    (r, i) => checkEcho(r, i, 'SpscQueue'),
+  );
   pinSelf(undefined);
   a.tryPush(Buffer.alloc(0));
   const done = await p.line(/done (\d+)/);
@@ -83,20 +100,17 @@ async function viaSocket(where: Placement): Promise<Sample> {
   const frame = Buffer.alloc(68, 3);
   frame.writeUInt32LE(64, 0);
   const msg = frame.subarray(4);
-  const lat: number[] = [];
-  const c0 = process.cpuUsage();
-  for (let i = 0, n = trips() + warmup(); i < n; i++) {
-    stamp(msg, i);
-    const t0 = performance.now();
-    const seq = await new Promise<number>((r) => {
-      wake = r;
-      sock.write(frame);
-    });
-    const t = performance.now() - t0;
-    if (seq !== i) throw new Error(`Unix socket: echo ${i} came back as ${seq}`);
-    if (i >= warmup()) lat.push(t * 1000);
-  }
-  const cpu = cpuSince(c0);
+  const { lat, cpu } = await timeTrips(
+    msg,
+    () =>
+      new Promise<number>((r) => {
+        wake = r;
+        sock.write(frame);
+      }),
+    (seq, i) => {
+      if (seq !== i) throw new Error(`Unix socket: echo ${i} came back as ${seq}`);
+    },
+  );
   pinSelf(undefined);
   sock.write(Buffer.alloc(4)); // an empty frame ends the echo
   const done = await p.line(/done (\d+)/);
@@ -117,18 +131,14 @@ async function viaZmq(where: Placement): Promise<Sample> {
   await p.line(/ready/);
   pinSelf(self);
   const msg = Buffer.alloc(64, 3);
-  const lat: number[] = [];
-  const c0 = process.cpuUsage();
-  for (let i = 0, n = trips() + warmup(); i < n; i++) {
-    stamp(msg, i);
-    const t0 = performance.now();
-    await pair.send(msg);
-    const [r] = await pair.receive();
-    const t = performance.now() - t0;
-    checkEcho(r, i, 'zeromq');
-    if (i >= warmup()) lat.push(t * 1000);
-  }
-  const cpu = cpuSince(c0);
+  const { lat, cpu } = await timeTrips(
+    msg,
+    async () => {
+      await pair.send(msg);
+      return (await pair.receive())[0];
+    },
+    (r, i) => checkEcho(r, i, 'zeromq'),
+  );
   pinSelf(undefined);
   await pair.send(Buffer.alloc(0));
   const done = await p.line(/done (\d+)/);
