@@ -188,13 +188,7 @@ async function receive(args: string[], io: Io): Promise<number> {
     stderr: { write: (text: string) => io.err(text) },
   });
   // SIGHUP never kills the receiver: it re-opens --log-file.
-  const onHup = () => {
-    try {
-      logger.info(logger.reopen() ? `SIGHUP: re-opened the log file ${logger.file}` : 'SIGHUP: no --log-file to re-open; still serving');
-    } catch (err) {
-      logger.error(`SIGHUP: cannot re-open the log file ${logger.file}: ${(err as Error).message}; still writing to the old one`, { code: (err as { code?: string }).code });
-    }
-  };
+  const onHup = () => logger.reopenOnHangup();
   process.on('SIGHUP', onHup);
   try {
     return await serveReceive(io, logger, { dir, port, activated, once, maxSize, headerTimeoutMs, idleTimeoutMs, maxConcurrent, values });

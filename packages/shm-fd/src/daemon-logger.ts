@@ -142,6 +142,19 @@ export class DaemonLogger {
     return true;
   }
 
+  /**
+   * What a daemon does on SIGHUP: re-open the log file, and log that it
+   * did, that there is none, or why it could not (then it keeps writing to
+   * the old one). Never throws.
+   */
+  reopenOnHangup(): void {
+    try {
+      this.info(this.reopen() ? `SIGHUP: re-opened the log file ${this.file}` : 'SIGHUP: no --log-file to re-open; still serving');
+    } catch (err) {
+      this.error(`SIGHUP: cannot re-open the log file ${this.file}: ${(err as Error).message}; still writing to the old one`, { code: (err as { code?: string }).code });
+    }
+  }
+
   close(): void {
     if (this.#fd !== undefined) fs.closeSync(this.#fd);
     this.#fd = undefined;

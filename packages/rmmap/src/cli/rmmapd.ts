@@ -186,13 +186,7 @@ async function serve(args: RmmapdArgs, setHup: (f: () => void) => void): Promise
     return 1;
   }
   using _logger = logger;
-  setHup(() => {
-    try {
-      logger.info(logger.reopen() ? `SIGHUP: re-opened the log file ${logger.file}` : 'SIGHUP: no --log-file to re-open; still serving');
-    } catch (e) {
-      logger.error(`SIGHUP: cannot re-open the log file ${logger.file}: ${(e as Error).message}; still writing to the old one`, { code: (e as { code?: string }).code });
-    }
-  });
+  setHup(() => logger.reopenOnHangup());
   const log = (line: string) => logger.info(line);
   let token: Buffer | undefined;
   if (args.tokenFile !== undefined) {

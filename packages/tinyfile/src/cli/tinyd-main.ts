@@ -122,13 +122,7 @@ async function serve(argv: string[]): Promise<number> {
     throw err;
   }
   const log = logger;
-  onHup = () => {
-    try {
-      log.info(log.reopen() ? `SIGHUP: re-opened the log file ${log.file}` : 'SIGHUP: no --log-file to re-open; still serving');
-    } catch (err) {
-      log.error(`SIGHUP: cannot re-open the log file ${log.file}: ${(err as Error).message}; still writing to the old one`, { code: (err as { code?: string }).code });
-    }
-  };
+  onHup = () => log.reopenOnHangup();
   // Whatever ends the process while it can still run code (an uncaught
   // error included), the socket file it bound does not outlive it.
   const removeSocket = () => daemon.removeSocketFile();
