@@ -44,6 +44,10 @@ const disconnectedChannel = diagnostics.channel('tinyfile:client:disconnected');
 // slow request) and doubles after each hit, with a full probe every 32
 // misses, so a client that cannot win stops burning CPU the daemon needs.
 const SPIN_MAX_US = os.availableParallelism() > 1 ? 250 : 0;
+// The answer pump sleeps on the doorbell at once: small requests already
+// spin above (only where it pays), and a spin in every wait for a large
+// request's pieces would take the CPU tinyd's workers need to answer them.
+const NO_SPIN = { spinUs: 0 } as const;
 const SIZE_SEALS = sys.constants.F_SEAL_SHRINK | sys.constants.F_SEAL_GROW;
 
 export interface ConnectParams {
@@ -364,7 +368,7 @@ export class Channel {
       while (this.#outstanding > 0 && this.#dead === undefined) {
         // Peek, never pop, inside the wait: answers are taken only here, in
         // the same synchronous step that runs their completions (see layout.ts).
-        await this.#answers.wait(() => (this.#dead !== undefined || this.#responses.peekLength() !== -1 ? true : undefined));
+        await this.#answers.wait(() => (this.#dead !== undefined || this.#responses.peekLength() !== -1 ? true : undefined), NO_SPIN);
         this.#counters.wakeUps++;
         for (let n = this.#responses.tryPop(); n !== null && this.#dead === undefined; n = this.#responses.tryPop()) this.#answer(n);
       }
