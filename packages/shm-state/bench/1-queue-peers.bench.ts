@@ -29,15 +29,27 @@ function verified(done: RegExpExecArray, count: number, what: string): number {
 
 const DONE = /done (\d+) (\d+) (\d+)/;
 
-/** SpscQueue: `block` = tryPush/pushSync → drain/popSync; `await` = tryPush/await push → for await batches. */
-async function viaQueue(mode: 'block' | 'await', size: number, count: number): Promise<Sample> {
+/** Messages a `*-many` producer stamps and hands to tryPushMany() at once. */
+const RUN = 256;
+
+/**
+ * SpscQueue: `block` = tryPush/pushSync → drain/popSync; `await` =
+ * tryPush/await push → for await batches; `block-many` = tryPushMany/pushSync
+ * → drainRecords/popSync; `await-many` = tryPushMany/await push →
+ * drainRecords/await waitNotEmpty.
+ */
+type QueueMode = 'block' | 'await' | 'block-many' | 'await-many';
+const SINK_MODE: Record<QueueMode, string> = { block: 'block', await: 'batch', 'block-many': 'records', 'await-many': 'records-await' };
+
+async function viaQueue(mode: QueueMode, size: number, count: number): Promise<Sample> {
   const capacity = size > 1024 ? 4 << 20 : 1 << 20;
   using fd = SharedFd.create({ size: SpscQueue.byteLengthFor(capacity) });
   const map = fd.map();
   const q = SpscQueue.create(map.buffer, { capacity });
-  const p = peer(['q-sink', mode === 'block' ? 'block' : 'batch', String(count)], [fd.fd]);
+  const p = peer(['q-sink', SINK_MODE[mode], String(count)], [fd.fd]);
   await p.line(/ready/);
   const msg = Buffer.alloc(size, 1);
+  const run = Array.from({ length: RUN }, () => Buffer.alloc(size, 1));
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   if (mode === 'block') {
@@ -45,10 +57,27 @@ async function viaQueue(mode: 'block' | 'await', size: number, count: number): P
       stamp(msg, i);
       if (!q.tryPush(msg)) q.pushSync(msg);
     }
-  } else {
+  } else if (mode === 'await') {
     for (let i = 0; i < count; i++) {
       stamp(msg, i);
       if (!q.tryPush(msg)) await q.push(msg);
+    }
+  } else {
+    for (let i = 0; i < count; ) {
+      const k = Math.min(RUN, count - i);
+      for (let j = 0; j < k; j++) stamp(run[j] as Buffer, i + j);
+      for (let done = 0; done < k; ) {
+        const pushed = q.tryPushMany(run, done, k);
+        if (pushed > 0) {
+          done += pushed;
+          continue;
+        }
+        // Full: wait for room for one, then go back to runs.
+        if (mode === 'block-many') q.pushSync(run[done] as Buffer);
+        else await q.push(run[done] as Buffer);
+        done++;
+      }
+      i += k;
     }
   }
   const cpu = cpuSince(c0);
@@ -132,7 +161,12 @@ export async function socketMsgsPerSec64(): Promise<number> {
 }
 
 export async function run(): Promise<Row[]> {
-  const n64 = scaled(400_000, 1000);
+  // Long enough that a sample measures the stream rather than a freshly
+  // started receiver being compiled: at 400,000 a sample lasted about 60 ms,
+  // while both processes' JIT threads still competed for the two cores.
+  const n64 = scaled(4_000_000, 1000);
+  // zeromq moves about 0.4 M/s: 400,000 messages are a second already.
+  const nZmq = scaled(400_000, 1000);
   const nBig = scaled(6000, 100);
   const rows: Row[] = [];
   const sock64 = await abPairs(
@@ -142,7 +176,9 @@ export async function run(): Promise<Row[]> {
   baselines.socketMsgsPerSec64 = median(sock64.base.map((s) => s.value));
   rows.push(row('64 B messages/s, blocking (pushSync → drain/popSync)', sock64, 'tuned Unix socket'));
   rows.push(row('64 B messages/s, await (await push → for await batches)', await abPairs(() => viaQueue('await', 64, n64), () => viaSocket(64, n64)), 'tuned Unix socket'));
-  rows.push(row('64 B messages/s, blocking', await abPairs(() => viaQueue('block', 64, n64), () => viaZmq(64, n64)), 'zeromq PUSH/PULL ipc://'));
+  rows.push(row(`64 B messages/s, blocking runs (tryPushMany of ${RUN} → drainRecords)`, await abPairs(() => viaQueue('block-many', 64, n64), () => viaSocket(64, n64)), 'tuned Unix socket'));
+  rows.push(row(`64 B messages/s, await runs (tryPushMany of ${RUN} → drainRecords, await waitNotEmpty)`, await abPairs(() => viaQueue('await-many', 64, n64), () => viaSocket(64, n64)), 'tuned Unix socket'));
+  rows.push(row('64 B messages/s, blocking', await abPairs(() => viaQueue('block', 64, nZmq), () => viaZmq(64, nZmq)), 'zeromq PUSH/PULL ipc://'));
   rows.push(row('64 KiB messages/s, blocking', await abPairs(() => viaQueue('block', 65536, nBig), () => viaSocket(65536, nBig)), 'tuned Unix socket'));
   rows.push(row('64 KiB messages/s, await', await abPairs(() => viaQueue('await', 65536, nBig), () => viaSocket(65536, nBig)), 'tuned Unix socket'));
   return rows;

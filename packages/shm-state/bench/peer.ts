@@ -26,7 +26,7 @@ async function loadZmq(): Promise<typeof import('zeromq')> {
 }
 
 const roles: Record<string, () => void | Promise<void>> = {
-  // q-sink <block|batch> <count>: pops `count` messages (drain + popSync, or for await over batches).
+  // q-sink <block|batch|records|records-await> <count>: pops `count` messages (drain + popSync, for await over batches, or drainRecords + popSync / await waitNotEmpty).
   async 'q-sink'() {
     const [mode, countStr] = args as [string, string];
     const count = Number(countStr);
@@ -41,6 +41,26 @@ const roles: Record<string, () => void | Promise<void>> = {
         for (const m of batch) sum = addTo(sum, m, 0, m.length);
         n += batch.length;
         if (n >= count) break;
+      }
+    } else if (mode === 'records' || mode === 'records-await') {
+      const onRecord = (data: Buffer, offset: number, length: number) => {
+        sum = addTo(sum, data, offset, length);
+      };
+      while (n < count) {
+        const k = q.drainRecords(onRecord, count - n);
+        if (k > 0) {
+          n += k;
+          continue;
+        }
+        // Empty: wait for the next message, then go back to batches.
+        if (mode === 'records-await') {
+          await q.waitNotEmpty();
+          continue;
+        }
+        const m = q.popSync();
+        if (m === null) continue;
+        sum = addTo(sum, m, 0, m.length);
+        n++;
       }
     } else {
       const onMessage = (m: Buffer) => {

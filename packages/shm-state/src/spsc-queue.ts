@@ -70,6 +70,8 @@ export class SpscQueue {
   readonly #mapping: ClosedProbe | undefined;
   #words: Int32Array;
   #data: Uint8Array;
+  /** `#data` as a Buffer, for drainRecords(). */
+  readonly #ring: Buffer;
   readonly #notEmpty: Notifier;
   readonly #notFull: Notifier;
   // The other side's position as last read. Positions only grow, so a stale
@@ -90,6 +92,7 @@ export class SpscQueue {
     this.#mapping = mappingOf(memory);
     this.#data = memory.subarray(offset + HEADER, offset + HEADER + capacity);
     this.#words = new Int32Array(this.#data.buffer, this.#data.byteOffset, capacity >>> 2);
+    this.#ring = Buffer.from(this.#data.buffer, this.#data.byteOffset, capacity);
     this.#notEmpty = new Notifier(memory, offset + NOT_EMPTY, { allowPeer });
     this.#notFull = new Notifier(memory, offset + NOT_FULL, { allowPeer });
   }
@@ -153,24 +156,79 @@ export class SpscQueue {
   /** Appends a copy of `message`; false when the queue lacks room right now. */
   tryPush(message: Uint8Array): boolean {
     const h = this.#header();
+    const len = this.#checkSize(message);
+    const need = 4 + ((len + 3) & ~3);
+    // The producer owns tail; head only grows, so the room seen here can only increase.
+    const tail = Atomics.load(h, W_TAIL);
+    if (this.capacity - ((tail - this.#headSeen) >>> 0) < need && this.#roomAfter(h, tail) < need) return false;
+    this.#writeRecord(tail, message, len);
+    // Publish: everything written above happens-before a consumer's load of tail.
+    Atomics.store(h, W_TAIL, (tail + need) | 0);
+    this.#notEmpty.notify();
+    return true;
+  }
+
+  /**
+   * Appends copies of `messages[start]` up to (not including) `messages[end]`
+   * while they fit; returns how many were appended, 0 when the first does
+   * not fit right now. The whole run is published with one store and one
+   * notify — the fastest way to write a stream of small messages. A message
+   * larger than `maxMessage` throws ERR_SHM_STATE_MESSAGE_TOO_LARGE; the ones
+   * before it are appended.
+   */
+  tryPushMany(messages: readonly Uint8Array[], start = 0, end = messages.length): number {
+    const h = this.#header();
+    const first = Atomics.load(h, W_TAIL);
+    let tail = first;
+    let room = this.capacity - ((tail - this.#headSeen) >>> 0);
+    let i = start;
+    try {
+      for (; i < end; i++) {
+        const message = messages[i] as Uint8Array;
+        const len = this.#checkSize(message);
+        const need = 4 + ((len + 3) & ~3);
+        if (room < need) {
+          // Room is counted from the published tail: this run's records are not the consumer's yet.
+          room = this.#roomAfter(h, first) - ((tail - first) >>> 0);
+          if (room < need) break;
+        }
+        this.#writeRecord(tail, message, len);
+        tail = (tail + need) | 0;
+        room -= need;
+      }
+    } finally {
+      if (tail !== first) {
+        Atomics.store(h, W_TAIL, tail);
+        this.#notEmpty.notify();
+      }
+    }
+    return i - start;
+  }
+
+  #checkSize(message: Uint8Array): number {
     const len = message.byteLength;
     if (len > this.maxMessage) {
       throw new ShmStateError('ERR_SHM_STATE_MESSAGE_TOO_LARGE', `a ${len}-byte message does not fit a queue whose largest message is ${this.maxMessage} bytes`);
     }
-    const need = 4 + ((len + 3) & ~3);
-    // The producer owns tail; head only grows, so the room seen here can only increase.
-    const tail = Atomics.load(h, W_TAIL);
-    if (this.capacity - ((tail - this.#headSeen) >>> 0) < need) {
-      this.#headSeen = Atomics.load(h, W_HEAD);
-      const used = (tail - this.#headSeen) >>> 0;
-      // Both positions are written by a peer: a gap the ring cannot hold
-      // would otherwise read as "full" forever.
-      if (used > this.capacity || (used & 3) !== 0) throw this.#corrupt(tail, this.#headSeen);
-      if (this.capacity - used < need) return false;
-    }
+    return len;
+  }
+
+  /** Free bytes behind the published `tail`, from a fresh load of head. */
+  #roomAfter(h: Int32Array, tail: number): number {
+    this.#headSeen = Atomics.load(h, W_HEAD);
+    const used = (tail - this.#headSeen) >>> 0;
+    // Both positions are written by a peer: a gap the ring cannot hold
+    // would otherwise read as "full" forever.
+    if (used > this.capacity || (used & 3) !== 0) throw this.#corrupt(tail, this.#headSeen);
+    return this.capacity - used;
+  }
+
+  /** Writes one record at `tail`, unpublished. */
+  #writeRecord(tail: number, message: Uint8Array, len: number): void {
     const pos = tail & this.#mask;
-    // A plain store, like the payload's: the atomic store of tail below
-    // publishes both (an atomic one here would only add a full fence).
+    // A plain store, like the payload's: the atomic store of tail that
+    // publishes the record orders both (an atomic one here would only add a
+    // full fence).
     this.#words[pos >>> 2] = len;
     const start = (pos + 4) & this.#mask;
     const first = this.capacity - start;
@@ -180,10 +238,6 @@ export class SpscQueue {
       this.#data.set(message.subarray(0, first), start);
       this.#data.set(message.subarray(first), 0);
     }
-    // Publish: everything written above happens-before a consumer's load of tail.
-    Atomics.store(h, W_TAIL, (tail + need) | 0);
-    this.#notEmpty.notify();
-    return true;
   }
 
   /** Removes the oldest message and returns a copy; null when empty. */
@@ -225,11 +279,24 @@ export class SpscQueue {
    * a view of each — zero-copy unless the record wraps around the ring end.
    * The view is valid only during the call (the space is released after the
    * batch). Returns how many were consumed. Releases the space and notifies
-   * the producer once per batch, which is what makes it the fastest way to
-   * read a stream. If `onMessage` throws, the messages before it stay consumed
-   * and that one stays queued.
+   * the producer once per batch; `drainRecords()` does the same without a
+   * Buffer per message, the fastest way to read a stream. If `onMessage`
+   * throws, the messages before it stay consumed and that one stays queued.
    */
   drain(onMessage: (message: Buffer) => void, max = Infinity): number {
+    const ring = this.#ring;
+    return this.drainRecords((data, offset, length) => onMessage(data === ring ? data.subarray(offset, offset + length) : data), max);
+  }
+
+  /**
+   * drain() without an object per message: `onRecord(data, offset, length)`
+   * is called with the ring's own bytes and where the message lies in them
+   * (a record that wraps around the ring end is first copied to a buffer of
+   * its own, at offset 0). `data` is valid only during the call, and only
+   * [offset, offset + length) is the message. Returns how many were
+   * consumed; space is released once per batch, as with drain().
+   */
+  drainRecords(onRecord: (data: Buffer, offset: number, length: number) => void, max = Infinity): number {
     const h = this.#header();
     let head = Atomics.load(h, W_HEAD);
     let avail = this.#available(h, head);
@@ -238,14 +305,13 @@ export class SpscQueue {
       while (avail > 0 && n < max) {
         const len = this.#recordLength(head, avail);
         const start = (head + 4) & this.#mask;
-        let view: Buffer;
         if (len <= this.capacity - start) {
-          view = Buffer.from(this.#data.buffer, this.#data.byteOffset + start, len);
+          onRecord(this.#ring, start, len);
         } else {
-          view = Buffer.allocUnsafe(len);
-          this.#copyOut(head, len, view);
+          const copy = Buffer.allocUnsafe(len);
+          this.#copyOut(head, len, copy);
+          onRecord(copy, 0, len);
         }
-        onMessage(view);
         const size = 4 + ((len + 3) & ~3);
         head = (head + size) | 0;
         avail -= size;

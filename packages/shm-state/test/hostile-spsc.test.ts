@@ -16,6 +16,7 @@ describe('SpscQueue with a peer writing its words', () => {
     expect(thrown(() => q.tryPop())).toMatchObject({ code: 'ERR_SHM_STATE_CORRUPT', structure: 'SpscQueue', word: 'tail/head' });
     expect(() => q.tryPopInto(Buffer.alloc(64))).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_CORRUPT' }));
     expect(() => q.drain(() => undefined)).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_CORRUPT' }));
+    expect(() => q.drainRecords(() => undefined)).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_CORRUPT' }));
     expect(() => q.peekLength()).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_CORRUPT' }));
     v.close();
   });
@@ -29,6 +30,7 @@ describe('SpscQueue with a peer writing its words', () => {
     expect(() => {
       for (let i = 0; i < 100; i++) q.tryPush(Buffer.alloc(16));
     }).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_CORRUPT', word: 'tail/head' }));
+    expect(() => q.tryPushMany(Array.from({ length: 100 }, () => Buffer.alloc(16)))).toThrow(expect.objectContaining({ code: 'ERR_SHM_STATE_CORRUPT', word: 'tail/head' }));
     v.close();
   });
 
