@@ -1,9 +1,10 @@
 // Round trips of a 64-byte message between two processes: SpscQueue pair
-// (`await pop()`, or blocking `popSync()`, on both sides) against the tuned
-// Unix socket (setNoDelay, one write per frame, frames parsed in place) and a
-// zeromq PAIR over ipc://. Each sample is the p50 of its round trips, each
-// echo checked for its sequence number; every row is measured with both
-// processes on one core, on two cores, and unpinned (see pin.ts).
+// (`await pop()`, with or without a longer spin, or blocking `popSync()`, on
+// both sides) against the tuned Unix socket (setNoDelay, one write per frame,
+// frames parsed in place) and a zeromq PAIR over ipc://. Each sample is the
+// p50 of its round trips, each echo checked for its sequence number; every
+// row is measured with both processes on one core, on two cores, and
+// unpinned (see pin.ts).
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -54,7 +55,13 @@ async function timeTrips<R>(msg: Buffer, trip: (i: number) => R | Promise<R>, ch
   return { lat, cpu: cpuSince(c0) };
 }
 
-async function viaQueues(mode: 'await' | 'block', where: Placement): Promise<Sample> {
+/**
+ * `await-spin`: `await pop({ spinUs })` on both sides, which re-checks the
+ * queue for up to this long (holding the event loop) before sleeping.
+ */
+const AWAIT_SPIN_US = 200;
+
+async function viaQueues(mode: 'await' | 'block' | 'await-spin', where: Placement): Promise<Sample> {
   const [self, other] = cpusFor(where);
   const cap = 65536;
   const second = SpscQueue.byteLengthFor(cap);
@@ -62,7 +69,8 @@ async function viaQueues(mode: 'await' | 'block', where: Placement): Promise<Sam
   const map = fd.map();
   const a = SpscQueue.create(map.buffer, { capacity: cap });
   const b = SpscQueue.create(map.buffer, { offset: second, capacity: cap });
-  const p = peer(['q-echo', mode === 'await' ? 'async' : 'block', String(second)], [fd.fd], other);
+  const p = peer(['q-echo', mode === 'block' ? 'block' : 'async', String(second), String(mode === 'await-spin' ? AWAIT_SPIN_US : 0)], [fd.fd], other);
+  const popOptions = mode === 'await-spin' ? { spinUs: AWAIT_SPIN_US } : {};
   await p.line(/ready/);
   pinSelf(self);
   const msg = Buffer.alloc(64, 3);
@@ -70,7 +78,7 @@ async function viaQueues(mode: 'await' | 'block', where: Placement): Promise<Sam
     msg,
     () => {
       a.tryPush(msg);
-      return mode === 'await' ? b.pop() : b.popSync();
+      return mode === 'block' ? b.popSync() : b.pop(popOptions);
     },
     (r, i) => checkEcho(r, i, 'SpscQueue'),
   );
@@ -171,6 +179,7 @@ export async function run(): Promise<Row[]> {
     const sock = await abPairs(() => viaQueues('await', where), () => viaSocket(where));
     if (where === 'unpinned') baselines.socketRoundTripP50Us = median(sock.base.map((s) => s.value));
     rows.push(row(`64 B round trip p50, await, ${where}`, sock, 'tuned Unix socket'));
+    rows.push(row(`64 B round trip p50, await with spinUs ${AWAIT_SPIN_US}, ${where}`, await abPairs(() => viaQueues('await-spin', where), () => viaSocket(where)), 'tuned Unix socket'));
     rows.push(row(`64 B round trip p50, blocking popSync, ${where}`, await abPairs(() => viaQueues('block', where), () => viaSocket(where)), 'tuned Unix socket'));
     rows.push(row(`64 B round trip p50, await, ${where}`, await abPairs(() => viaQueues('await', where), () => viaZmq(where)), 'zeromq PAIR ipc://'));
   }

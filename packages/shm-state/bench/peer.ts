@@ -117,16 +117,17 @@ const roles: Record<string, () => void | Promise<void>> = {
     say(`done ${n} ${sum} ${cpuSince(c0)}`);
     pull.close();
   },
-  // q-echo <async|block> <offset of the reply queue>: sends every message back until an empty one.
+  // q-echo <async|block> <offset of the reply queue> <spinUs, 0 for the default>: sends every message back until an empty one.
   async 'q-echo'() {
-    const [mode, second] = args as [string, string];
+    const [mode, second, spinUs] = args as [string, string, string];
+    const popOptions = Number(spinUs) > 0 ? { spinUs: Number(spinUs) } : {};
     const { map } = mapShared();
     const a = SpscQueue.open(map.buffer, { offset: 0 });
     const b = SpscQueue.open(map.buffer, { offset: Number(second) });
     const c0 = process.cpuUsage();
     say('ready');
     for (;;) {
-      const m = mode === 'async' ? await a.pop() : a.popSync();
+      const m = mode === 'async' ? await a.pop(popOptions) : a.popSync();
       if (m === null) continue;
       if (m.length === 0) break;
       if (!b.tryPush(m)) throw new Error('reply queue full');
