@@ -1,27 +1,12 @@
 import { ShmClosedError } from '@shmkit/shm-fd';
 
 import { batchSize, isClosedError, type BatchOptions } from './batch-options';
-import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
+import { ShmStateCorruptWordError, ShmStateError } from './errors';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
 import type { AllowPeer } from './doorbell';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
-import { checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './memory-region';
-
-const MAGIC = fourcc('SPSQ');
-const VERSION = 1;
-// Header words (int32 index). Producer and consumer positions sit on their
-// own cache lines so the two sides do not invalidate each other's line.
-const W_MAGIC = 0;
-const W_VERSION = 1;
-const W_CAPACITY = 2;
-const W_TAIL = 16; // byte 64: next byte the producer writes (unmasked, wraps at 2^32)
-const W_HEAD = 32; // byte 128: next byte the consumer reads
-const NOT_EMPTY = 192;
-const NOT_FULL = NOT_EMPTY + Notifier.byteLength;
-const HEADER = NOT_FULL + Notifier.byteLength; // 704, a multiple of 64
-
-const MIN_CAPACITY = 64;
-const MAX_CAPACITY = 1 << 30;
+import { checkRegion, int32At, type Memory } from './memory-region';
+import { checkCapacity, HEADER, initHeader, largestPowerOfTwo, MAX_CAPACITY, MIN_CAPACITY, NOT_EMPTY, NOT_FULL, readHeader, W_HEAD, W_TAIL } from './spsc-layout';
 
 export interface SpscCreateOptions {
   /** Byte offset of the queue in `memory` (multiple of 8; 64 recommended). Default 0. */
@@ -110,15 +95,7 @@ export class SpscQueue {
     const capacity = options.capacity ?? largestPowerOfTwo(Math.min(MAX_CAPACITY, memory.byteLength - offset - HEADER));
     checkCapacity(capacity);
     checkRegion(memory, offset, HEADER + capacity, 8, 'SpscQueue');
-    const h = int32At(memory, offset, HEADER, 'SpscQueue');
-    // Magic last: a queue half-initialised by a killed creator never opens.
-    Atomics.store(h, W_MAGIC, 0);
-    for (let i = 1; i < h.length; i++) Atomics.store(h, i, 0);
-    Atomics.store(h, W_VERSION, VERSION);
-    Atomics.store(h, W_CAPACITY, capacity);
-    Notifier.init(memory, offset + NOT_EMPTY);
-    Notifier.init(memory, offset + NOT_FULL);
-    Atomics.store(h, W_MAGIC, MAGIC);
+    initHeader(memory, offset, capacity);
     return new SpscQueue(memory, offset, capacity, options.allowPeer);
   }
 
@@ -126,20 +103,7 @@ export class SpscQueue {
   static open(memory: Memory, options: SpscOpenOptions = {}): SpscQueue {
     const offset = options.offset ?? 0;
     checkRegion(memory, offset, HEADER, 8, 'SpscQueue');
-    const h = int32At(memory, offset, HEADER, 'SpscQueue');
-    const where = `SpscQueue at offset ${offset}`;
-    if (Atomics.load(h, W_MAGIC) !== MAGIC) throw new ShmStateCorruptError(where, 'no queue header (bad magic)');
-    const version = Atomics.load(h, W_VERSION);
-    if (version !== VERSION) throw new ShmStateCorruptError(where, `unsupported layout version ${version} (this library reads ${VERSION})`);
-    const capacity = Atomics.load(h, W_CAPACITY);
-    if (!isPowerOfTwo(capacity) || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
-      throw new ShmStateCorruptError(where, `impossible capacity ${capacity}`);
-    }
-    if (offset + HEADER + capacity > memory.byteLength) {
-      throw new ShmStateCorruptError(where, `capacity ${capacity} runs past the end of the ${memory.byteLength}-byte buffer`);
-    }
-    const used = (Atomics.load(h, W_TAIL) - Atomics.load(h, W_HEAD)) >>> 0;
-    if (used > capacity || used % 4 !== 0) throw new ShmStateCorruptError(where, `head and tail are ${used} bytes apart in a ${capacity}-byte ring`);
+    const capacity = readHeader(memory, offset);
     return new SpscQueue(memory, offset, capacity, options.allowPeer);
   }
 
@@ -503,13 +467,3 @@ export class SpscQueue {
   }
 }
 
-function checkCapacity(capacity: number): void {
-  if (!isPowerOfTwo(capacity) || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
-    throw new ShmStateError('ERR_OUT_OF_RANGE', `SpscQueue capacity must be a power of two between ${MIN_CAPACITY} and ${MAX_CAPACITY} bytes, got ${capacity}`);
-  }
-}
-
-function largestPowerOfTwo(n: number): number {
-  if (n < 1) return 0;
-  return 2 ** Math.floor(Math.log2(n));
-}
