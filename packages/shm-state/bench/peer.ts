@@ -42,12 +42,14 @@ const roles: Record<string, () => void | Promise<void>> = {
         n += batch.length;
         if (n >= count) break;
       }
-    } else if (mode === 'records' || mode === 'records-await') {
+    } else {
       const onRecord = (data: Buffer, offset: number, length: number) => {
         sum = addTo(sum, data, offset, length);
       };
+      const onMessage = (m: Buffer) => onRecord(m, 0, m.length);
+      const records = mode !== 'block';
       while (n < count) {
-        const k = q.drainRecords(onRecord, count - n);
+        const k = records ? q.drainRecords(onRecord, count - n) : q.drain(onMessage, count - n);
         if (k > 0) {
           n += k;
           continue;
@@ -59,23 +61,7 @@ const roles: Record<string, () => void | Promise<void>> = {
         }
         const m = q.popSync();
         if (m === null) continue;
-        sum = addTo(sum, m, 0, m.length);
-        n++;
-      }
-    } else {
-      const onMessage = (m: Buffer) => {
-        sum = addTo(sum, m, 0, m.length);
-      };
-      while (n < count) {
-        const k = q.drain(onMessage, count - n);
-        if (k > 0) {
-          n += k;
-          continue;
-        }
-        // Empty: block until the next message, then go back to batches.
-        const m = q.popSync();
-        if (m === null) continue;
-        sum = addTo(sum, m, 0, m.length);
+        onMessage(m);
         n++;
       }
     }
