@@ -18,9 +18,26 @@ const MAX_WRITERS = 256;
  */
 export class BellWriters {
   readonly #fds = new Map<string, number>();
+  // The last address looked up, so ringing the same peer again and again
+  // (a queue's consumer) skips building its key.
+  #lastPid = 0;
+  #lastFd = -1;
+  #lastIno = 0;
+  #lastKey = '';
 
   get size(): number {
     return this.#fds.size;
+  }
+
+  /** The key of the address (pid, fd, ino). */
+  keyOf(pid: number, fd: number, ino: number): string {
+    if (pid !== this.#lastPid || fd !== this.#lastFd || ino !== this.#lastIno) {
+      this.#lastPid = pid;
+      this.#lastFd = fd;
+      this.#lastIno = ino;
+      this.#lastKey = `${pid}:${fd}:${ino}`;
+    }
+    return this.#lastKey;
   }
 
   get(key: string): number | undefined {

@@ -35,8 +35,15 @@ export class Doorbell {
     this.fd = r;
     this.#writeFd = w;
     this.ino = fs.fstatSync(r).ino;
-    this.#socket = new net.Socket({ fd: r, readable: true, writable: false });
-    this.#socket.on('data', () => this.#ringing());
+    // Rings are read into one reused buffer and handed straight to us,
+    // without a Buffer and a stream 'data' event per wakeup (net.Socket's
+    // constructor takes `onread` as connect() does; the types omit it).
+    const onread: net.OnReadOpts = { buffer: Buffer.alloc(64), callback: () => {
+        this.#ringing();
+        return true;
+      },
+    };
+    this.#socket = new net.Socket({ fd: r, readable: true, writable: false, onread } as net.SocketConstructorOpts);
     this.#socket.on('error', (err) => debug('doorbell read failed: %s', err.message));
     this.#socket.unref();
   }
@@ -70,8 +77,9 @@ export class Doorbell {
 
   #ringing(): void {
     // Everyone re-checks: one pipe serves every Notifier of this realm, and a
-    // spurious re-check is cheap (a few shared-memory loads).
-    for (const s of [...this.#services]) s();
+    // spurious re-check is cheap (a few shared-memory loads). A Set visits
+    // each entry once even as services delete themselves.
+    for (const s of this.#services) s();
   }
 }
 
@@ -118,7 +126,7 @@ export function ring(pid: number, fd: number, ino: number, allowPeer?: AllowPeer
   }
   if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(fd) || fd < 0) return 'gone';
   if (allowPeer !== undefined && pid !== process.pid && !allowPeer(pid)) return 'refused';
-  const key = `${pid}:${fd}:${ino}`;
+  const key = writers.keyOf(pid, fd, ino);
   let w = writers.get(key);
   if (w === undefined) {
     const opened = openPeerBell(pid, fd, ino);

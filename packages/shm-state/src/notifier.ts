@@ -6,6 +6,8 @@ import { Doorbell, ring, type AllowPeer } from './doorbell';
 import { SyncBell } from './sync-bell';
 import { AbortError } from './errors';
 import { futexWord, type FutexWord } from './futex-word';
+import { PendingWait, type Waiter } from './pending-wait';
+import { Linger } from './linger';
 import { checkMapped, mappingOf, type ClosedProbe } from './mapping-probe';
 import { int32At, type Memory } from './memory-region';
 
@@ -33,7 +35,8 @@ export interface WaitOptions {
   /**
    * Microseconds to re-check the condition synchronously (holding the event
    * loop) before sleeping on the doorbell; 0 sleeps at once. Default:
-   * adaptive, up to 20 µs, shrinking while spins do not pay off.
+   * adaptive: up to 20 µs while spins pay off, with an occasional 200 µs
+   * probe while they do not (see AdaptiveSpin).
    */
   spinUs?: number;
 }
@@ -43,8 +46,7 @@ export interface SyncWaitOptions {
   timeoutMs?: number;
   /**
    * Microseconds to busy-wait (re-checking the condition) before sleeping in
-   * the kernel; 0 sleeps at once. Default: adaptive, up to 20 µs, shrinking
-   * while spins do not pay off (see MAX_SPIN_US).
+   * the kernel; 0 sleeps at once. Default: adaptive, as for async waits.
    */
   spinUs?: number;
 }
@@ -65,21 +67,17 @@ interface InternalSyncOptions extends SyncWaitOptions {
   pollMs?: number;
 }
 
-interface Waiter {
-  /** Re-checks the condition; true once settled. */
-  run(): boolean;
-  cancel(err: Error): void;
-}
-
-/** Longest spin of a wait before it sleeps (see AdaptiveSpin). */
+/** Longest steady spin of a wait before it sleeps (see AdaptiveSpin). */
 const MAX_SPIN_US = 20;
+/** The occasional long spin that finds a peer spinning on another core (see AdaptiveSpin). */
+const PROBE_SPIN_US = 200;
 /**
  * Every wait re-checks at least this often even without a wakeup: a waker
  * SIGKILLed between publishing and waking must not leave a sleeper asleep
  * forever.
  */
 const BACKSTOP_MS = 500;
-/** How long an idle handle keeps its doorbell slot before giving it back. */
+/** How long an idle handle keeps its doorbell slot at least before giving it back (at most twice this). */
 const SLOT_LINGER_MS = 1000;
 
 /**
@@ -112,11 +110,11 @@ export class Notifier {
   #slot = -1;
   #poll: NodeJS.Timeout | undefined;
   #backstop: NodeJS.Timeout | undefined;
-  #release: NodeJS.Timeout | undefined;
+  readonly #slotLinger = new Linger(SLOT_LINGER_MS, () => this.#releaseSlot(), () => this.#waiters.size > 0);
   #syncSlot = -1;
-  #syncRelease: NodeJS.Timeout | undefined;
-  readonly #syncSpin = new AdaptiveSpin(MAX_SPIN_US);
-  readonly #asyncSpin = new AdaptiveSpin(MAX_SPIN_US);
+  readonly #syncSlotLinger = new Linger(SLOT_LINGER_MS, () => this.#releaseSyncSlot());
+  readonly #syncSpin = new AdaptiveSpin(MAX_SPIN_US, PROBE_SPIN_US);
+  readonly #asyncSpin = new AdaptiveSpin(MAX_SPIN_US, PROBE_SPIN_US);
   readonly #service = () => this.#serviceAll();
 
   /** Views the block at `offset`; does not initialise it. */
@@ -227,27 +225,13 @@ export class Notifier {
       }
     } finally {
       this.#disarmSlot(slot);
-      this.#lingerSync();
-    }
-  }
-
-  /** Gives the sync slot back after a second without blocking waits. */
-  #lingerSync(): void {
-    if (this.#syncRelease !== undefined) this.#syncRelease.refresh();
-    else {
-      this.#syncRelease = setTimeout(() => {
-        this.#syncRelease = undefined;
-        this.#releaseSyncSlot();
-      }, SLOT_LINGER_MS);
-      this.#syncRelease.unref();
+      // Given back after a second or two without blocking waits.
+      this.#syncSlotLinger.touch();
     }
   }
 
   #releaseSyncSlot(): void {
-    if (this.#syncRelease !== undefined) {
-      clearTimeout(this.#syncRelease);
-      this.#syncRelease = undefined;
-    }
+    this.#syncSlotLinger.cancel();
     if (this.#syncSlot < 0) return;
     const h = this.#h;
     const s = SLOT0 + this.#syncSlot * SLOT_WORDS;
@@ -275,65 +259,41 @@ export class Notifier {
    * `undefined` when the timeout passes. Never blocks the event loop.
    * `pollMs` re-runs `check` periodically even without a wakeup.
    */
-  wait<T>(check: () => T | undefined, options: WaitOptions & { pollMs?: number } = {}): Promise<T | undefined> {
+  wait<T>(check: () => T | undefined, options?: WaitOptions & { pollMs?: number }): Promise<T | undefined>;
+  /** As above, resolving with `timedOut` instead of `undefined` when the timeout passes. */
+  wait<T, D>(check: () => T | undefined, options: WaitOptions & { pollMs?: number }, timedOut: D): Promise<T | D>;
+  wait<T, D>(check: () => T | undefined, options: WaitOptions & { pollMs?: number } = {}, timedOut?: D): Promise<T | D | undefined> {
+    // Never throws: callers return this promise without an async wrapper.
+    try {
+      return this.#wait(check, options, timedOut);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  #wait<T, D>(check: () => T | undefined, options: WaitOptions & { pollMs?: number }, timedOut: D): Promise<T | D> {
     if (this.#mapping?.closed === true) return Promise.reject(new ShmClosedError('the mapping under this Notifier'));
     const first = check();
     if (first !== undefined) return Promise.resolve(first);
-    const { signal, timeoutMs, pollMs } = options;
+    const { signal } = options;
     if (signal?.aborted === true) return Promise.reject(new AbortError('the wait', signal.reason));
     // A reply from a peer running on another core usually comes within
     // microseconds, far sooner than a doorbell wakeup could deliver it.
     const spun = this.#asyncSpin.spin(check, options.spinUs);
     if (spun !== undefined) return Promise.resolve(spun);
-    return new Promise<T | undefined>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      let poller: NodeJS.Timeout | undefined;
-      const finish = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        if (poller !== undefined) clearInterval(poller);
-        signal?.removeEventListener('abort', onAbort);
-        this.#waiters.delete(waiter);
-        if (this.#waiters.size === 0) this.#idle();
-      };
-      const onAbort = () => {
-        finish();
-        reject(new AbortError('the wait', signal?.reason));
-      };
-      const waiter: Waiter = {
-        run: () => {
-          let v: T | undefined;
-          try {
-            v = check();
-          } catch (err) {
-            finish();
-            reject(err);
-            return true;
-          }
-          if (v === undefined) return false;
-          finish();
-          resolve(v);
-          return true;
-        },
-        cancel: (err) => {
-          finish();
-          reject(err);
-        },
-      };
-      if (timeoutMs !== undefined && Number.isFinite(timeoutMs)) {
-        timer = setTimeout(() => {
-          if (waiter.run()) return;
-          finish();
-          resolve(undefined);
-        }, Math.max(0, timeoutMs));
-      }
-      if (pollMs !== undefined && Number.isFinite(pollMs)) poller = setInterval(() => waiter.run(), pollMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.add(waiter);
+    return new Promise<T | D>((resolve, reject) => {
+      const wait = new PendingWait(check, resolve, reject, this.#waitDone, options, timedOut);
+      this.#waiters.add(wait);
       this.#activate();
       // Announced (armed) before this re-check: see the protocol above.
-      waiter.run();
+      wait.run();
     });
   }
+
+  readonly #waitDone = (wait: Waiter): void => {
+    this.#waiters.delete(wait);
+    if (this.#waiters.size === 0) this.#idle();
+  };
 
   /** Rejects every pending async wait of this handle and gives up its slot (used by close()). */
   cancelAll(err: Error): void {
@@ -363,10 +323,11 @@ export class Notifier {
     }
     // Most rings satisfy every waiter: try first, and re-arm (then re-check,
     // per the protocol) only for those still waiting.
-    for (const w of [...this.#waiters]) w.run();
+    // (A Set visits each entry once even as settled ones delete themselves.)
+    for (const w of this.#waiters) w.run();
     if (this.#waiters.size === 0) return;
     this.#arm();
-    for (const w of [...this.#waiters]) w.run();
+    for (const w of this.#waiters) w.run();
   }
 
   #arm(): void {
@@ -405,14 +366,7 @@ export class Notifier {
     // handle that waits again soon (a consumer loop) then skips claiming it.
     if (Atomics.compareExchange(h, s + ASLEEP, 1, 0) === 1) Atomics.sub(h, ARMED, 1);
     Doorbell.shared().delete(this.#service);
-    if (this.#release !== undefined) this.#release.refresh();
-    else {
-      this.#release = setTimeout(() => {
-        this.#release = undefined;
-        if (this.#waiters.size === 0) this.#releaseSlot();
-      }, SLOT_LINGER_MS);
-      this.#release.unref();
-    }
+    this.#slotLinger.touch();
   }
 
   #stopBackstop(): void {
@@ -424,10 +378,7 @@ export class Notifier {
 
   #releaseSlot(): void {
     this.#stopBackstop();
-    if (this.#release !== undefined) {
-      clearTimeout(this.#release);
-      this.#release = undefined;
-    }
+    this.#slotLinger.cancel();
     if (this.#slot < 0) return;
     const h = this.#h;
     const s = SLOT0 + this.#slot * SLOT_WORDS;

@@ -317,9 +317,11 @@ export class SpscQueue {
   }
 
   /** Resolves with the next message, or null on timeout; never blocks the event loop. */
-  async pop(options: WaitOptions = {}): Promise<Buffer | null> {
-    return (await this.#notEmpty.wait(() => this.tryPop() ?? undefined, options)) ?? null;
+  pop(options: WaitOptions = {}): Promise<Buffer | null> {
+    return this.#notEmpty.wait(this.#popped, options, null);
   }
+
+  readonly #popped = (): Buffer | undefined => this.tryPop() ?? undefined;
 
   /**
    * Resolves true once a message is waiting, false on timeout, without taking
