@@ -3,8 +3,9 @@ import * as sys from '@shmkit/shm-fd/sys';
 
 import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
-import { asciiInto, fnv1a } from './hash-key';
+import { KeyEncoder } from './hash-key';
 import { MAGIC, VERSION, W_MAGIC, W_VERSION, W_CAPACITY, W_KEY_SIZE, W_VALUE_SIZE, W_COUNT, W_USED, W_REPAIRS, MUTEX_AT, SLOTS_AT, S_VERSION, S_STATE, S_HASH, S_KEY_LEN, S_VALUE_LEN, SLOT_HEADER, EMPTY, FULL, DELETED, strideFor, checkGeometry } from './hash-map-layout';
+import { copyOf } from './buffer-copy';
 import { HashMapView } from './hash-map-view';
 import { Mutex } from './mutex';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
@@ -59,12 +60,12 @@ export class HashMap {
   readonly #mutex: Mutex;
   /** Byte offset of the value within a slot. */
   readonly #valueAt: number;
-  readonly #scratch: Buffer;
+  readonly #keys: KeyEncoder;
   readonly #checkOpen = (): void => void this.#header();
-  // Out-values of #key and #locate (one lookup at a time: JS runs one call at once per thread).
-  #keyLen = 0;
+  // Out-values of #locate and #find (one lookup at a time: JS runs one call at once per thread).
   #foundVersion = 0;
   #foundLen = 0;
+  #freeFound = -1;
 
   private constructor(memory: Memory, offset: number, capacity: number, keySize: number, valueSize: number) {
     this.capacity = capacity;
@@ -80,7 +81,7 @@ export class HashMap {
     this.#u8 = new Uint8Array(memory.buffer, memory.byteOffset + offset + SLOTS_AT, capacity * stride);
     this.#mutex = Mutex.open(memory, { offset: offset + MUTEX_AT });
     this.#valueAt = SLOT_HEADER + alignUp(keySize, 4);
-    this.#scratch = Buffer.alloc(keySize + 4);
+    this.#keys = new KeyEncoder(keySize);
   }
 
   static byteLengthFor(options: Omit<HashMapOptions, 'offset'>): number {
@@ -138,15 +139,14 @@ export class HashMap {
   /** A copy of the value under `key`, or undefined. Lock-free. */
   get(key: Key): Buffer | undefined {
     const k = this.#key(key);
-    const klen = this.#keyLen;
-    const hash = fnv1a(k, klen);
+    const klen = this.#keys.len;
+    const hash = this.#keys.hash;
     for (let moved = 0; ; moved++) {
       const b = this.#locate(k, klen, hash);
       if (b < 0) return undefined;
       const len = this.#foundLen;
       const at = b * 4 + this.#valueAt;
-      const out = Buffer.allocUnsafe(len);
-      out.set(this.#u8.subarray(at, at + len));
+      const out = copyOf(this.#bytes, this.#u8, at, len);
       // The copy is only valid if no writer touched the slot meanwhile.
       if (Atomics.load(this.#slots, b + S_VERSION) === this.#foundVersion) return out;
       this.#checkMoved(b / this.#strideWords, moved);
@@ -161,8 +161,8 @@ export class HashMap {
    */
   getInto(key: Key, target: Uint8Array): number {
     const k = this.#key(key);
-    const klen = this.#keyLen;
-    const hash = fnv1a(k, klen);
+    const klen = this.#keys.len;
+    const hash = this.#keys.hash;
     for (let moved = 0; ; moved++) {
       const b = this.#locate(k, klen, hash);
       if (b < 0) return -1;
@@ -194,8 +194,7 @@ export class HashMap {
    */
   getView(key: Key): HashMapView | undefined {
     const k = this.#key(key);
-    const klen = this.#keyLen;
-    const b = this.#locate(k, klen, fnv1a(k, klen));
+    const b = this.#locate(k, this.#keys.len, this.#keys.hash);
     if (b < 0) return undefined;
     const at = b * 4 + this.#valueAt;
     return new HashMapView(this.#bytes.subarray(at, at + this.#foundLen), this.#slots, b + S_VERSION, this.#foundVersion, this.#checkOpen);
@@ -248,24 +247,23 @@ export class HashMap {
 
   has(key: Key): boolean {
     const k = this.#key(key);
-    const klen = this.#keyLen;
-    return this.#locate(k, klen, fnv1a(k, klen)) >= 0;
+    return this.#locate(k, this.#keys.len, this.#keys.hash) >= 0;
   }
 
   /** Inserts or replaces (takes the writer lock, blocking). */
   set(key: Key, value: Uint8Array | string): void {
     const v = typeof value === 'string' ? Buffer.from(value) : value;
     const k = this.#key(key);
-    const klen = this.#keyLen;
+    const klen = this.#keys.len;
+    const hash = this.#keys.hash;
     if (v.byteLength > this.valueSize) throw new ShmStateError('ERR_SHM_STATE_MESSAGE_TOO_LARGE', `a ${v.byteLength}-byte value exceeds the map's ${this.valueSize}-byte values`);
     this.#write((h) => {
-      const hash = fnv1a(k, klen);
-      const found = this.#find(k, klen, hash);
+      const slot = this.#find(k, klen, hash);
       let b: number;
-      if (found.slot >= 0) {
-        b = found.slot * this.#strideWords;
+      if (slot >= 0) {
+        b = slot * this.#strideWords;
       } else {
-        const free = found.free;
+        const free = this.#freeFound;
         if (free < 0 || (Atomics.load(this.#slots, free * this.#strideWords + S_STATE) === EMPTY && Atomics.load(h, W_USED) + 1 >= this.capacity)) {
           throw new ShmStateError('ERR_SHM_STATE_FULL', `the hash map is full (${this.size} entries in ${this.capacity} slots); create a larger one`);
         }
@@ -273,7 +271,7 @@ export class HashMap {
       }
       const s = this.#slots;
       const wasEmpty = Atomics.load(s, b + S_STATE) === EMPTY;
-      const isNew = found.slot < 0;
+      const isNew = slot < 0;
       Atomics.add(s, b + S_VERSION, 1); // odd: readers retry
       const at = b * 4 + SLOT_HEADER;
       if (isNew) {
@@ -283,8 +281,11 @@ export class HashMap {
         Atomics.store(s, b + S_KEY_LEN, klen);
       }
       this.#bytes.set(v, at + alignUp(this.keySize, 4));
-      Atomics.store(s, b + S_VALUE_LEN, v.byteLength);
-      Atomics.store(s, b + S_STATE, FULL);
+      // Plain stores inside the odd version, like the value's bytes: a
+      // reader discards what it read unless the version is even and the
+      // same before and after (each Atomics store is a full fence here).
+      s[b + S_VALUE_LEN] = v.byteLength;
+      if (isNew) s[b + S_STATE] = FULL;
       Atomics.add(s, b + S_VERSION, 1); // even again
       if (isNew) {
         Atomics.add(h, W_COUNT, 1);
@@ -296,12 +297,13 @@ export class HashMap {
   /** Removes `key`; true if it was there. */
   delete(key: Key): boolean {
     const k = this.#key(key);
-    const klen = this.#keyLen;
+    const klen = this.#keys.len;
+    const hash = this.#keys.hash;
     return this.#write((h) => {
-      const found = this.#find(k, klen, fnv1a(k, klen));
-      if (found.slot < 0) return false;
+      const slot = this.#find(k, klen, hash);
+      if (slot < 0) return false;
       const s = this.#slots;
-      const b = found.slot * this.#strideWords;
+      const b = slot * this.#strideWords;
       Atomics.add(s, b + S_VERSION, 1);
       Atomics.store(s, b + S_STATE, DELETED);
       Atomics.add(s, b + S_VERSION, 1);
@@ -360,30 +362,10 @@ export class HashMap {
     return this.#h;
   }
 
-  /**
-   * The key's bytes (its length in #keyLen). A string is encoded into a
-   * scratch buffer, not a new one: lookups allocate nothing for the key.
-   */
+  /** The key's bytes (length and hash in #keys.len / #keys.hash), after checking the handle is open. */
   #key(key: Key): Uint8Array {
     this.#header();
-    let len: number;
-    let k: Uint8Array;
-    if (typeof key === 'string') {
-      k = this.#scratch;
-      len = asciiInto(key, k, this.keySize);
-      if (len < 0) {
-        len = this.#scratch.write(key);
-        // The scratch holds keySize + 4 bytes: a UTF-8 character has at most
-        // 4, so a write that left 4 bytes free wrote the whole string.
-        if (len > this.keySize) len = Buffer.byteLength(key);
-      }
-    } else {
-      k = key;
-      len = key.byteLength;
-    }
-    if (len > this.keySize) throw new ShmStateError('ERR_SHM_STATE_MESSAGE_TOO_LARGE', `a ${len}-byte key exceeds the map's ${this.keySize}-byte keys`);
-    this.#keyLen = len;
-    return k;
+    return this.#keys.encode(key);
   }
 
   #keyEquals(b: number, k: Uint8Array, klen: number): boolean {
@@ -395,8 +377,8 @@ export class HashMap {
     return true;
   }
 
-  /** Under the lock: the slot holding `k`, and the first reusable slot on its probe path. */
-  #find(k: Uint8Array, klen: number, hash: number): { slot: number; free: number } {
+  /** Under the lock: the slot holding `k` (-1 when absent), and in #freeFound the first reusable slot on its probe path (-1: none). */
+  #find(k: Uint8Array, klen: number, hash: number): number {
     const s = this.#slots;
     const mask = this.capacity - 1;
     let free = -1;
@@ -406,14 +388,18 @@ export class HashMap {
     for (let n = 0, i = hash & mask; n < this.capacity; n++, i = (i + 1) & mask) {
       const b = i * this.#strideWords;
       const state = s[b + S_STATE];
-      if (state === EMPTY) return { slot: -1, free: free < 0 ? i : free };
+      if (state === EMPTY) {
+        this.#freeFound = free < 0 ? i : free;
+        return -1;
+      }
       if (state === DELETED) {
         if (free < 0) free = i;
         continue;
       }
-      if (s[b + S_HASH] === hash && s[b + S_KEY_LEN] === klen && this.#keyEquals(b, k, klen)) return { slot: i, free };
+      if (s[b + S_HASH] === hash && s[b + S_KEY_LEN] === klen && this.#keyEquals(b, k, klen)) return i;
     }
-    return { slot: -1, free };
+    this.#freeFound = free;
+    return -1;
   }
 
   #write<T>(fn: (h: Int32Array) => T): T {
