@@ -162,9 +162,10 @@ export async function socketMsgsPerSec64(): Promise<number> {
 
 export async function run(): Promise<Row[]> {
   // Long enough that a sample measures the stream rather than a freshly
-  // started receiver being compiled: at 400,000 a sample lasted about 60 ms,
-  // while both processes' JIT threads still competed for the two cores.
-  const n64 = scaled(4_000_000, 1000);
+  // started receiver being compiled: the first ~60 ms of every sample run
+  // at a fraction of the steady rate, which at 4,000,000 messages (a quarter
+  // of a second for us, 0.7 s for the socket) still cost our side a third.
+  const n64 = scaled(16_000_000, 1000);
   // zeromq moves about 0.4 M/s: 400,000 messages are a second already.
   const nZmq = scaled(400_000, 1000);
   const nBig = scaled(6000, 100);

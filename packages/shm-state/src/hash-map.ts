@@ -5,7 +5,7 @@ import { reportRecovery } from './diagnostics';
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { KeyEncoder } from './hash-key';
 import { MAGIC, VERSION, W_MAGIC, W_VERSION, W_CAPACITY, W_KEY_SIZE, W_VALUE_SIZE, W_COUNT, W_USED, W_REPAIRS, MUTEX_AT, SLOTS_AT, S_VERSION, S_STATE, S_HASH, S_KEY_LEN, S_VALUE_LEN, SLOT_HEADER, EMPTY, FULL, DELETED, strideFor, checkGeometry } from './hash-map-layout';
-import { copyOf } from './buffer-copy';
+import { copyOf, viewOf } from './fast-buffers';
 import { HashMapView } from './hash-map-view';
 import { Mutex } from './mutex';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
@@ -197,7 +197,8 @@ export class HashMap {
     const b = this.#locate(k, this.#keys.len, this.#keys.hash);
     if (b < 0) return undefined;
     const at = b * 4 + this.#valueAt;
-    return new HashMapView(this.#bytes.subarray(at, at + this.#foundLen), this.#slots, b + S_VERSION, this.#foundVersion, this.#checkOpen);
+    const bytes = this.#bytes;
+    return new HashMapView(viewOf(bytes.buffer, bytes.byteOffset + at, this.#foundLen), this.#slots, b + S_VERSION, this.#foundVersion, this.#checkOpen);
   }
 
   /**
