@@ -38,11 +38,7 @@ export class Doorbell {
     // Rings are read into one reused buffer and handed straight to us,
     // without a Buffer and a stream 'data' event per wakeup (net.Socket's
     // constructor takes `onread` as connect() does; the types omit it).
-    const onread: net.OnReadOpts = { buffer: Buffer.alloc(64), callback: () => {
-        this.#ringing();
-        return true;
-      },
-    };
+    const onread: net.OnReadOpts = { buffer: Buffer.alloc(64), callback: this.#onRead };
     this.#socket = new net.Socket({ fd: r, readable: true, writable: false, onread } as net.SocketConstructorOpts);
     this.#socket.on('error', (err) => debug('doorbell read failed: %s', err.message));
     this.#socket.unref();
@@ -74,6 +70,11 @@ export class Doorbell {
   ringSelf(): void {
     writeByte(this.#writeFd);
   }
+
+  readonly #onRead = (): boolean => {
+    this.#ringing();
+    return true; // keep reading
+  };
 
   #ringing(): void {
     // Everyone re-checks: one pipe serves every Notifier of this realm, and a

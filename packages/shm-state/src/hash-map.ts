@@ -276,12 +276,12 @@ export class HashMap {
       Atomics.add(s, b + S_VERSION, 1); // odd: readers retry
       const at = b * 4 + SLOT_HEADER;
       if (isNew) {
-        this.#bytes.fill(0, at, at + alignUp(this.keySize, 4));
+        this.#bytes.fill(0, at, b * 4 + this.#valueAt);
         this.#bytes.set(klen === k.byteLength ? k : k.subarray(0, klen), at);
         Atomics.store(s, b + S_HASH, hash);
         Atomics.store(s, b + S_KEY_LEN, klen);
       }
-      this.#bytes.set(v, at + alignUp(this.keySize, 4));
+      this.#bytes.set(v, b * 4 + this.#valueAt);
       // Plain stores inside the odd version, like the value's bytes: a
       // reader discards what it read unless the version is even and the
       // same before and after (each Atomics store is a full fence here).
@@ -340,7 +340,7 @@ export class HashMap {
         }
         const at = b * 4 + SLOT_HEADER;
         const key = Buffer.from(this.#bytes.subarray(at, at + klen));
-        const vat = at + alignUp(this.keySize, 4);
+        const vat = b * 4 + this.#valueAt;
         const value = Buffer.from(this.#bytes.subarray(vat, vat + vlen));
         if (Atomics.load(s, b + S_VERSION) !== v1) continue;
         yield [key, value];

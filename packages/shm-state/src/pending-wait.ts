@@ -25,6 +25,7 @@ export interface Waiter {
 export class PendingWait<T, D> implements Waiter {
   #timer: NodeJS.Timeout | undefined;
   #poller: NodeJS.Timeout | undefined;
+  #signal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
 
   constructor(
@@ -32,7 +33,7 @@ export class PendingWait<T, D> implements Waiter {
     private readonly resolve: (value: T | D) => void,
     private readonly reject: (err: unknown) => void,
     private readonly done: (wait: Waiter) => void,
-    private readonly options: PendingWaitOptions,
+    options: PendingWaitOptions,
     private readonly timedOut: D,
   ) {
     const { timeoutMs, pollMs, signal } = options;
@@ -45,6 +46,7 @@ export class PendingWait<T, D> implements Waiter {
     }
     if (pollMs !== undefined && Number.isFinite(pollMs)) this.#poller = setInterval(() => this.run(), pollMs);
     if (signal !== undefined) {
+      this.#signal = signal;
       this.#onAbort = () => {
         this.#finish();
         this.reject(new AbortError('the wait', signal.reason));
@@ -77,7 +79,7 @@ export class PendingWait<T, D> implements Waiter {
   #finish(): void {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#poller !== undefined) clearInterval(this.#poller);
-    if (this.#onAbort !== undefined) this.options.signal?.removeEventListener('abort', this.#onAbort);
+    if (this.#onAbort !== undefined) this.#signal?.removeEventListener('abort', this.#onAbort);
     this.done(this);
   }
 }
