@@ -6,6 +6,7 @@ import { readVarint } from '../codec/varint';
 import { CorruptInputError, TinyFileError } from '../errors';
 import type { Channel } from './channel';
 import type { Done, Prepare } from './chunking';
+import { prefault } from './prefault';
 
 /** Pieces of a raw block for parallel decoding, or null to decode it sequentially. */
 export function independentPieces(block: Uint8Array, start: number, declared: number, ch: Channel): RawPiece[] | null {
@@ -54,6 +55,8 @@ const SPLIT_MIN_BLOCK = 8 * 1024 * 1024;
 export class RawDecode {
   readonly #block: Uint8Array;
   readonly #out: Buffer;
+  /** The most output the chunk last sent can produce. */
+  #outLimit = 0;
   readonly #declared: number;
   inPos: number;
   #produced = 0;
@@ -71,6 +74,8 @@ export class RawDecode {
     }
     this.#block = block;
     this.#declared = value;
+    // Allocated before the first chunk goes out, not when it is answered:
+    // memory freed by the last call is then often still mapped.
     this.#out = Buffer.allocUnsafe(value);
     this.inPos = next;
     this.#check();
@@ -86,7 +91,8 @@ export class RawDecode {
       data.set(this.#block.subarray(this.inPos, this.inPos + inLen), hist);
       slot.inLen = inLen;
       slot.histLen = hist;
-      slot.outLimit = Math.min(slotSize - hist, this.#declared - this.#produced);
+      this.#outLimit = Math.min(slotSize - hist, this.#declared - this.#produced);
+      slot.outLimit = this.#outLimit;
       slot.setRawDecodeWords(this.#literal, this.#copyLeft, this.#copyOffset, this.#produced);
   };
 
@@ -124,6 +130,11 @@ export class RawDecode {
 
   result(): Buffer {
     return this.#out;
+  }
+
+  /** Touches the pages the chunk just sent decodes into; call it while tinyd works on it (see prefault.ts). */
+  prefault(): void {
+    prefault(this.#out, this.#produced, this.#produced + this.#outLimit);
   }
 
   /** The output length the block declares. */

@@ -14,6 +14,7 @@ import { Channel } from './channel';
 import { type Chunker, checkInput, compressPrepare, copyOut, type Done, failure, type Prepare, settleAll, smallWork, varintHead } from './chunking';
 import { compressFile, compressFileSync, decompressFile, decompressFileSync } from './file-calls';
 import type { ClientStats, ConnectOptions, FileOptions, FileResult } from './options';
+import { prefault } from './prefault';
 import { independentPieces, pieceComplete, piecePrepare, RawDecode } from './raw-decode';
 import { createCompressStream, createDecompressStream } from './streams';
 import { kUnsafeSubmit, type UnsafeRequest, type UnsafeResult } from './unsafe';
@@ -172,8 +173,11 @@ export class TinyFile {
     return { data, h };
   }
 
-  /** One chunk through one slot. `complete` runs while the slot's data is still ours. */
-  async #chunk<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base = 0, group = 0): Promise<T> {
+  /**
+   * One chunk through one slot. `complete` runs while the slot's data is
+   * still ours; `meanwhile` runs once the request is out, while tinyd works.
+   */
+  async #chunk<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base = 0, group = 0, meanwhile?: () => void): Promise<T> {
     const ch = await this.#ready();
     const slot = await ch.acquire();
     const { data, h } = this.#fill(ch, slot, op, prepare, group);
@@ -189,10 +193,11 @@ export class TinyFile {
         }
       }, 'async', small);
     });
+    meanwhile?.();
     return p;
   }
 
-  #chunkSync<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base = 0): T {
+  #chunkSync<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base = 0, meanwhile?: () => void): T {
     const ch = this.#readySync();
     const slot = ch.acquireSync();
     const { data, h } = this.#fill(ch, slot, op, prepare, 0);
@@ -209,6 +214,7 @@ export class TinyFile {
         result = { ok: false, err: err as Error };
       }
     }, 'sync');
+    meanwhile?.();
     ch.waitSync(slot, smallWork(h, op));
     if (result === undefined) throw ch.dead ?? new TinyFileError('ERR_TINYFILE_INTERNAL', 'the request ended without a result');
     if (!result.ok) throw result.err;
@@ -219,14 +225,15 @@ export class TinyFile {
    * Blocking: all `prepares` out at once, on as many segments as the client
    * has (a piece waits for a free one), so several workers share the call;
    * `complete(i, …)` runs for each answer. Throws the first failure once
-   * every piece is answered, so no slot is left mid-request.
+   * every piece is answered, so no slot is left mid-request. `meanwhile`
+   * runs once the first piece is out.
    */
-  #chunksSync(op: number, prepares: Prepare[], complete: (i: number, d: Done) => void, base: (i: number) => number = () => 0): void {
+  #chunksSync(op: number, prepares: Prepare[], complete: (i: number, d: Done) => void, base: (i: number) => number = () => 0, meanwhile?: () => void): void {
     // One piece takes the single-request path: it waits for its answer by
     // spinning on the slot, a round trip the batch's publish-and-wait would
     // lengthen for small calls.
     if (prepares.length === 1) {
-      this.#chunkSync(op, prepares[0]!, (d) => complete(0, d), base(0));
+      this.#chunkSync(op, prepares[0]!, (d) => complete(0, d), base(0), meanwhile);
       return;
     }
     const ch = this.#readySync();
@@ -249,6 +256,7 @@ export class TinyFile {
           first ??= err as Error;
         }
       }, 'sync');
+      if (i === 0) meanwhile?.();
     }
     // A slot number may have been reused by a later piece: waiting on it then waits for that one, which is due too.
     for (const slot of slots) ch.waitSync(slot);
@@ -349,14 +357,14 @@ export class TinyFile {
     const ch = await this.#ready();
     const pieces = independentPieces(block, d.inPos, d.declared, ch);
     if (pieces === null) {
-      while (!d.finished) await this.#chunk(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos);
+      while (!d.finished) await this.#chunk(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos, 0, () => d.prefault());
       return d.result();
     }
+    const prefaultAll = () => prefault(d.result(), 0, d.declared);
     // The pieces decode on as many workers as are free, each straight into its place.
-    const out = d.result();
     const group = pieces.length <= ch.slots ? this.#nextGroup() : 0;
-    await settleAll(pieces.map((p) => this.#chunk(OP.DECOMPRESS_RAW, piecePrepare(block, p), (c) => pieceComplete(c, p, out), p.inStart, group)));
-    return out;
+    await settleAll(pieces.map((p, i) => this.#chunk(OP.DECOMPRESS_RAW, piecePrepare(block, p), (c) => pieceComplete(c, p, d.result()), p.inStart, group, i === 0 ? prefaultAll : undefined)));
+    return d.result();
   }
 
   decompressSync(block: Uint8Array): Buffer {
@@ -365,12 +373,11 @@ export class TinyFile {
     if (d.finished) return d.result();
     const pieces = independentPieces(block, d.inPos, d.declared, this.#readySync());
     if (pieces === null) {
-      while (!d.finished) this.#chunkSync(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos);
+      while (!d.finished) this.#chunkSync(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos, () => d.prefault());
       return d.result();
     }
-    const out = d.result();
-    this.#chunksSync(OP.DECOMPRESS_RAW, pieces.map((p) => piecePrepare(block, p)), (i, c) => pieceComplete(c, pieces[i]!, out), (i) => pieces[i]!.inStart);
-    return out;
+    this.#chunksSync(OP.DECOMPRESS_RAW, pieces.map((p) => piecePrepare(block, p)), (i, c) => pieceComplete(c, pieces[i]!, d.result()), (i) => pieces[i]!.inStart, () => prefault(d.result(), 0, d.declared));
+    return d.result();
   }
 
   // ---- files and streams: the snappy framing format ----------------------

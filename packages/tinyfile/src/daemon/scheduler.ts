@@ -378,14 +378,13 @@ export class Scheduler {
     for (const c of [...this.#unflushed]) this.#flush(c);
   }
 
-
-  /** Whether a live client has requests waiting on its queue. */
   /** Stops the workers and releases the main thread's scratch; call once no request is in flight. */
   async close(): Promise<void> {
     await this.pool?.close();
     this.#scratch.close();
   }
 
+  /** Whether a live client has requests waiting on its queue. */
   hasRequests(c: ClientConn): boolean {
     if (c.dead) return false;
     try {
