@@ -138,6 +138,8 @@ export async function run(): Promise<Row[]> {
         rows.push(throughputRow(`decompress ${label}, 1 client`, 'snappy uncompressSync in-process', perBatch, u));
         const ua = await pairs(batch(rounds, () => tf.decompress(block)), batch(rounds, async () => (await snappy.uncompress(block)) as Buffer), plain);
         rows.push(throughputRow(`decompress ${label}, 1 client`, 'snappy await uncompress() in-process', perBatch, ua));
+        const us = await pairs(batch(rounds, () => tf.decompressSync(block)), batch(rounds, () => snappy.uncompressSync(block) as Buffer), plain);
+        rows.push(throughputRow(`decompressSync ${label}, 1 client`, 'snappy uncompressSync in-process', perBatch, us));
       }
     } finally {
       await tf.close();
