@@ -24,7 +24,6 @@ if (!Number.isInteger(PAIRS) || PAIRS < 1) throw new Error(`BENCH_PAIRS must be 
 
 interface Sample {
   seconds: number;
-  cpuSeconds: number;
 }
 
 type Batch = () => Promise<Uint8Array[]>;
@@ -39,13 +38,11 @@ function batch(rounds: number, call: () => Uint8Array | Promise<Uint8Array>): Ba
 }
 
 async function timed(b: Batch, check: (outs: Uint8Array[]) => void): Promise<Sample> {
-  const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   const outs = await b();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const cu = process.cpuUsage(c0);
   check(outs);
-  return { seconds, cpuSeconds: (cu.user + cu.system) / 1e6 };
+  return { seconds };
 }
 
 /** PAIRS pairs of (tinyd, baseline) batches, alternating which runs first. */
@@ -95,18 +92,55 @@ function throughputRow(label: string, baseLabel: string, bytesPerBatch: number, 
   };
 }
 
-function cpuRow(label: string, bytesPerBatch: number, ps: Array<{ ours: Sample; base: Sample }>): Row {
-  const perMiB = (s: Sample) => (s.cpuSeconds * 1000 * 1048576) / bytesPerBatch;
-  const ratios = ps.map((p) => p.ours.cpuSeconds / p.base.cpuSeconds);
-  return {
-    scenario: 'native',
-    case: label,
-    tinyd: `${median(ps.map((p) => perMiB(p.ours))).toFixed(2)} ms CPU/MiB`,
-    baseline: `${median(ps.map((p) => perMiB(p.base))).toFixed(2)} ms CPU/MiB compressSync in-process`,
-    ratio: median(ratios),
-    range: [Math.min(...ratios), Math.max(...ratios)],
-    better: 'lower',
-  };
+/**
+ * The client's own CPU per MiB compressed: one client process against one
+ * process compressing in-process, each alone in its process (so neither is
+ * charged for collecting the other's garbage), rounds alternating.
+ */
+async function clientCpu(socket: string): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const { label, bytes, rounds } of [
+    { label: '1 MiB', bytes: 1 << 20, rounds: quick ? 8 : 30 },
+    { label: '8 MiB', bytes: 8 << 20, rounds: quick ? 2 : 6 },
+  ]) {
+    for (const op of ['compress', 'compress-sync'] as const) {
+      const ours = await ClientGroup.start(1, [socket, op, String(bytes), String(rounds)]);
+      const base = await ClientGroup.start(1, ['-', 'native-compress', String(bytes), String(rounds)]);
+      const cpu = (r: Awaited<ReturnType<ClientGroup['round']>>) => {
+        const x = r.results[0]!;
+        if (x.verified !== rounds) throw new Error(`a bench client verified ${x.verified} of ${rounds} outputs`);
+        return (x.cpuSeconds * 1000 * 1048576) / x.bytes;
+      };
+      const ps: Array<{ ours: number; base: number }> = [];
+      try {
+        await ours.round();
+        await base.round();
+        for (let i = 0; i < PAIRS; i++) {
+          if (i % 2 === 0) {
+            const o = cpu(await ours.round());
+            ps.push({ ours: o, base: cpu(await base.round()) });
+          } else {
+            const b = cpu(await base.round());
+            ps.push({ ours: cpu(await ours.round()), base: b });
+          }
+        }
+      } finally {
+        await ours.stop();
+        await base.stop();
+      }
+      const ratios = ps.map((p) => p.ours / p.base);
+      rows.push({
+        scenario: 'native',
+        case: `client CPU, ${op === 'compress' ? 'compress' : 'compressSync'} ${label}`,
+        tinyd: `${median(ps.map((p) => p.ours)).toFixed(2)} ms CPU/MiB`,
+        baseline: `${median(ps.map((p) => p.base)).toFixed(2)} ms CPU/MiB compressSync in-process`,
+        ratio: median(ratios),
+        range: [Math.min(...ratios), Math.max(...ratios)],
+        better: 'lower',
+      });
+    }
+  }
+  return rows;
 }
 
 export async function run(): Promise<Row[]> {
@@ -129,7 +163,6 @@ export async function run(): Promise<Row[]> {
 
         const c = await pairs(batch(rounds, () => tf.compress(input)), batch(rounds, () => snappy.compressSync(input)), blocks);
         rows.push(throughputRow(`compress ${label}, 1 client (tinyd ${codec})`, 'snappy compressSync in-process', perBatch, c));
-        rows.push(cpuRow(`client CPU, compress ${label}`, perBatch, c));
         const ca = await pairs(batch(rounds, () => tf.compress(input)), batch(rounds, () => snappy.compress(input)), blocks);
         rows.push(throughputRow(`compress ${label}, 1 client`, 'snappy await compress() in-process', perBatch, ca));
         const cs = await pairs(batch(rounds, () => tf.compressSync(input)), batch(rounds, () => snappy.compressSync(input)), blocks);
@@ -144,6 +177,7 @@ export async function run(): Promise<Row[]> {
     } finally {
       await tf.close();
     }
+    rows.push(...(await clientCpu(d.socket)));
     rows.push(...(await twoClients(d.socket)));
   } finally {
     await d.stop();
