@@ -45,21 +45,57 @@ async function timed(b: Batch, check: (outs: Uint8Array[]) => void): Promise<Sam
   return { seconds };
 }
 
-/** PAIRS pairs of (tinyd, baseline) batches, alternating which runs first. */
-async function pairs(ours: Batch, base: Batch, check: (outs: Uint8Array[]) => void): Promise<Array<{ ours: Sample; base: Sample }>> {
+/** A first sample of each side (discarded), then PAIRS pairs of samples, alternating which side goes first. */
+async function alternate<T>(ours: () => Promise<T>, base: () => Promise<T>): Promise<Array<{ ours: T; base: T }>> {
   await ours();
   await base();
-  const out: Array<{ ours: Sample; base: Sample }> = [];
+  const out: Array<{ ours: T; base: T }> = [];
   for (let i = 0; i < PAIRS; i++) {
     if (i % 2 === 0) {
-      const o = await timed(ours, check);
-      out.push({ ours: o, base: await timed(base, check) });
+      const o = await ours();
+      out.push({ ours: o, base: await base() });
     } else {
-      const b = await timed(base, check);
-      out.push({ ours: await timed(ours, check), base: b });
+      const b = await base();
+      out.push({ ours: await ours(), base: b });
     }
   }
   return out;
+}
+
+/** PAIRS pairs of (tinyd, baseline) batches in this process. */
+function pairs(ours: Batch, base: Batch, check: (outs: Uint8Array[]) => void): Promise<Array<{ ours: Sample; base: Sample }>> {
+  return alternate(
+    () => timed(ours, check),
+    () => timed(base, check),
+  );
+}
+
+/** PAIRS pairs of rounds of two client groups (each started with its arguments), each round reduced by `measure`. */
+async function groupPairs(
+  count: number,
+  oursArgs: string[],
+  baseArgs: string[],
+  measure: (r: Awaited<ReturnType<ClientGroup['round']>>) => number,
+): Promise<Array<{ ours: number; base: number }>> {
+  const ours = await ClientGroup.start(count, oursArgs);
+  try {
+    const base = await ClientGroup.start(count, baseArgs);
+    try {
+      return await alternate(
+        async () => measure(await ours.round()),
+        async () => measure(await base.round()),
+      );
+    } finally {
+      await base.stop();
+    }
+  } finally {
+    await ours.stop();
+  }
+}
+
+/** Throws unless every client of a round checked all `rounds` outputs. */
+function allVerified(r: Awaited<ReturnType<ClientGroup['round']>>, rounds: number): void {
+  for (const x of r.results) if (x.verified !== rounds) throw new Error(`a bench client verified ${x.verified} of ${rounds} outputs`);
 }
 
 /** Checks a batch: `rounds` outputs, each (decoded, for blocks) the input's length and CRC-32C. */
@@ -104,30 +140,10 @@ async function clientCpu(socket: string): Promise<Row[]> {
     { label: '8 MiB', bytes: 8 << 20, rounds: quick ? 2 : 6 },
   ]) {
     for (const op of ['compress', 'compress-sync'] as const) {
-      const ours = await ClientGroup.start(1, [socket, op, String(bytes), String(rounds)]);
-      const base = await ClientGroup.start(1, ['-', 'native-compress', String(bytes), String(rounds)]);
-      const cpu = (r: Awaited<ReturnType<ClientGroup['round']>>) => {
-        const x = r.results[0]!;
-        if (x.verified !== rounds) throw new Error(`a bench client verified ${x.verified} of ${rounds} outputs`);
-        return (x.cpuSeconds * 1000 * 1048576) / x.bytes;
-      };
-      const ps: Array<{ ours: number; base: number }> = [];
-      try {
-        await ours.round();
-        await base.round();
-        for (let i = 0; i < PAIRS; i++) {
-          if (i % 2 === 0) {
-            const o = cpu(await ours.round());
-            ps.push({ ours: o, base: cpu(await base.round()) });
-          } else {
-            const b = cpu(await base.round());
-            ps.push({ ours: cpu(await ours.round()), base: b });
-          }
-        }
-      } finally {
-        await ours.stop();
-        await base.stop();
-      }
+      const ps = await groupPairs(1, [socket, op, String(bytes), String(rounds)], ['-', 'native-compress', String(bytes), String(rounds)], (r) => {
+        allVerified(r, rounds);
+        return (r.results[0]!.cpuSeconds * 1000 * 1048576) / r.results[0]!.bytes;
+      });
       const ratios = ps.map((p) => p.ours / p.base);
       rows.push({
         scenario: 'native',
@@ -191,29 +207,10 @@ async function twoClients(socket: string): Promise<Row[]> {
   const bytes = 1 << 20;
   const rounds = quick ? 8 : 20;
   for (const op of ['compress', 'decompress'] as const) {
-    const ours = await ClientGroup.start(2, [socket, op, String(bytes), String(rounds)]);
-    const base = await ClientGroup.start(2, ['-', `native-${op}`, String(bytes), String(rounds)]);
-    const rate = (r: Awaited<ReturnType<ClientGroup['round']>>) => {
-      for (const x of r.results) if (x.verified !== rounds) throw new Error(`a bench client verified ${x.verified} of ${rounds} outputs`);
+    const ps = await groupPairs(2, [socket, op, String(bytes), String(rounds)], ['-', `native-${op}`, String(bytes), String(rounds)], (r) => {
+      allVerified(r, rounds);
       return r.results.reduce((a, x) => a + x.bytes, 0) / r.seconds;
-    };
-    const ps: Array<{ ours: number; base: number }> = [];
-    try {
-      await ours.round();
-      await base.round();
-      for (let i = 0; i < PAIRS; i++) {
-        if (i % 2 === 0) {
-          const o = rate(await ours.round());
-          ps.push({ ours: o, base: rate(await base.round()) });
-        } else {
-          const b = rate(await base.round());
-          ps.push({ ours: rate(await ours.round()), base: b });
-        }
-      }
-    } finally {
-      await ours.stop();
-      await base.stop();
-    }
+    });
     const ratios = ps.map((p) => p.ours / p.base);
     rows.push({
       scenario: 'native',
