@@ -2,7 +2,7 @@ import { ShmClosedError } from '@shmkit/shm-fd';
 
 import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
-import { checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './memory-region';
+import { checkHeaderStart, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './memory-region';
 
 const MAGIC = fourcc('RING');
 const VERSION = 1;
@@ -99,8 +99,7 @@ export class Ring {
     checkRegion(memory, offset, HEADER, 8, 'Ring');
     const h = int32At(memory, offset, HEADER, 'Ring');
     const where = `Ring at offset ${offset}`;
-    if (Atomics.load(h, W_MAGIC) !== MAGIC) throw new ShmStateCorruptError(where, 'no ring header (bad magic)');
-    if (Atomics.load(h, W_VERSION) !== VERSION) throw new ShmStateCorruptError(where, `unsupported layout version ${Atomics.load(h, W_VERSION)}`);
+    checkHeaderStart(h, where, 'ring', MAGIC, VERSION);
     const count = Atomics.load(h, W_COUNT);
     if (!isPowerOfTwo(count) || count > 1 << 20) throw new ShmStateCorruptError(where, `impossible descriptor count ${count}`);
     if (offset + Ring.byteLengthFor(count) > memory.byteLength) throw new ShmStateCorruptError(where, `${count} descriptors run past the end of the buffer`);

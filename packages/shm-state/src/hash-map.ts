@@ -9,7 +9,7 @@ import { copyOf, viewOf } from './fast-buffers';
 import { HashMapView } from './hash-map-view';
 import { Mutex } from './mutex';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
-import { alignUp, checkRegion, int32At, type Memory } from './memory-region';
+import { alignUp, checkHeaderStart, checkRegion, int32At, type Memory } from './memory-region';
 
 /** How long a reader waits on a slot being written before checking the writer is alive. */
 const STUCK_MS = 5;
@@ -110,8 +110,7 @@ export class HashMap {
     checkRegion(memory, offset, SLOTS_AT, 8, 'HashMap');
     const h = int32At(memory, offset, 64, 'HashMap');
     const where = `HashMap at offset ${offset}`;
-    if (Atomics.load(h, W_MAGIC) !== MAGIC) throw new ShmStateCorruptError(where, 'no hash map header (bad magic)');
-    if (Atomics.load(h, W_VERSION) !== VERSION) throw new ShmStateCorruptError(where, `unsupported layout version ${Atomics.load(h, W_VERSION)}`);
+    checkHeaderStart(h, where, 'hash map', MAGIC, VERSION);
     const capacity = Atomics.load(h, W_CAPACITY);
     const keySize = Atomics.load(h, W_KEY_SIZE);
     const valueSize = Atomics.load(h, W_VALUE_SIZE);

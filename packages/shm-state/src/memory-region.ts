@@ -1,4 +1,4 @@
-import { ShmStateError } from './errors';
+import { ShmStateCorruptError, ShmStateError } from './errors';
 
 /** Anything structures can live in: a Buffer over a mapping, or any Uint8Array. */
 export type Memory = Uint8Array;
@@ -44,4 +44,15 @@ export function isPowerOfTwo(n: number): boolean {
 /** Four ASCII letters as a little-endian int32, for header magics. */
 export function fourcc(s: string): number {
   return (s.charCodeAt(0) | (s.charCodeAt(1) << 8) | (s.charCodeAt(2) << 16) | (s.charCodeAt(3) << 24)) | 0;
+}
+
+/**
+ * Checks the two words every structure's header starts with: word 0 its
+ * magic, word 1 its layout version. Each is loaded once (a peer may write
+ * them at any time); throws ShmStateCorruptError naming `where`.
+ */
+export function checkHeaderStart(h: Int32Array, where: string, what: string, magic: number, version: number): void {
+  if (Atomics.load(h, 0) !== magic) throw new ShmStateCorruptError(where, `no ${what} header (bad magic)`);
+  const found = Atomics.load(h, 1);
+  if (found !== version) throw new ShmStateCorruptError(where, `unsupported layout version ${found} (this library reads ${version})`);
 }

@@ -7,7 +7,7 @@ import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from '.
 import { mappingOf, type ClosedProbe } from './mapping-probe';
 import type { AllowPeer } from './doorbell';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
-import { alignUp, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './memory-region';
+import { alignUp, checkHeaderStart, checkRegion, fourcc, int32At, isPowerOfTwo, type Memory } from './memory-region';
 
 const MAGIC = fourcc('MPMQ');
 const VERSION = 1;
@@ -157,9 +157,7 @@ export class MpmcQueue {
     checkRegion(memory, offset, HEADER, 8, 'MpmcQueue');
     const h = int32At(memory, offset, HEADER, 'MpmcQueue');
     const where = `MpmcQueue at offset ${offset}`;
-    if (Atomics.load(h, W_MAGIC) !== MAGIC) throw new ShmStateCorruptError(where, 'no queue header (bad magic)');
-    const version = Atomics.load(h, W_VERSION);
-    if (version !== VERSION) throw new ShmStateCorruptError(where, `unsupported layout version ${version} (this library reads ${VERSION})`);
+    checkHeaderStart(h, where, 'queue', MAGIC, VERSION);
     const capacity = Atomics.load(h, W_CAPACITY);
     const slotSize = Atomics.load(h, W_SLOT_SIZE);
     try {

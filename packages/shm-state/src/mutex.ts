@@ -8,7 +8,7 @@ import { waitCheckingOwners, waitSyncCheckingOwners } from './liveness-wait';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { ownerId, type LockOwner } from './task-id';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
-import { checkRegion, fourcc, int32At, type Memory } from './memory-region';
+import { checkHeaderStart, checkRegion, fourcc, int32At, type Memory } from './memory-region';
 
 const MAGIC = fourcc('MUTX');
 const VERSION = 1;
@@ -96,9 +96,7 @@ export class Mutex {
     checkRegion(memory, offset, BYTES, 8, 'Mutex');
     const h = int32At(memory, offset, 64, 'Mutex');
     const where = `Mutex at offset ${offset}`;
-    if (Atomics.load(h, W_MAGIC) !== MAGIC) throw new ShmStateCorruptError(where, 'no mutex header (bad magic)');
-    const version = Atomics.load(h, W_VERSION);
-    if (version !== VERSION) throw new ShmStateCorruptError(where, `unsupported layout version ${version} (this library reads ${VERSION})`);
+    checkHeaderStart(h, where, 'mutex', MAGIC, VERSION);
     const owner = Atomics.load(h, W_OWNER);
     if (owner < 0) throw new ShmStateCorruptError(where, `impossible owner pid ${owner}`);
     return new Mutex(memory, offset, options.owner);

@@ -9,7 +9,7 @@ import { waitCheckingOwners, waitSyncCheckingOwners } from './liveness-wait';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { ownerId, type LockOwner } from './task-id';
 import { mappingOf, type ClosedProbe } from './mapping-probe';
-import { alignUp, checkRegion, fourcc, int32At, type Memory } from './memory-region';
+import { alignUp, checkHeaderStart, checkRegion, fourcc, int32At, type Memory } from './memory-region';
 
 const MAGIC = fourcc('SEMA');
 const VERSION = 1;
@@ -86,9 +86,7 @@ export class Semaphore {
     checkRegion(memory, offset, HOLDERS, 8, 'Semaphore');
     const h = int32At(memory, offset, 64, 'Semaphore');
     const where = `Semaphore at offset ${offset}`;
-    if (Atomics.load(h, W_MAGIC) !== MAGIC) throw new ShmStateCorruptError(where, 'no semaphore header (bad magic)');
-    const version = Atomics.load(h, W_VERSION);
-    if (version !== VERSION) throw new ShmStateCorruptError(where, `unsupported layout version ${version} (this library reads ${VERSION})`);
+    checkHeaderStart(h, where, 'semaphore', MAGIC, VERSION);
     const permits = Atomics.load(h, W_PERMITS);
     if (!Number.isInteger(permits) || permits < 1 || permits > MAX_PERMITS) throw new ShmStateCorruptError(where, `impossible permit count ${permits}`);
     if (offset + HOLDERS + permits * 4 > memory.byteLength) throw new ShmStateCorruptError(where, `${permits} permits run past the end of the buffer`);

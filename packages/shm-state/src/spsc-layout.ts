@@ -2,7 +2,7 @@
 // the header's initialisation and validation. Every process using the
 // queue agrees on these.
 import { ShmStateCorruptError, ShmStateError } from './errors';
-import { fourcc, int32At, isPowerOfTwo, type Memory } from './memory-region';
+import { checkHeaderStart, fourcc, int32At, isPowerOfTwo, type Memory } from './memory-region';
 import { Notifier } from './notifier';
 
 export const MAGIC = fourcc('SPSQ');
@@ -49,9 +49,7 @@ export function initHeader(memory: Memory, offset: number, capacity: number): vo
 export function readHeader(memory: Memory, offset: number): number {
   const h = int32At(memory, offset, HEADER, 'SpscQueue');
   const where = `SpscQueue at offset ${offset}`;
-  if (Atomics.load(h, W_MAGIC) !== MAGIC) throw new ShmStateCorruptError(where, 'no queue header (bad magic)');
-  const version = Atomics.load(h, W_VERSION);
-  if (version !== VERSION) throw new ShmStateCorruptError(where, `unsupported layout version ${version} (this library reads ${VERSION})`);
+  checkHeaderStart(h, where, 'queue', MAGIC, VERSION);
   const capacity = Atomics.load(h, W_CAPACITY);
   if (!isPowerOfTwo(capacity) || capacity < MIN_CAPACITY || capacity > MAX_CAPACITY) {
     throw new ShmStateCorruptError(where, `impossible capacity ${capacity}`);
