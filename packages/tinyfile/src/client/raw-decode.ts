@@ -137,6 +137,11 @@ export class RawDecode {
     prefault(this.#out, this.#produced, this.#produced + this.#outLimit);
   }
 
+  /** Touches every page of the output; for pieces decoded in parallel, once the first is out. */
+  prefaultAll(): void {
+    prefault(this.#out, 0, this.#declared);
+  }
+
   /** The output length the block declares. */
   get declared(): number {
     return this.#declared;

@@ -14,7 +14,6 @@ import { Channel } from './channel';
 import { type Chunker, checkInput, compressPrepare, copyOut, type Done, failure, type Prepare, settleAll, smallWork, varintHead } from './chunking';
 import { compressFile, compressFileSync, decompressFile, decompressFileSync } from './file-calls';
 import type { ClientStats, ConnectOptions, FileOptions, FileResult } from './options';
-import { prefault } from './prefault';
 import { independentPieces, pieceComplete, piecePrepare, RawDecode } from './raw-decode';
 import { createCompressStream, createDecompressStream } from './streams';
 import { kUnsafeSubmit, type UnsafeRequest, type UnsafeResult } from './unsafe';
@@ -360,10 +359,9 @@ export class TinyFile {
       while (!d.finished) await this.#chunk(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos, 0, () => d.prefault());
       return d.result();
     }
-    const prefaultAll = () => prefault(d.result(), 0, d.declared);
     // The pieces decode on as many workers as are free, each straight into its place.
     const group = pieces.length <= ch.slots ? this.#nextGroup() : 0;
-    await settleAll(pieces.map((p, i) => this.#chunk(OP.DECOMPRESS_RAW, piecePrepare(block, p), (c) => pieceComplete(c, p, d.result()), p.inStart, group, i === 0 ? prefaultAll : undefined)));
+    await settleAll(pieces.map((p, i) => this.#chunk(OP.DECOMPRESS_RAW, piecePrepare(block, p), (c) => pieceComplete(c, p, d.result()), p.inStart, group, i === 0 ? () => d.prefaultAll() : undefined)));
     return d.result();
   }
 
@@ -376,7 +374,7 @@ export class TinyFile {
       while (!d.finished) this.#chunkSync(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos, () => d.prefault());
       return d.result();
     }
-    this.#chunksSync(OP.DECOMPRESS_RAW, pieces.map((p) => piecePrepare(block, p)), (i, c) => pieceComplete(c, pieces[i]!, d.result()), (i) => pieces[i]!.inStart, () => prefault(d.result(), 0, d.declared));
+    this.#chunksSync(OP.DECOMPRESS_RAW, pieces.map((p) => piecePrepare(block, p)), (i, c) => pieceComplete(c, pieces[i]!, d.result()), (i) => pieces[i]!.inStart, () => d.prefaultAll());
     return d.result();
   }
 
