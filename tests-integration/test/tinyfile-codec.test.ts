@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { codecByName, compressBlock, LibSnappy } from '@shmkit/tinyfile/codec';
+import { codecByName, compressBlock, LibSnappy, maxCompressedLength } from '@shmkit/tinyfile/codec';
 
 import { run, start } from './helpers/proc';
 import { startDaemon, tinyd, tinyfileCli, useTempSocket } from './tinyfile-helpers';
@@ -102,9 +102,19 @@ withLib('with libsnappy present tinyd uses it by default, and its blocks are lib
       const input = text(n);
       const block = await tf.compress(input);
       expect(block.equals(compressBlock(input, lib))).toBe(true);
+      const into = Buffer.alloc(maxCompressedLength(n));
+      expect(into.subarray(0, tf.compressIntoSync(input, into)).equals(block)).toBe(true);
       expect((await tf.decompress(block)).equals(input)).toBe(true);
       expect(tf.decompressSync(block).equals(input)).toBe(true);
+      const target = Buffer.alloc(n + 1, 0xa5);
+      expect(tf.decompressIntoSync(block, target)).toBe(n);
+      expect(target.subarray(0, n).equals(input) && target[n] === 0xa5).toBe(true);
+      target.fill(0xa5);
+      expect(await tf.decompressInto(block, target)).toBe(n);
+      expect(target.subarray(0, n).equals(input) && target[n] === 0xa5).toBe(true);
     }
+    // Too small: refused before anything is sent, blocking too.
+    expect(() => tf.decompressIntoSync(compressBlock(text(10), lib), Buffer.alloc(9))).toThrow(expect.objectContaining({ code: 'ERR_TINYFILE_BUFFER_TOO_SMALL' }));
     // A corrupt block still fails with the offset tinyfile's decoder finds (the native attempt only says "invalid").
     const bad = compressBlock(text(200_000), lib);
     bad.fill(0xff, 20_000, 20_010);

@@ -112,7 +112,7 @@ maybe('a corrupted python stream fails with a checksum error and no output file'
 
 maybe('a 9 MiB input split across both workers compresses to the single-worker block, which python decodes', async () => {
   const { TinyFile } = await import('@shmkit/tinyfile');
-  const { codecByName, compressBlock } = await import('@shmkit/tinyfile/codec');
+  const { codecByName, compressBlock, maxCompressedLength } = await import('@shmkit/tinyfile/codec');
   const input = Buffer.concat([sample(), sample(), sample(), sample()]).subarray(0, 9 << 20);
   // The single-worker path: one worker, one segment, so every piece runs after the one before.
   const single = path.join(t.dir, 'single.sock');
@@ -127,9 +127,12 @@ maybe('a 9 MiB input split across both workers compresses to the single-worker b
     // One call of the same codec in-process, uncut.
     expect(reference.equals(compressBlock(input, codec))).toBe(true);
     split.resetStats();
+    const into = Buffer.alloc(maxCompressedLength(input.length));
+    const intoSync = Buffer.alloc(maxCompressedLength(input.length));
     const blocks = [await split.compress(input), split.compressSync(input)];
+    blocks.push(into.subarray(0, await split.compressInto(input, into)), intoSync.subarray(0, split.compressIntoSync(input, intoSync)));
     // Cut into more pieces than one segment holds, all out at once.
-    expect(split.stats.chunks).toBeGreaterThanOrEqual(2 * 11);
+    expect(split.stats.chunks).toBeGreaterThanOrEqual(4 * 11);
     for (const b of blocks) expect(b.equals(reference)).toBe(true);
     fs.writeFileSync(path.join(t.dir, 'split.raw'), blocks[0]!);
     py('uncompress', path.join(t.dir, 'split.raw'), path.join(t.dir, 'split.back'));
@@ -137,6 +140,16 @@ maybe('a 9 MiB input split across both workers compresses to the single-worker b
     // Decoding a block this big is split too (independent pieces), async and blocking.
     expect((await split.decompress(reference)).equals(input)).toBe(true);
     expect(split.decompressSync(reference).equals(input)).toBe(true);
+    // And straight into a caller's buffer, both ways.
+    const target = Buffer.alloc(input.length + 1, 0xa5);
+    split.resetStats();
+    expect(split.decompressIntoSync(reference, target)).toBe(input.length);
+    expect(split.stats.chunks).toBeGreaterThan(1);
+    expect(target.subarray(0, input.length).equals(input)).toBe(true);
+    target.fill(0);
+    expect(await split.decompressInto(reference, target)).toBe(input.length);
+    expect(target.subarray(0, input.length).equals(input)).toBe(true);
+    expect(target[input.length]).toBe(0);
   } finally {
     codec.close?.();
     await one.close();

@@ -15,6 +15,7 @@ export const TINYFILE_CODES = {
   ERR_TINYFILE_BAD_CHECKSUM: 'a framed chunk whose CRC-32C does not match',
   ERR_TINYFILE_WINDOW: 'a raw block whose copies reach back further than 64 KiB (see "Missing")',
   ERR_TINYFILE_TOO_LARGE: 'a raw block declares more than `maxOutputLength` bytes',
+  ERR_TINYFILE_BUFFER_TOO_SMALL: '`decompressInto()` / `compressInto()`: the target is smaller than the output can be (nothing was written)',
   ERR_TINYFILE_BAD_REQUEST: '(hostile or buggy clients) a request header out of range',
   ERR_TINYFILE_PROTOCOL: 'the peer is not tinyd / not this protocol version, or sent something impossible',
   ERR_TINYFILE_INTERNAL: 'a state that cannot happen: a bug',

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 
 import { compressBlock, compressFramed, decompressFramed, STREAM_IDENTIFIER } from '../src/codec';
-import { TinyFile, Tinyd, queryStatus } from '../src';
+import { maxCompressedLength, TinyFile, Tinyd, queryStatus, uncompressedLength } from '../src';
 import { kUnsafeSubmit, OP, S_IN_LEN, S_HIST_LEN, S_OUT_LIMIT, type UnsafeRequest } from '../src/protocol';
 
 let dir: string;
@@ -92,6 +92,133 @@ describe('tinyd + TinyFile (async, one process)', () => {
     } finally {
       await small.close();
     }
+  });
+
+  describe('compressInto', () => {
+    it.each([
+      ['empty', Buffer.alloc(0)],
+      ['1 byte', Buffer.from([42])],
+      ['text cut into more pieces than the client has segments', text(700_000)],
+      ['random', randomBytes(300_000)],
+    ])('writes %s as the same block compress() returns, and nothing past it', async (_n, input) => {
+      const bound = maxCompressedLength(input.length);
+      const outer = Buffer.alloc(bound + 200, 0xa5);
+      const target = outer.subarray(100, 100 + bound);
+      tf.resetStats();
+      const n = await tf.compressInto(input, target);
+      if (input.length > 300_000) expect(tf.stats.chunks).toBeGreaterThan(3);
+      expect(target.subarray(0, n).equals(await tf.compress(input))).toBe(true);
+      expect(outer.subarray(0, 100).every((b) => b === 0xa5) && outer.subarray(100 + n).every((b) => b === 0xa5)).toBe(true);
+    });
+
+    it('refuses a target below maxCompressedLength(input.length) before sending anything', async () => {
+      const input = text(100_000);
+      const target = Buffer.alloc(maxCompressedLength(input.length) - 1, 0xa5);
+      tf.resetStats();
+      const err = (await tf.compressInto(input, target).catch((e: unknown) => e)) as Error & { code: string };
+      expect(err.code).toBe('ERR_TINYFILE_BUFFER_TOO_SMALL');
+      expect(err.message).toBe(`a block of 100000 input bytes can take up to ${target.length + 1} bytes but the target holds only ${target.length}; size it with maxCompressedLength(input.length)`);
+      expect(tf.stats.chunks).toBe(0);
+      expect(target.every((b) => b === 0xa5)).toBe(true);
+    });
+
+    it('refuses a target that overlaps the input', async () => {
+      const both = Buffer.alloc(50_000 + maxCompressedLength(50_000));
+      text(50_000).copy(both);
+      await expect(tf.compressInto(both.subarray(0, 50_000), both.subarray(49_000))).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      const n = await tf.compressInto(both.subarray(0, 50_000), both.subarray(50_000));
+      expect(both.subarray(50_000, 50_000 + n).equals(compressBlock(text(50_000), daemon.codec))).toBe(true);
+    });
+  });
+
+  describe('decompressInto', () => {
+    /** A target of `n` bytes inside a larger buffer filled with a sentinel, so writes outside it show. */
+    function framed(n: number): { outer: Buffer; target: Buffer } {
+      const outer = Buffer.alloc(n + 200, 0xa5);
+      return { outer, target: outer.subarray(100, 100 + n) };
+    }
+    function untouchedAround(outer: Buffer, from: number, to: number): boolean {
+      return outer.subarray(0, from).every((b) => b === 0xa5) && outer.subarray(to).every((b) => b === 0xa5);
+    }
+
+    it.each([
+      ['empty', Buffer.alloc(0)],
+      ['1 byte', Buffer.from([42])],
+      ['text decoded through one segment in many chunks', text(700_000)],
+      ['random', randomBytes(300_000)],
+    ])('decodes %s into the start of the target, writes nothing else, and returns the length', async (_n, input) => {
+      const block = compressBlock(input);
+      expect(uncompressedLength(block)).toBe(input.length);
+      // 50 spare bytes inside the target too: they must keep the sentinel.
+      const { outer, target } = framed(input.length + 50);
+      expect(await tf.decompressInto(block, target)).toBe(input.length);
+      expect(target.subarray(0, input.length).equals(input)).toBe(true);
+      expect(untouchedAround(outer, 100, 100 + input.length)).toBe(true);
+    });
+
+    it('decodes a big block in independent pieces straight into the target', async () => {
+      const input = text(9 << 20);
+      const block = compressBlock(input);
+      const { outer, target } = framed(input.length);
+      tf.resetStats();
+      expect(await tf.decompressInto(block, target)).toBe(input.length);
+      expect(tf.stats.chunks).toBeGreaterThanOrEqual(144);
+      expect(target.equals(input)).toBe(true);
+      expect(untouchedAround(outer, 100, 100 + input.length)).toBe(true);
+    });
+
+    it('takes a Uint8Array over a SharedArrayBuffer as its target', async () => {
+      const input = text(200_000);
+      const target = new Uint8Array(new SharedArrayBuffer(input.length));
+      expect(await tf.decompressInto(compressBlock(input), target)).toBe(input.length);
+      expect(Buffer.from(target).equals(input)).toBe(true);
+    });
+
+    it('refuses a target too small before sending anything, and leaves it as it was', async () => {
+      const block = compressBlock(text(100_000));
+      const { outer, target } = framed(99_999);
+      tf.resetStats();
+      const err = (await tf.decompressInto(block, target).catch((e: unknown) => e)) as Error & { code: string };
+      expect(err.code).toBe('ERR_TINYFILE_BUFFER_TOO_SMALL');
+      expect(err.message).toBe('the block decodes to 100000 bytes but the target holds only 99999; size it with uncompressedLength(block)');
+      expect(tf.stats.chunks).toBe(0);
+      expect(outer.every((b) => b === 0xa5)).toBe(true);
+    });
+
+    it('refuses a target that overlaps the block, and a target that is not bytes', async () => {
+      const block = compressBlock(text(50_000));
+      const both = Buffer.alloc(block.length + 50_000);
+      block.copy(both, 0);
+      const inBoth = both.subarray(0, block.length);
+      await expect(tf.decompressInto(inBoth, both.subarray(block.length - 10))).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' });
+      // Adjacent is fine.
+      expect(await tf.decompressInto(inBoth, both.subarray(block.length))).toBe(50_000);
+      expect(both.subarray(block.length).equals(text(50_000))).toBe(true);
+      await expect(tf.decompressInto(block, 'out' as unknown as Uint8Array)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+      await expect(tf.decompressInto(block, undefined as unknown as Uint8Array)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+      await expect(tf.compressInto(text(10), undefined as unknown as Uint8Array)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_TYPE' });
+    });
+
+    it('fails a corrupt block with the input offset, like decompress()', async () => {
+      const bad = compressBlock(text(200_000));
+      bad.fill(0xff, 20_000, 20_010);
+      const err = (await tf.decompressInto(bad, Buffer.alloc(200_000)).catch((e: unknown) => e)) as { code: string; offset: number };
+      expect(err.code).toMatch(/^ERR_TINYFILE_(CORRUPT_INPUT|WINDOW)$/);
+      expect(err.offset).toBeGreaterThanOrEqual(19_900);
+      expect(err.offset).toBeLessThanOrEqual(20_020);
+    });
+
+    it('is bounded by its target, not by maxOutputLength (it allocates nothing)', async () => {
+      const small = await TinyFile.connect({ socket, maxOutputLength: 1000 });
+      try {
+        const input = text(5000);
+        const target = Buffer.alloc(5000);
+        expect(await small.decompressInto(compressBlock(input), target)).toBe(5000);
+        expect(target.equals(input)).toBe(true);
+      } finally {
+        await small.close();
+      }
+    });
   });
 
   it('survives hostile request headers: each fails alone with ERR_TINYFILE_BAD_REQUEST', async () => {

@@ -1,5 +1,6 @@
 // What the client's calls share to run chunks through segments: the
 // per-chunk prepare/complete callbacks, error decoding and small helpers.
+import { maxCompressedLength } from '../codec/codec';
 import { varintLength, writeVarint } from '../codec/varint';
 import { CorruptInputError, TinyFileError } from '../errors';
 import { OP, STATUS_NAME } from '../protocol/layout';
@@ -57,11 +58,36 @@ export function checkInput(input: unknown): asserts input is Uint8Array {
   if (!(input instanceof Uint8Array)) throw new TinyFileError('ERR_INVALID_ARG_TYPE', 'input must be a Buffer or Uint8Array');
 }
 
+/**
+ * A caller's output buffer (`…Into` calls) must hold `needed` bytes and must
+ * not overlap the input, which is still read while output is written.
+ * `what` says where `needed` comes from; `sizeWith` names the call that gives it.
+ */
+export function checkTarget(input: Uint8Array, target: unknown, needed: number, what: string, sizeWith: string): asserts target is Uint8Array {
+  if (!(target instanceof Uint8Array)) throw new TinyFileError('ERR_INVALID_ARG_TYPE', 'target must be a Buffer or Uint8Array');
+  if (needed > target.byteLength) {
+    throw new TinyFileError('ERR_TINYFILE_BUFFER_TOO_SMALL', `${what} but the target holds only ${target.byteLength}; size it with ${sizeWith}`);
+  }
+  const overlap = target.buffer === input.buffer && target.byteOffset < input.byteOffset + input.byteLength && input.byteOffset < target.byteOffset + needed;
+  if (overlap && needed > 0) throw new TinyFileError('ERR_INVALID_ARG_VALUE', 'target overlaps the input; use separate memory');
+}
+
 export function compressPrepare(piece: Uint8Array): Prepare {
   return (data, slot) => {
     data.set(piece, 0);
     slot.inLen = piece.length;
   };
+}
+
+/** The prepares of `input` cut into `count` pieces of `size` bytes (the last may be shorter). */
+export function cutPrepares(input: Uint8Array, size: number, count: number): Prepare[] {
+  return Array.from({ length: count }, (_, i) => compressPrepare(input.subarray(i * size, Math.min(input.length, (i + 1) * size))));
+}
+
+/** A compressInto() target holds the most any block of the input can take. */
+export function checkCompressTarget(input: Uint8Array, target: unknown): asserts target is Uint8Array {
+  const bound = maxCompressedLength(input.length);
+  checkTarget(input, target, bound, `a block of ${input.length} input bytes can take up to ${bound} bytes`, 'maxCompressedLength(input.length)');
 }
 
 export function framedPrepare(batch: FrameBatch): Prepare {

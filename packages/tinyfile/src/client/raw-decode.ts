@@ -5,7 +5,7 @@ import { type RawPiece, splitRawBlock } from '../codec/raw-split';
 import { readVarint } from '../codec/varint';
 import { CorruptInputError, TinyFileError } from '../errors';
 import type { Channel } from './channel';
-import type { Done, Prepare } from './chunking';
+import { checkTarget, type Done, type Prepare } from './chunking';
 import { prefault } from './prefault';
 
 /** Pieces of a raw block for parallel decoding, or null to decode it sequentially. */
@@ -67,16 +67,24 @@ export class RawDecode {
   #hist = 0;
   finished = false;
 
-  constructor(block: Uint8Array, maxOutputLength: number) {
+  /**
+   * `output`: a number decodes into a Buffer of its own, of at most that many
+   * bytes (maxOutputLength); `{ into }` decodes into the caller's buffer (its
+   * first `declared` bytes), checked here.
+   */
+  constructor(block: Uint8Array, output: number | { into: unknown }) {
     const { value, next } = readVarint(block);
-    if (value > maxOutputLength) {
-      throw new TinyFileError('ERR_TINYFILE_TOO_LARGE', `the block declares ${value} bytes, more than maxOutputLength ${maxOutputLength}; raise it in TinyFile.connect`);
+    const target = typeof output === 'number' ? undefined : output.into;
+    if (typeof output !== 'number') {
+      checkTarget(block, target, value, `the block decodes to ${value} bytes`, 'uncompressedLength(block)');
+    } else if (value > output) {
+      throw new TinyFileError('ERR_TINYFILE_TOO_LARGE', `the block declares ${value} bytes, more than maxOutputLength ${output}; raise it in TinyFile.connect`);
     }
     this.#block = block;
     this.#declared = value;
     // Allocated before the first chunk goes out, not when it is answered:
     // memory freed by the last call is then often still mapped.
-    this.#out = Buffer.allocUnsafe(value);
+    this.#out = target instanceof Uint8Array ? Buffer.from(target.buffer, target.byteOffset, value) : Buffer.allocUnsafe(value);
     this.inPos = next;
     this.#check();
   }

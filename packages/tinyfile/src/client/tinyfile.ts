@@ -9,9 +9,9 @@ import { type DaemonError, TinyFileClosedError, TinyFileError } from '../errors'
 import { compressChunkSize, OP, STATUS_NAME } from '../protocol/layout';
 import type { SlotHeader } from '../protocol/slot-header';
 import { defaultSocketPath } from '../protocol/socket-path';
-import { BlockGather, MAX_GATHER_BYTES, ScratchPool } from './block-gather';
+import { BlockGather, BlockPlacer, MAX_GATHER_BYTES, type PieceSink, ScratchPool } from './block-gather';
 import { Channel } from './channel';
-import { type Chunker, checkInput, compressPrepare, copyOut, type Done, failure, type Prepare, settleAll, smallWork, varintHead } from './chunking';
+import { checkCompressTarget, type Chunker, checkInput, compressPrepare, copyOut, cutPrepares, type Done, failure, type Prepare, settleAll, smallWork, varintHead } from './chunking';
 import { compressFile, compressFileSync, decompressFile, decompressFileSync } from './file-calls';
 import type { ClientStats, ConnectOptions, FileOptions, FileResult } from './options';
 import { independentPieces, pieceComplete, piecePrepare, RawDecode } from './raw-decode';
@@ -305,18 +305,8 @@ export class TinyFile {
       return Buffer.concat([varintHead(input.length), ...bodies]);
     }
     const gather = new BlockGather(this.#scratch, count, stride);
-    // One wake-up for the whole call: tinyd answers the pieces together.
-    // Only while every piece can be out at once: tinyd holds a group's answers
-    // until none of it is queued, which would otherwise turn a long call into
-    // lockstep batches of `slots` pieces.
-    const group = count > 1 && count <= ch.slots ? this.#nextGroup() : 0;
     try {
-      const parts: Array<Promise<void>> = [];
-      for (let i = 0; i < count; i++) {
-        const piece = input.subarray(i * size, Math.min(input.length, (i + 1) * size));
-        parts.push(this.#chunk(OP.COMPRESS_RAW, compressPrepare(piece), (d) => gather.put(i, d.data, d.outLen), 0, group));
-      }
-      await settleAll(parts);
+      await this.#compressPieces(input, ch, size, count, gather);
       return gather.block(input.length);
     } finally {
       gather.release();
@@ -329,53 +319,141 @@ export class TinyFile {
     // Cut as compress() cuts, and all pieces out at once: a blocking call uses every worker too.
     const { size, count } = this.#cut(input.length, ch);
     const stride = maxCompressedLength(size);
-    const pieces = () => Array.from({ length: count }, (_, i) => compressPrepare(input.subarray(i * size, Math.min(input.length, (i + 1) * size))));
     if (count * stride > MAX_GATHER_BYTES) {
       const bodies = new Array<Buffer>(count);
-      this.#chunksSync(OP.COMPRESS_RAW, pieces(), (i, d) => (bodies[i] = copyOut(d)));
+      this.#chunksSync(OP.COMPRESS_RAW, cutPrepares(input, size, count), (i, d) => (bodies[i] = copyOut(d)));
       return Buffer.concat([varintHead(input.length), ...bodies]);
     }
     const gather = new BlockGather(this.#scratch, count, stride);
     try {
-      // One piece (every call under 64 KiB) goes straight out: setting up a
-      // batch measurably lengthened a 4 KiB call's round trip (16 µs against 14).
-      if (count === 1) this.#chunkSync(OP.COMPRESS_RAW, compressPrepare(input), (d) => gather.put(0, d.data, d.outLen));
-      else this.#chunksSync(OP.COMPRESS_RAW, pieces(), (i, d) => gather.put(i, d.data, d.outLen));
+      this.#compressPiecesSync(input, size, count, gather);
       return gather.block(input.length);
     } finally {
       gather.release();
     }
   }
 
+  /**
+   * Compresses `input` into one raw snappy block written to `target`, from its
+   * start; resolves with the block's length. Nothing is allocated for the
+   * output, and each piece is copied to its place as soon as the pieces
+   * before it are in. `target` must hold `maxCompressedLength(input.length)`
+   * bytes, the most any block of that input can take
+   * (ERR_TINYFILE_BUFFER_TOO_SMALL otherwise, before anything is sent), and
+   * must not overlap `input`; leave both alone until the promise settles.
+   * After a failure its contents are unspecified.
+   */
+  async compressInto(input: Uint8Array, target: Uint8Array): Promise<number> {
+    checkInput(input);
+    checkCompressTarget(input, target);
+    const ch = await this.#ready();
+    const { size, count } = this.#cut(input.length, ch);
+    const placer = new BlockPlacer(this.#scratch, count, maxCompressedLength(size), input.length, target);
+    try {
+      await this.#compressPieces(input, ch, size, count, placer);
+      return placer.finish();
+    } finally {
+      placer.release();
+    }
+  }
+
+  /** compressInto(), blocking. */
+  compressIntoSync(input: Uint8Array, target: Uint8Array): number {
+    checkInput(input);
+    checkCompressTarget(input, target);
+    const { size, count } = this.#cut(input.length, this.#readySync());
+    const placer = new BlockPlacer(this.#scratch, count, maxCompressedLength(size), input.length, target);
+    try {
+      this.#compressPiecesSync(input, size, count, placer);
+      return placer.finish();
+    } finally {
+      placer.release();
+    }
+  }
+
+  /** All `count` pieces of `input` out at once; each answer goes to `sink`. */
+  async #compressPieces(input: Uint8Array, ch: Channel, size: number, count: number, sink: PieceSink): Promise<void> {
+    // One wake-up for the whole call: tinyd answers the pieces together.
+    // Only while every piece can be out at once: tinyd holds a group's answers
+    // until none of it is queued, which would otherwise turn a long call into
+    // lockstep batches of `slots` pieces.
+    const group = count > 1 && count <= ch.slots ? this.#nextGroup() : 0;
+    const parts: Array<Promise<void>> = [];
+    for (let i = 0; i < count; i++) {
+      const piece = input.subarray(i * size, Math.min(input.length, (i + 1) * size));
+      parts.push(this.#chunk(OP.COMPRESS_RAW, compressPrepare(piece), (d) => sink.put(i, d.data, d.outLen), 0, group));
+    }
+    await settleAll(parts);
+  }
+
+  #compressPiecesSync(input: Uint8Array, size: number, count: number, sink: PieceSink): void {
+    // One piece (every call under 64 KiB) goes straight out: setting up a
+    // batch measurably lengthened a 4 KiB call's round trip (16 µs against 14).
+    if (count === 1) this.#chunkSync(OP.COMPRESS_RAW, compressPrepare(input), (d) => sink.put(0, d.data, d.outLen));
+    else this.#chunksSync(OP.COMPRESS_RAW, cutPrepares(input, size, count), (i, d) => sink.put(i, d.data, d.outLen));
+  }
+
   /** Decompresses one raw snappy block. */
   async decompress(block: Uint8Array): Promise<Buffer> {
     checkInput(block);
     const d = new RawDecode(block, this.#opts.maxOutputLength);
-    // An empty block needs no daemon, as before.
-    if (d.finished) return d.result();
-    const ch = await this.#ready();
-    const pieces = independentPieces(block, d.inPos, d.declared, ch);
-    if (pieces === null) {
-      while (!d.finished) await this.#chunk(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos, 0, () => d.prefault());
-      return d.result();
-    }
-    // The pieces decode on as many workers as are free, each straight into its place.
-    const group = pieces.length <= ch.slots ? this.#nextGroup() : 0;
-    await settleAll(pieces.map((p, i) => this.#chunk(OP.DECOMPRESS_RAW, piecePrepare(block, p), (c) => pieceComplete(c, p, d.result()), p.inStart, group, i === 0 ? () => d.prefaultAll() : undefined)));
+    await this.#decode(block, d);
     return d.result();
   }
 
   decompressSync(block: Uint8Array): Buffer {
     checkInput(block);
     const d = new RawDecode(block, this.#opts.maxOutputLength);
-    if (d.finished) return d.result();
+    this.#decodeSync(block, d);
+    return d.result();
+  }
+
+  /**
+   * Decompresses one raw snappy block into `target`, from its start; resolves
+   * with the number of bytes written (`uncompressedLength(block)`). Nothing is
+   * allocated for the output, so a caller that reuses one target per stream
+   * of blocks leaves the garbage collector nothing to do for it. `target`
+   * must hold the whole output (ERR_TINYFILE_BUFFER_TOO_SMALL otherwise,
+   * before anything is sent) and must not overlap `block`; leave it alone
+   * until the promise settles. After a failure its contents are unspecified.
+   */
+  async decompressInto(block: Uint8Array, target: Uint8Array): Promise<number> {
+    checkInput(block);
+    const d = new RawDecode(block, { into: target });
+    await this.#decode(block, d);
+    return d.declared;
+  }
+
+  /** decompressInto(), blocking. */
+  decompressIntoSync(block: Uint8Array, target: Uint8Array): number {
+    checkInput(block);
+    const d = new RawDecode(block, { into: target });
+    this.#decodeSync(block, d);
+    return d.declared;
+  }
+
+  async #decode(block: Uint8Array, d: RawDecode): Promise<void> {
+    // An empty block needs no daemon.
+    if (d.finished) return;
+    const ch = await this.#ready();
+    const pieces = independentPieces(block, d.inPos, d.declared, ch);
+    if (pieces === null) {
+      while (!d.finished) await this.#chunk(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos, 0, () => d.prefault());
+      return;
+    }
+    // The pieces decode on as many workers as are free, each straight into its place.
+    const group = pieces.length <= ch.slots ? this.#nextGroup() : 0;
+    await settleAll(pieces.map((p, i) => this.#chunk(OP.DECOMPRESS_RAW, piecePrepare(block, p), (c) => pieceComplete(c, p, d.result()), p.inStart, group, i === 0 ? () => d.prefaultAll() : undefined)));
+  }
+
+  #decodeSync(block: Uint8Array, d: RawDecode): void {
+    if (d.finished) return;
     const pieces = independentPieces(block, d.inPos, d.declared, this.#readySync());
     if (pieces === null) {
       while (!d.finished) this.#chunkSync(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos, () => d.prefault());
-      return d.result();
+      return;
     }
     this.#chunksSync(OP.DECOMPRESS_RAW, pieces.map((p) => piecePrepare(block, p)), (i, c) => pieceComplete(c, pieces[i]!, d.result()), (i) => pieces[i]!.inStart, () => d.prefaultAll());
-    return d.result();
   }
 
   // ---- files and streams: the snappy framing format ----------------------

@@ -13,6 +13,14 @@ export function compressBlock(input: Uint8Array, codec: Codec = jsCodec): Buffer
   return out.subarray(0, codec.compress(input, out));
 }
 
+/**
+ * The length a raw snappy block decodes to, read from its preamble (the
+ * block itself is not checked): the size of a `decompressInto()` target.
+ */
+export function uncompressedLength(block: Uint8Array): number {
+  return readVarint(block).value;
+}
+
 /** Decodes a raw snappy block; refuses declared lengths above `maxOutputLength`. */
 export function decompressBlock(block: Uint8Array, maxOutputLength = 0x7fffffff): Buffer {
   const { value, next } = readVarint(block);
