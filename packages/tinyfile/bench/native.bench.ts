@@ -6,7 +6,7 @@
 // goes first alternates too), each side a batch of calls; a row gives the
 // median of the per-pair ratios and their range. Every output of a batch is
 // checked after the batch, outside the timed region (count, length and
-// CRC-32C of what it decodes to, through napi snappy's decoder).
+// CRC-32C of what it decodes to, through tinyfile's JavaScript decoder).
 //
 //   BENCH_PAIRS   pairs per row (default 7; BENCH_QUICK=1 makes it 3 and the batches short)
 //   BENCH_CODEC   tinyd's --codec (default: tinyd's own default, auto)
@@ -16,17 +16,18 @@ import snappy from 'snappy';
 
 // The built package, as users run it (through tsx the sources carry helpers of their own).
 import { maxCompressedLength, queryStatus, TinyFile } from '@shmkit/tinyfile';
-import { crc32c } from '@shmkit/tinyfile/codec';
+import { crc32c, decodeRawBlock, readVarint } from '@shmkit/tinyfile/codec';
 import { ClientGroup, median, quick, sampleText, startTinyd, type Row } from './harness';
 
 const PAIRS = Number(process.env['BENCH_PAIRS'] ?? (quick ? 3 : 7));
 if (!Number.isInteger(PAIRS) || PAIRS < 1) throw new Error(`BENCH_PAIRS must be a positive integer, got ${process.env['BENCH_PAIRS']}`);
 
 /**
- * Input sizes, and calls per batch: about 0.2 s of tinyd work. After the
- * baseline's batch tinyd has idled, and its first ~20 calls run slower
- * while the scheduler spreads its threads again (see the README's Limits);
- * batches of 30 calls measured that warm-up more than the stream.
+ * Input sizes, and calls per batch: about 0.2 s of tinyd work (the two-client
+ * rows use the 1 MiB count per round). tinyd idles while the baseline's batch
+ * runs, and its first ~20 calls after that run slower while the scheduler
+ * spreads its threads again (see the README's Limits): in batches of 30
+ * calls that warm-up weighed more than the stream.
  */
 const SIZES = [
   { label: '1 MiB', bytes: 1 << 20, rounds: quick ? 8 : 100 },
@@ -109,13 +110,25 @@ function allVerified(r: Awaited<ReturnType<ClientGroup['round']>>, rounds: numbe
   for (const x of r.results) if (x.verified !== rounds) throw new Error(`a bench client verified ${x.verified} of ${rounds} outputs`);
 }
 
-/** Checks a batch: `rounds` outputs, each (decoded, for blocks) the input's length and CRC-32C. */
+/**
+ * Checks a batch: `rounds` outputs, each (decoded, for blocks) the input's
+ * length and CRC-32C. Blocks are decoded by tinyfile's JavaScript decoder,
+ * not a codec under test, into one reused buffer: a check that allocated a
+ * result per output would leave its garbage to be collected in the next
+ * timed batch, whichever side that is.
+ */
 function checker(input: Buffer, rounds: number, outputs: 'blocks' | 'plain'): (outs: Uint8Array[]) => void {
   const want = crc32c(input);
+  const scratch = Buffer.alloc(outputs === 'blocks' ? input.length : 0);
   return (outs) => {
     if (outs.length !== rounds) throw new Error(`a batch returned ${outs.length} outputs for ${rounds} calls`);
     for (const o of outs) {
-      const plain = outputs === 'blocks' ? (snappy.uncompressSync(Buffer.from(o.buffer, o.byteOffset, o.length)) as Buffer) : o;
+      let plain = o;
+      if (outputs === 'blocks') {
+        const { value, next } = readVarint(o);
+        if (value !== input.length) throw new Error(`a block declares ${value} bytes for a ${input.length}-byte input`);
+        plain = scratch.subarray(0, decodeRawBlock(o, scratch, value, next));
+      }
       if (plain.length !== input.length || crc32c(plain) !== want) throw new Error('an output does not match the input');
     }
   };
@@ -239,19 +252,23 @@ export async function run(): Promise<Row[]> {
 /** Two tinyd client processes at once against two processes compressing in-process, round by round. */
 async function twoClients(socket: string): Promise<Row[]> {
   const rows: Row[] = [];
-  const bytes = 1 << 20;
-  const rounds = quick ? 8 : 20;
-  for (const op of ['compress', 'decompress'] as const) {
-    const ps = await groupPairs(2, [socket, op, String(bytes), String(rounds)], ['-', `native-${op}`, String(bytes), String(rounds)], (r) => {
+  const { bytes, rounds } = SIZES[0]!;
+  for (const [op, call, base] of [
+    ['compress', 'compress', 'compress'],
+    ['decompress', 'decompress', 'decompress'],
+    ['compress-into', 'compressInto (targets reused)', 'compress'],
+    ['decompress-into', 'decompressInto (targets reused)', 'decompress'],
+  ] as const) {
+    const ps = await groupPairs(2, [socket, op, String(bytes), String(rounds)], ['-', `native-${base}`, String(bytes), String(rounds)], (r) => {
       allVerified(r, rounds);
       return r.results.reduce((a, x) => a + x.bytes, 0) / r.seconds;
     });
     const ratios = ps.map((p) => p.ours / p.base);
     rows.push({
       scenario: 'native',
-      case: `${op} 1 MiB, 2 clients together`,
+      case: `${call} 1 MiB, 2 clients together`,
       tinyd: `${(median(ps.map((p) => p.ours)) / 1e6).toFixed(0)} MB/s combined`,
-      baseline: `${(median(ps.map((p) => p.base)) / 1e6).toFixed(0)} MB/s, 2 processes ${op === 'compress' ? 'compressSync' : 'uncompressSync'} in-process`,
+      baseline: `${(median(ps.map((p) => p.base)) / 1e6).toFixed(0)} MB/s, 2 processes ${base === 'compress' ? 'compressSync' : 'uncompressSync'} in-process`,
       ratio: median(ratios),
       range: [Math.min(...ratios), Math.max(...ratios)],
       better: 'higher',
