@@ -21,8 +21,9 @@ describe('BlockPlacer', () => {
     ['in order', [0, 1, 2, 3]],
     ['in reverse', [3, 2, 1, 0]],
     ['shuffled', [2, 0, 3, 1]],
-  ])('places pieces arriving %s, then the varint of the input length, and nothing past the block', (_n, order) => {
-    const target = Buffer.alloc(64, 0xa5);
+  ])('writes the varint of the input length, then the pieces arriving %s, in order, and nothing past the block', (_n, order) => {
+    // At least maxCompressedLength(300) = 382 bytes, as compressInto() checks.
+    const target = Buffer.alloc(400, 0xa5);
     const placer = new BlockPlacer(new ScratchPool(), 4, 10, 300, target);
     for (const i of order) placer.put(i, body(i, lens[i]!), lens[i]!);
     const n = placer.finish();
@@ -47,13 +48,18 @@ describe('BlockPlacer', () => {
     expect(pool.take(1).length).toBe(1);
   });
 
-  it('refuses a piece longer than its bound or than the segment, and pieces that overrun the target', () => {
-    const placer = new BlockPlacer(new ScratchPool(), 2, 10, 20, Buffer.alloc(16));
+  it('refuses a piece longer than its bound or than the segment, and pieces that overrun the block\'s bound', () => {
+    // maxCompressedLength(0) = 32: a lying daemon's pieces must not reach past it, however large the target.
+    const target = Buffer.alloc(64, 0xa5);
+    const placer = new BlockPlacer(new ScratchPool(), 4, 10, 0, target);
     expect(() => placer.put(0, body(0, 11), 11)).toThrow(expect.objectContaining({ code: 'ERR_TINYFILE_PROTOCOL' }));
     expect(() => placer.put(0, Buffer.alloc(4), 8)).toThrow(expect.objectContaining({ code: 'ERR_TINYFILE_PROTOCOL' }));
     expect(() => placer.put(0, body(0, 4), -1)).toThrow(expect.objectContaining({ code: 'ERR_TINYFILE_PROTOCOL' }));
     placer.put(0, body(0, 10), 10);
-    expect(() => placer.put(1, body(1, 10), 10)).toThrow(expect.objectContaining({ code: 'ERR_TINYFILE_PROTOCOL', message: expect.stringContaining('16 bytes') }));
+    placer.put(1, body(1, 10), 10);
+    placer.put(2, body(2, 10), 10);
+    expect(() => placer.put(3, body(3, 10), 10)).toThrow(expect.objectContaining({ code: 'ERR_TINYFILE_PROTOCOL', message: expect.stringContaining('32 bytes') }));
+    expect(target.subarray(32).every((b) => b === 0xa5)).toBe(true);
   });
 
   it('says which piece is missing when the call ends without it', () => {

@@ -11,6 +11,7 @@
 // BlockPlacer (compressInto): pieces go straight to their place in the
 // caller's buffer as soon as every piece before them is in; only a piece
 // that finishes ahead of one before it waits in the scratch.
+import { maxCompressedLength } from '../codec/codec';
 import { writeVarint, varintLength } from '../codec/varint';
 import { TinyFileError } from '../errors';
 
@@ -112,7 +113,8 @@ export class BlockPlacer implements PieceSink {
     /** Holds at least maxCompressedLength(inputLength) bytes (the caller checks). */
     target: Uint8Array,
   ) {
-    this.#target = Buffer.from(target.buffer, target.byteOffset, target.byteLength);
+    // Only the bound is ours to write, whatever lies beyond it in the target.
+    this.#target = Buffer.from(target.buffer, target.byteOffset, maxCompressedLength(inputLength));
     this.#at = writeVarint(inputLength, this.#target, 0);
     this.#waiting = new Array<number | Buffer | undefined>(pieces);
   }
