@@ -40,14 +40,18 @@ export function failure(ch: Channel, data: Buffer, slot: SlotHeader, base: numbe
   return new TinyFileError(code === 'OK' ? 'ERR_TINYFILE_INTERNAL' : code, message);
 }
 
-/** What the file and stream calls need from a connected TinyFile. */
+/** What the file and stream calls (and, with BlockChunker, the buffer calls) need from a connected TinyFile. */
 export interface Chunker {
   /** The live channel, reconnecting if allowed. */
   ready(): Promise<Channel>;
   readySync(): Channel;
-  /** One chunk through one slot. `complete` runs while the slot's data is still ours. */
-  chunk<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base?: number, group?: number): Promise<T>;
-  chunkSync<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base?: number): T;
+  /**
+   * One chunk through one slot. `complete` runs while the slot's data is
+   * still ours; `meanwhile` runs once the request is out, while tinyd works.
+   */
+  chunk<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base?: number, group?: number, meanwhile?: () => void): Promise<T>;
+  chunkSync<T>(op: number, prepare: Prepare, complete: (d: Done) => T, base?: number, meanwhile?: () => void): T;
+
   /** Input bytes per compress chunk for the granted segment size. */
   chunkSize(): number;
   /** Segments granted by the daemon and their size. */

@@ -4,17 +4,16 @@
 // are pipelined over the client's segments.
 import type { Transform } from 'node:stream';
 
-import { maxCompressedLength } from '../codec/codec';
 import { type DaemonError, TinyFileClosedError, TinyFileError } from '../errors';
-import { compressChunkSize, OP, STATUS_NAME } from '../protocol/layout';
+import { compressChunkSize, STATUS_NAME } from '../protocol/layout';
 import type { SlotHeader } from '../protocol/slot-header';
 import { defaultSocketPath } from '../protocol/socket-path';
-import { BlockGather, BlockPlacer, MAX_GATHER_BYTES, type PieceSink, ScratchPool } from './block-gather';
+import * as blocks from './block-calls';
+import { ScratchPool } from './block-gather';
 import { Channel } from './channel';
-import { checkCompressTarget, type Chunker, checkInput, compressPrepare, copyOut, cutPrepares, type Done, failure, type Prepare, settleAll, smallWork, varintHead } from './chunking';
+import { type Done, failure, type Prepare, smallWork } from './chunking';
 import { compressFile, compressFileSync, decompressFile, decompressFileSync } from './file-calls';
 import type { ClientStats, ConnectOptions, FileOptions, FileResult } from './options';
-import { independentPieces, pieceComplete, piecePrepare, RawDecode } from './raw-decode';
 import { createCompressStream, createDecompressStream } from './streams';
 import { kUnsafeSubmit, type UnsafeRequest, type UnsafeResult } from './unsafe';
 
@@ -32,13 +31,17 @@ export class TinyFile {
   #group = 0;
   readonly #stats: ClientStats = { chunks: 0, maxWaitedChunks: 0, wakeUps: 0 };
   readonly #scratch = new ScratchPool();
-  readonly #chunker: Chunker = {
+  readonly #chunker: blocks.BlockChunker = {
     ready: () => this.#ready(),
     readySync: () => this.#readySync(),
-    chunk: (op, prepare, complete, base, group) => this.#chunk(op, prepare, complete, base, group),
-    chunkSync: (op, prepare, complete, base) => this.#chunkSync(op, prepare, complete, base),
+    chunk: (op, prepare, complete, base, group, meanwhile) => this.#chunk(op, prepare, complete, base, group, meanwhile),
+    chunkSync: (op, prepare, complete, base, meanwhile) => this.#chunkSync(op, prepare, complete, base, meanwhile),
+    chunksSync: (op, prepares, complete, base, meanwhile) => this.#chunksSync(op, prepares, complete, base, meanwhile),
+    nextGroup: () => this.#nextGroup(),
     chunkSize: () => this.#chunkSize(),
     segments: () => this.segments,
+    scratch: this.#scratch,
+    maxOutputLength: () => this.#opts.maxOutputLength,
   };
 
   private constructor(options: ConnectOptions) {
@@ -262,22 +265,6 @@ export class TinyFile {
     if (first !== undefined) throw first;
   }
 
-  /**
-   * How a compress of `length` bytes is cut: over all our segments (in
-   * 64 KiB multiples) so that several workers share one large call, and
-   * never more than a segment holds. (Cutting it into only as many pieces
-   * as tinyd has workers was measured too: no better with one client, worse
-   * with two, whose workers then idled while a client turned around
-   * between calls.) Pieces start at multiples of 64 KiB, where every snappy
-   * compressor starts a fragment anyway, so the block is the same however
-   * it is cut.
-   */
-  #cut(length: number, ch: Channel): { size: number; count: number } {
-    const pieces = Math.max(Math.ceil(length / this.#chunkSize()), Math.min(ch.slots, Math.ceil(length / 65536)));
-    const size = Math.ceil(length / Math.max(1, pieces) / 65536) * 65536;
-    return { size, count: Math.ceil(length / size) || 0 };
-  }
-
   #nextGroup(): number {
     this.#group = (this.#group + 1) & 0x7fffffff || 1;
     return this.#group;
@@ -291,46 +278,12 @@ export class TinyFile {
   // ---- buffers: raw snappy blocks ----------------------------------------
 
   /** Compresses `input` into one raw snappy block. */
-  async compress(input: Uint8Array): Promise<Buffer> {
-    checkInput(input);
-    const ch = await this.#ready();
-    const { size, count } = this.#cut(input.length, ch);
-    const stride = maxCompressedLength(size);
-    if (count * stride > MAX_GATHER_BYTES) {
-      // Chunks are independent (64 KiB-aligned fragments), so all of them are
-      // queued at once and run on as many segments and workers as are free.
-      const parts: Array<Promise<Buffer>> = [];
-      for (let at = 0; at < input.length; at += size) parts.push(this.#chunk(OP.COMPRESS_RAW, compressPrepare(input.subarray(at, Math.min(input.length, at + size))), copyOut));
-      const bodies = await settleAll(parts);
-      return Buffer.concat([varintHead(input.length), ...bodies]);
-    }
-    const gather = new BlockGather(this.#scratch, count, stride);
-    try {
-      await this.#compressPieces(input, ch, size, count, gather);
-      return gather.block(input.length);
-    } finally {
-      gather.release();
-    }
+  compress(input: Uint8Array): Promise<Buffer> {
+    return blocks.compress(this.#chunker, input);
   }
 
   compressSync(input: Uint8Array): Buffer {
-    checkInput(input);
-    const ch = this.#readySync();
-    // Cut as compress() cuts, and all pieces out at once: a blocking call uses every worker too.
-    const { size, count } = this.#cut(input.length, ch);
-    const stride = maxCompressedLength(size);
-    if (count * stride > MAX_GATHER_BYTES) {
-      const bodies = new Array<Buffer>(count);
-      this.#chunksSync(OP.COMPRESS_RAW, cutPrepares(input, size, count), (i, d) => (bodies[i] = copyOut(d)));
-      return Buffer.concat([varintHead(input.length), ...bodies]);
-    }
-    const gather = new BlockGather(this.#scratch, count, stride);
-    try {
-      this.#compressPiecesSync(input, size, count, gather);
-      return gather.block(input.length);
-    } finally {
-      gather.release();
-    }
+    return blocks.compressSync(this.#chunker, input);
   }
 
   /**
@@ -343,69 +296,22 @@ export class TinyFile {
    * must not overlap `input`; leave both alone until the promise settles.
    * After a failure its contents are unspecified.
    */
-  async compressInto(input: Uint8Array, target: Uint8Array): Promise<number> {
-    checkInput(input);
-    checkCompressTarget(input, target);
-    const ch = await this.#ready();
-    const { size, count } = this.#cut(input.length, ch);
-    const placer = new BlockPlacer(this.#scratch, count, maxCompressedLength(size), input.length, target);
-    try {
-      await this.#compressPieces(input, ch, size, count, placer);
-      return placer.finish();
-    } finally {
-      placer.release();
-    }
+  compressInto(input: Uint8Array, target: Uint8Array): Promise<number> {
+    return blocks.compressInto(this.#chunker, input, target);
   }
 
   /** compressInto(), blocking. */
   compressIntoSync(input: Uint8Array, target: Uint8Array): number {
-    checkInput(input);
-    checkCompressTarget(input, target);
-    const { size, count } = this.#cut(input.length, this.#readySync());
-    const placer = new BlockPlacer(this.#scratch, count, maxCompressedLength(size), input.length, target);
-    try {
-      this.#compressPiecesSync(input, size, count, placer);
-      return placer.finish();
-    } finally {
-      placer.release();
-    }
-  }
-
-  /** All `count` pieces of `input` out at once; each answer goes to `sink`. */
-  async #compressPieces(input: Uint8Array, ch: Channel, size: number, count: number, sink: PieceSink): Promise<void> {
-    // One wake-up for the whole call: tinyd answers the pieces together.
-    // Only while every piece can be out at once: tinyd holds a group's answers
-    // until none of it is queued, which would otherwise turn a long call into
-    // lockstep batches of `slots` pieces.
-    const group = count > 1 && count <= ch.slots ? this.#nextGroup() : 0;
-    const parts: Array<Promise<void>> = [];
-    for (let i = 0; i < count; i++) {
-      const piece = input.subarray(i * size, Math.min(input.length, (i + 1) * size));
-      parts.push(this.#chunk(OP.COMPRESS_RAW, compressPrepare(piece), (d) => sink.put(i, d.data, d.outLen), 0, group));
-    }
-    await settleAll(parts);
-  }
-
-  #compressPiecesSync(input: Uint8Array, size: number, count: number, sink: PieceSink): void {
-    // One piece (every call under 64 KiB) goes straight out: setting up a
-    // batch measurably lengthened a 4 KiB call's round trip (16 µs against 14).
-    if (count === 1) this.#chunkSync(OP.COMPRESS_RAW, compressPrepare(input), (d) => sink.put(0, d.data, d.outLen));
-    else this.#chunksSync(OP.COMPRESS_RAW, cutPrepares(input, size, count), (i, d) => sink.put(i, d.data, d.outLen));
+    return blocks.compressIntoSync(this.#chunker, input, target);
   }
 
   /** Decompresses one raw snappy block. */
-  async decompress(block: Uint8Array): Promise<Buffer> {
-    checkInput(block);
-    const d = new RawDecode(block, this.#opts.maxOutputLength);
-    await this.#decode(block, d);
-    return d.result();
+  decompress(block: Uint8Array): Promise<Buffer> {
+    return blocks.decompress(this.#chunker, block);
   }
 
   decompressSync(block: Uint8Array): Buffer {
-    checkInput(block);
-    const d = new RawDecode(block, this.#opts.maxOutputLength);
-    this.#decodeSync(block, d);
-    return d.result();
+    return blocks.decompressSync(this.#chunker, block);
   }
 
   /**
@@ -417,43 +323,13 @@ export class TinyFile {
    * before anything is sent) and must not overlap `block`; leave it alone
    * until the promise settles. After a failure its contents are unspecified.
    */
-  async decompressInto(block: Uint8Array, target: Uint8Array): Promise<number> {
-    checkInput(block);
-    const d = new RawDecode(block, { into: target });
-    await this.#decode(block, d);
-    return d.declared;
+  decompressInto(block: Uint8Array, target: Uint8Array): Promise<number> {
+    return blocks.decompressInto(this.#chunker, block, target);
   }
 
   /** decompressInto(), blocking. */
   decompressIntoSync(block: Uint8Array, target: Uint8Array): number {
-    checkInput(block);
-    const d = new RawDecode(block, { into: target });
-    this.#decodeSync(block, d);
-    return d.declared;
-  }
-
-  async #decode(block: Uint8Array, d: RawDecode): Promise<void> {
-    // An empty block needs no daemon.
-    if (d.finished) return;
-    const ch = await this.#ready();
-    const pieces = independentPieces(block, d.inPos, d.declared, ch);
-    if (pieces === null) {
-      while (!d.finished) await this.#chunk(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos, 0, () => d.prefault());
-      return;
-    }
-    // The pieces decode on as many workers as are free, each straight into its place.
-    const group = pieces.length <= ch.slots ? this.#nextGroup() : 0;
-    await settleAll(pieces.map((p, i) => this.#chunk(OP.DECOMPRESS_RAW, piecePrepare(block, p), (c) => pieceComplete(c, p, d.result()), p.inStart, group, i === 0 ? () => d.prefaultAll() : undefined)));
-  }
-
-  #decodeSync(block: Uint8Array, d: RawDecode): void {
-    if (d.finished) return;
-    const pieces = independentPieces(block, d.inPos, d.declared, this.#readySync());
-    if (pieces === null) {
-      while (!d.finished) this.#chunkSync(OP.DECOMPRESS_RAW, d.prepare, d.complete, d.inPos, () => d.prefault());
-      return;
-    }
-    this.#chunksSync(OP.DECOMPRESS_RAW, pieces.map((p) => piecePrepare(block, p)), (i, c) => pieceComplete(c, pieces[i]!, d.result()), (i) => pieces[i]!.inStart, () => d.prefaultAll());
+    return blocks.decompressIntoSync(this.#chunker, block, target);
   }
 
   // ---- files and streams: the snappy framing format ----------------------
