@@ -16,7 +16,7 @@ import snappy from 'snappy';
 
 // The built package, as users run it (through tsx the sources carry helpers of their own).
 import { maxCompressedLength, queryStatus, TinyFile } from '@shmkit/tinyfile';
-import { crc32c, decodeRawBlock, readVarint } from '@shmkit/tinyfile/codec';
+import { outputChecker } from './fixtures/output-check';
 import { ClientGroup, median, quick, sampleText, startTinyd, type Row } from './harness';
 
 const PAIRS = Number(process.env['BENCH_PAIRS'] ?? (quick ? 3 : 7));
@@ -110,27 +110,12 @@ function allVerified(r: Awaited<ReturnType<ClientGroup['round']>>, rounds: numbe
   for (const x of r.results) if (x.verified !== rounds) throw new Error(`a bench client verified ${x.verified} of ${rounds} outputs`);
 }
 
-/**
- * Checks a batch: `rounds` outputs, each (decoded, for blocks) the input's
- * length and CRC-32C. Blocks are decoded by tinyfile's JavaScript decoder,
- * not a codec under test, into one reused buffer: a check that allocated a
- * result per output would leave its garbage to be collected in the next
- * timed batch, whichever side that is.
- */
+/** Checks a batch: `rounds` outputs, each (decoded, for blocks) the input's length and CRC-32C (see fixtures/output-check.js). */
 function checker(input: Buffer, rounds: number, outputs: 'blocks' | 'plain'): (outs: Uint8Array[]) => void {
-  const want = crc32c(input);
-  const scratch = Buffer.alloc(outputs === 'blocks' ? input.length : 0);
+  const check = outputChecker(input, outputs === 'blocks');
   return (outs) => {
     if (outs.length !== rounds) throw new Error(`a batch returned ${outs.length} outputs for ${rounds} calls`);
-    for (const o of outs) {
-      let plain = o;
-      if (outputs === 'blocks') {
-        const { value, next } = readVarint(o);
-        if (value !== input.length) throw new Error(`a block declares ${value} bytes for a ${input.length}-byte input`);
-        plain = scratch.subarray(0, decodeRawBlock(o, scratch, value, next));
-      }
-      if (plain.length !== input.length || crc32c(plain) !== want) throw new Error('an output does not match the input');
-    }
+    check(outs);
   };
 }
 
