@@ -106,15 +106,16 @@ describe('SpscQueue across processes', () => {
    * A producer of `n` checksummed messages (random sizes, `seed`) and a
    * consumer reading them in `mode`, over one SpscQueue; checks that both
    * exited 0 and that the consumer saw every message, in order, with the
-   * producer's checksum. Returns the consumer and the queue.
+   * producer's checksum. Returns the consumer and the queue. `cork`: the
+   * producer pushes under cork().
    */
-  async function produceAndConsume(mode: 'async' | 'batch', seed: string, n: number) {
+  async function produceAndConsume(mode: 'async' | 'batch' | 'sync', seed: string, n: number, cork = false) {
     const { file, shared } = newFile(BASE + SpscQueue.byteLengthFor(256 * 1024));
     const m = shared.map();
     const q = SpscQueue.create(m.buffer, { offset: BASE, capacity: 256 * 1024 });
     const consumer = role(file, 'spsc-consume', String(n), mode);
     await consumer.waitFor('ready');
-    const producer = role(file, 'spsc-produce', String(n), seed);
+    const producer = role(file, 'spsc-produce', String(n), seed, '0', ...(cork ? ['cork'] : []));
     const [ps, cs] = await Promise.all([producer.exited, consumer.exited]);
     expect([ps.status, cs.status]).toEqual([0, 0]);
     const sent = /done ([0-9a-f]{64})/.exec(producer.stdout())?.[1];
@@ -127,6 +128,14 @@ describe('SpscQueue across processes', () => {
   it('random sizes 36 B…64 KiB, checksummed end to end, blocking producer and async consumer', async () => {
     const { close } = await produceAndConsume('async', '42', 3000);
     close();
+  }, 120_000);
+
+  it('a corked producer: every message in order, checksummed, to a blocking and to a batch consumer', async () => {
+    for (const mode of ['sync', 'batch'] as const) {
+      const { q, close } = await produceAndConsume(mode, '44', 3000, true);
+      expect(q.isEmpty).toBe(true);
+      close();
+    }
   }, 120_000);
 
   it('for await over batches: every message in order, checksummed, across processes', async () => {

@@ -36,10 +36,11 @@ const RUN = 256;
  * SpscQueue: `block` = tryPush/pushSync → drain/popSync; `await` =
  * tryPush/await push → for await batches; `block-many` = tryPushMany/pushSync
  * → drainRecords/popSync; `await-many` = tryPushMany/await push →
- * drainRecords/await waitNotEmpty.
+ * drainRecords/await waitNotEmpty; `block-cork` = `block`'s producer under
+ * cork() → drainRecords/popSync.
  */
-type QueueMode = 'block' | 'await' | 'block-many' | 'await-many';
-const SINK_MODE: Record<QueueMode, string> = { block: 'block', await: 'batch', 'block-many': 'records', 'await-many': 'records-await' };
+type QueueMode = 'block' | 'await' | 'block-many' | 'await-many' | 'block-cork';
+const SINK_MODE: Record<QueueMode, string> = { block: 'block', await: 'batch', 'block-many': 'records', 'await-many': 'records-await', 'block-cork': 'records' };
 
 async function viaQueue(mode: QueueMode, size: number, count: number): Promise<Sample> {
   const capacity = size > 1024 ? 4 << 20 : 1 << 20;
@@ -52,7 +53,10 @@ async function viaQueue(mode: QueueMode, size: number, count: number): Promise<S
   const run = Array.from({ length: RUN }, () => Buffer.alloc(size, 1));
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  if (mode === 'block') {
+  // The socket's writer coalesces frames; cork() is the queue's way to do the same.
+  const corked = mode === 'block-cork';
+  if (corked) q.cork();
+  if (mode === 'block' || mode === 'block-cork') {
     for (let i = 0; i < count; i++) {
       stamp(msg, i);
       if (!q.tryPush(msg)) q.pushSync(msg);
@@ -80,6 +84,7 @@ async function viaQueue(mode: QueueMode, size: number, count: number): Promise<S
       i += k;
     }
   }
+  if (corked) q.uncork();
   const cpu = cpuSince(c0);
   const done = await p.line(DONE);
   const ms = performance.now() - t0;
@@ -177,6 +182,7 @@ export async function run(): Promise<Row[]> {
   baselines.socketMsgsPerSec64 = median(sock64.base.map((s) => s.value));
   rows.push(row('64 B messages/s, blocking (pushSync → drain/popSync)', sock64, 'tuned Unix socket'));
   rows.push(row('64 B messages/s, await (await push → for await batches)', await abPairs(() => viaQueue('await', 64, n64), () => viaSocket(64, n64)), 'tuned Unix socket'));
+  rows.push(row('64 B messages/s, blocking corked (cork(), pushSync → drainRecords/popSync)', await abPairs(() => viaQueue('block-cork', 64, n64), () => viaSocket(64, n64)), 'tuned Unix socket'));
   rows.push(row(`64 B messages/s, blocking runs (tryPushMany of ${RUN} → drainRecords)`, await abPairs(() => viaQueue('block-many', 64, n64), () => viaSocket(64, n64)), 'tuned Unix socket'));
   rows.push(row(`64 B messages/s, await runs (tryPushMany of ${RUN} → drainRecords, await waitNotEmpty)`, await abPairs(() => viaQueue('await-many', 64, n64), () => viaSocket(64, n64)), 'tuned Unix socket'));
   rows.push(row('64 B messages/s, blocking', await abPairs(() => viaQueue('block', 64, nZmq), () => viaZmq(64, nZmq)), 'zeromq PUSH/PULL ipc://'));

@@ -24,6 +24,9 @@ export interface SpscOpenOptions {
   allowPeer?: AllowPeer;
 }
 
+/** How many pending bytes a corked producer publishes at (at most a quarter of the ring). */
+const CORK_PUBLISH_BYTES = 64 * 1024;
+
 /**
  * A single-producer single-consumer queue of variable-length byte messages
  * in shared memory. Exactly one process (or thread) pushes and one pops at a
@@ -66,6 +69,14 @@ export class SpscQueue {
   // off the other's cache line on most operations.
   #headSeen = 0;
   #tailSeen = 0;
+  /** cork() calls not yet matched by uncork(). */
+  #corks = 0;
+  /** Bytes of records written past the published tail and not yet published (a corked producer's). */
+  #pendingBytes = 0;
+  /** The published tail those bytes follow; meaningful while #pendingBytes > 0. */
+  #publishedTail = 0;
+  /** A corked producer publishes once this many bytes are pending (see cork()). */
+  readonly #publishEvery: number;
   /** Closed because the mapping went away, not by close(): iteration then throws. */
   #mappingLost = false;
 
@@ -74,6 +85,7 @@ export class SpscQueue {
     this.maxMessage = capacity - 4;
     this.byteLength = HEADER + capacity;
     this.#mask = capacity - 1;
+    this.#publishEvery = Math.min(CORK_PUBLISH_BYTES, capacity >>> 2);
     this.#h = int32At(memory, offset, HEADER, 'SpscQueue');
     this.#mapping = mappingOf(memory);
     this.#data = memory.subarray(offset + HEADER, offset + HEADER + capacity);
@@ -123,6 +135,7 @@ export class SpscQueue {
     const h = this.#header();
     const len = this.#checkSize(message);
     const need = 4 + ((len + 3) & ~3);
+    if (this.#corks > 0) return this.#pushCorked(h, message, len, need);
     // The producer owns tail; head only grows, so the room seen here can only increase.
     const tail = Atomics.load(h, W_TAIL);
     if (this.capacity - ((tail - this.#headSeen) >>> 0) < need && this.#roomAfter(h, tail) < need) return false;
@@ -131,6 +144,57 @@ export class SpscQueue {
     Atomics.store(h, W_TAIL, (tail + need) | 0);
     this.#notEmpty.notify();
     return true;
+  }
+
+  /**
+   * Holds back publishing: until the matching `uncork()`, pushed messages are
+   * written into the ring but the consumer sees them only once 64 KiB (a
+   * quarter of the ring, if less) have piled up, when the ring has no room
+   * for the next one, at `uncork()` or at `close()`. Like a corked stream,
+   * and for the same reason: one store and one notify per run instead of
+   * per message, and a consumer that reads long runs instead of chasing the
+   * producer record by record. Calls nest (each `cork()` needs its
+   * `uncork()`). Messages not yet published are lost if the producer dies,
+   * as data buffered in a stream is.
+   */
+  cork(): void {
+    this.#header();
+    this.#corks++;
+  }
+
+  /** Ends a `cork()`; the last one publishes everything pending and wakes the consumer. */
+  uncork(): void {
+    const h = this.#header();
+    if (this.#corks === 0) return;
+    if (--this.#corks === 0) this.#publish(h);
+  }
+
+  /** `cork()` calls not yet matched by `uncork()` (Node's `writableCorked`). */
+  get corked(): number {
+    return this.#corks;
+  }
+
+  /** tryPush() under cork(): written after what is pending, published later. */
+  #pushCorked(h: Int32Array, message: Uint8Array, len: number, need: number): boolean {
+    if (this.#pendingBytes === 0) this.#publishedTail = Atomics.load(h, W_TAIL);
+    const tail = (this.#publishedTail + this.#pendingBytes) | 0;
+    if (this.capacity - ((tail - this.#headSeen) >>> 0) < need && this.#roomAfter(h, this.#publishedTail) - this.#pendingBytes < need) {
+      // Only what is published can be read and make room: publish before anyone waits for it.
+      this.#publish(h);
+      return false;
+    }
+    this.#writeRecord(tail, message, len);
+    this.#pendingBytes += need;
+    if (this.#pendingBytes >= this.#publishEvery) this.#publish(h);
+    return true;
+  }
+
+  /** Publishes the pending records, if any, and wakes the consumer. */
+  #publish(h: Int32Array): void {
+    if (this.#pendingBytes === 0) return;
+    Atomics.store(h, W_TAIL, (this.#publishedTail + this.#pendingBytes) | 0);
+    this.#pendingBytes = 0;
+    this.#notEmpty.notify();
   }
 
   /**
@@ -143,8 +207,9 @@ export class SpscQueue {
    */
   tryPushMany(messages: readonly Uint8Array[], start = 0, end = messages.length): number {
     const h = this.#header();
-    const first = Atomics.load(h, W_TAIL);
-    let tail = first;
+    // Under cork(), after what is pending; `first` is the published tail either way.
+    const first = this.#pendingBytes > 0 ? this.#publishedTail : Atomics.load(h, W_TAIL);
+    let tail = (first + this.#pendingBytes) | 0;
     let room = this.capacity - ((tail - this.#headSeen) >>> 0);
     let i = start;
     try {
@@ -162,10 +227,10 @@ export class SpscQueue {
         room -= need;
       }
     } finally {
-      if (tail !== first) {
-        Atomics.store(h, W_TAIL, tail);
-        this.#notEmpty.notify();
-      }
+      this.#publishedTail = first;
+      this.#pendingBytes = (tail - first) >>> 0;
+      // Corked, a run stays pending unless it filled the ring (the caller may wait for room next).
+      if (this.#corks === 0 || this.#pendingBytes >= this.#publishEvery || i < end) this.#publish(h);
     }
     return i - start;
   }
@@ -390,6 +455,8 @@ export class SpscQueue {
    */
   close(): void {
     if (this.#h === undefined) return;
+    // A corked producer's pending records are published, as end() flushes a corked stream.
+    if (this.#pendingBytes > 0 && this.#mapping?.closed !== true) this.#publish(this.#h);
     this.#h = undefined;
     const err = new ShmClosedError('the SpscQueue');
     this.#notEmpty.cancelAll(err);
