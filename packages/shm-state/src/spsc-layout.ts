@@ -1,7 +1,7 @@
 // The shared-memory layout of an SpscQueue: header words, geometry, and
 // the header's initialisation and validation. Every process using the
 // queue agrees on these.
-import { ShmStateCorruptError, ShmStateError } from './errors';
+import { ShmStateCorruptError, ShmStateCorruptWordError, ShmStateError } from './errors';
 import { checkHeaderStart, fourcc, int32At, isPowerOfTwo, type Memory } from './memory-region';
 import { Notifier } from './notifier';
 
@@ -60,4 +60,12 @@ export function readHeader(memory: Memory, offset: number): number {
   const used = (Atomics.load(h, W_TAIL) - Atomics.load(h, W_HEAD)) >>> 0;
   if (used > capacity || used % 4 !== 0) throw new ShmStateCorruptError(where, `head and tail are ${used} bytes apart in a ${capacity}-byte ring`);
   return capacity;
+}
+
+/**
+ * `tail` and `head` (both written by a peer) lie further apart than the
+ * ring holds, or off the 4-byte grid of records.
+ */
+export function corruptPositions(capacity: number, tail: number, head: number): ShmStateCorruptWordError {
+  return new ShmStateCorruptWordError('SpscQueue', 'tail/head', `are ${(tail - head) >>> 0} bytes apart (tail ${tail >>> 0}, head ${head >>> 0}) in a ${capacity}-byte ring of 4-byte-aligned records`);
 }

@@ -7,7 +7,8 @@ import { mappingOf, type ClosedProbe } from './mapping-probe';
 import type { AllowPeer } from './doorbell';
 import { Notifier, type SyncWaitOptions, type WaitOptions } from './notifier';
 import { checkRegion, int32At, type Memory } from './memory-region';
-import { checkCapacity, HEADER, initHeader, largestPowerOfTwo, MAX_CAPACITY, MIN_CAPACITY, NOT_EMPTY, NOT_FULL, readHeader, W_HEAD, W_TAIL } from './spsc-layout';
+import { checkCapacity, corruptPositions, HEADER, initHeader, largestPowerOfTwo, MAX_CAPACITY, MIN_CAPACITY, NOT_EMPTY, NOT_FULL, readHeader, W_HEAD, W_TAIL } from './spsc-layout';
+import { SpscWriter } from './spsc-writer';
 
 export interface SpscCreateOptions {
   /** Byte offset of the queue in `memory` (multiple of 8; 64 recommended). Default 0. */
@@ -23,9 +24,6 @@ export interface SpscOpenOptions {
   /** Which other processes this handle's wakeups may ring (see `NotifierOptions.allowPeer`). */
   allowPeer?: AllowPeer;
 }
-
-/** How many pending bytes a corked producer publishes at (at most a quarter of the ring). */
-const CORK_PUBLISH_BYTES = 64 * 1024;
 
 /**
  * A single-producer single-consumer queue of variable-length byte messages
@@ -63,20 +61,13 @@ export class SpscQueue {
   readonly #ring: Buffer;
   readonly #notEmpty: Notifier;
   readonly #notFull: Notifier;
-  // The other side's position as last read. Positions only grow, so a stale
-  // copy only understates the room (producer) or the data (consumer); it is
-  // re-read from shared memory only when it says no. This keeps each side
-  // off the other's cache line on most operations.
-  #headSeen = 0;
+  // The producer's position as last read. Positions only grow, so a stale
+  // copy only understates the data; it is re-read from shared memory only
+  // when it says no, which keeps the consumer off the producer's cache line
+  // on most operations (the writer does the same with head).
   #tailSeen = 0;
-  /** cork() calls not yet matched by uncork(). */
-  #corks = 0;
-  /** Bytes of records written past the published tail and not yet published (a corked producer's). */
-  #pendingBytes = 0;
-  /** The published tail those bytes follow; meaningful while #pendingBytes > 0. */
-  #publishedTail = 0;
-  /** A corked producer publishes once this many bytes are pending (see cork()). */
-  readonly #publishEvery: number;
+  /** The producer's side: writing records and publishing them (cork() included). */
+  readonly #writer: SpscWriter;
   /** Closed because the mapping went away, not by close(): iteration then throws. */
   #mappingLost = false;
 
@@ -85,7 +76,6 @@ export class SpscQueue {
     this.maxMessage = capacity - 4;
     this.byteLength = HEADER + capacity;
     this.#mask = capacity - 1;
-    this.#publishEvery = Math.min(CORK_PUBLISH_BYTES, capacity >>> 2);
     this.#h = int32At(memory, offset, HEADER, 'SpscQueue');
     this.#mapping = mappingOf(memory);
     this.#data = memory.subarray(offset + HEADER, offset + HEADER + capacity);
@@ -93,6 +83,7 @@ export class SpscQueue {
     this.#ring = Buffer.from(this.#data.buffer, this.#data.byteOffset, capacity);
     this.#notEmpty = new Notifier(memory, offset + NOT_EMPTY, { allowPeer });
     this.#notFull = new Notifier(memory, offset + NOT_FULL, { allowPeer });
+    this.#writer = new SpscWriter(this.#data, this.#words, this.#notEmpty);
   }
 
   /** Bytes needed for a queue whose ring holds `capacity` bytes. */
@@ -132,18 +123,7 @@ export class SpscQueue {
 
   /** Appends a copy of `message`; false when the queue lacks room right now. */
   tryPush(message: Uint8Array): boolean {
-    const h = this.#header();
-    const len = this.#checkSize(message);
-    const need = 4 + ((len + 3) & ~3);
-    if (this.#corks > 0) return this.#pushCorked(h, message, len, need);
-    // The producer owns tail; head only grows, so the room seen here can only increase.
-    const tail = Atomics.load(h, W_TAIL);
-    if (this.capacity - ((tail - this.#headSeen) >>> 0) < need && this.#roomAfter(h, tail) < need) return false;
-    this.#writeRecord(tail, message, len);
-    // Publish: everything written above happens-before a consumer's load of tail.
-    Atomics.store(h, W_TAIL, (tail + need) | 0);
-    this.#notEmpty.notify();
-    return true;
+    return this.#writer.tryPush(this.#header(), message);
   }
 
   /**
@@ -159,42 +139,17 @@ export class SpscQueue {
    */
   cork(): void {
     this.#header();
-    this.#corks++;
+    this.#writer.cork();
   }
 
   /** Ends a `cork()`; the last one publishes everything pending and wakes the consumer. */
   uncork(): void {
-    const h = this.#header();
-    if (this.#corks === 0) return;
-    if (--this.#corks === 0) this.#publish(h);
+    this.#writer.uncork(this.#header());
   }
 
   /** `cork()` calls not yet matched by `uncork()` (Node's `writableCorked`). */
   get corked(): number {
-    return this.#corks;
-  }
-
-  /** tryPush() under cork(): written after what is pending, published later. */
-  #pushCorked(h: Int32Array, message: Uint8Array, len: number, need: number): boolean {
-    if (this.#pendingBytes === 0) this.#publishedTail = Atomics.load(h, W_TAIL);
-    const tail = (this.#publishedTail + this.#pendingBytes) | 0;
-    if (this.capacity - ((tail - this.#headSeen) >>> 0) < need && this.#roomAfter(h, this.#publishedTail) - this.#pendingBytes < need) {
-      // Only what is published can be read and make room: publish before anyone waits for it.
-      this.#publish(h);
-      return false;
-    }
-    this.#writeRecord(tail, message, len);
-    this.#pendingBytes += need;
-    if (this.#pendingBytes >= this.#publishEvery) this.#publish(h);
-    return true;
-  }
-
-  /** Publishes the pending records, if any, and wakes the consumer. */
-  #publish(h: Int32Array): void {
-    if (this.#pendingBytes === 0) return;
-    Atomics.store(h, W_TAIL, (this.#publishedTail + this.#pendingBytes) | 0);
-    this.#pendingBytes = 0;
-    this.#notEmpty.notify();
+    return this.#writer.corked;
   }
 
   /**
@@ -206,68 +161,7 @@ export class SpscQueue {
    * before it are appended.
    */
   tryPushMany(messages: readonly Uint8Array[], start = 0, end = messages.length): number {
-    const h = this.#header();
-    // Under cork(), after what is pending; `first` is the published tail either way.
-    const first = this.#pendingBytes > 0 ? this.#publishedTail : Atomics.load(h, W_TAIL);
-    let tail = (first + this.#pendingBytes) | 0;
-    let room = this.capacity - ((tail - this.#headSeen) >>> 0);
-    let i = start;
-    try {
-      for (; i < end; i++) {
-        const message = messages[i] as Uint8Array;
-        const len = this.#checkSize(message);
-        const need = 4 + ((len + 3) & ~3);
-        if (room < need) {
-          // Room is counted from the published tail: this run's records are not the consumer's yet.
-          room = this.#roomAfter(h, first) - ((tail - first) >>> 0);
-          if (room < need) break;
-        }
-        this.#writeRecord(tail, message, len);
-        tail = (tail + need) | 0;
-        room -= need;
-      }
-    } finally {
-      this.#publishedTail = first;
-      this.#pendingBytes = (tail - first) >>> 0;
-      // Corked, a run stays pending unless it filled the ring (the caller may wait for room next).
-      if (this.#corks === 0 || this.#pendingBytes >= this.#publishEvery || i < end) this.#publish(h);
-    }
-    return i - start;
-  }
-
-  #checkSize(message: Uint8Array): number {
-    const len = message.byteLength;
-    if (len > this.maxMessage) {
-      throw new ShmStateError('ERR_SHM_STATE_MESSAGE_TOO_LARGE', `a ${len}-byte message does not fit a queue whose largest message is ${this.maxMessage} bytes`);
-    }
-    return len;
-  }
-
-  /** Free bytes behind the published `tail`, from a fresh load of head. */
-  #roomAfter(h: Int32Array, tail: number): number {
-    this.#headSeen = Atomics.load(h, W_HEAD);
-    const used = (tail - this.#headSeen) >>> 0;
-    // Both positions are written by a peer: a gap the ring cannot hold
-    // would otherwise read as "full" forever.
-    if (used > this.capacity || (used & 3) !== 0) throw this.#corrupt(tail, this.#headSeen);
-    return this.capacity - used;
-  }
-
-  /** Writes one record at `tail`, unpublished. */
-  #writeRecord(tail: number, message: Uint8Array, len: number): void {
-    const pos = tail & this.#mask;
-    // A plain store, like the payload's: the atomic store of tail that
-    // publishes the record orders both (an atomic one here would only add a
-    // full fence).
-    this.#words[pos >>> 2] = len;
-    const start = (pos + 4) & this.#mask;
-    const first = this.capacity - start;
-    if (len <= first) {
-      this.#data.set(message, start);
-    } else {
-      this.#data.set(message.subarray(0, first), start);
-      this.#data.set(message.subarray(first), 0);
-    }
+    return this.#writer.tryPushMany(this.#header(), messages, start, end);
   }
 
   /** Removes the oldest message and returns a copy; null when empty. */
@@ -456,7 +350,7 @@ export class SpscQueue {
   close(): void {
     if (this.#h === undefined) return;
     // A corked producer's pending records are published, as end() flushes a corked stream.
-    if (this.#pendingBytes > 0 && this.#mapping?.closed !== true) this.#publish(this.#h);
+    if (this.#mapping?.closed !== true) this.#writer.publish(this.#h);
     this.#h = undefined;
     const err = new ShmClosedError('the SpscQueue');
     this.#notEmpty.cancelAll(err);
@@ -510,13 +404,9 @@ export class SpscQueue {
       avail = (this.#tailSeen - head) >>> 0;
       // Bytes past the ring's size are not records: they would be read as
       // up to capacity/4 phantom messages per lap.
-      if (avail > this.capacity || (avail & 3) !== 0) throw this.#corrupt(this.#tailSeen, head);
+      if (avail > this.capacity || (avail & 3) !== 0) throw corruptPositions(this.capacity, this.#tailSeen, head);
     }
     return avail;
-  }
-
-  #corrupt(tail: number, head: number): ShmStateCorruptWordError {
-    return new ShmStateCorruptWordError('SpscQueue', 'tail/head', `are ${(tail - head) >>> 0} bytes apart (tail ${tail >>> 0}, head ${head >>> 0}) in a ${this.capacity}-byte ring of 4-byte-aligned records`);
   }
 
   #recordLength(head: number, avail: number): number {
