@@ -32,9 +32,7 @@ export async function compress(c: BlockChunker, input: Uint8Array): Promise<Buff
   if (count * stride > MAX_GATHER_BYTES) {
     // Chunks are independent (64 KiB-aligned fragments), so all of them are
     // queued at once and run on as many segments and workers as are free.
-    const parts: Array<Promise<Buffer>> = [];
-    for (let at = 0; at < input.length; at += size) parts.push(c.chunk(OP.COMPRESS_RAW, compressPrepare(input.subarray(at, Math.min(input.length, at + size))), copyOut));
-    const bodies = await settleAll(parts);
+    const bodies = await settleAll(cutPrepares(input, size, count).map((prepare) => c.chunk(OP.COMPRESS_RAW, prepare, copyOut)));
     return Buffer.concat([varintHead(input.length), ...bodies]);
   }
   const gather = new BlockGather(c.scratch, count, stride);
@@ -102,12 +100,7 @@ async function compressPieces(c: BlockChunker, input: Uint8Array, ch: Channel, s
   // until none of it is queued, which would otherwise turn a long call into
   // lockstep batches of `slots` pieces.
   const group = count > 1 && count <= ch.slots ? c.nextGroup() : 0;
-  const parts: Array<Promise<void>> = [];
-  for (let i = 0; i < count; i++) {
-    const piece = input.subarray(i * size, Math.min(input.length, (i + 1) * size));
-    parts.push(c.chunk(OP.COMPRESS_RAW, compressPrepare(piece), (d) => sink.put(i, d.data, d.outLen), 0, group));
-  }
-  await settleAll(parts);
+  await settleAll(cutPrepares(input, size, count).map((prepare, i) => c.chunk(OP.COMPRESS_RAW, prepare, (d) => sink.put(i, d.data, d.outLen), 0, group)));
 }
 
 function compressPiecesSync(c: BlockChunker, input: Uint8Array, size: number, count: number, sink: PieceSink): void {
